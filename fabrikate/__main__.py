@@ -1,0 +1,5 @@
+"""``python -m fabrikate``."""
+
+from fabrikate.cli import main
+
+main()

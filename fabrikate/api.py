@@ -1,0 +1,187 @@
+"""The library API: everything the ``fab`` command does, callable from Python.
+
+import fabrikate
+
+tree = fabrikate.load("examples/trivia", ["prod"])
+result = fabrikate.generate("examples/trivia", ["prod"])
+print(result.output, [c.id for c in result.components])
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fabrikate.errors import Diagnostic, InputError, component_context
+from fabrikate.generators import (
+    cluster_scoped_kinds,
+    generate_component,
+    inject_namespace,
+    join_documents,
+)
+from fabrikate.output import WriteResult, output_dir, write_tree
+from fabrikate.process import run_hooks
+from fabrikate.resolve import ResolvedComponent, Tree, walk
+from fabrikate.settings import Settings
+
+__all__ = ["ComponentResult", "GenerateResult", "generate", "load"]
+
+log = logging.getLogger("fabrikate")
+
+
+@dataclass
+class ComponentResult:
+    """One rendered component."""
+
+    node: ResolvedComponent
+    documents: list[str]
+    seconds: float = 0.0
+
+    @property
+    def id(self) -> str:
+        """Logical path plus name."""
+        return self.node.id
+
+    @property
+    def file(self) -> str:
+        """The output file, relative to the output folder."""
+        return f"{self.node.id}.yaml"
+
+
+@dataclass
+class GenerateResult:
+    """What ``generate`` did."""
+
+    root: Path
+    environments: tuple[str, ...]
+    output: Path
+    components: list[ComponentResult] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
+    files: WriteResult | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        """Every warning of the run."""
+        return [d for d in self.diagnostics if d.level == "warning"]
+
+
+def load(
+    path: str | Path = ".",
+    environments: Sequence[str] = (),
+    *,
+    settings: Settings | None = None,
+) -> Tree:
+    """Resolve the tree at ``path`` for ``environments`` without running anything."""
+    settings = settings or Settings.from_env()
+    root = Path(path)
+    tree = walk(root, environments, allow_outside_root=settings.allow_outside_root)
+    _check_environments(tree, settings)
+    return tree
+
+
+def _check_environments(tree: Tree, settings: Settings) -> None:
+    if settings.strict:
+        missing = [d for d in tree.diagnostics if "has no config file anywhere" in d.message]
+        if missing:
+            raise InputError(missing[0].message + " (--strict)")
+
+
+def generate(
+    path: str | Path = ".",
+    environments: Sequence[str] = (),
+    *,
+    output: str | Path | None = None,
+    settings: Settings | None = None,
+) -> GenerateResult:
+    """Render every component of the tree at ``path`` and write ``generated/<envs>/``."""
+    settings = settings or Settings.from_env()
+    started = time.perf_counter()
+    tree = load(path, environments, settings=settings)
+    root = Path(path)
+    dest = Path(output) if output is not None else output_dir(root, list(environments))
+    result = GenerateResult(root, tuple(environments), dest, disabled=list(tree.disabled))
+    result.diagnostics.extend(tree.diagnostics)
+    result.timings["load"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    result.components = _render_all(tree, settings, result.diagnostics)
+    result.timings["render"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    _inject_all(result.components)
+    files = {c.file: join_documents(c.documents).encode() for c in result.components}
+    result.files = write_tree(dest, files)
+    result.timings["write"] = time.perf_counter() - mark
+    result.timings["total"] = time.perf_counter() - started
+    return result
+
+
+def _render_all(
+    tree: Tree, settings: Settings, diagnostics: list[Diagnostic]
+) -> list[ComponentResult]:
+    """Render every component, in parallel, in tree order."""
+    with tempfile.TemporaryDirectory(prefix="fab-") as workdir:
+
+        def one(node: ResolvedComponent) -> ComponentResult:
+            with component_context(node.id):
+                return _render_one(node, settings, Path(workdir), diagnostics)
+
+        jobs = max(1, min(settings.jobs, len(tree.components)))
+        if jobs == 1:
+            return [one(node) for node in tree.components]
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(one, node) for node in tree.components]
+            errors = [f.exception() for f in futures]
+            failures = [e for e in errors if e is not None]
+            if failures:
+                raise failures[0]
+            return [f.result() for f in futures]
+
+
+def _hooks_allowed(node: ResolvedComponent, settings: Settings) -> bool:
+    return settings.hooks == "all" or (settings.hooks == "local" and not node.remote)
+
+
+def _run_hooks(node: ResolvedComponent, event: str, settings: Settings) -> None:
+    commands = node.component.hook(event)
+    if not commands:
+        return
+    if not _hooks_allowed(node, settings):
+        log.info("skipping hook %s of %s (--hooks %s)", event, node.id, settings.hooks)
+        return
+    env = {"FAB_COMPONENT": node.name, "FAB_COMPONENT_PATH": node.id, "FAB_HOOK": event}
+    run_hooks(commands, event=event, cwd=str(node.physical_path), env=env, timeout=settings.timeout)
+
+
+def _render_one(
+    node: ResolvedComponent, settings: Settings, workdir: Path, diagnostics: list[Diagnostic]
+) -> ComponentResult:
+    started = time.perf_counter()
+    _run_hooks(node, "before-generate", settings)
+    documents = generate_component(node, settings, workdir, diagnostics)
+    _run_hooks(node, "after-generate", settings)
+    return ComponentResult(node, documents, time.perf_counter() - started)
+
+
+def _inject_all(components: list[ComponentResult]) -> None:
+    """Inject namespaces once every CRD of the tree is known (their scope decides)."""
+    targets = [
+        c
+        for c in components
+        if c.node.component.type == "helm"
+        and c.node.config.inject_namespace
+        and c.node.config.namespace
+    ]
+    if not targets:
+        return
+    scoped = cluster_scoped_kinds(doc for c in components for doc in c.documents)
+    for item in targets:
+        with component_context(item.id):
+            item.documents = [
+                inject_namespace(d, item.node.config.namespace, scoped) for d in item.documents
+            ]

@@ -1,0 +1,129 @@
+"""The exceptions fabrikate raises.
+
+Every error a user can cause is a ``FabrikateError``; the CLI prints its one line and exits 1::
+
+    FabrikateError            anything the user can fix: bad input, a failed tool, a missing file
+    ├── InputError            a definition, config or argument is invalid
+    │   └── ConfigConflictError   two config layers disagree on a value's type
+    ├── ProcessError          an external command (helm, git, a hook) failed or timed out
+    └── SourceError           a remote source could not be fetched
+
+Misuse of the library (wrong argument types, say) raises the ordinary Python errors instead,
+so that ``except FabrikateError`` never hides a bug.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = [
+    "ConfigConflictError",
+    "Diagnostic",
+    "FabrikateError",
+    "InputError",
+    "Location",
+    "ProcessError",
+    "SourceError",
+    "component_context",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something was written: a file, and the 1-based line and column when known."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+class FabrikateError(Exception):
+    """An error the user can act on; ``str()`` is the one line the CLI prints."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: Location | None = None,
+        component: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.component = component
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.location is not None:
+            text = f"{self.location}: {text}"
+        if self.component is not None:
+            text = f"{text} [component {self.component}]"
+        return text
+
+
+class InputError(FabrikateError):
+    """A definition, config file or argument is invalid."""
+
+
+class ConfigConflictError(InputError):
+    """Two config layers give one key values of types that cannot be merged."""
+
+
+class ProcessError(FabrikateError):
+    """An external command failed, could not start, or timed out."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        returncode: int | None = None,
+        stderr: str = "",
+        location: Location | None = None,
+        component: str | None = None,
+    ) -> None:
+        super().__init__(message, location=location, component=component)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class SourceError(FabrikateError):
+    """A remote source (git, helm repository, OCI registry, http) could not be fetched."""
+
+
+@contextlib.contextmanager
+def component_context(path: str) -> Iterator[None]:
+    """Stamp the logical component path onto any ``FabrikateError`` leaving the block."""
+    try:
+        yield
+    except FabrikateError as exc:
+        if exc.component is None:
+            exc.component = path
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A warning or error found while reading a tree, kept as data for the caller to print."""
+
+    level: str  # "warning" or "error"
+    message: str
+    location: Location | None = None
+    component: str | None = None
+
+    def __str__(self) -> str:
+        text = self.message if self.location is None else f"{self.location}: {self.message}"
+        return text if self.component is None else f"{text} [component {self.component}]"
+
+    def as_error(self) -> InputError:
+        """The same problem as an exception."""
+        return InputError(self.message, location=self.location, component=self.component)

@@ -1,0 +1,325 @@
+"""Generators turn a resolved component into a list of YAML documents; they never write files.
+
+    docs = generate_component(node, settings, workdir)
+    docs = [inject_namespace(doc, "prod", CLUSTER_SCOPED) for doc in docs]
+
+``helm`` runs ``helm template`` and reads stdout only; ``static`` reads manifest files;
+containers produce nothing. Documents are text, each ending with a newline, with empty
+documents dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, ProcessError
+from fabrikate.process import Command, run
+from fabrikate.resolve import ResolvedComponent
+from fabrikate.settings import Settings
+
+__all__ = [
+    "CLUSTER_SCOPED",
+    "STATIC_SUFFIXES",
+    "chart_path",
+    "cluster_scoped_kinds",
+    "generate_component",
+    "inject_namespace",
+    "join_documents",
+    "split_documents",
+    "static_path",
+]
+
+log = logging.getLogger("fabrikate")
+
+STATIC_SUFFIXES = (".yaml", ".yml", ".json")
+
+# Kinds that live outside namespaces (kubectl api-resources --namespaced=false).
+CLUSTER_SCOPED = frozenset(
+    {
+        "APIService",
+        "CertificateSigningRequest",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ClusterTrustBundle",
+        "ComponentStatus",
+        "CSIDriver",
+        "CSINode",
+        "CustomResourceDefinition",
+        "DeviceClass",
+        "FlowSchema",
+        "IngressClass",
+        "IPAddress",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "PodSecurityPolicy",
+        "PriorityClass",
+        "PriorityLevelConfiguration",
+        "ResourceSlice",
+        "RuntimeClass",
+        "SelfSubjectAccessReview",
+        "SelfSubjectReview",
+        "SelfSubjectRulesReview",
+        "ServiceCIDR",
+        "StorageClass",
+        "StorageVersion",
+        "StorageVersionMigration",
+        "SubjectAccessReview",
+        "TokenReview",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingWebhookConfiguration",
+        "VolumeAttachment",
+        "VolumeAttributesClass",
+    }
+)
+
+_SEPARATOR = re.compile(r"^---(?:[ \t]+(.*))?$")
+_CONTENT = re.compile(r"^[ \t]*[^ \t#\r\n]", re.MULTILINE)
+
+
+def split_documents(text: str) -> list[str]:
+    """Split a YAML stream on ``---`` lines; drop empty and comment-only documents."""
+    docs: list[str] = []
+    current: list[str] = []
+    for line in text.splitlines(keepends=True):
+        stripped = line.rstrip("\r\n")
+        match = _SEPARATOR.match(stripped)
+        if match or stripped == "...":
+            docs.append("".join(current))
+            current = [match.group(1) + "\n"] if match and match.group(1) else []
+        else:
+            current.append(line)
+    docs.append("".join(current))
+    return [doc if doc.endswith("\n") else doc + "\n" for doc in docs if _CONTENT.search(doc)]
+
+
+def join_documents(docs: Iterable[str]) -> str:
+    """One YAML stream: every document after a ``---`` line."""
+    return "".join(f"---\n{doc}" for doc in docs)
+
+
+def chart_path(node: ResolvedComponent) -> Path:
+    """Where a helm component's chart is (spec §6.1)."""
+    component = node.component
+    if component.method == "git":
+        return node.physical_path / "helm_repos" / component.name / component.path
+    if component.method == "helm":
+        return node.physical_path / "helm_repos" / component.name
+    return node.physical_path / component.path
+
+
+def static_path(node: ResolvedComponent) -> Path:
+    """Where a static component's manifests are (spec §6.4)."""
+    component = node.component
+    if component.method.lower() == "http":
+        return node.physical_path / "components" / component.name
+    return node.physical_path / component.path
+
+
+def generate_component(
+    node: ResolvedComponent, settings: Settings, workdir: Path, diagnostics: list[Diagnostic]
+) -> list[str]:
+    """The documents of one component."""
+    if node.component.type == "helm":
+        return _helm(node, settings, workdir, diagnostics)
+    if node.component.type == "static":
+        return _static(node, diagnostics)
+    return []
+
+
+def _helm(
+    node: ResolvedComponent, settings: Settings, workdir: Path, diagnostics: list[Diagnostic]
+) -> list[str]:
+    chart = chart_path(node)
+    if not (chart / "Chart.yaml").is_file():
+        hint = " (run 'fab install' first?)" if node.component.method in ("git", "helm") else ""
+        raise InputError(f"no helm chart at {chart}{hint}")
+    fd, values = tempfile.mkstemp(prefix="values-", suffix=".yaml", dir=workdir)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        # JSON is YAML that keeps every type: "1e3", "yes" and "0777" stay strings.
+        json.dump(node.config.config, handle, ensure_ascii=False, default=str)
+    argv = (
+        settings.helm,
+        "template",
+        "--values",
+        values,
+        "--namespace",
+        node.namespace,
+        "--include-crds",
+        "--",
+        node.name,
+        str(chart),
+    )
+    try:
+        result = run(Command(argv, timeout=settings.timeout, what="helm template"))
+    finally:
+        os.unlink(values)
+    if result.returncode != 0:
+        message = _helm_message(result.stderr)
+        raise ProcessError(
+            f"helm template failed for chart {chart}: {message}",
+            returncode=result.returncode,
+            stderr=result.stderr,
+        )
+    for line in result.stderr.splitlines():
+        if line.strip():
+            diagnostics.append(Diagnostic("warning", f"helm: {line.strip()}", component=node.id))
+    return split_documents(result.stdout)
+
+
+def _helm_message(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error:")]
+    return " | ".join(errors or lines[-3:]) or "no message"
+
+
+def _static(node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
+    folder = static_path(node)
+    if not folder.is_dir():
+        raise InputError(f"static manifests folder {folder} does not exist")
+    docs: list[str] = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        path = Path(entry.path)
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    "sub-folder skipped in static manifests",
+                    Location(str(path)),
+                    node.id,
+                )
+            )
+            continue
+        if path.suffix.lower() not in STATIC_SUFFIXES:
+            diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    "not a .yaml, .yml or .json file; skipped in static manifests",
+                    Location(str(path)),
+                    node.id,
+                )
+            )
+            continue
+        _check_link(path, node)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(
+                f"cannot read static manifest: {exc}", location=Location(str(path))
+            ) from exc
+        docs.extend(split_documents(text))
+    return docs
+
+
+def _check_link(path: Path, node: ResolvedComponent) -> None:
+    """A static manifest may not be a link to a file outside its component's tree."""
+    if not path.is_symlink():
+        return
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise InputError("broken or looping symbolic link", location=Location(str(path))) from exc
+    boundary = node.boundary
+    if boundary is not None and not real.is_relative_to(boundary.resolve()):
+        raise InputError(
+            f"symbolic link points outside the tree: {real}", location=Location(str(path))
+        )
+
+
+def cluster_scoped_kinds(docs: Iterable[str]) -> frozenset[str]:
+    """The built-in cluster-scoped kinds plus those of cluster-scoped CRDs among ``docs``."""
+    kinds = set(CLUSTER_SCOPED)
+    for doc in docs:
+        if "CustomResourceDefinition" not in doc:
+            continue
+        try:
+            data = yaml.load(doc, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError:
+            continue
+        if isinstance(data, dict) and data.get("kind") == "CustomResourceDefinition":
+            spec = data.get("spec") or {}
+            if isinstance(spec, dict) and spec.get("scope") == "Cluster":
+                kind = (spec.get("names") or {}).get("kind")
+                if isinstance(kind, str):
+                    kinds.add(kind)
+    return frozenset(kinds)
+
+
+def inject_namespace(doc: str, namespace: str, cluster_scoped: Collection[str]) -> str:
+    """Add ``metadata.namespace`` to a namespaced object lacking one; change nothing else.
+
+    The text is edited in place, so comments, key order and quoting are kept.
+    """
+    try:
+        root = yaml.compose(doc, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise FabrikateError(f"cannot inject namespace into an invalid document: {exc}") from exc
+    if not isinstance(root, yaml.MappingNode):
+        return doc
+    fields = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
+    kind = fields.get("kind")
+    if isinstance(kind, yaml.ScalarNode) and kind.value in cluster_scoped:
+        return doc
+    metadata = fields.get("metadata")
+    if not isinstance(metadata, yaml.MappingNode):
+        return doc
+    entries = {k.value: (k, v) for k, v in metadata.value if isinstance(k, yaml.ScalarNode)}
+    value = _quote(namespace)
+    if "namespace" in entries:
+        key, current = entries["namespace"]
+        if not (isinstance(current, yaml.ScalarNode) and current.tag.endswith(":null")):
+            return doc
+        if current.start_mark.index == current.end_mark.index:  # `namespace:` with no value
+            at = key.end_mark.index
+            colon = doc.index(":", at)
+            return doc[: colon + 1] + " " + value + doc[colon + 1 :]
+        return doc[: current.start_mark.index] + value + doc[current.end_mark.index :]
+    if metadata.flow_style or not metadata.value:
+        return _inject_roundtrip(doc, namespace)
+    anchor_key, anchor_value = entries.get("name", metadata.value[0])
+    indent = anchor_key.start_mark.column
+    if (
+        isinstance(anchor_value, yaml.ScalarNode)
+        and anchor_value.start_mark.line == anchor_value.end_mark.line
+    ):
+        line_end = doc.find("\n", anchor_value.end_mark.index)
+        at = len(doc) if line_end < 0 else line_end + 1
+    else:
+        at = anchor_key.start_mark.index - indent
+    return doc[:at] + " " * indent + f"namespace: {value}\n" + doc[at:]
+
+
+def _quote(value: str) -> str:
+    """``value`` as a YAML scalar that reads back as the same string."""
+    plain = yaml.safe_load(value) if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value) else None
+    return value if plain == value else json.dumps(value)
+
+
+def _inject_roundtrip(doc: str, namespace: str) -> str:
+    """Fallback for flow-style or empty ``metadata``: a ruamel round trip."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    rt = YAML()
+    rt.preserve_quotes = True
+    data: Any = rt.load(doc)
+    data["metadata"]["namespace"] = namespace
+    out = io.StringIO()
+    rt.dump(data, out)
+    return out.getvalue()

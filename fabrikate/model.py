@@ -1,0 +1,321 @@
+"""Component definitions: ``component.yaml`` / ``component.json`` read into frozen dataclasses.
+
+    component, diagnostics = load_component(Path("examples/trivia"))
+    print(component.name, [sub.name for sub in component.subcomponents])
+
+Loading validates against ``schemas/component.schema.json``, applies Fabrikate's defaults and
+legacy migrations (``generator``, ``repositories``), and remembers the file and line of every
+component so later errors can point there.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from fabrikate.errors import Diagnostic, InputError, Location
+from fabrikate.yamlio import locate, parse_json, read_text
+
+__all__ = [
+    "COMPONENT_FILES",
+    "HOOK_EVENTS",
+    "METHODS",
+    "TYPES",
+    "Component",
+    "check_name",
+    "component_file",
+    "load_component",
+    "parse_component",
+    "schema",
+]
+
+COMPONENT_FILES = ("component.yaml", "component.json")
+TYPES = ("component", "helm", "static")
+METHODS = ("", "local", "git", "helm", "http")
+HOOK_EVENTS = ("before-install", "after-install", "before-generate", "after-generate")
+FIELDS = (
+    "name",
+    "type",
+    "generator",
+    "hooks",
+    "source",
+    "method",
+    "path",
+    "version",
+    "branch",
+    "repositories",
+    "subcomponents",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One component as written, after defaults and legacy migration."""
+
+    name: str
+    type: str = "component"
+    method: str = ""
+    source: str = ""
+    path: str = ""
+    version: str = ""
+    branch: str = ""
+    hooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    subcomponents: tuple[Component, ...] = ()
+    location: Location | None = None
+
+    @property
+    def is_directory(self) -> bool:
+        """A directory subcomponent points at a folder with its own definition (spec §2.4)."""
+        return self.type == "component"
+
+    def hook(self, event: str) -> tuple[str, ...]:
+        """The commands of one hook event."""
+        return self.hooks.get(event, ())
+
+
+@functools.cache
+def schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of ``component`` or ``config`` files."""
+    text = resources.files("fabrikate").joinpath(f"schemas/{kind}.schema.json").read_text()
+    return json.loads(text)
+
+
+@functools.cache
+def _validator(kind: str) -> Any:
+    import jsonschema
+
+    return jsonschema.Draft7Validator(schema(kind))
+
+
+class _StringLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Reads every scalar but null as a string, as yaml.v2 does for Go string fields."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
+
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+for _first in ("~", "n", "N", ""):
+    _StringLoader.yaml_implicit_resolvers.setdefault(_first, []).append(
+        ("tag:yaml.org,2002:null", _NULL)
+    )
+for _tag in ("bool", "int", "float", "timestamp"):
+    _StringLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _StringLoader.construct_yaml_str)
+
+
+def component_file(directory: Path) -> Path | None:
+    """The definition file of a component folder: ``component.yaml``, else ``component.json``."""
+    for name in COMPONENT_FILES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def check_name(name: str, what: str = "component name") -> str | None:
+    """Why ``name`` cannot become a path segment, or None when it can."""
+    if not name:
+        return f"{what} is empty"
+    if "\0" in name:
+        return f"{what} {name!r} contains a NUL character"
+    if "/" in name or "\\" in name:
+        return f"{what} {name!r} contains a path separator"
+    if name in (".", ".."):
+        return f"{what} {name!r} is not a plain name"
+    return None
+
+
+def load_component(directory: Path) -> tuple[Component, list[Diagnostic]]:
+    """Load the component defined in ``directory``; raise ``InputError`` when it is invalid."""
+    path = component_file(directory)
+    if path is None:
+        raise InputError(
+            f"no component.yaml or component.json in {directory}",
+            location=Location(str(directory)),
+        )
+    diagnostics: list[Diagnostic] = []
+    if path.name == "component.yaml" and (directory / "component.json").is_file():
+        diagnostics.append(
+            Diagnostic(
+                "warning",
+                "both component.yaml and component.json exist; using component.yaml",
+                Location(str(path)),
+            )
+        )
+    component, problems = parse_component(read_text(path), str(path))
+    errors = [p for p in problems if p.level == "error"]
+    if errors:
+        raise errors[0].as_error()
+    return component, diagnostics + problems
+
+
+def parse_component(text: str, file: str) -> tuple[Component, list[Diagnostic]]:
+    """Parse and check a component definition; return it with every problem found."""
+    data = _parse(text, file)
+    problems = _check(data, text, file)
+    if any(p.level == "error" for p in problems):
+        return Component(name=""), problems
+    component = _build(data or {}, text, file, (), problems)
+    return component, problems
+
+
+def _parse(text: str, file: str) -> Any:
+    if file.endswith(".json"):
+        data = parse_json(text, file)
+        return _fold_json_keys(data) if isinstance(data, dict) else data
+    loader = _StringLoader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        raise InputError(f"invalid YAML: {exc.problem or exc.context}", location=location) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", location=Location(file)) from exc
+    finally:
+        loader.dispose()
+
+
+def _fold_json_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """Match known keys case-insensitively, as Go's encoding/json did for Fabrikate."""
+    folded: dict[str, Any] = {}
+    for key, value in data.items():
+        known = next((f for f in FIELDS if f.lower() == key.lower()), key)
+        if known == "subcomponents" and isinstance(value, list):
+            value = [_fold_json_keys(v) if isinstance(v, dict) else v for v in value]
+        folded[known] = value
+    return folded
+
+
+def _check(data: Any, text: str, file: str) -> list[Diagnostic]:
+    if data is not None and not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        return [
+            Diagnostic(
+                "error", f"expected a mapping at the top level, got {kind}", Location(file, 1, 1)
+            )
+        ]
+    problems: list[Diagnostic] = []
+    for error in sorted(_validator("component").iter_errors(data), key=lambda e: list(e.path)):
+        where = locate(text, list(error.absolute_path), file)
+        problems.append(Diagnostic("error", _describe(error), where))
+    problems.extend(_unknown_keys(data or {}, text, file, ()))
+    return problems
+
+
+def _describe(error: Any) -> str:
+    path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "enum":
+        allowed = ", ".join(repr(v) for v in error.validator_value if v)
+        return f"{path}: unknown value {error.instance!r}; expected one of {allowed}"
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"{path}: expected {expected}, got {_json_type(error.instance)}"
+    return f"{path}: {error.message}"
+
+
+def _json_type(value: Any) -> str:
+    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string")):
+        if isinstance(value, kind):
+            return f"{name} {value!r}"
+    return {dict: "a mapping", list: "a list", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _unknown_keys(
+    data: dict[str, Any], text: str, file: str, path: tuple[str | int, ...]
+) -> list[Diagnostic]:
+    problems = []
+    for key in data:
+        if key not in FIELDS:
+            hint = difflib.get_close_matches(str(key), FIELDS, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            problems.append(
+                Diagnostic(
+                    "warning", f"unknown key {key!r}{suggestion}", locate(text, [*path, key], file)
+                )
+            )
+    for index, sub in enumerate(data.get("subcomponents") or []):
+        if isinstance(sub, dict):
+            problems.extend(_unknown_keys(sub, text, file, (*path, "subcomponents", index)))
+    return problems
+
+
+def _build(
+    data: dict[str, Any],
+    text: str,
+    file: str,
+    path: tuple[str | int, ...],
+    problems: list[Diagnostic],
+) -> Component:
+    """Apply defaults and migrations (spec §2.3) and build the dataclass."""
+    name = data.get("name") or ""
+    where = locate(text, list(path), file) if path else Location(file, 1, 1)
+    kind = data.get("type") or ""
+    if data.get("generator"):
+        problems.append(
+            Diagnostic(
+                "warning",
+                f"'generator' is deprecated; use 'type: {data['generator']}' in component {name!r}",
+                locate(text, [*path, "generator"], file),
+            )
+        )
+        kind = data["generator"]
+    if data.get("repositories"):
+        problems.append(
+            Diagnostic(
+                "warning",
+                f"'repositories' is deprecated and ignored in component {name!r}; use "
+                "'method: helm', 'source: <repository url>' and 'path: <chart>'",
+                locate(text, [*path, "repositories"], file),
+            )
+        )
+    reason = check_name(name)
+    if reason:
+        problems.append(Diagnostic("error", reason, locate(text, [*path, "name"], file)))
+    hooks = {
+        event: tuple(command for command in commands or () if command)
+        for event, commands in (data.get("hooks") or {}).items()
+    }
+    subs = tuple(
+        _build(sub, text, file, (*path, "subcomponents", index), problems)
+        for index, sub in enumerate(data.get("subcomponents") or [])
+    )
+    _check_siblings(subs, problems)
+    return Component(
+        name=name,
+        type=kind or "component",
+        method=data.get("method") or "",
+        source=data.get("source") or "",
+        path=data.get("path") or "",
+        version=data.get("version") or "",
+        branch=data.get("branch") or "",
+        hooks=hooks,
+        subcomponents=subs,
+        location=where,
+    )
+
+
+def _check_siblings(subs: tuple[Component, ...], problems: list[Diagnostic]) -> None:
+    seen: dict[str, Component] = {}
+    for sub in subs:
+        if sub.name in seen:
+            first = seen[sub.name].location
+            problems.append(
+                Diagnostic(
+                    "error",
+                    f"duplicate subcomponent name {sub.name!r} (first defined at {first})",
+                    sub.location,
+                )
+            )
+        seen[sub.name] = sub

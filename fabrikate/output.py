@@ -1,0 +1,122 @@
+"""Output layout and atomic writes: the only code that writes ``generated/``.
+
+    result = write_tree(Path("generated/prod"), {"trivia.yaml": b"...", "infra/x.yaml": b"..."})
+
+The new tree is built in a staging folder beside the destination and swapped in only when it
+is complete, so a failed run leaves the previous output byte-for-byte intact. Files whose bytes
+did not change are hard-linked from the old tree, keeping their inode and mtime; a run that
+changes nothing does not touch the destination at all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from fabrikate.errors import FabrikateError
+
+__all__ = ["WriteResult", "output_dir", "write_tree"]
+
+
+@dataclass
+class WriteResult:
+    """What a write did, by relative path."""
+
+    destination: Path
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether any file was added, changed or removed."""
+        return bool(self.written or self.removed)
+
+
+def output_dir(root: Path, environments: Sequence[str]) -> Path:
+    """``generated/<env1-env2-…>``, or ``generated/common`` with no environment (spec §1.4)."""
+    return root / "generated" / ("-".join(environments) or "common")
+
+
+def _existing(dest: Path) -> set[str]:
+    if not dest.is_dir():
+        return set()
+    found = set()
+    for folder, _, names in os.walk(dest):
+        for name in names:
+            found.add(PurePosixPath(Path(folder, name).relative_to(dest)).as_posix())
+    return found
+
+
+def _same(path: Path, data: bytes) -> bool:
+    try:
+        if path.is_symlink() or path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _backup(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}.fab-old")
+
+
+def recover(dest: Path) -> None:
+    """Finish or undo a swap that an earlier, interrupted run left half done."""
+    old = _backup(dest)
+    if old.exists():
+        if dest.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(old, dest)
+
+
+def write_tree(dest: Path, files: Mapping[str, bytes]) -> WriteResult:
+    """Make ``dest`` hold exactly ``files`` (relative POSIX paths to contents), atomically."""
+    result = WriteResult(dest)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        recover(dest)
+        before = _existing(dest)
+        result.removed = sorted(before - set(files))
+        stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.fab-new-", dir=dest.parent))
+    except OSError as exc:
+        raise FabrikateError(f"cannot write output to {dest}: {exc.strerror or exc}") from exc
+    try:
+        for rel in sorted(files):
+            _place(dest, stage, rel, files[rel], result)
+        if not result.changed and dest.is_dir():
+            shutil.rmtree(stage)
+            return result
+        old = _backup(dest)
+        if dest.exists():
+            os.replace(dest, old)
+        os.replace(stage, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise FabrikateError(f"cannot write output to {dest}: {exc.strerror or exc}") from exc
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return result
+
+
+def _place(dest: Path, stage: Path, rel: str, data: bytes, result: WriteResult) -> None:
+    target = stage / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    current = dest / rel
+    if _same(current, data):
+        try:
+            os.link(current, target)
+        except OSError:
+            shutil.copy2(current, target)
+        result.unchanged.append(rel)
+        return
+    with open(target, "wb") as handle:
+        handle.write(data)
+    result.written.append(rel)

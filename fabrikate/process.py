@@ -1,0 +1,195 @@
+"""One runner for every external command: helm, git and hooks.
+
+    result = run(Command(("helm", "version", "--short"), timeout=30))
+    print(result.stdout)
+
+Commands take an argv tuple (hooks are the one ``sh -c`` exception), have a timeout that kills
+the whole process group, capture stdout and stderr separately, and mask secrets in everything
+they log or raise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from fabrikate.errors import ProcessError
+
+__all__ = ["Command", "Completed", "mask", "run"]
+
+log = logging.getLogger("fabrikate")
+
+# Variables that make git act on another repository than the one we name (pre-commit's
+# no_git_env): fab may itself run inside a git hook.
+_GIT_LEAKS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret in ``text`` with ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+@dataclass(frozen=True)
+class Command:
+    """An external command: argv, where to run it, extra environment and a timeout in seconds."""
+
+    argv: tuple[str, ...]
+    cwd: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | None = 300.0
+    secrets: tuple[str, ...] = ()
+    what: str = ""  # a short description for errors, e.g. "helm template"
+    replace_env: bool = False  # env is the whole environment, not an overlay
+
+    def __str__(self) -> str:
+        text = shlex.join(self.argv)
+        if self.cwd:
+            text += f" (in {self.cwd})"
+        return mask(text, self.secrets)
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a finished command returned."""
+
+    command: Command
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def check(self) -> Completed:
+        """Raise ``ProcessError`` unless the command succeeded."""
+        if self.returncode != 0:
+            what = self.command.what or self.command.argv[0]
+            detail = mask(_last_lines(self.stderr or self.stdout), self.command.secrets)
+            raise ProcessError(
+                f"{what} failed (exit {self.returncode}): {detail}"
+                if detail
+                else f"{what} failed (exit {self.returncode})",
+                returncode=self.returncode,
+                stderr=mask(self.stderr, self.command.secrets),
+            )
+        return self
+
+
+def _last_lines(text: str, limit: int = 6) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-limit:])
+
+
+def _environment(command: Command) -> dict[str, str]:
+    if command.replace_env:
+        return dict(command.env)
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_LEAKS}
+    env.update(command.env)
+    return env
+
+
+def run(command: Command) -> Completed:
+    """Run ``command`` to completion, killing its process group if it outlives its timeout."""
+    log.debug("running %s", command)
+    what = command.what or command.argv[0]
+    try:
+        proc = subprocess.Popen(
+            command.argv,
+            cwd=command.cwd,
+            env=_environment(command),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise ProcessError(f"{what}: executable not found: {command.argv[0]}") from exc
+    except PermissionError as exc:
+        raise ProcessError(f"{what}: cannot execute {command.argv[0]}: permission denied") from exc
+    except NotADirectoryError as exc:
+        raise ProcessError(f"{what}: working directory does not exist: {command.cwd}") from exc
+    try:
+        out, err = proc.communicate(timeout=command.timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.communicate()
+        raise ProcessError(
+            f"{what} timed out after {command.timeout:g}s: {command}", returncode=None
+        ) from None
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    return Completed(
+        command,
+        proc.returncode,
+        out.decode("utf-8", errors="replace"),
+        err.decode("utf-8", errors="replace"),
+    )
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+# What a hook sees of fab's environment: enough to run tools, never a credential.
+HOOK_ENV_KEEP = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "FAB_HELM",
+    "FAB_GIT",
+)
+
+
+def hook_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """The documented, minimal environment of a hook command."""
+    env = {key: os.environ[key] for key in HOOK_ENV_KEEP if key in os.environ}
+    env.update(extra)
+    return env
+
+
+def run_hooks(
+    commands: Iterable[str],
+    *,
+    event: str,
+    cwd: str,
+    env: Mapping[str, str],
+    timeout: float | None,
+) -> None:
+    """Run a hook's commands in order with ``sh -c``; the first failure raises."""
+    for text in commands:
+        log.info("hook %s: %s", event, text)
+        command = Command(
+            ("sh", "-c", text),
+            cwd=cwd,
+            env=hook_environment(env),
+            timeout=timeout,
+            what=f"hook {event} command {text!r}",
+            replace_env=True,
+        )
+        run(command).check()

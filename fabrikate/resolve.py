@@ -1,0 +1,275 @@
+"""The tree walk (spec §4): from a root folder to every component with its merged config.
+
+    tree = walk(Path("examples/trivia"), ["prod"])
+    for node in tree.components:
+        print(node.logical_path, node.name, node.config.namespace)
+
+The walk is the one place that knows the inline-vs-directory rule and the path rules. It goes
+breadth-first, level by level; an optional ``visit`` callback (install uses it) runs on every
+component of a level, in parallel, before their children are read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+
+from fabrikate.config import ConfigLayer, check_environment, load_layer, merge
+from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_context
+from fabrikate.model import Component, load_component
+
+__all__ = ["ResolvedComponent", "Tree", "environment_layers", "walk"]
+
+log = logging.getLogger("fabrikate")
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedComponent:
+    """A component placed in the tree: where its output goes, where its files are, its config."""
+
+    component: Component
+    logical_path: str  # "" for the root level, else "infra/efk"
+    physical_path: Path
+    config: ConfigLayer
+    inline: bool = False
+    boundary: Path | None = None  # folder its local sources must stay inside
+    remote: bool = False  # defined in a fetched clone rather than the local tree
+    pointer: bool = False  # a root that only points at a remote definition (spec §2.6)
+
+    @property
+    def name(self) -> str:
+        """The component's own name."""
+        return self.component.name
+
+    @property
+    def id(self) -> str:
+        """Logical path plus name: unique in a tree, and where the output file goes."""
+        return str(PurePosixPath(self.logical_path or ".") / self.name)
+
+    @property
+    def namespace(self) -> str:
+        """The namespace helm renders into."""
+        return self.config.namespace or "default"
+
+
+@dataclass
+class Tree:
+    """The result of a walk: components in a deterministic order, and what was noticed."""
+
+    root: Path
+    environments: tuple[str, ...]
+    components: list[ResolvedComponent] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
+
+
+Visit = Callable[[ResolvedComponent], None]
+
+
+def environment_layers(environments: Sequence[str]) -> tuple[str, ...]:
+    """The config files to merge, highest first: named ones once each, then ``common``."""
+    for name in environments:
+        check_environment(name)
+    ordered = [e for e in dict.fromkeys(environments) if e != "common"]
+    return (*ordered, "common")
+
+
+@dataclass
+class _Walker:
+    root: Path
+    layers: tuple[str, ...]
+    visit: Visit | None
+    jobs: int
+    allow_outside_root: bool
+    tree: Tree
+    found_envs: set[str] = field(default_factory=set)
+
+    def own_config(self, directory: Path, start: ConfigLayer) -> ConfigLayer:
+        """Merge a component folder's own config files below ``start`` (spec §3.4)."""
+        merged = start
+        for env in self.layers:
+            layer, problems = load_layer(directory, env)
+            self.tree.diagnostics.extend(problems)
+            if layer is not None:
+                self.found_envs.add(env)
+                merged = merge(merged, layer)
+        return merged
+
+    def load(self, directory: Path) -> Component:
+        component, problems = load_component(directory)
+        self.tree.diagnostics.extend(problems)
+        return component
+
+    def root_node(self) -> ResolvedComponent:
+        component = self.load(self.root)
+        config = self.own_config(self.root, ConfigLayer())
+        node = ResolvedComponent(component, "", self.root, config, boundary=self.root)
+        if component.method == "git" and component.is_directory:
+            # The root points at a remote definition (spec §2.6): its clone is the real root.
+            self.run_visits([replace(node, pointer=True)])
+            clone = self.root / "components" / component.name
+            directory = clone / component.path if component.path else clone
+            remote = self.load_directory(directory, component.name, "root")
+            config = self.own_config(directory, config)
+            node = ResolvedComponent(remote, "", directory, config, boundary=clone, remote=True)
+        return node
+
+    def load_directory(self, directory: Path, name: str, parent: str) -> Component:
+        if not directory.is_dir():
+            hint = " (run 'fab install' first?)" if "components" in directory.parts else ""
+            raise InputError(
+                f"component folder {directory} of subcomponent {name!r} does not exist{hint}",
+                component=parent,
+            )
+        return self.load(directory)
+
+    def run_visits(self, level: list[ResolvedComponent]) -> None:
+        if self.visit is None:
+            return
+        visit = self.visit
+
+        def one(node: ResolvedComponent) -> None:
+            with component_context(node.id):
+                visit(node)
+
+        if self.jobs <= 1 or len(level) == 1:
+            for node in level:
+                one(node)
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.jobs, len(level))) as pool:
+                errors = [f.exception() for f in [pool.submit(one, node) for node in level]]
+            failures = [e for e in errors if e is not None]
+            if failures:
+                raise failures[0]
+
+    def children(
+        self, parent: ResolvedComponent, ancestors: tuple[Path, ...]
+    ) -> list[tuple[ResolvedComponent, tuple[Path, ...]]]:
+        found = []
+        for sub in parent.component.subcomponents:
+            with component_context(f"{parent.id}/{sub.name}"):
+                config = parent.config.sub(sub.name)
+                if config.disabled:
+                    log.info("subcomponent %s of %s is disabled", sub.name, parent.id)
+                    self.tree.disabled.append(f"{parent.id}/{sub.name}")
+                    continue
+                if not sub.is_directory:
+                    node = ResolvedComponent(
+                        sub,
+                        parent.logical_path,
+                        parent.physical_path,
+                        config,
+                        inline=True,
+                        boundary=parent.boundary,
+                        remote=parent.remote,
+                    )
+                    found.append((node, ancestors))
+                    continue
+                found.append(self.directory_child(parent, sub, config, ancestors))
+        return found
+
+    def directory_child(
+        self,
+        parent: ResolvedComponent,
+        sub: Component,
+        config: ConfigLayer,
+        ancestors: tuple[Path, ...],
+    ) -> tuple[ResolvedComponent, tuple[Path, ...]]:
+        directory, boundary, remote = self.child_location(parent, sub)
+        real = Path(os.path.realpath(directory))
+        if real in ancestors:
+            chain = " -> ".join(str(a) for a in (*ancestors, real))
+            raise InputError(f"component cycle: {chain}")
+        component = self.load_directory(directory, sub.name, parent.id)
+        merged = self.own_config(directory, config)
+        logical = (
+            str(PurePosixPath(parent.logical_path) / sub.name) if parent.logical_path else sub.name
+        )
+        node = ResolvedComponent(
+            component, logical, directory, merged, boundary=boundary, remote=remote
+        )
+        return node, (*ancestors, real)
+
+    def child_location(
+        self, parent: ResolvedComponent, sub: Component
+    ) -> tuple[Path, Path | None, bool]:
+        """Physical path of a directory subcomponent (spec §2.5), checked against its boundary."""
+        if sub.method == "git":
+            clone = parent.physical_path / "components" / sub.name
+            return (clone / sub.path if sub.path else clone), clone, True
+        base = Path(sub.source) if sub.source else Path(".")
+        directory = base if base.is_absolute() else parent.physical_path / base
+        if sub.path:
+            directory = directory / sub.path
+        directory = Path(os.path.normpath(directory))
+        boundary = parent.boundary
+        if boundary is not None and not _inside(directory, boundary):
+            if parent.remote or not self.allow_outside_root:
+                where = "its fetched definition" if parent.remote else "the tree"
+                raise InputError(
+                    f"subcomponent {sub.name!r} points outside {where}: {directory} is not inside "
+                    f"{boundary}" + ("" if parent.remote else " (use --allow-outside-root)")
+                )
+            boundary = None
+        return directory, boundary, parent.remote
+
+    def walk(self) -> None:
+        root = self.root_node()
+        level = [(root, (Path(os.path.realpath(root.physical_path)),))]
+        while level:
+            nodes = [node for node, _ in level]
+            self.run_visits(nodes)
+            self.tree.components.extend(nodes)
+            next_level = []
+            for node, ancestors in level:
+                next_level.extend(self.children(node, ancestors))
+            level = next_level
+
+
+def _inside(path: Path, boundary: Path) -> bool:
+    real, limit = os.path.realpath(path), os.path.realpath(boundary)
+    return real == limit or real.startswith(limit.rstrip(os.sep) + os.sep)
+
+
+def walk(
+    root: Path,
+    environments: Sequence[str] = (),
+    *,
+    visit: Visit | None = None,
+    jobs: int = 1,
+    allow_outside_root: bool = False,
+) -> Tree:
+    """Walk the tree at ``root`` for ``environments`` (highest priority first)."""
+    layers = environment_layers(environments)
+    tree = Tree(root=root, environments=tuple(environments))
+    walker = _Walker(root, layers, visit, jobs, allow_outside_root, tree)
+    try:
+        walker.walk()
+    except RecursionError as exc:
+        raise InputError("the component tree is nested too deeply") from exc
+    _check_outputs(tree)
+    for env in dict.fromkeys(environments):
+        if env != "common" and env not in walker.found_envs:
+            tree.diagnostics.append(
+                Diagnostic(
+                    "warning", f"environment {env!r} has no config file anywhere in the tree"
+                )
+            )
+    return tree
+
+
+def _check_outputs(tree: Tree) -> None:
+    """Two components may not write the same output file (one used to overwrite the other)."""
+    seen: dict[str, ResolvedComponent] = {}
+    for node in tree.components:
+        if node.id in seen:
+            raise FabrikateError(
+                f"two components write {node.id}.yaml: {node.component.location} and "
+                f"{seen[node.id].component.location}",
+                component=node.id,
+            )
+        seen[node.id] = node

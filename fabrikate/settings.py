@@ -1,0 +1,50 @@
+"""One frozen settings object per run, passed down and varied with ``dataclasses.replace``.
+
+settings = Settings.from_env(jobs=4)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+__all__ = ["HOOK_POLICIES", "Settings", "default_jobs"]
+
+HOOK_POLICIES = ("all", "local", "none")
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover (not Linux)
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything that tunes a run: tools, parallelism, timeouts and policies."""
+
+    helm: str = "helm"
+    git: str = "git"
+    jobs: int = field(default_factory=default_jobs)
+    timeout: float | None = 600.0  # seconds for each external command; None waits forever
+    strict: bool = False
+    hooks: str = "all"
+    allow_outside_root: bool = False
+    offline: bool = False
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from ``FAB_*`` variables, then the given overrides (None means "unset")."""
+        values: dict[str, object] = {}
+        if os.environ.get("FAB_HELM"):
+            values["helm"] = os.environ["FAB_HELM"]
+        if os.environ.get("FAB_GIT"):
+            values["git"] = os.environ["FAB_GIT"]
+        if os.environ.get("FAB_TIMEOUT"):
+            values["timeout"] = float(os.environ["FAB_TIMEOUT"]) or None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("jobs") == 0:
+            values["jobs"] = default_jobs()
+        return cls(**values)  # type: ignore[arg-type]
