@@ -1,0 +1,160 @@
+"""The sources layer: make a remote source present at a path, from the shared cache.
+
+    sources = Sources(settings)
+    placed = sources.place(Request("infra/efk", "git", "https://host/efk.git", branch="main"),
+                           Path("infra/components/efk"))
+    print(placed.detail, placed.cached)
+
+One fetcher per method (``git``, ``helm`` and OCI charts, ``http``) sits behind
+``Fetcher.place``. The cache, the locks and the credentials live here and nowhere else. A
+destination is replaced only once its new copy is complete (temp folder beside it, then swap).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from fabrikate.errors import SourceError
+from fabrikate.settings import Settings
+from fabrikate.sources.cache import Cache
+from fabrikate.sources.credentials import Credentials, redact_url
+
+__all__ = ["FetchError", "Fetcher", "Placed", "Request", "Sources", "swap_in"]
+
+T = TypeVar("T")
+
+
+class FetchError(SourceError):
+    """A fetch failed; ``cause`` says why in a few words (``unknown host``, ``http 404``)."""
+
+    def __init__(self, message: str, *, cause: str = "", component: str | None = None) -> None:
+        super().__init__(message, component=component)
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one component asks for: a method, a source URL, and which version of it."""
+
+    component: str
+    method: str
+    source: str
+    path: str = ""  # the chart name for helm sources
+    version: str = ""
+    branch: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The source as it may be printed (no credentials)."""
+        return redact_url(self.source)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What a fetch did: the exact version placed, and whether the network was needed."""
+
+    detail: str
+    cached: bool
+    changed: bool
+
+
+class Fetcher(Protocol):
+    """Make one source present at one path."""
+
+    def place(self, request: Request, dest: Path) -> Placed:
+        """Fetch ``request`` (through the cache) and put it at ``dest``."""
+        ...
+
+
+@dataclass
+class Sources:
+    """The fetchers of one run, sharing a cache, credentials and a once-per-run memo."""
+
+    settings: Settings
+    cache: Cache = field(default_factory=Cache.default)
+    credentials: Credentials = field(default_factory=Credentials)
+    _memo: dict[object, Future[object]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _fetchers: dict[str, Fetcher] = field(default_factory=dict, repr=False)
+
+    def fetcher(self, method: str) -> Fetcher:
+        """The fetcher of a method (created on first use, so imports stay lazy)."""
+        with self._lock:
+            if method not in self._fetchers:
+                self._fetchers[method] = self._make(method)
+            return self._fetchers[method]
+
+    def _make(self, method: str) -> Fetcher:
+        if method == "git":
+            from fabrikate.sources.git import GitFetcher
+
+            return GitFetcher(self)
+        if method == "helm":
+            from fabrikate.sources.helm import HelmFetcher
+
+            return HelmFetcher(self)
+        if method == "http":
+            from fabrikate.sources.http import HttpFetcher
+
+            return HttpFetcher(self)
+        raise ValueError(f"no fetcher for method {method!r}")
+
+    def place(self, request: Request, dest: Path) -> Placed:
+        """Make ``request`` present at ``dest``."""
+        return self.fetcher(request.method).place(request, dest)
+
+    def once(self, key: object, compute: Callable[[], T]) -> T:
+        """Compute ``key`` once per run; concurrent and later callers share the result or error."""
+        with self._lock:
+            future = self._memo.get(key)
+            owner = future is None
+            if owner:
+                future = self._memo[key] = Future()
+        assert future is not None
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()  # type: ignore[return-value]
+
+    def mask(self, text: str) -> str:
+        """``text`` without any secret of this run."""
+        return self.credentials.mask(text)
+
+
+@contextlib.contextmanager
+def staging(dest: Path) -> Iterator[Path]:
+    """A temp folder beside ``dest`` (same filesystem, so the swap is a rename)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.fab-", dir=dest.parent))
+    try:
+        yield temp
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def swap_in(new: Path, dest: Path) -> None:
+    """Replace ``dest`` by the complete ``new`` copy; the old one is removed only afterwards."""
+    old = None
+    if dest.exists() or dest.is_symlink():
+        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+        os.rename(dest, old / "x")
+    try:
+        os.rename(new, dest)
+    except BaseException:
+        if old is not None:
+            os.rename(old / "x", dest)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

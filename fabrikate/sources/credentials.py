@@ -1,0 +1,142 @@
+"""Access tokens for private sources (``access.yaml``, spec §5) and masking of every secret.
+
+    tokens = Credentials()
+    tokens.load(Path("."), component="./root")
+    token = tokens.token_for("https://example.com/private.git", component="./root/app")
+
+``access.yaml`` maps a source URL to the name of an environment variable that holds its token.
+The token is used for that exact source only, sent as an HTTP basic-auth header (never put in a
+URL or a config file), and masked in everything fab prints or raises.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from fabrikate.errors import InputError, Location, SourceError
+from fabrikate.process import mask
+from fabrikate.yamlio import parse_yaml, read_text
+
+__all__ = ["Credentials", "Grant", "basic_auth", "check_source", "redact_url"]
+
+ACCESS_FILE = "access.yaml"
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
+# Git transports that run a command or open a descriptor instead of fetching data.
+_COMMAND_TRANSPORTS = re.compile(r"(?i)^\s*(ext|fd)::")
+
+
+def redact_url(text: str) -> str:
+    """Drop the user and password part of every URL in ``text``."""
+    return _USERINFO.sub(r"\1", text)
+
+
+def strip_userinfo(url: str) -> tuple[str, str, str]:
+    """``url`` without credentials, and the user name and password it carried."""
+    parts = urlsplit(url)
+    if not parts.scheme or "@" not in parts.netloc:
+        return url, "", ""
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), user, password
+
+
+def check_source(value: str, what: str) -> None:
+    """Refuse a source or ref that git or helm would read as an option or a command."""
+    if value.startswith("-"):
+        raise InputError(f"{what} {value!r} starts with '-'; sources and refs are never options")
+    if _COMMAND_TRANSPORTS.match(value):
+        raise InputError(f"{what} {redact_url(value)!r} uses a git transport that runs commands")
+    if "\0" in value or "\n" in value:
+        raise InputError(f"{what} {value!r} contains a control character")
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The value of an HTTP ``Authorization`` header for basic auth."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A token for one source: where it was declared and the variable it came from."""
+
+    url: str
+    variable: str
+    declared_in: str
+    token: str
+
+    def header(self, user: str = "") -> str:
+        """The basic-auth header that carries the token (the URL's user name, if any)."""
+        return basic_auth(user or "x-access-token", self.token)
+
+    def __repr__(self) -> str:
+        return f"Grant(url={self.url!r}, variable={self.variable!r}, token='***')"
+
+
+@dataclass
+class Credentials:
+    """Every ``access.yaml`` entry seen this run (first declaration wins) and every secret."""
+
+    entries: dict[str, tuple[str, str]] = field(default_factory=dict)  # url -> (variable, file)
+    secrets: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def load(self, directory: Path, component: str) -> None:
+        """Read ``<directory>/access.yaml`` if there is one."""
+        path = directory / ACCESS_FILE
+        if not path.is_file():
+            return
+        data, _ = parse_yaml(read_text(path), str(path))
+        if data is None:
+            return
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+        ):
+            raise InputError(
+                "access.yaml must map source URLs to environment variable names",
+                location=Location(str(path)),
+                component=component,
+            )
+        with self._lock:
+            for url, variable in data.items():
+                self.entries.setdefault(url, (variable, str(path)))
+
+    def grant(self, url: str, component: str) -> Grant | None:
+        """The token declared for exactly ``url``; an unset or empty variable is an error."""
+        with self._lock:
+            found = self.entries.get(url)
+        if found is None:
+            return None
+        variable, declared_in = found
+        token = os.environ.get(variable, "")
+        if not token:
+            raise SourceError(
+                f"environment variable {variable!r} named in {declared_in} for "
+                f"{redact_url(url)} is not set or empty",
+                component=component,
+            )
+        if not url.lower().startswith("https://") and not url.lower().startswith("http://"):
+            raise SourceError(
+                f"access token for {redact_url(url)} (from {declared_in}): tokens are only sent "
+                "to http(s) sources",
+                component=component,
+            )
+        with self._lock:
+            self.secrets.add(token)
+        return Grant(url, variable, declared_in, token)
+
+    def add_secret(self, *values: str) -> None:
+        """Remember more values to mask (passwords from URLs or helm's repository config)."""
+        with self._lock:
+            self.secrets.update(v for v in values if v)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every known secret and every URL password removed."""
+        with self._lock:
+            secrets = sorted(self.secrets, key=len, reverse=True)
+        return redact_url(mask(text, secrets))

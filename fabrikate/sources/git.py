@@ -1,0 +1,317 @@
+"""Git sources: bare mirrors in the cache, then a checkout copy at the destination.
+
+    placed = GitFetcher(sources).place(Request("app", "git", "file:///srv/app.git", version="v1"),
+                                       Path("components/app"))
+
+Each URL has one bare mirror, filled by shallow fetches of exactly the ref asked for. A commit or
+tag already in the mirror needs no network; a branch (or the default branch) is fetched once per
+run. The installed copy is its own small repository whose ``origin`` is the URL without
+credentials; tokens travel in an HTTP header given through the environment, never in a URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fabrikate.errors import SourceError
+from fabrikate.sources import FetchError, Placed, Request, Sources, staging, swap_in
+from fabrikate.sources.cache import slug, touch
+from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
+
+__all__ = ["GitFetcher"]
+
+log = logging.getLogger("fabrikate")
+
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
+_LEAKS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
+# What git's stderr says, and what to tell the user, most specific first.
+_CAUSES = (
+    ("could not resolve host", "unknown host"),
+    ("couldn't resolve host", "unknown host"),
+    ("connection refused", "connection refused"),
+    ("failed to connect", "connection refused"),
+    ("authentication failed", "authentication failed"),
+    ("could not read username", "authentication required"),
+    ("could not read password", "authentication required"),
+    ("returned error: 401", "authentication required"),
+    ("returned error: 403", "access denied"),
+    ("not our ref", "commit not found"),
+    ("not a git repository", "not a git repository"),
+    ("does not appear to be a git repository", "not a git repository"),
+    ("repository not found", "not a git repository"),
+    ("returned error: 404", "not a git repository"),
+    ("timed out", "timed out"),
+)
+
+
+class _GitFailed(Exception):
+    """A git command failed; ``stderr`` is already masked."""
+
+    def __init__(self, stderr: str) -> None:
+        super().__init__(stderr)
+        self.stderr = stderr
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str  # without credentials
+    auth: dict[str, str]  # environment that adds the auth header for this URL only
+
+
+class GitFetcher:
+    """Fetch ``method: git`` sources through per-URL bare mirrors."""
+
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+        self.settings = sources.settings
+
+    def place(self, request: Request, dest: Path) -> Placed:
+        """Put the asked-for commit of ``request.source`` at ``dest`` as a git checkout."""
+        for value, what in (
+            (request.source, "git source"),
+            (request.branch, "branch"),
+            (request.version, "version"),
+        ):
+            if value:
+                check_source(value, what)
+        if not request.source:
+            raise SourceError("git component has no source", component=request.component)
+        target = self._target(request)
+        key = ("git", target.url, request.branch, request.version)
+        sha, cached = self.sources.once(key, lambda: self._resolve(target, request))
+        if self._installed(dest) == sha:
+            return Placed(sha, cached, False)
+        mirror = self.sources.cache.folder("git") / slug(target.url)
+        self._checkout(mirror, sha, dest, target.url, "" if request.version else request.branch)
+        return Placed(sha, cached, True)
+
+    def _target(self, request: Request) -> _Target:
+        url, user, password = strip_userinfo(request.source)
+        credentials = self.sources.credentials
+        credentials.add_secret(password)
+        grant = credentials.grant(request.source, request.component)
+        header = ""
+        if grant is not None:
+            header = grant.header(user)
+        elif password:
+            header = basic_auth(user, password)
+        if not header:
+            return _Target(url, {})
+        credentials.add_secret(header, header.removeprefix("Basic "))
+        return _Target(url, {f"http.{url}.extraHeader": f"Authorization: {header}"})
+
+    # -- the mirror ----------------------------------------------------------------------------
+
+    def _resolve(self, target: _Target, request: Request) -> tuple[str, bool]:
+        """The commit ``request`` names, and whether the cache answered without network."""
+        cache = self.sources.cache
+        key = slug(target.url)
+        mirror = cache.folder("git") / key
+        version = request.version
+        if version and mirror.is_dir():
+            found = self._rev(mirror, version)
+            if found:
+                touch(mirror)
+                return found, True
+        if self.settings.offline:
+            return self._offline(mirror, request), True
+        with cache.lock("git", key):
+            if version and mirror.is_dir():
+                found = self._rev(mirror, version)
+                if found:
+                    return found, True
+            if mirror.is_dir():
+                sha = self._fetch(mirror, target, request)
+            else:
+                with cache.building("git") as temp:
+                    self._run(["init", "-q", "--bare"], temp)
+                    sha = self._fetch(temp, target, request)
+                    os.rename(temp, mirror)
+            touch(mirror)
+            return sha, False
+
+    def _offline(self, mirror: Path, request: Request) -> str:
+        found = self._rev(mirror, _local_ref(request)) if mirror.is_dir() else ""
+        if found:
+            return found
+        raise SourceError(
+            f"{_describe(request)} of {request.shown} is not in the cache and --offline was given",
+            component=request.component,
+        )
+
+    def _fetch(self, repo: Path, target: _Target, request: Request) -> str:
+        """Fetch just what ``request`` needs into ``repo``; return the commit."""
+        version = request.version
+        if not version:
+            ref = f"refs/heads/{request.branch}" if request.branch else "HEAD"
+            self._fetch_refs(repo, target, request, [f"+{ref}:{_local_ref(request)}"], depth=True)
+            return self._rev(repo, _local_ref(request))
+        tag = f"refs/tags/{version}"
+        if self._try_fetch(repo, target, request, [f"+{tag}:{tag}"]):
+            return self._rev(repo, tag)
+        if _FULL_SHA.fullmatch(version) and self._try_fetch(
+            repo, target, request, [f"+{version}:refs/fab/{version}"]
+        ):
+            return version
+        # An abbreviated commit: only a full fetch can find it.
+        refs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
+        self._fetch_refs(repo, target, request, refs, depth=False)
+        found = self._rev(repo, version)
+        if not found:
+            raise self._error(request, "not found", "")
+        return found
+
+    def _try_fetch(self, repo: Path, target: _Target, request: Request, refs: list[str]) -> bool:
+        """Fetch ``refs`` shallowly; False if the remote lacks them, raise on any other error."""
+        try:
+            self._fetch_refs(repo, target, request, refs, depth=True)
+        except FetchError as exc:
+            if exc.cause in ("not found", "commit not found"):
+                return False
+            raise
+        return True
+
+    def _fetch_refs(
+        self, repo: Path, target: _Target, request: Request, refs: list[str], depth: bool
+    ) -> None:
+        args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head"]
+        if depth:
+            args += ["--depth", "1"]
+        elif (repo / "shallow").exists():
+            args.append("--unshallow")
+        try:
+            self._run([*args, "--", target.url, *refs], repo, target.auth)
+        except _GitFailed as exc:
+            cause = _cause(exc.stderr) or (
+                "not found" if "couldn't find remote ref" in exc.stderr.lower() else ""
+            )
+            raise self._error(request, cause, exc.stderr) from None
+
+    def _error(self, request: Request, cause: str, stderr: str) -> FetchError:
+        shown = f"{_describe(request)} not found" if cause == "not found" else cause
+        detail = _last_line(stderr)
+        text = f"cannot fetch {_describe(request)} of {request.shown}: {shown or 'git failed'}"
+        if detail and cause in ("", "timed out"):
+            text += f" ({detail})"
+        return FetchError(self.sources.mask(text), cause=cause, component=request.component)
+
+    def _rev(self, repo: Path, ref: str) -> str:
+        try:
+            return self._run(["rev-parse", "--verify", "-q", f"{ref}^{{commit}}"], repo)
+        except _GitFailed:
+            return ""
+
+    # -- the installed copy --------------------------------------------------------------------
+
+    def _installed(self, dest: Path) -> str:
+        """The commit checked out at ``dest`` if it is an unmodified checkout, else ''."""
+        if not (dest / ".git").is_dir():
+            return ""
+        try:
+            out = self._run(
+                ["status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+                dest / ".git",
+                work_tree=dest,
+            )
+        except _GitFailed:
+            return ""
+        lines = out.splitlines()
+        head = next((ln.split()[2] for ln in lines if ln.startswith("# branch.oid ")), "")
+        changed = [ln for ln in lines if not ln.startswith("#")]
+        return "" if changed else head
+
+    def _checkout(self, mirror: Path, sha: str, dest: Path, url: str, branch: str) -> None:
+        with staging(dest) as temp:
+            work = temp / dest.name
+            git_dir = work / ".git"
+            work.mkdir()
+            self._run(["init", "-q"], git_dir)
+            self._run(["fetch", "-q", "--no-tags", "--depth", "1", "--", str(mirror), sha], git_dir)
+            checkout = ["-B", branch] if branch else ["--detach"]
+            self._run(["checkout", "-q", *checkout, sha], git_dir, work_tree=work)
+            with (git_dir / "config").open("a") as config:
+                config.write(f'[remote "origin"]\n\turl = {_quote(url)}\n')
+                config.write("\tfetch = +refs/heads/*:refs/remotes/origin/*\n")
+            swap_in(work, dest)
+
+    # -- running git ---------------------------------------------------------------------------
+
+    def _run(
+        self,
+        args: list[str],
+        git_dir: Path,
+        config: dict[str, str] | None = None,
+        work_tree: Path | None = None,
+    ) -> str:
+        """Run git on exactly ``git_dir`` (inherited GIT_* variables cannot redirect it)."""
+        from git.cmd import Git
+        from git.exc import GitCommandNotFound
+
+        env = {name: "" for name in _LEAKS if name in os.environ}
+        env.pop("GIT_WORK_TREE", None)
+        env.update(_config_env({"protocol.ext.allow": "never", "protocol.fd.allow": "never"}))
+        env.update(_config_env(config or {}, start=2))
+        env.update(
+            GIT_DIR=str(git_dir),
+            GIT_TERMINAL_PROMPT="0",
+            GIT_ASKPASS="",
+            SSH_ASKPASS="",
+            GIT_INDEX_FILE=str(git_dir / "index"),
+            GIT_OBJECT_DIRECTORY=str(git_dir / "objects"),
+        )
+        if work_tree is not None:
+            env["GIT_WORK_TREE"] = str(work_tree)
+        try:
+            status, out, err = Git(str(work_tree or git_dir.parent)).execute(
+                [self.settings.git, *args],
+                env=env,
+                with_extended_output=True,
+                with_exceptions=False,
+                kill_after_timeout=self.settings.timeout,
+            )
+        except GitCommandNotFound as exc:
+            raise SourceError(f"git not found: {self.settings.git} (set FAB_GIT)") from exc
+        if status != 0:
+            raise _GitFailed(self.sources.mask(str(err)))
+        return str(out).strip()
+
+
+def _config_env(values: dict[str, str], start: int = 0) -> dict[str, str]:
+    """Git config given through the environment, so it shows in no argv and no file."""
+    env = {}
+    for index, (key, value) in enumerate(values.items(), start):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    if values:
+        env["GIT_CONFIG_COUNT"] = str(start + len(values))
+    return env
+
+
+def _local_ref(request: Request) -> str:
+    if request.version:
+        return request.version
+    return f"refs/heads/{request.branch}" if request.branch else "refs/fab/HEAD"
+
+
+def _describe(request: Request) -> str:
+    if request.version:
+        return f"version {request.version!r}"
+    return f"branch {request.branch!r}" if request.branch else "the default branch"
+
+
+def _cause(stderr: str) -> str:
+    lowered = stderr.lower()
+    return next((cause for needle, cause in _CAUSES if needle in lowered), "")
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
