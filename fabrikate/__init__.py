@@ -9,7 +9,7 @@ for component in result.components:
 
 from __future__ import annotations
 
-from fabrikate.api import ComponentResult, GenerateResult, generate, load
+from fabrikate.api import ComponentResult, GenerateResult, generate, install, load
 from fabrikate.errors import (
     ConfigConflictError,
     Diagnostic,
@@ -41,5 +41,6 @@ __all__ = [
     "Tree",
     "__version__",
     "generate",
+    "install",
     "load",
 ]

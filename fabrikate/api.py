@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fabrikate.errors import Diagnostic, InputError, component_context
 from fabrikate.generators import (
@@ -29,7 +30,10 @@ from fabrikate.process import run_hooks
 from fabrikate.resolve import ResolvedComponent, Tree, walk
 from fabrikate.settings import Settings
 
-__all__ = ["ComponentResult", "GenerateResult", "generate", "load"]
+__all__ = ["ComponentResult", "GenerateResult", "generate", "install", "load"]
+
+if TYPE_CHECKING:
+    from fabrikate.install import InstallResult, Progress
 
 log = logging.getLogger("fabrikate")
 
@@ -185,3 +189,15 @@ def _inject_all(components: list[ComponentResult]) -> None:
             item.documents = [
                 inject_namespace(d, item.node.config.namespace, scoped) for d in item.documents
             ]
+
+
+def install(
+    path: str | Path = ".",
+    settings: Settings | None = None,
+    *,
+    progress: Progress | None = None,
+) -> InstallResult:
+    """Fetch every remote component of the tree at ``path``; every failure is in the result."""
+    from fabrikate.install import install as run_install
+
+    return run_install(path, settings, progress=progress)

@@ -148,3 +148,82 @@ def version() -> None:
     except FabrikateError as exc:
         helm = f"not found ({exc})"
     click.echo(f"helm {helm} ({settings.helm})")
+
+
+# -- fab install, fab cache (issue 3) ---------------------------------------------------------
+
+
+@main.command()
+@click.argument(
+    "path", required=False, default=Path("."), type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("-j", "--jobs", type=click.IntRange(min=0), help="Parallel fetches (0: CPU count).")
+@click.option(
+    "--offline", is_flag=True, default=None, help="Use only the cache; never the network."
+)
+@click.option(
+    "--hooks",
+    type=click.Choice(HOOK_POLICIES),
+    help="Which hooks run: all, local (not from fetched definitions) or none.",
+)
+@click.option("--timeout", type=float, help="Seconds each git, helm or hook command may take.")
+@click.option(
+    "--allow-outside-root",
+    is_flag=True,
+    default=None,
+    help="Let local sources point outside the tree.",
+)
+@click.pass_context
+def install(ctx: click.Context, path: Path, **options: Any) -> None:
+    """Fetch every remote component of the tree at PATH (git, helm, OCI, http)."""
+    from fabrikate.api import install as run_install
+    from fabrikate.progress import InstallDisplay, summary
+
+    display = InstallDisplay(sys.stderr, quiet=ctx.obj["quiet"])
+    try:
+        result = run_install(path, _settings(**options), progress=display)
+    finally:
+        display.close()
+    for failure in result.failures:
+        click.echo(f"fab: error: {failure}", err=True)
+    if not ctx.obj["quiet"] or result.failures:
+        click.echo(f"fab: {summary(result)}", err=True)
+    if result.failures:
+        ctx.exit(1)
+
+
+@main.group()
+def cache() -> None:
+    """Inspect or empty the cache of git mirrors and chart archives."""
+
+
+@cache.command("info")
+def cache_info() -> None:
+    """Print where the cache is and what it holds."""
+    from fabrikate.sources.cache import Cache
+
+    store = Cache.default()
+    entries = store.entries()
+    click.echo(f"cache: {store.root}")
+    for kind in sorted({e.kind for e in entries}):
+        mine = [e for e in entries if e.kind == kind]
+        size = sum(e.size for e in mine)
+        click.echo(f"{kind}: {len(mine)} entries, {size / 1e6:.1f} MB")
+    if not entries:
+        click.echo("empty")
+
+
+@cache.command("prune")
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Only remove entries unused for this many days (default: remove all).",
+)
+def cache_prune(older_than: float) -> None:
+    """Remove cached entries (all, or those unused for --older-than days)."""
+    from fabrikate.sources.cache import Cache
+
+    removed = Cache.default().prune(older_than * 86400)
+    size = sum(e.size for e in removed)
+    click.echo(f"removed {len(removed)} entries ({size / 1e6:.1f} MB)")

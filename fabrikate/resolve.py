@@ -65,6 +65,8 @@ class Tree:
     components: list[ResolvedComponent] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
+    # With keep_going: (id of the component that failed, its error), for each failure.
+    errors: list[tuple[str, FabrikateError]] = field(default_factory=list)
 
 
 Visit = Callable[[ResolvedComponent], None]
@@ -86,6 +88,7 @@ class _Walker:
     jobs: int
     allow_outside_root: bool
     tree: Tree
+    keep_going: bool = False
     found_envs: set[str] = field(default_factory=set)
 
     def own_config(self, directory: Path, start: ConfigLayer) -> ConfigLayer:
@@ -110,7 +113,8 @@ class _Walker:
         node = ResolvedComponent(component, "", self.root, config, boundary=self.root)
         if component.method == "git" and component.is_directory:
             # The root points at a remote definition (spec §2.6): its clone is the real root.
-            self.run_visits([replace(node, pointer=True)])
+            if self.run_visits([replace(node, pointer=True)]):
+                raise self.tree.errors.pop()[1]
             clone = self.root / "components" / component.name
             directory = clone / component.path if component.path else clone
             remote = self.load_directory(directory, component.name, "root")
@@ -127,24 +131,40 @@ class _Walker:
             )
         return self.load(directory)
 
-    def run_visits(self, level: list[ResolvedComponent]) -> None:
+    def run_visits(self, level: list[ResolvedComponent]) -> set[str]:
+        """Visit a level; with keep_going, return the ids that failed instead of raising."""
         if self.visit is None:
-            return
+            return set()
         visit = self.visit
 
         def one(node: ResolvedComponent) -> None:
             with component_context(node.id):
                 visit(node)
 
-        if self.jobs <= 1 or len(level) == 1:
-            for node in level:
+        def guarded(node: ResolvedComponent) -> BaseException | None:
+            try:
                 one(node)
+            except FabrikateError as exc:
+                if not self.keep_going:
+                    raise
+                return exc
+            return None
+
+        if self.jobs <= 1 or len(level) == 1:
+            errors = [guarded(node) for node in level]
         else:
             with ThreadPoolExecutor(max_workers=min(self.jobs, len(level))) as pool:
-                errors = [f.exception() for f in [pool.submit(one, node) for node in level]]
-            failures = [e for e in errors if e is not None]
-            if failures:
-                raise failures[0]
+                futures = [pool.submit(guarded, node) for node in level]
+                errors = [f.exception() or f.result() for f in futures]
+        failed = set()
+        for node, error in zip(level, errors, strict=True):
+            if error is None:
+                continue
+            if not isinstance(error, FabrikateError) or not self.keep_going:
+                raise error
+            self.tree.errors.append((node.id, error))
+            failed.add(node.id)
+        return failed
 
     def children(
         self, parent: ResolvedComponent, ancestors: tuple[Path, ...]
@@ -169,7 +189,12 @@ class _Walker:
                     )
                     found.append((node, ancestors))
                     continue
-                found.append(self.directory_child(parent, sub, config, ancestors))
+                try:
+                    found.append(self.directory_child(parent, sub, config, ancestors))
+                except FabrikateError as exc:
+                    if not self.keep_going:
+                        raise
+                    self.tree.errors.append((f"{parent.id}/{sub.name}", exc))
         return found
 
     def directory_child(
@@ -222,11 +247,12 @@ class _Walker:
         level = [(root, (Path(os.path.realpath(root.physical_path)),))]
         while level:
             nodes = [node for node, _ in level]
-            self.run_visits(nodes)
+            failed = self.run_visits(nodes)
             self.tree.components.extend(nodes)
             next_level = []
             for node, ancestors in level:
-                next_level.extend(self.children(node, ancestors))
+                if node.id not in failed:
+                    next_level.extend(self.children(node, ancestors))
             level = next_level
 
 
@@ -242,11 +268,16 @@ def walk(
     visit: Visit | None = None,
     jobs: int = 1,
     allow_outside_root: bool = False,
+    keep_going: bool = False,
 ) -> Tree:
-    """Walk the tree at ``root`` for ``environments`` (highest priority first)."""
+    """Walk the tree at ``root`` for ``environments`` (highest priority first).
+
+    With ``keep_going``, a component that fails its visit or cannot be loaded is recorded in
+    ``tree.errors`` and its subtree skipped, so every failure of the run can be reported.
+    """
     layers = environment_layers(environments)
     tree = Tree(root=root, environments=tuple(environments))
-    walker = _Walker(root, layers, visit, jobs, allow_outside_root, tree)
+    walker = _Walker(root, layers, visit, jobs, allow_outside_root, tree, keep_going=keep_going)
     try:
         walker.walk()
     except RecursionError as exc:

@@ -55,8 +55,8 @@ class Cache:
     """The cache folder: one subfolder per kind (``git``, ``charts``), one lock per entry."""
 
     def __init__(self, root: Path) -> None:
-        self.base = root
-        self.root = root / CACHE_VERSION
+        self.base = root.absolute()
+        self.root = self.base / CACHE_VERSION
 
     @classmethod
     def default(cls) -> Cache:
@@ -89,7 +89,7 @@ class Cache:
         try:
             lock.acquire(timeout=0)
         except filelock.Timeout:
-            log.info("waiting for the cache lock %s (another fab is using it)", path)
+            log.debug("waiting for the cache lock %s (another fetch holds it)", path)
             lock.acquire(timeout=timeout)
         try:
             yield

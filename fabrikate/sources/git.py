@@ -80,13 +80,22 @@ class GitFetcher:
                 check_source(value, what)
         if not request.source:
             raise SourceError("git component has no source", component=request.component)
+        dest = dest.absolute()
         target = self._target(request)
         key = ("git", target.url, request.branch, request.version)
         sha, cached = self.sources.once(key, lambda: self._resolve(target, request))
         if self._installed(dest) == sha:
             return Placed(sha, cached, False)
         mirror = self.sources.cache.folder("git") / slug(target.url)
-        self._checkout(mirror, sha, dest, target.url, "" if request.version else request.branch)
+        branch = "" if request.version else request.branch
+        try:
+            self._checkout(mirror, sha, dest, target.url, branch)
+        except _GitFailed as exc:
+            raise FetchError(
+                f"cannot check out {sha[:12]} of {request.shown} into {dest}: "
+                f"{_last_line(exc.stderr)}",
+                component=request.component,
+            ) from None
         return Placed(sha, cached, True)
 
     def _target(self, request: Request) -> _Target:

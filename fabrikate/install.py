@@ -1,0 +1,255 @@
+"""``fab install``: fetch every remote component of a tree, in parallel, through the cache.
+
+    result = install(Path("hld"), Settings.from_env(jobs=8))
+    for failure in result.failures:
+        print(failure)
+
+The tree is walked with no environments (only ``common`` config, spec §1.3), and each
+component is installed before its children are read, so a clone can hold their definitions.
+Every failure is collected; a failed component keeps its earlier installed copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fabrikate.errors import FabrikateError, InputError, component_context
+from fabrikate.model import Component
+from fabrikate.resolve import ResolvedComponent, walk
+from fabrikate.settings import Settings
+from fabrikate.sources import Placed, Request, Sources
+from fabrikate.sources.cache import Cache
+
+__all__ = ["Event", "InstallResult", "Installed", "install"]
+
+log = logging.getLogger("fabrikate")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A progress report: a component went ``fetching``, ``done`` or ``failed``."""
+
+    component: str
+    state: str
+    detail: str = ""
+    cached: bool = False
+
+
+Progress = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One source placed in the tree."""
+
+    component: str
+    method: str
+    source: str  # credentials removed
+    dest: Path
+    detail: str  # the commit, or the chart and version
+    cached: bool  # the cache answered without any network
+    changed: bool  # the installed copy was replaced
+
+
+@dataclass
+class InstallResult:
+    """What ``install`` did: sources placed, components visited, and every failure."""
+
+    root: Path
+    installed: list[Installed] = field(default_factory=list)
+    visited: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
+    failures: list[FabrikateError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failures
+
+    @property
+    def cache_hits(self) -> int:
+        """Sources served from the cache without the network."""
+        return sum(1 for item in self.installed if item.cached)
+
+    @property
+    def changed(self) -> int:
+        """Installed copies that were replaced."""
+        return sum(1 for item in self.installed if item.changed)
+
+
+@dataclass
+class _Installer:
+    root: Path
+    settings: Settings
+    sources: Sources
+    pool: ThreadPoolExecutor
+    progress: Progress | None
+    result: InstallResult
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _failed_ids: set[str] = field(default_factory=set)
+
+    def emit(self, event: Event) -> None:
+        if self.progress is not None:
+            self.progress(event)
+
+    def fail(self, component: str, error: FabrikateError) -> None:
+        if error.component is None:
+            error.component = component
+        error.message = self.sources.mask(error.message)
+        with self._lock:
+            self.result.failures.append(error)
+            self._failed_ids.add(component)
+        self.emit(Event(component, "failed", str(error)))
+
+    def visit(self, node: ResolvedComponent) -> None:
+        """Install one component: hooks, its git subcomponents, then its own chart or file."""
+        if node.pointer:
+            self.visit_pointer(node)
+            return
+        self.sources.credentials.load(node.physical_path, node.id)
+        self.hook(node, "before-install")
+        jobs = [
+            (f"{node.id}/{sub.name}", self.submit_clone(node, sub))
+            for sub in node.component.subcomponents
+            if sub.is_directory and sub.method == "git" and not node.config.sub(sub.name).disabled
+        ]
+        own = self.submit_own(node)
+        for child_id, future in jobs:
+            error = future.exception()
+            if isinstance(error, FabrikateError):
+                self.fail(child_id, error)
+            elif error is not None:
+                raise error
+        if own is not None:
+            own.result()
+        self.hook(node, "after-install")
+        with self._lock:
+            self.result.visited.append(node.id)
+
+    def visit_pointer(self, node: ResolvedComponent) -> None:
+        """A root that points at a remote definition (spec §2.6): clone it first."""
+        self.sources.credentials.load(node.physical_path, node.id)
+        self.hook(node, "before-install")
+        dest = self.root / "components" / node.name
+        self.place(node.id, _request(node.id, node.component), dest)
+        self.hook(node, "after-install")
+
+    def hook(self, node: ResolvedComponent, event: str) -> None:
+        from fabrikate.api import _run_hooks
+
+        _run_hooks(node, event, self.settings)
+
+    def submit_clone(self, parent: ResolvedComponent, sub: Component) -> Future[Placed]:
+        child_id = f"{parent.id}/{sub.name}"
+        dest = parent.physical_path / "components" / sub.name
+        return self.pool.submit(self.place, child_id, _request(child_id, sub), dest)
+
+    def submit_own(self, node: ResolvedComponent) -> Future[None] | None:
+        component = node.component
+        if component.type == "helm" and component.method in ("helm", "git"):
+            if not component.source or not component.path:
+                return None
+            return self.pool.submit(self.install_chart, node)
+        if component.type == "static" and component.method.lower() == "http":
+            if not component.source.lower().endswith((".yaml", ".yml")):
+                raise InputError(
+                    f"source for 'static' component {component.name!r} must end in .yaml or "
+                    f".yml; given: {self.sources.mask(component.source)!r}",
+                    location=component.location,
+                )
+            dest = node.physical_path / "components" / component.name / f"{component.name}.yaml"
+            request = _request(node.id, component, method="http")
+            return self.pool.submit(self.place_none, node.id, request, dest)
+        return None
+
+    def install_chart(self, node: ResolvedComponent) -> None:
+        with component_context(node.id):
+            component = node.component
+            dest = node.physical_path / "helm_repos" / component.name
+            self.place(node.id, _request(node.id, component), dest)
+            if component.method == "git":
+                helm = self.sources.fetcher("helm")
+                helm.dependencies(dest / component.path, node.id)  # type: ignore[attr-defined]
+
+    def place_none(self, component: str, request: Request, dest: Path) -> None:
+        self.place(component, request, dest)
+
+    def place(self, component: str, request: Request, dest: Path) -> Placed:
+        with component_context(component):
+            self.emit(Event(component, "fetching", request.shown))
+            started = time.perf_counter()
+            placed = self.sources.place(request, dest)
+            log.debug("%s: %.2fs", component, time.perf_counter() - started)
+        item = Installed(
+            component,
+            request.method,
+            request.shown,
+            dest,
+            placed.detail,
+            placed.cached,
+            placed.changed,
+        )
+        with self._lock:
+            self.result.installed.append(item)
+        state = "done" if placed.changed else "unchanged"
+        self.emit(Event(component, state, placed.detail, placed.cached))
+        return placed
+
+    def merge_walk_errors(self, errors: list[tuple[str, FabrikateError]]) -> None:
+        """Add the walk's errors, except "not installed" for components whose fetch failed."""
+        for where, error in errors:
+            if where not in self._failed_ids:
+                self.fail(where, error)
+
+
+def _request(component_id: str, component: Component, method: str = "") -> Request:
+    return Request(
+        component_id,
+        method or component.method,
+        component.source,
+        path=component.path,
+        version=component.version,
+        branch=component.branch,
+    )
+
+
+def install(
+    path: str | Path = ".",
+    settings: Settings | None = None,
+    *,
+    progress: Progress | None = None,
+    cache: Cache | None = None,
+) -> InstallResult:
+    """Fetch every remote component of the tree at ``path``; failures are in the result."""
+    settings = settings or Settings.from_env()
+    started = time.perf_counter()
+    root = Path(path)
+    result = InstallResult(root)
+    sources = Sources(settings, cache=cache or Cache.default())
+    jobs = max(1, settings.jobs)
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fab-fetch") as pool:
+        installer = _Installer(root, settings, sources, pool, progress, result)
+        try:
+            tree = walk(
+                root,
+                (),
+                visit=installer.visit,
+                jobs=jobs,
+                allow_outside_root=settings.allow_outside_root,
+                keep_going=True,
+            )
+        except FabrikateError as exc:
+            installer.fail(exc.component or ".", exc)
+        else:
+            result.disabled = list(tree.disabled)
+            installer.merge_walk_errors(tree.errors)
+    result.installed.sort(key=lambda item: item.component)
+    result.seconds = time.perf_counter() - started
+    return result

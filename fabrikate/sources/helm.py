@@ -1,0 +1,305 @@
+"""Helm chart sources: chart repositories and OCI registries, pulled with ``helm pull``.
+
+    placed = HelmFetcher(sources).place(
+        Request("web", "helm", "https://charts.example.com", path="nginx", version="1.2.3"),
+        Path("helm_repos/web"))
+
+Helm runs with its own config, cache and data homes inside fab's cache, so the user's helm
+setup is never changed. When the user has the same repository URL under an alias, that alias's
+credentials are used. Archives of exact versions are kept in the cache and need no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from fabrikate.errors import FabrikateError, SourceError
+from fabrikate.process import Command, run
+from fabrikate.sources import FetchError, Placed, Request, Sources, staging, swap_in
+from fabrikate.sources.cache import slug, touch
+from fabrikate.sources.credentials import check_source
+from fabrikate.yamlio import parse_yaml, read_text
+
+__all__ = ["HelmFetcher"]
+
+log = logging.getLogger("fabrikate")
+
+# An exact chart version (SemVer 2); anything else (empty, ranges) asks the repository.
+_EXACT = re.compile(r"v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
+_CAUSES = (
+    ("no such host", "unknown host"),
+    ("server misbehaving", "unknown host"),
+    ("connection refused", "connection refused"),
+    ("401", "authentication required"),
+    ("unauthorized", "authentication required"),
+    ("403", "access denied"),
+    ("no chart version found", "chart version not found"),
+    ('version "', "chart version not found"),
+    ("not found in", "chart not found"),
+    ("404", "chart not found"),
+    ("not found", "chart not found"),
+    ("timed out", "timed out"),
+)
+# Keys of a helm repositories.yaml entry that carry its credentials and TLS settings.
+_REPO_FLAGS = (
+    ("username", "--username"),
+    ("password", "--password"),
+    ("certFile", "--cert-file"),
+    ("keyFile", "--key-file"),
+    ("caFile", "--ca-file"),
+)
+
+
+class HelmFetcher:
+    """Fetch ``method: helm`` charts (``oci://`` sources included) through the chart cache."""
+
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+        self.settings = sources.settings
+        home = sources.cache.folder("helm")
+        self.home = home
+        self.flags = (
+            "--repository-config",
+            str(home / "repositories.yaml"),
+            "--repository-cache",
+            str(home / "repository"),
+        )
+
+    def place(self, request: Request, dest: Path) -> Placed:
+        """Put the chart ``request.path`` of ``request.source`` at ``dest`` as a folder."""
+        for value, what in (
+            (request.source, "helm source"),
+            (request.path, "chart"),
+            (request.version, "version"),
+        ):
+            if value:
+                check_source(value, what)
+        if not request.source or not request.path:
+            raise SourceError("helm component needs a source and a path (the chart name)")
+        key = ("helm", request.source, request.path, request.version)
+        archive, cached = self.sources.once(key, lambda: self._archive(request))
+        digest = _digest(archive)
+        stamp = dest.parent / f".{dest.name}.fab-source"
+        if dest.is_dir() and _read(stamp) == digest:
+            return Placed(_shown_version(request), cached, False)
+        with staging(dest) as temp:
+            chart = _untar(archive, temp)
+            swap_in(chart, dest)
+        stamp.write_text(digest)
+        return Placed(_shown_version(request), cached, True)
+
+    def _archive(self, request: Request) -> tuple[Path, bool]:
+        """The chart archive in the cache, pulled unless an exact version is already there."""
+        cache = self.sources.cache
+        folder = cache.folder("charts")
+        exact = bool(_EXACT.fullmatch(request.version))
+        key = slug(f"{request.source}#{request.path}@{request.version}")
+        archive = folder / f"{key}.tgz"
+        if exact and archive.is_file():
+            touch(archive)
+            return archive, True
+        if self.settings.offline:
+            raise FetchError(
+                f"chart {request.path!r} version {request.version or '(latest)'!r} of "
+                f"{request.shown} is not in the cache and --offline was given",
+                cause="offline",
+                component=request.component,
+            )
+        with cache.lock("charts", key):
+            if exact and archive.is_file():
+                return archive, True
+            with cache.building("charts") as temp:
+                self._pull(request, temp)
+                pulled = [p for p in temp.iterdir() if p.name.endswith(".tgz")]
+                if len(pulled) != 1:
+                    raise FetchError(f"helm pull of {request.shown} wrote no chart archive")
+                os.replace(pulled[0], archive)
+        return archive, False
+
+    def _pull(self, request: Request, into: Path) -> None:
+        secrets: list[str] = []
+        if request.source.startswith("oci://"):
+            ref = f"{request.source.rstrip('/')}/{request.path}"
+            extra = self._registry_flags(request.source)
+        else:
+            ref = request.path
+            extra, secrets = self._repo_flags(request.source)
+        args = ["pull", *self.flags, *extra, "--destination", str(into)]
+        if request.version:
+            args += ["--version", request.version]
+        self.sources.credentials.add_secret(*secrets)
+        try:
+            self.helm([*args, "--", ref], what="helm pull", secrets=secrets)
+        except SourceError as exc:
+            raise self._error(request, str(exc)) from None
+
+    def _error(self, request: Request, stderr: str) -> FetchError:
+        lowered = stderr.lower()
+        cause = next((c for needle, c in _CAUSES if needle in lowered), "")
+        what = f"chart {request.path!r}" + (
+            f" version {request.version!r}" if request.version else ""
+        )
+        text = f"cannot pull {what} from {request.shown}: {cause or stderr}"
+        return FetchError(self.sources.mask(text), cause=cause, component=request.component)
+
+    def helm(self, args: list[str], *, what: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+        """Run helm with fab's own homes; a failure raises ``SourceError`` with masked stderr."""
+        env = {
+            "HELM_CONFIG_HOME": str(self.home / "config"),
+            "HELM_CACHE_HOME": str(self.home / "cache"),
+            "HELM_DATA_HOME": str(self.home / "data"),
+        }
+        command = Command(
+            (self.settings.helm, *args),
+            env=env,
+            timeout=self.settings.timeout,
+            secrets=tuple(secrets),
+            what=what,
+        )
+        done = run(command)
+        if done.returncode != 0:
+            raise SourceError(self.sources.mask(done.stderr.strip() or done.stdout.strip()))
+        return done.stdout
+
+    # -- the user's own helm configuration (read, never written) --------------------------------
+
+    def _user_env(self) -> dict[str, str]:
+        def read() -> dict[str, str]:
+            try:
+                out = run(Command((self.settings.helm, "env"), timeout=30)).check().stdout
+            except FabrikateError:  # no helm env means no user configuration
+                return {}
+            pairs = (line.split("=", 1) for line in out.splitlines() if "=" in line)
+            return {k: v.strip('"') for k, v in pairs}
+
+        return self.sources.once(("helm-env",), read)
+
+    def _repo_flags(self, url: str) -> tuple[list[str], list[str]]:
+        """``--repo`` plus the credentials of a user alias with the same URL."""
+        flags = ["--repo", url]
+        entry = _find_repo(self._user_env().get("HELM_REPOSITORY_CONFIG", ""), url)
+        if entry is None:
+            return flags, []
+        log.debug("using the credentials of helm repository alias %s", entry.get("name"))
+        for key, flag in _REPO_FLAGS:
+            if entry.get(key):
+                flags += [flag, str(entry[key])]
+        if entry.get("insecure_skip_tls_verify"):
+            flags.append("--insecure-skip-tls-verify")
+        if entry.get("pass_credentials_all"):
+            flags.append("--pass-credentials")
+        return flags, [str(entry["password"])] if entry.get("password") else []
+
+    def _registry_flags(self, source: str) -> list[str]:
+        user_config = self._user_env().get("HELM_REGISTRY_CONFIG", "")
+        config = user_config if user_config and Path(user_config).is_file() else ""
+        if not config:
+            config = str(self.home / "registry.json")
+            if not Path(config).is_file():
+                Path(config).write_text("{}")
+        flags = ["--registry-config", config]
+        host = source.removeprefix("oci://").split("/", 1)[0]
+        plain = os.environ.get("FAB_PLAIN_HTTP_REGISTRIES", "")
+        if host in {h.strip() for h in plain.split(",") if h.strip()}:
+            flags.append("--plain-http")
+        return flags
+
+    # -- chart dependencies --------------------------------------------------------------------
+
+    def dependencies(self, chart: Path, component: str) -> bool:
+        """Fetch a chart's declared dependencies into its ``charts/``; False when it has none."""
+        declared = _dependencies(chart)
+        if not declared:
+            return False
+        if self.settings.offline:
+            if (chart / "charts").is_dir():
+                return True
+            raise FetchError(
+                f"chart {chart} has dependencies that are not fetched and --offline was given",
+                component=component,
+            )
+        repos = sorted({d for d in declared if d.startswith(("http://", "https://"))})
+        for url in repos:
+            self.sources.once(("helm-repo", url), lambda url=url: self._add_repo(url, component))
+        locked = (chart / "Chart.lock").is_file() or (chart / "requirements.lock").is_file()
+        action = "build" if locked else "update"
+        try:
+            self.helm(
+                ["dependency", action, *self.flags, "--", str(chart)],
+                what=f"helm dependency {action}",
+            )
+        except SourceError as exc:
+            raise FetchError(
+                f"helm dependency {action} of {chart} failed: {exc}", component=component
+            ) from None
+        return True
+
+    def _add_repo(self, url: str, component: str) -> None:
+        name = "fab-" + hashlib.sha256(url.encode()).hexdigest()[:12]
+        with self.sources.cache.lock("helm", "repositories"):
+            try:
+                self.helm(
+                    ["repo", "add", "--force-update", *self.flags, "--", name, url],
+                    what="helm repo add",
+                )
+            except SourceError as exc:
+                raise FetchError(
+                    f"cannot add chart repository {self.sources.mask(url)}: {exc}",
+                    component=component,
+                ) from None
+
+
+def _find_repo(config: str, url: str) -> dict[str, Any] | None:
+    if not config or not Path(config).is_file():
+        return None
+    try:
+        data, _ = parse_yaml(read_text(Path(config)), config)
+    except FabrikateError:  # an unreadable user config is no alias
+        return None
+    for entry in (data or {}).get("repositories") or []:
+        if isinstance(entry, dict) and str(entry.get("url", "")).rstrip("/") == url.rstrip("/"):
+            return entry
+    return None
+
+
+def _dependencies(chart: Path) -> list[str]:
+    """The ``repository`` of every dependency in ``requirements.yaml`` or ``Chart.yaml``."""
+    for name in ("requirements.yaml", "Chart.yaml"):
+        path = chart / name
+        if path.is_file():
+            data, _ = parse_yaml(read_text(path), str(path))
+            deps = (data or {}).get("dependencies") if isinstance(data, dict) else None
+            if deps:
+                return [str(d.get("repository") or "") for d in deps if isinstance(d, dict)]
+    return []
+
+
+def _untar(archive: Path, into: Path) -> Path:
+    """Unpack a chart archive safely; return its one top-level chart folder."""
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    tops = [p for p in into.iterdir() if p.is_dir()]
+    if len(tops) != 1:
+        raise SourceError(f"chart archive {archive.name} does not hold exactly one chart")
+    return tops[0]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _shown_version(request: Request) -> str:
+    return f"{request.path} {request.version or '(latest)'}"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
