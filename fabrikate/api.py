@@ -33,7 +33,7 @@ from fabrikate.settings import Settings
 __all__ = ["ComponentResult", "GenerateResult", "generate", "install", "load"]
 
 if TYPE_CHECKING:
-    from fabrikate.install import InstallResult, Progress
+    from fabrikate.installer import InstallResult, Progress
 
 log = logging.getLogger("fabrikate")
 
@@ -198,6 +198,6 @@ def install(
     progress: Progress | None = None,
 ) -> InstallResult:
     """Fetch every remote component of the tree at ``path``; every failure is in the result."""
-    from fabrikate.install import install as run_install
+    from fabrikate.installer import install as run_install
 
     return run_install(path, settings, progress=progress)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import TextIO
 
-from fabrikate.install import Event, InstallResult
+from fabrikate.installer import Event, InstallResult
 
 __all__ = ["InstallDisplay", "summary"]
 

@@ -242,7 +242,7 @@ class HelmFetcher:
 
     def _add_repo(self, url: str, component: str) -> None:
         name = "fab-" + hashlib.sha256(url.encode()).hexdigest()[:12]
-        with self.sources.cache.lock("helm", "repositories"):
+        with self.sources.cache.lock("helm", "repo-add"):
             try:
                 self.helm(
                     ["repo", "add", "--force-update", *self.flags, "--", name, url],
