@@ -11,11 +11,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 pytest_plugins = [
     "tests.fixtures.trees",
     "tests.fixtures.servers",
 ]
+
+# Timing depends on the machine's load, never on correctness.
+settings.register_profile(
+    "fab", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("fab")
 
 HELM = os.environ.get("FAB_HELM") or shutil.which("helm") or "helm"
 REPO = Path(__file__).resolve().parent.parent

@@ -28,6 +28,7 @@ __all__ = ["CACHE_VERSION", "Cache", "CacheEntry", "slug"]
 log = logging.getLogger("fabrikate")
 
 CACHE_VERSION = "v1"
+KINDS = ("git", "charts")  # what install keeps; the render cache (fabrikate.cache) is apart
 _README = """\
 This folder is fab's cache (fabrikate-gitops): bare git mirrors and helm chart archives.
 It is safe to delete; `fab cache prune` does so while respecting running installs.
@@ -110,7 +111,9 @@ class Cache:
         found = []
         if not self.root.is_dir():
             return found
-        for kind in sorted(p for p in self.root.iterdir() if p.is_dir()):
+        for kind in (self.root / name for name in KINDS):
+            if not kind.is_dir():
+                continue
             for path in sorted(kind.iterdir()):
                 if path.name.startswith(".") or path.suffix == ".lock":
                     continue
