@@ -28,7 +28,11 @@ __all__ = ["CACHE_VERSION", "Cache", "CacheEntry", "slug"]
 log = logging.getLogger("fabrikate")
 
 CACHE_VERSION = "v1"
-KINDS = ("git", "charts")  # what install keeps; the render cache (fabrikate.cache) is apart
+KINDS = (
+    "git",
+    "checkouts",
+    "charts",
+)  # what install keeps; the render cache (fabrikate.cache) is apart
 _README = """\
 This folder is fab's cache (fabrikate-gitops): bare git mirrors and helm chart archives.
 It is safe to delete; `fab cache prune` does so while respecting running installs.

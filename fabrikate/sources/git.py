@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,7 +138,7 @@ class GitFetcher:
                 sha = self._fetch(mirror, target, request)
             else:
                 with cache.building("git") as temp:
-                    self._run(["init", "-q", "--bare"], temp)
+                    self._run(["init", "-q", "--bare", "--template="], temp)
                     sha = self._fetch(temp, target, request)
                     os.rename(temp, mirror)
             touch(mirror)
@@ -234,18 +235,40 @@ class GitFetcher:
         return "" if changed else head
 
     def _checkout(self, mirror: Path, sha: str, dest: Path, url: str, branch: str) -> None:
+        """Copy the prepared checkout of ``sha`` to ``dest``, set its branch and origin."""
+        prepared = self.sources.once(("checkout", url, sha), lambda: self._prepare(mirror, sha))
         with staging(dest) as temp:
             work = temp / dest.name
+            shutil.copytree(prepared, work, symlinks=True)
             git_dir = work / ".git"
-            work.mkdir()
-            self._run(["init", "-q"], git_dir)
-            self._run(["fetch", "-q", "--no-tags", "--depth", "1", "--", str(mirror), sha], git_dir)
-            checkout = ["-B", branch] if branch else ["--detach"]
-            self._run(["checkout", "-q", *checkout, sha], git_dir, work_tree=work)
+            if branch:
+                (git_dir / "refs" / "heads" / branch).parent.mkdir(parents=True, exist_ok=True)
+                (git_dir / "refs" / "heads" / branch).write_text(sha + "\n")
+                (git_dir / "HEAD").write_text(f"ref: refs/heads/{branch}\n")
             with (git_dir / "config").open("a") as config:
                 config.write(f'[remote "origin"]\n\turl = {_quote(url)}\n')
                 config.write("\tfetch = +refs/heads/*:refs/remotes/origin/*\n")
             swap_in(work, dest)
+
+    def _prepare(self, mirror: Path, sha: str) -> Path:
+        """A small checkout of ``sha`` in the cache (depth 1), built once and then copied."""
+        cache = self.sources.cache
+        key = f"{mirror.name}-{sha[:20]}"
+        prepared = cache.folder("checkouts") / key
+        if prepared.is_dir():
+            touch(prepared)
+            return prepared
+        with cache.lock("checkouts", key):
+            if prepared.is_dir():
+                return prepared
+            with cache.building("checkouts") as temp:
+                git_dir = temp / ".git"
+                self._run(["init", "-q", "--template="], git_dir)
+                fetch = ["fetch", "-q", "--no-tags", "--depth", "1", "--", str(mirror), sha]
+                self._run(fetch, git_dir)
+                self._run(["checkout", "-q", "--detach", sha], git_dir, work_tree=temp)
+                os.rename(temp, prepared)
+        return prepared
 
     # -- running git ---------------------------------------------------------------------------
 

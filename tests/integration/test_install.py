@@ -349,5 +349,5 @@ def test_cli_summary_and_cache_commands(tmp_path: Path, app_repo: dict[str, str]
     info = runner.invoke(main, ["cache", "info"])
     assert "git: 1 entries" in info.output
     pruned = runner.invoke(main, ["cache", "prune"])
-    assert "removed 1 entries" in pruned.output
+    assert "removed 2 entries" in pruned.output  # the mirror and one checkout
     assert "empty" in runner.invoke(main, ["cache", "info"]).output
