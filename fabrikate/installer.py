@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from fabrikate.errors import FabrikateError, InputError, component_context
 from fabrikate.model import Component
@@ -120,6 +120,7 @@ class _Installer:
             for sub in node.component.subcomponents
             if sub.is_directory and sub.method == "git" and not node.config.sub(sub.name).disabled
         ]
+        self.prefetch_charts(node)
         own = self.submit_own(node)
         for child_id, future in jobs:
             error = future.exception()
@@ -132,6 +133,15 @@ class _Installer:
         self.hook(node, "after-install")
         with self._lock:
             self.result.visited.append(node.id)
+
+    def prefetch_charts(self, node: ResolvedComponent) -> None:
+        """Start pulling inline children's charts into the cache while the clones run."""
+        for sub in node.component.subcomponents:
+            wanted = sub.type == "helm" and sub.method == "helm" and sub.source and sub.path
+            if wanted and not node.config.sub(sub.name).disabled:
+                inline_id = str(PurePosixPath(node.logical_path or ".") / sub.name)
+                helm = self.sources.fetcher("helm")
+                self.pool.submit(helm.prefetch, _request(inline_id, sub))  # type: ignore[attr-defined]
 
     def visit_pointer(self, node: ResolvedComponent) -> None:
         """A root that points at a remote definition (spec §2.6): clone it first."""

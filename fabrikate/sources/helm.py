@@ -82,8 +82,7 @@ class HelmFetcher:
                 check_source(value, what)
         if not request.source or not request.path:
             raise SourceError("helm component needs a source and a path (the chart name)")
-        key = ("helm", request.source, request.path, request.version)
-        archive, cached = self.sources.once(key, lambda: self._archive(request))
+        archive, cached = self.prefetch(request)
         digest = _digest(archive)
         stamp = dest.parent / f".{dest.name}.fab-source"
         if dest.is_dir() and _read(stamp) == digest:
@@ -93,6 +92,11 @@ class HelmFetcher:
             swap_in(chart, dest)
         stamp.write_text(digest)
         return Placed(_shown_version(request), cached, True)
+
+    def prefetch(self, request: Request) -> tuple[Path, bool]:
+        """The chart archive in the cache (pulled once per run), and whether it was there."""
+        key = ("helm", request.source, request.path, request.version)
+        return self.sources.once(key, lambda: self._archive(request))
 
     def _archive(self, request: Request) -> tuple[Path, bool]:
         """The chart archive in the cache, pulled unless an exact version is already there."""
