@@ -18,7 +18,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from fabrikate.errors import SourceError
+from fabrikate.errors import InputError, SourceError
 from fabrikate.sources import FetchError, Placed, Request, Sources, staging, swap_in
 from fabrikate.sources.cache import slug, touch
 from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
@@ -28,6 +28,7 @@ __all__ = ["GitFetcher"]
 log = logging.getLogger("fabrikate")
 
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
+_REF = re.compile(r"[A-Za-z0-9._/+@-]+")
 _LEAKS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
 # What git's stderr says, and what to tell the user, most specific first.
 _CAUSES = (
@@ -81,6 +82,9 @@ class GitFetcher:
                 check_source(value, what)
         if not request.source:
             raise SourceError("git component has no source", component=request.component)
+        for ref in (request.branch, request.version):
+            if ref and not _valid_ref(ref):
+                raise InputError(f"{ref!r} is not a valid git branch, tag or commit name")
         dest = dest.absolute()
         target = self._target(request)
         key = ("git", target.url, request.branch, request.version)
@@ -321,6 +325,18 @@ def _config_env(values: dict[str, str], start: int = 0) -> dict[str, str]:
     if values:
         env["GIT_CONFIG_COUNT"] = str(start + len(values))
     return env
+
+
+def _valid_ref(ref: str) -> bool:
+    """A ref name git accepts and that stays inside ``.git/refs`` (git check-ref-format)."""
+    parts = ref.split("/")
+    return (
+        bool(_REF.fullmatch(ref))
+        and ".." not in ref
+        and "@{" not in ref
+        and all(p and not p.startswith(".") and not p.endswith(".lock") for p in parts)
+        and not ref.endswith(".")
+    )
 
 
 def _local_ref(request: Request) -> str:

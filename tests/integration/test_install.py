@@ -327,6 +327,7 @@ def test_disabled_and_root_pointer(tmp_path: Path, app_repo: dict[str, str]) -> 
         ("source", "ext::sh -c touch% /tmp/pwned"),
         ("branch", "--orphan"),
         ("version", "-x"),
+        ("branch", "../../../escape"),
     ],
 )
 def test_option_like_sources_are_refused(tmp_path: Path, field: str, value: str) -> None:
@@ -335,9 +336,9 @@ def test_option_like_sources_are_refused(tmp_path: Path, field: str, value: str)
     root = hld(tmp_path / "hld", f"  - {{name: evil, method: git, {body}}}\n")
     result = fabrikate.install(root, settings())
     assert len(result.failures) == 1
-    assert "starts with '-'" in str(result.failures[0]) or "runs commands" in str(
-        result.failures[0]
-    )
+    message = str(result.failures[0])
+    assert any(why in message for why in ("starts with '-'", "runs commands", "not a valid"))
+    assert not (tmp_path / "escape").exists()
 
 
 def test_cli_summary_and_cache_commands(tmp_path: Path, app_repo: dict[str, str]) -> None:
