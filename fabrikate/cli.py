@@ -148,3 +148,86 @@ def version() -> None:
     except FabrikateError as exc:
         helm = f"not found ({exc})"
     click.echo(f"helm {helm} ({settings.helm})")
+
+
+# --- authoring and validation: add, remove, set, validate, schema, find --------------------------
+
+_CHDIR = click.option(
+    "-C",
+    "--chdir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="The component folder to edit (default: the current folder).",
+)
+
+
+def _wrote(paths: list[Path]) -> None:
+    for path in paths:
+        log.info("wrote %s", path)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--source", help="Git URL, chart repository URL, oci:// reference or local folder.")
+@click.option(
+    "--type", "kind", type=click.Choice(["component", "helm", "static"]), help="Default: component."
+)
+@click.option("--method", type=click.Choice(["local", "git", "helm", "http"]), help="Default: git.")
+@click.option("--path", help="Folder inside the source, or the chart name.")
+@click.option("--version", help="git: commit or tag; helm: chart version.")
+@click.option("--branch", help="git: branch (default: the remote's default branch).")
+@_CHDIR
+def add(name: str, directory: Path, kind: str | None, **fields: str | None) -> None:
+    """Add subcomponent NAME to component.yaml, or update the given fields of it."""
+    from fabrikate.edit import add_subcomponent
+
+    _wrote(add_subcomponent(directory, name, type=kind, **fields))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--prune-config", is_flag=True, help="Also remove its entries from config/*.")
+@_CHDIR
+def remove(name: str, directory: Path, prune_config: bool) -> None:
+    """Remove subcomponent NAME from component.yaml."""
+    from fabrikate.edit import remove_subcomponent
+
+    _wrote(remove_subcomponent(directory, name, prune_config=prune_config))
+
+
+@main.command(name="set")
+@click.argument("pairs", nargs=-1, metavar="KEY.PATH=VALUE...")
+@click.option("-e", "--environment", default="common", show_default=True)
+@click.option("-s", "--subcomponent", default="", help="Dotted subcomponent path, e.g. a.b.")
+@click.option("--no-new-config-keys", is_flag=True, help="Only change keys that exist.")
+@click.option(
+    "-f",
+    "--file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A YAML file of values to merge in (before the KEY=VALUE pairs).",
+)
+@click.option("--string", is_flag=True, help="Keep every value a string.")
+@_CHDIR
+def set_command(
+    pairs: tuple[str, ...],
+    directory: Path,
+    environment: str,
+    subcomponent: str,
+    no_new_config_keys: bool,
+    file: Path | None,
+    string: bool,
+) -> None:
+    """Set config values in config/<environment>.yaml (values typed as YAML scalars)."""
+    from fabrikate.edit import set_config
+
+    path = set_config(
+        directory,
+        pairs,
+        environment=environment,
+        subcomponent=subcomponent,
+        no_new_keys=no_new_config_keys,
+        file=file,
+        string=string,
+    )
+    _wrote([path])
