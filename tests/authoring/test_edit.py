@@ -229,9 +229,9 @@ def test_set_from_file_merges_and_pairs_win(tmp_path: Path) -> None:
 def test_set_no_new_config_keys(tmp_path: Path) -> None:
     file = write(tmp_path / "config/common.yaml", CONFIG)
     set_config(tmp_path, ["image.tag=3"], no_new_keys=True)
-    with pytest.raises(InputError, match="config.image.nope does not exist"):
+    with pytest.raises(InputError, match=r"config\.image\.nope does not exist"):
         set_config(tmp_path, ["image.nope=3"], no_new_keys=True)
-    with pytest.raises(InputError, match="subcomponents.ghost does not exist"):
+    with pytest.raises(InputError, match=r"subcomponents\.ghost does not exist"):
         set_config(tmp_path, ["k=3"], subcomponent="ghost", no_new_keys=True)
     assert read_yaml(file)["config"]["image"] == {"tag": 3}
 
