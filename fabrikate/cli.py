@@ -108,12 +108,16 @@ def _settings(**overrides: Any) -> Settings:
     default=None,
     help="Let local sources point outside the tree.",
 )
+@click.option("--validate", is_flag=True, help="Check every rendered object (offline).")
+@click.option("--kube-version", metavar="X.Y", help="Kubernetes version for --validate.")
 @click.pass_context
 def generate(
     ctx: click.Context,
     environments: tuple[str, ...],
     root: Path,
     output: Path | None,
+    validate: bool,
+    kube_version: str | None,
     **options: Any,
 ) -> None:
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
@@ -132,6 +136,8 @@ def generate(
         len(files.unchanged),
         len(files.removed),
     )
+    if validate:
+        _validate_rendered(result, kube_version)
 
 
 @main.command()
@@ -231,3 +237,65 @@ def set_command(
         string=string,
     )
     _wrote([path])
+
+
+def _validate_rendered(result: Any, kube_version: str | None) -> None:
+    """``generate --validate``: check the written objects; exit 1 on an invalid one."""
+    from fabrikate.validate import default_kube_version, validate_manifests
+
+    files = [(str(result.output / c.file), c.id, c.documents) for c in result.components]
+    problems, count = validate_manifests(files, kube_version or default_kube_version())
+    errors = [p for p in problems if p.level == "error"]
+    _print_diagnostics(problems)
+    if errors:
+        click.echo(f"fab: error: {len(errors)} of {count} objects are invalid", err=True)
+        sys.exit(1)
+    log.info("validated %d objects", count)
+
+
+@main.command(name="validate")
+@click.argument("args", nargs=-1, metavar="[PATH] [ENV]...")
+@click.option("--manifests", is_flag=True, help="Also render ENVs and check every object.")
+@click.option("--kube-version", metavar="X.Y", help="Kubernetes schemas to check against.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@click.option("--allow-outside-root", is_flag=True, default=None)
+def validate_command(
+    args: tuple[str, ...],
+    manifests: bool,
+    kube_version: str | None,
+    output: str,
+    allow_outside_root: bool | None,
+) -> None:
+    """Check the HLD at PATH (default: .) for ENVs; print every problem; exit 1 if any."""
+    import json
+
+    from fabrikate.validate import validate
+
+    root = Path(".")
+    if args and ("/" in args[0] or Path(args[0]).is_dir()):
+        root, args = Path(args[0]), args[1:]
+    settings = _settings(allow_outside_root=allow_outside_root)
+    report = validate(root, args, manifests=manifests, kube_version=kube_version, settings=settings)
+    if output == "json":
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        for item in report.diagnostics:
+            click.echo(f"{item} ({item.level})" if item.level != "error" else str(item))
+        checked = f"{report.files} files" + (f", {report.objects} objects" if manifests else "")
+        summary = f"{len(report.errors)} errors in {checked}"
+        if report.not_installed:
+            summary += f"; not installed, not checked: {', '.join(report.not_installed)}"
+        click.echo(f"fab: {summary}" if report.errors else f"fab: ok, {checked}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command(name="schema")
+@click.argument("kind", type=click.Choice(["component", "config"]))
+def schema_command(kind: str) -> None:
+    """Print the JSON Schema of component or config files."""
+    import json
+
+    from fabrikate.model import schema
+
+    click.echo(json.dumps(schema(kind), indent=2))
