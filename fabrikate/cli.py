@@ -299,3 +299,19 @@ def schema_command(kind: str) -> None:
     from fabrikate.model import schema
 
     click.echo(json.dumps(schema(kind), indent=2))
+
+
+@main.command(name="find")
+@click.argument("keyword")
+@click.option("--repo", help="Definitions repository (default: microsoft/fabrikate-definitions).")
+@click.option("--offline", is_flag=True, default=None, help="Search the cached copy only.")
+def find_command(keyword: str, repo: str | None, offline: bool | None) -> None:
+    """List the definitions in a definitions repository that mention KEYWORD."""
+    from fabrikate.find import DEFAULT_REPOSITORY, find
+
+    found = find(keyword, repo or DEFAULT_REPOSITORY, settings=_settings(offline=offline))
+    if not found:
+        log.info("no definitions mention %r", keyword)
+    width = max((len(d.path) for d in found), default=0)
+    for definition in found:
+        click.echo(f"{definition.path:<{width}}  {definition.description}".rstrip())
