@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from fabrikate.cache import cache_root
 from fabrikate.errors import FabrikateError, InputError, SourceError
 from fabrikate.model import component_file
 from fabrikate.process import Command, run
@@ -53,14 +54,6 @@ def find(
     return [d for d, text in _definitions(checkout) if needle in text.lower()]
 
 
-def _cache_dir() -> Path:
-    if os.environ.get("FAB_CACHE_DIR"):
-        return Path(os.environ["FAB_CACHE_DIR"])
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("fabrikate"))
-
-
 def _secrets(url: str) -> tuple[str, ...]:
     parts = urlsplit(url)
     return tuple(s for s in (parts.password, parts.username if parts.password else None) if s)
@@ -72,7 +65,7 @@ def _refresh(url: str, settings: Settings) -> Path:
         raise InputError(f"refusing repository URL {url!r}")
     from filelock import FileLock
 
-    root = _cache_dir() / "definitions-v1"
+    root = cache_root() / "definitions"
     root.mkdir(parents=True, exist_ok=True)
     checkout = root / hashlib.sha256(url.encode()).hexdigest()[:16]
     secrets = _secrets(url)

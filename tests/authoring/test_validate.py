@@ -59,7 +59,7 @@ BAD_TREE = {
 
 GOLDEN = """\
 environment 'staging' has no config file anywhere in the tree
-component.yaml:5:5: component folder nope of subcomponent 'missing' does not exist [component hld]
+component.yaml:5:5: component folder nope of subcomponent 'missing' does not exist [component hld/missing]
 component.yaml:10:5: chart folder charts/x does not exist [component chart]
 config/common.yaml: config conflict at config.a: config/prod.yaml:2:3 sets a list, \
 config/common.yaml:2:3 sets a map
@@ -67,11 +67,11 @@ config/common.yaml:4:1: unknown key 'namespce'; did you mean 'namespace'? [compo
 config/common.yaml:9:3: config for subcomponent 'infar', but 'hld' has no such subcomponent; \
 did you mean 'infra'? [component hld]
 infra/component.yaml:2:1: unknown key 'typo'; did you mean 'type'? [component infra]
-infra/component.yaml:7:5: subcomponents.1.type: unknown value 'statik'; expected one of \
+infra/component.yaml:7:11: subcomponents.1.type: unknown value 'statik'; expected one of \
 'component', 'helm', 'static' [component infra]
-infra/component.yaml:8:5: subcomponents.1.method: unknown value 'gti'; expected one of \
+infra/component.yaml:8:13: subcomponents.1.method: unknown value 'gti'; expected one of \
 'local', 'git', 'helm', 'http' [component infra]
-infra/config/common.yaml:1:1: injectNamespace: 'yes' is not of type 'boolean', 'null' \
+infra/config/common.yaml:1:18: injectNamespace: 'yes' is not of type 'boolean', 'null' \
 [component infra]
 """
 
