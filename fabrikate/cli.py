@@ -108,6 +108,14 @@ def _settings(**overrides: Any) -> Settings:
     default=None,
     help="Let local sources point outside the tree.",
 )
+@click.option(
+    "--no-cache",
+    "render_cache",
+    flag_value=False,
+    default=None,
+    help="Render everything again; ignore the render cache.",
+)
+@click.option("--timings", is_flag=True, help="Print where the time went, per phase and component.")
 @click.option("--validate", is_flag=True, help="Check every rendered object (offline).")
 @click.option("--kube-version", metavar="X.Y", help="Kubernetes version for --validate.")
 @click.pass_context
@@ -116,6 +124,7 @@ def generate(
     environments: tuple[str, ...],
     root: Path,
     output: Path | None,
+    timings: bool,
     validate: bool,
     kube_version: str | None,
     **options: Any,
@@ -129,15 +138,26 @@ def generate(
     files = result.files
     assert files is not None
     log.info(
-        "wrote %s: %d components, %d files changed, %d unchanged, %d removed",
+        "wrote %s: %d components, %d files changed, %d unchanged, %d removed (%d cached renders)",
         result.output,
         len(result.components),
         len(files.written),
         len(files.unchanged),
         len(files.removed),
+        result.cache_hits,
     )
+    if timings:
+        _print_timings(result)
     if validate:
         _validate_rendered(result, kube_version)
+
+
+def _print_timings(result: Any) -> None:
+    """Phases in run order, then components slowest first, on stderr."""
+    for phase, seconds in result.timings.items():
+        click.echo(f"{phase:>10}  {seconds * 1000:9.1f} ms", err=True)
+    for item in sorted(result.components, key=lambda c: c.seconds, reverse=True):
+        click.echo(f"{item.seconds * 1000:9.1f} ms  {item.id}", err=True)
 
 
 @main.command()
