@@ -8,7 +8,9 @@ data to stdout. Exit codes: 0 success, 1 a user or input error, 2 a usage error,
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import click
 
 from fabrikate import __version__
 from fabrikate.errors import Diagnostic, FabrikateError
+from fabrikate.process import Interrupted, stop_all
 from fabrikate.settings import HOOK_POLICIES, Settings
 
 log = logging.getLogger("fabrikate")
@@ -33,9 +36,9 @@ class _Group(click.Group):
                 traceback.print_exc()
             click.echo(f"fab: error: {exc}", err=True)
             ctx.exit(1)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             click.echo("fab: interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(128 + _SIGNAL.get("signum", signal.SIGINT))
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # a bug: one line, and the traceback where it can be read
@@ -45,6 +48,16 @@ class _Group(click.Group):
                 f"fab: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True
             )
             ctx.exit(3)
+
+
+_SIGNAL: dict[str, int] = {}
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    """Stop every child process, then unwind the main thread through its cleanups."""
+    _SIGNAL["signum"] = signum
+    stop_all()
+    raise KeyboardInterrupt
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -72,6 +85,9 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     """Scalable GitOps for Kubernetes: render high level definitions into manifests."""
     ctx.obj = {"debug": debug, "quiet": quiet}
     _setup_logging(verbose, quiet)
+    if threading.current_thread() is threading.main_thread():
+        previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        ctx.call_on_close(lambda: [signal.signal(s, h) for s, h in previous.items()])
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -118,6 +134,9 @@ def _settings(**overrides: Any) -> Settings:
 @click.option("--timings", is_flag=True, help="Print where the time went, per phase and component.")
 @click.option("--validate", is_flag=True, help="Check every rendered object (offline).")
 @click.option("--kube-version", metavar="X.Y", help="Kubernetes version for --validate.")
+@click.option(
+    "--wait", is_flag=True, default=None, help="Wait for another fab run on this tree to finish."
+)
 @click.pass_context
 def generate(
     ctx: click.Context,
