@@ -132,6 +132,8 @@ def _settings(**overrides: Any) -> Settings:
     help="Render everything again; ignore the render cache.",
 )
 @click.option("--timings", is_flag=True, help="Print where the time went, per phase and component.")
+@click.option("--validate", is_flag=True, help="Check every rendered object (offline).")
+@click.option("--kube-version", metavar="X.Y", help="Kubernetes version for --validate.")
 @click.option(
     "--wait", is_flag=True, default=None, help="Wait for another fab run on this tree to finish."
 )
@@ -142,6 +144,8 @@ def generate(
     root: Path,
     output: Path | None,
     timings: bool,
+    validate: bool,
+    kube_version: str | None,
     **options: Any,
 ) -> None:
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
@@ -163,6 +167,8 @@ def generate(
     )
     if timings:
         _print_timings(result)
+    if validate:
+        _validate_rendered(result, kube_version)
 
 
 def _print_timings(result: Any) -> None:
@@ -187,3 +193,164 @@ def version() -> None:
     except FabrikateError as exc:
         helm = f"not found ({exc})"
     click.echo(f"helm {helm} ({settings.helm})")
+
+
+# --- authoring and validation: add, remove, set, validate, schema, find --------------------------
+
+_CHDIR = click.option(
+    "-C",
+    "--chdir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="The component folder to edit (default: the current folder).",
+)
+
+
+def _wrote(paths: list[Path]) -> None:
+    for path in paths:
+        log.info("wrote %s", path)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--source", help="Git URL, chart repository URL, oci:// reference or local folder.")
+@click.option(
+    "--type", "kind", type=click.Choice(["component", "helm", "static"]), help="Default: component."
+)
+@click.option("--method", type=click.Choice(["local", "git", "helm", "http"]), help="Default: git.")
+@click.option("--path", help="Folder inside the source, or the chart name.")
+@click.option("--version", help="git: commit or tag; helm: chart version.")
+@click.option("--branch", help="git: branch (default: the remote's default branch).")
+@_CHDIR
+def add(name: str, directory: Path, kind: str | None, **fields: str | None) -> None:
+    """Add subcomponent NAME to component.yaml, or update the given fields of it."""
+    from fabrikate.edit import add_subcomponent
+
+    _wrote(add_subcomponent(directory, name, type=kind, **fields))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--prune-config", is_flag=True, help="Also remove its entries from config/*.")
+@_CHDIR
+def remove(name: str, directory: Path, prune_config: bool) -> None:
+    """Remove subcomponent NAME from component.yaml."""
+    from fabrikate.edit import remove_subcomponent
+
+    _wrote(remove_subcomponent(directory, name, prune_config=prune_config))
+
+
+@main.command(name="set")
+@click.argument("pairs", nargs=-1, metavar="KEY.PATH=VALUE...")
+@click.option("-e", "--environment", default="common", show_default=True)
+@click.option("-s", "--subcomponent", default="", help="Dotted subcomponent path, e.g. a.b.")
+@click.option("--no-new-config-keys", is_flag=True, help="Only change keys that exist.")
+@click.option(
+    "-f",
+    "--file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A YAML file of values to merge in (before the KEY=VALUE pairs).",
+)
+@click.option("--string", is_flag=True, help="Keep every value a string.")
+@_CHDIR
+def set_command(
+    pairs: tuple[str, ...],
+    directory: Path,
+    environment: str,
+    subcomponent: str,
+    no_new_config_keys: bool,
+    file: Path | None,
+    string: bool,
+) -> None:
+    """Set config values in config/<environment>.yaml (values typed as YAML scalars)."""
+    from fabrikate.edit import set_config
+
+    path = set_config(
+        directory,
+        pairs,
+        environment=environment,
+        subcomponent=subcomponent,
+        no_new_keys=no_new_config_keys,
+        file=file,
+        string=string,
+    )
+    _wrote([path])
+
+
+def _validate_rendered(result: Any, kube_version: str | None) -> None:
+    """``generate --validate``: check the written objects; exit 1 on an invalid one."""
+    from fabrikate.validate import default_kube_version, validate_manifests
+
+    files = [(str(result.output / c.file), c.id, c.documents) for c in result.components]
+    problems, count = validate_manifests(files, kube_version or default_kube_version())
+    errors = [p for p in problems if p.level == "error"]
+    _print_diagnostics(problems)
+    if errors:
+        click.echo(f"fab: error: {len(errors)} of {count} objects are invalid", err=True)
+        sys.exit(1)
+    log.info("validated %d objects", count)
+
+
+@main.command(name="validate")
+@click.argument("args", nargs=-1, metavar="[PATH] [ENV]...")
+@click.option("--manifests", is_flag=True, help="Also render ENVs and check every object.")
+@click.option("--kube-version", metavar="X.Y", help="Kubernetes schemas to check against.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@click.option("--allow-outside-root", is_flag=True, default=None)
+def validate_command(
+    args: tuple[str, ...],
+    manifests: bool,
+    kube_version: str | None,
+    output: str,
+    allow_outside_root: bool | None,
+) -> None:
+    """Check the HLD at PATH (default: .) for ENVs; print every problem; exit 1 if any."""
+    import json
+
+    from fabrikate.validate import validate
+
+    root = Path(".")
+    if args and ("/" in args[0] or Path(args[0]).is_dir()):
+        root, args = Path(args[0]), args[1:]
+    settings = _settings(allow_outside_root=allow_outside_root)
+    report = validate(root, args, manifests=manifests, kube_version=kube_version, settings=settings)
+    if output == "json":
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        for item in report.diagnostics:
+            click.echo(f"{item} ({item.level})" if item.level != "error" else str(item))
+        checked = f"{report.files} files" + (f", {report.objects} objects" if manifests else "")
+        summary = f"{len(report.errors)} errors in {checked}"
+        if report.not_installed:
+            summary += f"; not installed, not checked: {', '.join(report.not_installed)}"
+        click.echo(f"fab: {summary}" if report.errors else f"fab: ok, {checked}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command(name="schema")
+@click.argument("kind", type=click.Choice(["component", "config"]))
+def schema_command(kind: str) -> None:
+    """Print the JSON Schema of component or config files."""
+    import json
+
+    from fabrikate.model import schema
+
+    click.echo(json.dumps(schema(kind), indent=2))
+
+
+@main.command(name="find")
+@click.argument("keyword")
+@click.option("--repo", help="Definitions repository (default: microsoft/fabrikate-definitions).")
+@click.option("--offline", is_flag=True, default=None, help="Search the cached copy only.")
+def find_command(keyword: str, repo: str | None, offline: bool | None) -> None:
+    """List the definitions in a definitions repository that mention KEYWORD."""
+    from fabrikate.find import DEFAULT_REPOSITORY, find
+
+    found = find(keyword, repo or DEFAULT_REPOSITORY, settings=_settings(offline=offline))
+    if not found:
+        log.info("no definitions mention %r", keyword)
+    width = max((len(d.path) for d in found), default=0)
+    for definition in found:
+        click.echo(f"{definition.path:<{width}}  {definition.description}".rstrip())

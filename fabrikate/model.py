@@ -135,8 +135,12 @@ def check_name(name: str, what: str = "component name") -> str | None:
     return None
 
 
-def load_component(directory: Path) -> tuple[Component, list[Diagnostic]]:
-    """Load the component defined in ``directory``; raise ``InputError`` when it is invalid."""
+def load_component(directory: Path, *, lenient: bool = False) -> tuple[Component, list[Diagnostic]]:
+    """Load the component defined in ``directory``; raise ``InputError`` when it is invalid.
+
+    ``lenient`` returns the problems of a file that parses as diagnostics instead of raising
+    (``fab validate`` goes on with what could be read).
+    """
     path = component_file(directory)
     if path is None:
         raise InputError(
@@ -154,7 +158,7 @@ def load_component(directory: Path) -> tuple[Component, list[Diagnostic]]:
         )
     component, problems = parse_component(read_text(path), str(path))
     errors = [p for p in problems if p.level == "error"]
-    if errors:
+    if errors and not lenient:
         raise errors[0].as_error()
     return component, diagnostics + problems
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from fabrikate.config import ConfigLayer, check_environment, load_layer, merge
-from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_context
+from fabrikate.config import ConfigLayer, check_environment, config_file, load_layer, merge
+from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, component_context
 from fabrikate.model import Component, load_component
 from fabrikate.parallel import first_failure, run_parallel
 
@@ -65,6 +65,7 @@ class Tree:
     components: list[ResolvedComponent] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
+    not_installed: list[str] = field(default_factory=list)  # keep_going: remote, not fetched yet
 
 
 Visit = Callable[[ResolvedComponent], None]
@@ -86,21 +87,32 @@ class _Walker:
     jobs: int
     allow_outside_root: bool
     tree: Tree
+    keep_going: bool = False
     found_envs: set[str] = field(default_factory=set)
+
+    def record(self, exc: FabrikateError, where: Location | None = None) -> None:
+        """Keep going past ``exc`` (it becomes an error diagnostic), or raise it."""
+        if not self.keep_going:
+            raise exc
+        location = exc.location or where
+        self.tree.diagnostics.append(Diagnostic("error", exc.message, location, exc.component))
 
     def own_config(self, directory: Path, start: ConfigLayer) -> ConfigLayer:
         """Merge a component folder's own config files below ``start`` (spec §3.4)."""
         merged = start
         for env in self.layers:
-            layer, problems = load_layer(directory, env)
-            self.tree.diagnostics.extend(problems)
-            if layer is not None:
-                self.found_envs.add(env)
-                merged = merge(merged, layer)
+            try:
+                layer, problems = load_layer(directory, env)
+                self.tree.diagnostics.extend(problems)
+                if layer is not None:
+                    self.found_envs.add(env)
+                    merged = merge(merged, layer)
+            except FabrikateError as exc:
+                self.record(exc, Location(str(config_file(directory, env))))
         return merged
 
     def load(self, directory: Path) -> Component:
-        component, problems = load_component(directory)
+        component, problems = load_component(directory, lenient=self.keep_going)
         self.tree.diagnostics.extend(problems)
         return component
 
@@ -142,26 +154,40 @@ class _Walker:
     ) -> list[tuple[ResolvedComponent, tuple[Path, ...]]]:
         found = []
         for sub in parent.component.subcomponents:
-            with component_context(f"{parent.id}/{sub.name}"):
-                config = parent.config.sub(sub.name)
-                if config.disabled:
-                    log.info("subcomponent %s of %s is disabled", sub.name, parent.id)
-                    self.tree.disabled.append(f"{parent.id}/{sub.name}")
+            try:
+                found.extend(self.child(parent, sub, ancestors))
+            except FabrikateError as exc:
+                if self.keep_going and sub.method == "git" and not self.installed(parent, sub):
+                    self.tree.not_installed.append(f"{parent.id}/{sub.name}")
                     continue
-                if not sub.is_directory:
-                    node = ResolvedComponent(
-                        sub,
-                        parent.logical_path,
-                        parent.physical_path,
-                        config,
-                        inline=True,
-                        boundary=parent.boundary,
-                        remote=parent.remote,
-                    )
-                    found.append((node, ancestors))
-                    continue
-                found.append(self.directory_child(parent, sub, config, ancestors))
+                self.record(exc, sub.location)
         return found
+
+    def installed(self, parent: ResolvedComponent, sub: Component) -> bool:
+        return (parent.physical_path / "components" / sub.name).is_dir()
+
+    def child(
+        self, parent: ResolvedComponent, sub: Component, ancestors: tuple[Path, ...]
+    ) -> list[tuple[ResolvedComponent, tuple[Path, ...]]]:
+        """The node of one subcomponent: none when it is disabled."""
+        with component_context(f"{parent.id}/{sub.name}"):
+            config = parent.config.sub(sub.name)
+            if config.disabled:
+                log.info("subcomponent %s of %s is disabled", sub.name, parent.id)
+                self.tree.disabled.append(f"{parent.id}/{sub.name}")
+                return []
+            if not sub.is_directory:
+                node = ResolvedComponent(
+                    sub,
+                    parent.logical_path,
+                    parent.physical_path,
+                    config,
+                    inline=True,
+                    boundary=parent.boundary,
+                    remote=parent.remote,
+                )
+                return [(node, ancestors)]
+            return [self.directory_child(parent, sub, config, ancestors)]
 
     def directory_child(
         self,
@@ -233,16 +259,25 @@ def walk(
     visit: Visit | None = None,
     jobs: int = 1,
     allow_outside_root: bool = False,
+    keep_going: bool = False,
 ) -> Tree:
-    """Walk the tree at ``root`` for ``environments`` (highest priority first)."""
+    """Walk the tree at ``root`` for ``environments`` (highest priority first).
+
+    With ``keep_going`` (``fab validate``) a broken subcomponent, config file or merge becomes
+    an error diagnostic and the walk goes on with the rest; a ``method: git`` subcomponent that
+    is not installed is listed in ``not_installed``. Only a root that cannot be read raises.
+    """
     layers = environment_layers(environments)
     tree = Tree(root=root, environments=tuple(environments))
-    walker = _Walker(root, layers, visit, jobs, allow_outside_root, tree)
+    walker = _Walker(root, layers, visit, jobs, allow_outside_root, tree, keep_going)
     try:
         walker.walk()
     except RecursionError as exc:
         raise InputError("the component tree is nested too deeply") from exc
-    _check_outputs(tree)
+    try:
+        _check_outputs(tree)
+    except FabrikateError as exc:
+        walker.record(exc)
     for env in dict.fromkeys(environments):
         if env != "common" and env not in walker.found_envs:
             tree.diagnostics.append(
