@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fabrikate.errors import Diagnostic, InputError, component_context
 from fabrikate.generators import (
@@ -26,6 +27,7 @@ from fabrikate.generators import (
 )
 from fabrikate.output import WriteResult, output_dir, write_tree
 from fabrikate.process import run_hooks
+from fabrikate.records import Run, recording
 from fabrikate.resolve import ResolvedComponent, Tree, walk
 from fabrikate.settings import Settings
 
@@ -65,6 +67,7 @@ class GenerateResult:
     files: WriteResult | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    record: dict[str, Any] | None = None  # the deployment record written for this run
 
     @property
     def warnings(self) -> list[Diagnostic]:
@@ -100,10 +103,25 @@ def generate(
     output: str | Path | None = None,
     settings: Settings | None = None,
 ) -> GenerateResult:
-    """Render every component of the tree at ``path`` and write ``generated/<envs>/``."""
+    """Render every component of the tree at ``path`` and write ``generated/<envs>/``.
+
+    Every run, failed or not, is recorded in the store ``settings.records`` names.
+    """
     settings = settings or Settings.from_env()
+    with recording(path, environments, settings) as run:
+        result = run.result = _generate(path, environments, output, settings, run)
+    return result
+
+
+def _generate(
+    path: str | Path,
+    environments: Sequence[str],
+    output: str | Path | None,
+    settings: Settings,
+    run: Run,
+) -> GenerateResult:
     started = time.perf_counter()
-    tree = load(path, environments, settings=settings)
+    tree = run.tree = load(path, environments, settings=settings)
     root = Path(path)
     dest = Path(output) if output is not None else output_dir(root, list(environments))
     result = GenerateResult(root, tuple(environments), dest, disabled=list(tree.disabled))

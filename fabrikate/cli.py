@@ -108,6 +108,13 @@ def _settings(**overrides: Any) -> Settings:
     default=None,
     help="Let local sources point outside the tree.",
 )
+@click.option("--records", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite).")
+@click.option(
+    "--record-required",
+    is_flag=True,
+    default=None,
+    help="Fail when the deployment record cannot be written.",
+)
 @click.pass_context
 def generate(
     ctx: click.Context,

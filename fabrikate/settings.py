@@ -33,6 +33,8 @@ class Settings:
     hooks: str = "all"
     allow_outside_root: bool = False
     offline: bool = False
+    records: str | None = None  # records store URL; None: FAB_RECORDS, else the default SQLite
+    record_required: bool = False  # a failed record write fails the generation
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
