@@ -116,7 +116,9 @@ def parse_layer(data: Any, text: str, file: str) -> tuple[ConfigLayer, list[Diag
         path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         problems.append(
             Diagnostic(
-                "error", f"{path}: {error.message}", locate(text, list(error.absolute_path), file)
+                "error",
+                f"{path}: {error.message}",
+                locate(text, list(error.absolute_path), file, value=True),
             )
         )
     if problems:

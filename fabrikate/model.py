@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import yaml
 
 from fabrikate.errors import Diagnostic, InputError, Location
-from fabrikate.yamlio import locate, parse_json, read_text
+from fabrikate.yamlio import _problem, locate, parse_json, read_text
 
 __all__ = [
     "COMPONENT_FILES",
@@ -177,7 +177,7 @@ def _parse(text: str, file: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        raise InputError(f"invalid YAML: {exc.problem or exc.context}", location=location) from exc
+        raise InputError(f"invalid YAML: {_problem(exc)}", location=location) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", location=Location(file)) from exc
     finally:
@@ -205,7 +205,7 @@ def _check(data: Any, text: str, file: str) -> list[Diagnostic]:
         ]
     problems: list[Diagnostic] = []
     for error in sorted(_validator("component").iter_errors(data), key=lambda e: list(e.path)):
-        where = locate(text, list(error.absolute_path), file)
+        where = locate(text, list(error.absolute_path), file, value=True)
         problems.append(Diagnostic("error", _describe(error), where))
     problems.extend(_unknown_keys(data or {}, text, file, ()))
     return problems

@@ -113,17 +113,16 @@ class _Walker:
             self.run_visits([replace(node, pointer=True)])
             clone = self.root / "components" / component.name
             directory = clone / component.path if component.path else clone
-            remote = self.load_directory(directory, component.name, "root")
+            remote = self.load_directory(directory, component.name)
             config = self.own_config(directory, config)
             node = ResolvedComponent(remote, "", directory, config, boundary=clone, remote=True)
         return node
 
-    def load_directory(self, directory: Path, name: str, parent: str) -> Component:
+    def load_directory(self, directory: Path, name: str) -> Component:
         if not directory.is_dir():
             hint = " (run 'fab install' first?)" if "components" in directory.parts else ""
             raise InputError(
-                f"component folder {directory} of subcomponent {name!r} does not exist{hint}",
-                component=parent,
+                f"component folder {directory} of subcomponent {name!r} does not exist{hint}"
             )
         return self.load(directory)
 
@@ -184,7 +183,7 @@ class _Walker:
         if real in ancestors:
             chain = " -> ".join(str(a) for a in (*ancestors, real))
             raise InputError(f"component cycle: {chain}")
-        component = self.load_directory(directory, sub.name, parent.id)
+        component = self.load_directory(directory, sub.name)
         merged = self.own_config(directory, config)
         logical = (
             str(PurePosixPath(parent.logical_path) / sub.name) if parent.logical_path else sub.name

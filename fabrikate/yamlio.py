@@ -143,7 +143,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[tuple[str, int]]]:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = _problem(exc)
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         raise InputError(f"invalid YAML: {problem}", location=Location(file, line, column)) from exc
@@ -153,6 +153,15 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[tuple[str, int]]]:
         loader.dispose()
     _check_size(data, file)
     return data, loader.duplicates
+
+
+def _problem(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's problem, with the context it started in when that is elsewhere."""
+    problem = exc.problem or exc.context or "syntax error"
+    context, where = exc.context_mark, exc.problem_mark
+    if exc.context and context and where and context.line != where.line:
+        problem += f" ({exc.context} at line {context.line + 1})"
+    return problem
 
 
 def parse_json(text: str, file: str) -> Any:
@@ -200,8 +209,9 @@ def _check_size(data: Any, file: str) -> None:
     size(data)
 
 
-def locate(text: str, keypath: Sequence[str | int], file: str) -> Location:
-    """Find the line and column of ``keypath`` in a YAML or JSON text, as near as it exists."""
+def locate(text: str, keypath: Sequence[str | int], file: str, value: bool = False) -> Location:
+    """Find the line and column of ``keypath`` (its key, or with ``value`` its value) in a YAML
+    or JSON text, as near as it exists."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
@@ -214,7 +224,7 @@ def locate(text: str, keypath: Sequence[str | int], file: str) -> Location:
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 if key_node.value == str(part):
-                    mark = key_node.start_mark
+                    mark = value_node.start_mark if value else key_node.start_mark
                     child = value_node
                     break
         elif (

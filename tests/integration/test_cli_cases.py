@@ -1,0 +1,65 @@
+"""Self-describing CLI cases: each tests/data/cases/<name>/case.yaml names its command, exit code
+and the one error line expected. Earlier output must survive every failure."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from fabrikate.cli import main
+
+CASES = Path(__file__).resolve().parent.parent / "data" / "cases"
+
+
+def load_cases() -> list:
+    params = []
+    for case in sorted(CASES.iterdir()):
+        spec = yaml.safe_load((case / "case.yaml").read_text())
+        marks = [pytest.mark.helm] if spec.get("helm") else []
+        params.append(pytest.param(case, spec, id=case.name, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize(("case", "spec"), load_cases())
+def test_case(case: Path, spec: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / case.name
+    shutil.copytree(case, root, ignore=shutil.ignore_patterns("case.yaml"))
+    keep = root / "generated" / "prod" / "keep.yaml"
+    keep.parent.mkdir(parents=True)
+    keep.write_text("earlier output\n")
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["--quiet", *spec["args"]], catch_exceptions=False)
+    assert result.exit_code == spec["exit"], result.stderr
+    assert spec["stderr"] in result.stderr
+    assert "Traceback" not in result.stderr
+    if spec["exit"] == 1:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("fab: error:")]
+        assert len(errors) == 1
+    assert keep.read_text() == "earlier output\n"
+    assert result.stdout == ""
+
+
+def test_real_process_prints_one_line_and_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "component.yaml").write_text("name: app\nsubcomponents: [\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fabrikate", "generate", "-C", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("fab: error: ")
+    assert proc.stdout == ""
+
+
+def test_version_shows_fab_and_helm(helm: str) -> None:
+    result = CliRunner().invoke(main, ["version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("fab 0.")
+    assert "helm v" in result.stdout

@@ -1,0 +1,79 @@
+"""Output writes are atomic, leave unchanged files alone and remove stale ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fabrikate.errors import FabrikateError
+from fabrikate.output import output_dir, write_tree
+
+
+def test_output_dir_layout(tmp_path: Path) -> None:
+    assert output_dir(tmp_path, ["prod-east", "prod"]) == tmp_path / "generated/prod-east-prod"
+    assert output_dir(tmp_path, []) == tmp_path / "generated/common"
+
+
+def test_unchanged_files_keep_their_inode_and_mtime_stale_ones_go(tmp_path: Path) -> None:
+    dest = tmp_path / "generated" / "prod"
+    write_tree(dest, {"a.yaml": b"a", "sub/b.yaml": b"b", "stale.yaml": b"s"})
+    before = os.stat(dest / "a.yaml")
+    os.utime(dest / "a.yaml", ns=(1, 1))
+    result = write_tree(dest, {"a.yaml": b"a", "sub/b.yaml": b"B"})
+    assert result.unchanged == ["a.yaml"]
+    assert result.written == ["sub/b.yaml"]
+    assert result.removed == ["stale.yaml"]
+    after = os.stat(dest / "a.yaml")
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, 1)
+    assert (dest / "sub/b.yaml").read_bytes() == b"B"
+    assert not (dest / "stale.yaml").exists()
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["prod"]
+
+
+def test_a_run_that_changes_nothing_does_not_touch_the_folder(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    write_tree(dest, {"a.yaml": b"a"})
+    inode = os.stat(dest).st_ino
+    assert not write_tree(dest, {"a.yaml": b"a"}).changed
+    assert os.stat(dest).st_ino == inode
+
+
+def test_a_failed_write_leaves_the_previous_output_intact(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    write_tree(dest, {"a.yaml": b"old"})
+
+    class Boom(dict):
+        def __getitem__(self, key: str) -> bytes:
+            if key == "z.yaml":
+                raise OSError(28, "No space left on device")
+            return super().__getitem__(key)
+
+    with pytest.raises(FabrikateError, match="No space left on device"):
+        write_tree(dest, Boom({"a.yaml": b"new", "z.yaml": b""}))
+    assert (dest / "a.yaml").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    write_tree(dest, {"a.yaml": b"a"})
+    os.replace(dest, tmp_path / ".out.fab-old")  # as if killed between the two renames
+    write_tree(dest, {"a.yaml": b"a", "b.yaml": b"b"})
+    assert sorted(p.name for p in dest.iterdir()) == ["a.yaml", "b.yaml"]
+    assert not (tmp_path / ".out.fab-old").exists()
+
+
+def test_read_only_output_folder_is_a_clear_error(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root ignores permissions")
+    dest = tmp_path / "ro" / "out"
+    write_tree(dest, {"a.yaml": b"a"})
+    (tmp_path / "ro").chmod(0o500)
+    try:
+        with pytest.raises(FabrikateError, match="cannot write output"):
+            write_tree(dest, {"a.yaml": b"b"})
+    finally:
+        (tmp_path / "ro").chmod(0o700)
+    assert (dest / "a.yaml").read_bytes() == b"a"
