@@ -143,7 +143,7 @@ class AzureTableStore(Store):
         ref = ref.strip().lower()
         entities = self._query(
             self.native,
-            "(id ge @low and id lt @high) or rowKey eq @ref",
+            "( id ge @low and id lt @high ) or rowKey eq @ref",  # the SDK wants @words spaced
             {"low": ref, "high": ref + "~", "ref": ref},
         )
         return self.pick(ref, [self._record(e) for e in entities[:5]])
