@@ -30,7 +30,7 @@ metadata: {name: pod}
 spec:
   initContainers: [{name: init, image: busybox:1.36}]
   containers: [{name: main, image: nginx:1.25}]
-  ephemeralContainers: [{name: debug, image: "debian@sha256:%(sha)s"}]
+  ephemeralContainers: [{name: debug, image: "debian@sha256:DIGEST"}]
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -72,7 +72,7 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: not-a-workload}
 data: {image: "ignored:1"}
-""" % {"sha": "a" * 64}
+""".replace("DIGEST", "a" * 64)
 
 
 def _hld(tree, workloads: str = WORKLOADS, remote: str | None = None) -> Path:
