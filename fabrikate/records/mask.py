@@ -15,7 +15,7 @@ __all__ = ["mask_text", "mask_tree", "strip_credentials"]
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/\s@]+)@")
 _SECRET_QUERY = re.compile(
     r"(?P<key>[?&;](?:[a-z_]*token|[a-z_]*key|sig|signature|password|passwd|secret|"
-    r"client_secret|code|auth|authorization|private_token)=)(?P<value>[^&#\s]+)",
+    r"client_secret|code|auth|authorization|private_token)=)(?P<value>[^&#;\s]+)",
     re.IGNORECASE,
 )
 # Header-style secrets in free text (e.g. an error that echoes a request).
