@@ -20,6 +20,7 @@ from fabrikate.errors import (
     SourceError,
 )
 from fabrikate.model import Component
+from fabrikate.records import RecordsError, open_store
 from fabrikate.resolve import ResolvedComponent, Tree
 from fabrikate.settings import Settings
 
@@ -35,6 +36,7 @@ __all__ = [
     "InputError",
     "Location",
     "ProcessError",
+    "RecordsError",
     "ResolvedComponent",
     "Settings",
     "SourceError",
@@ -42,4 +44,5 @@ __all__ = [
     "__version__",
     "generate",
     "load",
+    "open_store",
 ]

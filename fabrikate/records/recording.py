@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fabrikate.errors import Diagnostic, FabrikateError
+from fabrikate.errors import Diagnostic
 from fabrikate.records.build import Run, build_record
 from fabrikate.records.deployments import Stage, create
 from fabrikate.records.mask import mask_text, strip_credentials
@@ -60,7 +60,7 @@ def record_generation(run: Run) -> dict[str, Any] | None:
             return None
         with store:
             write_record(store, record)
-    except (FabrikateError, OSError, ValueError) as exc:
+    except Exception as exc:  # any failure, a bug included, must not break the generation
         message = f"could not write the deployment record: {mask_text(str(exc))}"
         if run.settings.record_required and run.error is None:
             raise RecordsError(message + " (--record-required)") from exc

@@ -138,6 +138,8 @@ def test_generate_writes_a_valid_record_with_every_image(tree, db: str) -> None:
     assert (app["repository"], app["tag"]) == ("reg.example.com:5000/team/app", "2.0")
     assert record["output"]["resources"]["ConfigMap"] == 1
     assert record["output"]["changed"] is True
+    with open_store(db) as store:
+        assert store.rows(None) == []  # a local run (no CI run id) is no Spektate deployment
 
 
 def test_output_changed_only_when_the_rendered_files_change(tree, db: str) -> None:
