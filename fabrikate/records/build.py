@@ -30,6 +30,7 @@ from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
 
 if TYPE_CHECKING:
     from fabrikate.api import GenerateResult
+    from fabrikate.model import Component
     from fabrikate.resolve import ResolvedComponent, Tree
     from fabrikate.settings import Settings
 
@@ -96,29 +97,43 @@ def _chart(node: ResolvedComponent) -> dict[str, str] | None:
     return {"name": str(data.get("name") or ""), "version": str(data.get("version") or "")}
 
 
-def _fetched_path(node: ResolvedComponent) -> Path | None:
+def _references(nodes: Sequence[ResolvedComponent]) -> dict[str, Component]:
+    """For directory subcomponents, the parent's entry naming them (method, source, version)."""
+    refs = {}
+    for parent in nodes:
+        for sub in parent.component.subcomponents:
+            if sub.is_directory:
+                path = f"{parent.logical_path}/{sub.name}" if parent.logical_path else sub.name
+                refs[path] = sub
+    return refs
+
+
+def _clone(node: ResolvedComponent, ref: Component) -> Path | None:
     """Where a git-fetched component's clone is (the walker's layout, spec §6.1)."""
-    component = node.component
-    if component.method != "git":
+    if ref.method != "git":
         return None
-    folder = "helm_repos" if component.type == "helm" else "components"
-    return node.physical_path / folder / component.name
+    if not node.inline:
+        return node.boundary
+    folder = "helm_repos" if ref.type == "helm" else "components"
+    return node.physical_path / folder / ref.name
 
 
-def _component(node: ResolvedComponent, hld_top: Path | None) -> dict[str, Any]:
-    component = node.component
-    clone = _fetched_path(node)
+def _component(
+    node: ResolvedComponent, refs: Mapping[str, Component], hld_top: Path | None
+) -> dict[str, Any]:
+    ref = node.component if node.inline else refs.get(node.logical_path, node.component)
+    clone = _clone(node, ref)
     return {
         "logicalPath": node.id,
-        "name": component.name,
-        "type": component.type,
-        "method": component.method or None,
-        "source": component.source or None,
-        "path": component.path or None,
-        "version": component.version or None,
-        "branch": component.branch or None,
+        "name": node.component.name,
+        "type": node.component.type,
+        "method": ref.method or None,
+        "source": ref.source or None,
+        "path": ref.path or None,
+        "version": ref.version or None,
+        "branch": ref.branch or None,
         "commit": repo_commit(clone, hld_top) if clone else None,
-        "chart": _chart(node) if component.type == "helm" else None,
+        "chart": _chart(node) if node.component.type == "helm" else None,
     }
 
 
@@ -211,6 +226,8 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
     top = work_tree(run.root) if hld.get("commit") else None
     environment = environments_name(run.environments)
     output, images = _output(run)
+    nodes = _nodes(run)
+    refs = _references(nodes)
     finished = run.finished or run.started
     record = {
         "schema": SCHEMA,
@@ -235,7 +252,7 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
             "helm": _helm_version(run.settings.helm),
             "python": platform.python_version(),
         },
-        "components": [_component(node, top) for node in _nodes(run)],
+        "components": [_component(node, refs, top) for node in nodes],
         "images": images,
         "output": output,
     }
