@@ -1,10 +1,12 @@
 """The library API: everything the ``fab`` command does, callable from Python.
 
-import fabrikate
+    import fabrikate
 
-tree = fabrikate.load("examples/trivia", ["prod"])
-result = fabrikate.generate("examples/trivia", ["prod"])
-print(result.output, [c.id for c in result.components])
+    tree = fabrikate.load("examples/trivia", ["prod"])
+    result = fabrikate.generate("examples/trivia", ["prod"])
+    print(result.output, [c.id for c in result.components])
+
+Functions take plain values and return result objects; the CLI only parses and prints.
 """
 
 from __future__ import annotations
@@ -18,13 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fabrikate.cache import Cache
 from fabrikate.errors import Diagnostic, InputError, component_context
-from fabrikate.generators import (
-    cluster_scoped_kinds,
-    generate_component,
-    inject_namespace,
-    join_documents,
-)
+from fabrikate.generators import Renderer, cluster_scoped_kinds, join_documents
 from fabrikate.output import WriteResult, output_dir, write_tree
 from fabrikate.process import run_hooks
 from fabrikate.records import Run, recording
@@ -67,6 +65,8 @@ class GenerateResult:
     files: WriteResult | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    cache_hits: int = 0
+    cache_misses: int = 0
     record: dict[str, Any] | None = None  # the deployment record written for this run
 
     @property
@@ -127,38 +127,44 @@ def _generate(
     result = GenerateResult(root, tuple(environments), dest, disabled=list(tree.disabled))
     result.diagnostics.extend(tree.diagnostics)
     result.timings["load"] = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="fab-") as workdir:
+        cache = Cache.default() if settings.render_cache else None
+        renderer = Renderer(settings, Path(workdir), cache)
+        mark = time.perf_counter()
+        result.components = _render_all(tree, settings, renderer, result.diagnostics)
+        result.cache_hits, result.cache_misses = renderer.hits, renderer.misses
+        result.timings["render"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        _inject_all(result.components, renderer)
+        result.timings["inject"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    result.components = _render_all(tree, settings, result.diagnostics)
-    result.timings["render"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    _inject_all(result.components)
     files = {c.file: join_documents(c.documents).encode() for c in result.components}
     result.files = write_tree(dest, files)
     result.timings["write"] = time.perf_counter() - mark
+    if cache is not None and renderer.misses:
+        cache.prune(["render", "inject"], settings.render_cache_bytes)
     result.timings["total"] = time.perf_counter() - started
     return result
 
 
 def _render_all(
-    tree: Tree, settings: Settings, diagnostics: list[Diagnostic]
+    tree: Tree, settings: Settings, renderer: Renderer, diagnostics: list[Diagnostic]
 ) -> list[ComponentResult]:
     """Render every component, in parallel, in tree order."""
-    with tempfile.TemporaryDirectory(prefix="fab-") as workdir:
 
-        def one(node: ResolvedComponent) -> ComponentResult:
-            with component_context(node.id):
-                return _render_one(node, settings, Path(workdir), diagnostics)
+    def one(node: ResolvedComponent) -> ComponentResult:
+        with component_context(node.id):
+            return _render_one(node, settings, renderer, diagnostics)
 
-        jobs = max(1, min(settings.jobs, len(tree.components)))
-        if jobs == 1:
-            return [one(node) for node in tree.components]
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(one, node) for node in tree.components]
-            errors = [f.exception() for f in futures]
-            failures = [e for e in errors if e is not None]
-            if failures:
-                raise failures[0]
-            return [f.result() for f in futures]
+    jobs = max(1, min(settings.jobs, len(tree.components)))
+    if jobs == 1:
+        return [one(node) for node in tree.components]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(one, node) for node in tree.components]
+        failures = [e for e in (f.exception() for f in futures) if e is not None]
+        if failures:
+            raise failures[0]
+        return [f.result() for f in futures]
 
 
 def _hooks_allowed(node: ResolvedComponent, settings: Settings) -> bool:
@@ -177,16 +183,16 @@ def _run_hooks(node: ResolvedComponent, event: str, settings: Settings) -> None:
 
 
 def _render_one(
-    node: ResolvedComponent, settings: Settings, workdir: Path, diagnostics: list[Diagnostic]
+    node: ResolvedComponent, settings: Settings, renderer: Renderer, diagnostics: list[Diagnostic]
 ) -> ComponentResult:
     started = time.perf_counter()
     _run_hooks(node, "before-generate", settings)
-    documents = generate_component(node, settings, workdir, diagnostics)
+    documents = renderer.render(node, diagnostics)
     _run_hooks(node, "after-generate", settings)
     return ComponentResult(node, documents, time.perf_counter() - started)
 
 
-def _inject_all(components: list[ComponentResult]) -> None:
+def _inject_all(components: list[ComponentResult], renderer: Renderer) -> None:
     """Inject namespaces once every CRD of the tree is known (their scope decides)."""
     targets = [
         c
@@ -200,6 +206,4 @@ def _inject_all(components: list[ComponentResult]) -> None:
     scoped = cluster_scoped_kinds(doc for c in components for doc in c.documents)
     for item in targets:
         with component_context(item.id):
-            item.documents = [
-                inject_namespace(d, item.node.config.namespace, scoped) for d in item.documents
-            ]
+            item.documents = renderer.inject(item.documents, item.node.config.namespace, scoped)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fabrikate.errors import ConfigConflictError, Diagnostic, InputError, Location
-from fabrikate.model import _validator, check_name
+from fabrikate.model import check_name, schema_errors
 from fabrikate.yamlio import locate, parse_document
 
 __all__ = [
@@ -112,7 +112,7 @@ def parse_layer(data: Any, text: str, file: str) -> tuple[ConfigLayer, list[Diag
         )
         return ConfigLayer(), [problem]
     problems: list[Diagnostic] = []
-    for error in sorted(_validator("config").iter_errors(data), key=lambda e: list(e.path)):
+    for error in schema_errors("config", data, text, file):
         path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         problems.append(
             Diagnostic(

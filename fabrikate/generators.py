@@ -1,6 +1,6 @@
 """Generators turn a resolved component into a list of YAML documents; they never write files.
 
-    docs = generate_component(node, settings, workdir)
+    docs = Renderer(settings, workdir).render(node, diagnostics)
     docs = [inject_namespace(doc, "prod", CLUSTER_SCOPED) for doc in docs]
 
 ``helm`` runs ``helm template`` and reads stdout only; ``static`` reads manifest files;
@@ -14,13 +14,18 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
+import threading
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from fabrikate import __version__
+from fabrikate.cache import Cache, digest
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, ProcessError
 from fabrikate.process import Command, run
 from fabrikate.resolve import ResolvedComponent
@@ -29,9 +34,9 @@ from fabrikate.settings import Settings
 __all__ = [
     "CLUSTER_SCOPED",
     "STATIC_SUFFIXES",
+    "Renderer",
     "chart_path",
     "cluster_scoped_kinds",
-    "generate_component",
     "inject_namespace",
     "join_documents",
     "split_documents",
@@ -41,6 +46,7 @@ __all__ = [
 log = logging.getLogger("fabrikate")
 
 STATIC_SUFFIXES = (".yaml", ".yml", ".json")
+HELM_FLAGS = ("--include-crds",)
 
 # Kinds that live outside namespaces (kubectl api-resources --namespaced=false).
 CLUSTER_SCOPED = frozenset(
@@ -129,24 +135,135 @@ def static_path(node: ResolvedComponent) -> Path:
     return node.physical_path / component.path
 
 
-def generate_component(
-    node: ResolvedComponent, settings: Settings, workdir: Path, diagnostics: list[Diagnostic]
-) -> list[str]:
-    """The documents of one component."""
-    if node.component.type == "helm":
-        return _helm(node, settings, workdir, diagnostics)
-    if node.component.type == "static":
-        return _static(node, diagnostics)
-    return []
+@dataclass
+class Renderer:
+    """Renders the components of one run, reusing cached output whose inputs did not change.
+
+    A helm component's cache key covers everything that can change its output: the chart's
+    files, the merged values, namespace, release name, helm's version and flags, and fab's
+    version. Static and container components are cheap to read and are never cached.
+    """
+
+    settings: Settings
+    workdir: Path
+    cache: Cache | None = None
+    hits: int = 0
+    misses: int = 0
+    _charts: dict[Path, str] = field(default_factory=dict)
+    _helm_version: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def render(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
+        """The documents of one component."""
+        if node.component.type == "static":
+            return _static(node, diagnostics)
+        if node.component.type != "helm":
+            return []
+        chart = chart_path(node)
+        if not (chart / "Chart.yaml").is_file():
+            hint = " (run 'fab install' first?)" if node.component.method in ("git", "helm") else ""
+            raise InputError(f"no helm chart at {chart}{hint}")
+        if self.cache is None:
+            return _helm(node, chart, self.settings, self.workdir, diagnostics)
+        key = self.key(node, chart)
+        cached = self.cache.get("render", key)
+        if cached is not None:
+            entry = json.loads(cached)
+            diagnostics.extend(
+                Diagnostic("warning", w, component=node.id) for w in entry["warnings"]
+            )
+            self.hits += 1
+            return entry["documents"]
+        found: list[Diagnostic] = []
+        documents = _helm(node, chart, self.settings, self.workdir, found)
+        diagnostics.extend(found)
+        entry = {"documents": documents, "warnings": [d.message for d in found]}
+        self.cache.put("render", key, json.dumps(entry).encode())
+        self.misses += 1
+        return documents
+
+    def inject(self, documents: list[str], namespace: str, scoped: frozenset[str]) -> list[str]:
+        """``inject_namespace`` over documents, remembered in the cache."""
+        if self.cache is None:
+            return [inject_namespace(doc, namespace, scoped) for doc in documents]
+        key = digest("inject", __version__, namespace, *sorted(scoped), *documents)
+        cached = self.cache.get("inject", key)
+        if cached is not None:
+            return json.loads(cached)
+        injected = [inject_namespace(doc, namespace, scoped) for doc in documents]
+        self.cache.put("inject", key, json.dumps(injected).encode())
+        return injected
+
+    def key(self, node: ResolvedComponent, chart: Path) -> str:
+        """The render cache key of a helm component."""
+        values = json.dumps(node.config.config, sort_keys=True, ensure_ascii=False, default=str)
+        return digest(
+            "helm-template",
+            __version__,
+            self.helm_version(),
+            self.chart_digest(chart),
+            values,
+            node.namespace,
+            node.name,
+            " ".join(HELM_FLAGS),
+        )
+
+    def chart_digest(self, chart: Path) -> str:
+        """A digest of every file of a chart, computed once per run."""
+        found = self._charts.get(chart)
+        if found is None:
+            found = self._charts[chart] = _tree_digest(chart)
+        return found
+
+    def helm_version(self) -> str:
+        """``helm version --short`` of the configured binary, remembered by the binary's stat."""
+        with self._lock:
+            if self._helm_version is None:
+                self._helm_version = _helm_version(self.settings.helm, self.cache)
+            return self._helm_version
+
+
+def _tree_digest(folder: Path) -> str:
+    parts: list[bytes | str] = []
+    for current, dirs, files in os.walk(folder, followlinks=True):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(current, name)
+            parts.append(path.relative_to(folder).as_posix())
+            try:
+                parts.append(path.read_bytes())
+            except OSError as exc:
+                raise InputError(
+                    f"cannot read chart file: {exc}", location=Location(str(path))
+                ) from exc
+    return digest(*parts)
+
+
+def _helm_version(helm: str, cache: Cache | None) -> str:
+    binary = shutil.which(helm) or helm
+    try:
+        stat = os.stat(binary)
+    except OSError as exc:
+        raise ProcessError(f"helm not found: {helm} (set FAB_HELM or put helm on PATH)") from exc
+    key = digest("helm-version", os.path.realpath(binary), str(stat.st_size), str(stat.st_mtime_ns))
+    if cache is not None:
+        known = cache.get("tools", key)
+        if known:
+            return known.decode()
+    version = run(Command((binary, "version", "--short"), timeout=60, what="helm version"))
+    text = version.check().stdout.strip()
+    if cache is not None:
+        cache.put("tools", key, text.encode())
+    return text
 
 
 def _helm(
-    node: ResolvedComponent, settings: Settings, workdir: Path, diagnostics: list[Diagnostic]
+    node: ResolvedComponent,
+    chart: Path,
+    settings: Settings,
+    workdir: Path,
+    diagnostics: list[Diagnostic],
 ) -> list[str]:
-    chart = chart_path(node)
-    if not (chart / "Chart.yaml").is_file():
-        hint = " (run 'fab install' first?)" if node.component.method in ("git", "helm") else ""
-        raise InputError(f"no helm chart at {chart}{hint}")
     fd, values = tempfile.mkstemp(prefix="values-", suffix=".yaml", dir=workdir)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         # JSON is YAML that keeps every type: "1e3", "yes" and "0777" stay strings.
@@ -158,7 +275,7 @@ def _helm(
         values,
         "--namespace",
         node.namespace,
-        "--include-crds",
+        *HELM_FLAGS,
         "--",
         node.name,
         str(chart),

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import yaml
 
 from fabrikate.errors import Diagnostic, InputError, Location
-from fabrikate.yamlio import _problem, locate, parse_json, read_text
+from fabrikate.yamlio import Locator, _problem, parse_json, read_text
 
 __all__ = [
     "COMPONENT_FILES",
@@ -96,6 +96,24 @@ def _validator(kind: str) -> Any:
     return jsonschema.Draft7Validator(schema(kind))
 
 
+def schema_errors(kind: str, data: Any, text: str, file: str) -> list[Any]:
+    """The schema's errors for ``data``, sorted by path.
+
+    A text that validated before is remembered in the cache, so unchanged trees skip the
+    (slow to import) validator altogether.
+    """
+    from fabrikate.cache import Cache, digest
+
+    cache = Cache.default()
+    key = digest(kind, Path(file).suffix, json.dumps(schema(kind), sort_keys=True), text)
+    if cache.has("validated", key):
+        return []
+    errors = sorted(_validator(kind).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if not errors:
+        cache.put("validated", key, b"")
+    return errors
+
+
 class _StringLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Reads every scalar but null as a string, as yaml.v2 does for Go string fields."""
 
@@ -159,21 +177,23 @@ def load_component(directory: Path) -> tuple[Component, list[Diagnostic]]:
 
 def parse_component(text: str, file: str) -> tuple[Component, list[Diagnostic]]:
     """Parse and check a component definition; return it with every problem found."""
-    data = _parse(text, file)
-    problems = _check(data, text, file)
+    data, where = _parse(text, file)
+    problems = _check(data, where)
     if any(p.level == "error" for p in problems):
         return Component(name=""), problems
-    component = _build(data or {}, text, file, (), problems)
+    component = _build(data or {}, where, (), problems)
     return component, problems
 
 
-def _parse(text: str, file: str) -> Any:
+def _parse(text: str, file: str) -> tuple[Any, Locator]:
     if file.endswith(".json"):
         data = parse_json(text, file)
-        return _fold_json_keys(data) if isinstance(data, dict) else data
+        return (_fold_json_keys(data) if isinstance(data, dict) else data), Locator(text, file)
     loader = _StringLoader(text)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        return data, Locator(text, file, node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
@@ -195,19 +215,16 @@ def _fold_json_keys(data: dict[str, Any]) -> dict[str, Any]:
     return folded
 
 
-def _check(data: Any, text: str, file: str) -> list[Diagnostic]:
+def _check(data: Any, where: Locator) -> list[Diagnostic]:
     if data is not None and not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
-        return [
-            Diagnostic(
-                "error", f"expected a mapping at the top level, got {kind}", Location(file, 1, 1)
-            )
-        ]
+        message = f"expected a mapping at the top level, got {kind}"
+        return [Diagnostic("error", message, Location(where.file, 1, 1))]
     problems: list[Diagnostic] = []
-    for error in sorted(_validator("component").iter_errors(data), key=lambda e: list(e.path)):
-        where = locate(text, list(error.absolute_path), file, value=True)
-        problems.append(Diagnostic("error", _describe(error), where))
-    problems.extend(_unknown_keys(data or {}, text, file, ()))
+    for error in schema_errors("component", data, where.text, where.file):
+        location = where.at(list(error.absolute_path), value=True)
+        problems.append(Diagnostic("error", _describe(error), location))
+    problems.extend(_unknown_keys(data or {}, where, ()))
     return problems
 
 
@@ -233,7 +250,7 @@ def _json_type(value: Any) -> str:
 
 
 def _unknown_keys(
-    data: dict[str, Any], text: str, file: str, path: tuple[str | int, ...]
+    data: dict[str, Any], where: Locator, path: tuple[str | int, ...]
 ) -> list[Diagnostic]:
     problems = []
     for key in data:
@@ -241,33 +258,27 @@ def _unknown_keys(
             hint = difflib.get_close_matches(str(key), FIELDS, n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
             problems.append(
-                Diagnostic(
-                    "warning", f"unknown key {key!r}{suggestion}", locate(text, [*path, key], file)
-                )
+                Diagnostic("warning", f"unknown key {key!r}{suggestion}", where.at([*path, key]))
             )
     for index, sub in enumerate(data.get("subcomponents") or []):
         if isinstance(sub, dict):
-            problems.extend(_unknown_keys(sub, text, file, (*path, "subcomponents", index)))
+            problems.extend(_unknown_keys(sub, where, (*path, "subcomponents", index)))
     return problems
 
 
 def _build(
-    data: dict[str, Any],
-    text: str,
-    file: str,
-    path: tuple[str | int, ...],
-    problems: list[Diagnostic],
+    data: dict[str, Any], where: Locator, path: tuple[str | int, ...], problems: list[Diagnostic]
 ) -> Component:
     """Apply defaults and migrations (spec §2.3) and build the dataclass."""
     name = data.get("name") or ""
-    where = locate(text, list(path), file) if path else Location(file, 1, 1)
+    location = where.at(list(path)) if path else Location(where.file, 1, 1)
     kind = data.get("type") or ""
     if data.get("generator"):
         problems.append(
             Diagnostic(
                 "warning",
                 f"'generator' is deprecated; use 'type: {data['generator']}' in component {name!r}",
-                locate(text, [*path, "generator"], file),
+                where.at([*path, "generator"]),
             )
         )
         kind = data["generator"]
@@ -277,18 +288,18 @@ def _build(
                 "warning",
                 f"'repositories' is deprecated and ignored in component {name!r}; use "
                 "'method: helm', 'source: <repository url>' and 'path: <chart>'",
-                locate(text, [*path, "repositories"], file),
+                where.at([*path, "repositories"]),
             )
         )
     reason = check_name(name)
     if reason:
-        problems.append(Diagnostic("error", reason, locate(text, [*path, "name"], file)))
+        problems.append(Diagnostic("error", reason, where.at([*path, "name"])))
     hooks = {
         event: tuple(command for command in commands or () if command)
         for event, commands in (data.get("hooks") or {}).items()
     }
     subs = tuple(
-        _build(sub, text, file, (*path, "subcomponents", index), problems)
+        _build(sub, where, (*path, "subcomponents", index), problems)
         for index, sub in enumerate(data.get("subcomponents") or [])
     )
     _check_siblings(subs, problems)
@@ -302,7 +313,7 @@ def _build(
         branch=data.get("branch") or "",
         hooks=hooks,
         subcomponents=subs,
-        location=where,
+        location=location,
     )
 
 

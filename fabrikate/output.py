@@ -79,44 +79,51 @@ def write_tree(dest: Path, files: Mapping[str, bytes]) -> WriteResult:
     """Make ``dest`` hold exactly ``files`` (relative POSIX paths to contents), atomically."""
     result = WriteResult(dest)
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
         recover(dest)
         before = _existing(dest)
-        result.removed = sorted(before - set(files))
-        stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.fab-new-", dir=dest.parent))
     except OSError as exc:
         raise FabrikateError(f"cannot write output to {dest}: {exc.strerror or exc}") from exc
+    result.removed = sorted(before - set(files))
+    for rel in sorted(files):
+        same = rel in before and _same(dest / rel, files[rel])
+        (result.unchanged if same else result.written).append(rel)
+    if result.changed or not dest.is_dir():
+        _swap(dest, files, set(result.unchanged))
+    return result
+
+
+def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
+    """Build the new tree in a staging folder beside ``dest``, then swap it in."""
+    stage: Path | None = None
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.fab-new-", dir=dest.parent))
         for rel in sorted(files):
-            _place(dest, stage, rel, files[rel], result)
-        if not result.changed and dest.is_dir():
-            shutil.rmtree(stage)
-            return result
+            target = stage / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if rel in unchanged:
+                _link(dest / rel, target)
+            else:
+                with open(target, "wb") as handle:
+                    handle.write(files[rel])
         old = _backup(dest)
         if dest.exists():
             os.replace(dest, old)
         os.replace(stage, dest)
         shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         raise FabrikateError(f"cannot write output to {dest}: {exc.strerror or exc}") from exc
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         raise
-    return result
 
 
-def _place(dest: Path, stage: Path, rel: str, data: bytes, result: WriteResult) -> None:
-    target = stage / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    current = dest / rel
-    if _same(current, data):
-        try:
-            os.link(current, target)
-        except OSError:
-            shutil.copy2(current, target)
-        result.unchanged.append(rel)
-        return
-    with open(target, "wb") as handle:
-        handle.write(data)
-    result.written.append(rel)
+def _link(source: Path, target: Path) -> None:
+    """Carry an unchanged file over, keeping its inode and mtime."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

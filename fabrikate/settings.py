@@ -33,6 +33,8 @@ class Settings:
     hooks: str = "all"
     allow_outside_root: bool = False
     offline: bool = False
+    render_cache: bool = True
+    render_cache_bytes: int = 512 * 1024 * 1024
     records: str | None = None  # records store URL; None: FAB_RECORDS, else the default SQLite
     record_required: bool = False  # a failed record write fails the generation
 
@@ -44,6 +46,8 @@ class Settings:
             values["helm"] = os.environ["FAB_HELM"]
         if os.environ.get("FAB_GIT"):
             values["git"] = os.environ["FAB_GIT"]
+        if os.environ.get("FAB_NO_CACHE"):
+            values["render_cache"] = False
         if os.environ.get("FAB_TIMEOUT"):
             values["timeout"] = float(os.environ["FAB_TIMEOUT"]) or None
         values.update({k: v for k, v in overrides.items() if v is not None})

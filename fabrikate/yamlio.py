@@ -209,32 +209,48 @@ def _check_size(data: Any, file: str) -> None:
     size(data)
 
 
-def locate(text: str, keypath: Sequence[str | int], file: str, value: bool = False) -> Location:
-    """Find the line and column of ``keypath`` (its key, or with ``value`` its value) in a YAML
-    or JSON text, as near as it exists."""
+def compose(text: str) -> yaml.Node | None:
+    """The node tree of a YAML or JSON text (C parser), or None when it does not parse."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=_BASE_LOADER)
     except yaml.YAMLError:
-        return Location(file)
-    if node is None:
-        return Location(file)
-    mark = node.start_mark
-    for part in keypath:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == str(part):
-                    mark = value_node.start_mark if value else key_node.start_mark
-                    child = value_node
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            child = node.value[part]
-            mark = child.start_mark
-        if child is None:
-            break
-        node = child
-    return Location(file, mark.line + 1, mark.column + 1)
+        return None
+
+
+class Locator:
+    """Finds where key paths are written in one file, composing its text at most once."""
+
+    def __init__(self, text: str, file: str, node: yaml.Node | None = None) -> None:
+        self.text = text
+        self.file = file
+        self._node = node
+        self._composed = node is not None
+
+    def at(self, keypath: Sequence[str | int], value: bool = False) -> Location:
+        """The line and column of ``keypath`` (its key, or with ``value`` its value)."""
+        if not self._composed:
+            self._node, self._composed = compose(self.text), True
+        node = self._node
+        if node is None:
+            return Location(self.file)
+        mark = node.start_mark
+        for part in keypath:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if key_node.value == str(part):
+                        mark = value_node.start_mark if value else key_node.start_mark
+                        child = value_node
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                child = node.value[part] if 0 <= part < len(node.value) else None
+                mark = child.start_mark if child is not None else mark
+            if child is None:
+                break
+            node = child
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+
+def locate(text: str, keypath: Sequence[str | int], file: str, value: bool = False) -> Location:
+    """Find the line and column of ``keypath`` in a YAML or JSON text, as near as it exists."""
+    return Locator(text, file).at(keypath, value)
