@@ -325,26 +325,11 @@ def deployment_get(
     url: str | None, scope: str | None, top: int, output: str, **filters: str | None
 ) -> None:
     """List deployment rows, newest first."""
+    from fabrikate.records.deployments import select
     from fabrikate.records.view import rows_table
 
-    names = {
-        "build_id": "p1",
-        "commit_id": "commitId",
-        "deployment_id": "RowKey",
-        "image_tag": "imageTag",
-        "ring": "env",
-        "service": "service",
-    }
-    wanted = {names[k]: v.lower() for k, v in filters.items() if v}
     with _open_records(url) as store:
-        rows = [
-            row
-            for row in store.rows(scope)
-            if all(
-                (row.row_key if k == "RowKey" else row.fields.get(k)) == v
-                for k, v in wanted.items()
-            )
-        ][:top]
+        rows = select(store.rows(scope), **filters)[:top]
     if output == "json":
         _echo_json(
             [

@@ -20,7 +20,7 @@ from fabrikate.errors import InputError
 from fabrikate.records.mask import strip_credentials
 from fabrikate.records.store import RecordsError, Row, Store
 
-__all__ = ["Stage", "create", "new_row_key"]
+__all__ = ["Stage", "create", "new_row_key", "select"]
 
 _ATTEMPTS = 10
 _SHA = re.compile(r"^[0-9a-f]{7,64}$")
@@ -194,3 +194,35 @@ def create(store: Store, scope: str, stage: Stage) -> str:
             elif store.insert_row(Row(scope, key, values)):
                 return key
     raise RecordsError(f"deployment row of scope {scope!r} kept changing; gave up after retries")
+
+
+def select(
+    rows: list[Row],
+    *,
+    build_id: str | None = None,
+    commit_id: str | None = None,
+    deployment_id: str | None = None,
+    image_tag: str | None = None,
+    ring: str | None = None,
+    service: str | None = None,
+) -> list[Row]:
+    """Rows matching every given filter, compared as stored (lowercase, 7-character commits)."""
+    given = Stage(
+        p1=build_id, commit_id=commit_id, image_tag=image_tag, env=ring, service=service
+    ).normalised()
+    wanted = _present(
+        {
+            "p1": given.p1,
+            "commitId": given.commit_id,
+            "imageTag": given.image_tag,
+            "env": given.env,
+            "service": given.service,
+        }
+    )
+    key = deployment_id.strip().lower() if deployment_id else None
+    return [
+        row
+        for row in rows
+        if (key is None or row.row_key == key)
+        and all(row.fields.get(name) == value for name, value in wanted.items())
+    ]

@@ -137,10 +137,11 @@ class SqlStore(Store):
 
     def find_rows(self, scope: str, name: str, value: str) -> list[Row]:
         """Rows of ``scope`` whose field ``name`` equals ``value``, newest first."""
-        expr, param = self.field(name)
         if name == "RowKey":
-            expr, param = "row_key", None
-        params = [scope, value] if param is None else [scope, param, value]
+            expr, params = "row_key", [scope, value]
+        else:
+            expr, param = self.field(name)
+            params = [scope, param, value]
         return self._rows(
             f"{self._SELECT} WHERE scope = ? AND {expr} = ? ORDER BY created_at DESC, row_key",
             params,

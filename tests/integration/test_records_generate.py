@@ -307,9 +307,9 @@ def test_cli_deployment_create_and_get(db: str) -> None:
         "5",
     ]
     assert runner.invoke(main, stage2).output.strip() == key
-    got = json.loads(
-        runner.invoke(main, ["deployment", "get", "-r", "master", "-o", "json"]).output
-    )
+    get = ["deployment", "get", "-r", "MASTER", "-c", "ABCDEF0123456789", "-o", "json"]
+    got = json.loads(runner.invoke(main, get).output)
+    assert runner.invoke(main, [*get[:-2], "-s", "other", "-o", "json"]).output.strip() == "[]"
     assert [(r["RowKey"], r["commitId"], r["env"]) for r in got] == [(key, "abcdef0", "master")]
     table = runner.invoke(main, ["deployment", "get", "-p", "app"]).output.splitlines()
     assert table[0].split()[:3] == ["ID", "SCOPE", "SERVICE"] and table[1].startswith(key)
