@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from fabrikate.records import Row, Stage, create, open_store
+
+REPO = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture
@@ -126,3 +131,24 @@ def test_missing_connection_string_is_one_clear_error(monkeypatch) -> None:
     monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
     with pytest.raises(RecordsError, match="needs AZURE_STORAGE_CONNECTION_STRING"):
         open_store("azuretable://deployments")
+
+
+def test_legacy_node_sdk_reads_rows_as_spektate_does(table, tmp_path) -> None:
+    store, client = table
+    key = create(store, "app", Stage(p3="4242", hld_commit_id="ABCDEF0123", pr="57"))
+    create(store, "app", Stage(p3="4242", manifest_commit_id="49bcd78ff"))
+    modules = REPO / ".tools" / "node_modules"
+    script = REPO / "tests" / "data" / "spektate" / "read_table.js"
+    out = subprocess.run(
+        ["node", str(script), client.table_name, "app"],
+        env={**os.environ, "FAB_NODE_MODULES": str(modules)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [entry] = json.loads(out.stdout)
+    # Spektate reads entry.<field>._ and compares strings (e.g. the 7-character Flux tag match).
+    assert entry["RowKey"]["_"] == key
+    assert entry["p3"]["_"] == "4242" and entry["hldCommitId"]["_"] == "abcdef0"
+    assert entry["manifestCommitId"]["_"] == "49bcd78" and entry["pr"]["_"] == "57"
+    assert all(entry[k].get("$", "Edm.String") == "Edm.String" for k in ("p3", "pr", "hldCommitId"))
