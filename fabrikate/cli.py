@@ -8,7 +8,9 @@ data to stdout. Exit codes: 0 success, 1 a user or input error, 2 a usage error,
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import click
 
 from fabrikate import __version__
 from fabrikate.errors import Diagnostic, FabrikateError
+from fabrikate.process import Interrupted, stop_all
 from fabrikate.settings import HOOK_POLICIES, Settings
 
 log = logging.getLogger("fabrikate")
@@ -33,9 +36,9 @@ class _Group(click.Group):
                 traceback.print_exc()
             click.echo(f"fab: error: {exc}", err=True)
             ctx.exit(1)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             click.echo("fab: interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(128 + _SIGNAL.get("signum", signal.SIGINT))
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # a bug: one line, and the traceback where it can be read
@@ -45,6 +48,16 @@ class _Group(click.Group):
                 f"fab: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True
             )
             ctx.exit(3)
+
+
+_SIGNAL: dict[str, int] = {}
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    """Stop every child process, then unwind the main thread through its cleanups."""
+    _SIGNAL["signum"] = signum
+    stop_all()
+    raise KeyboardInterrupt
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -72,6 +85,9 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     """Scalable GitOps for Kubernetes: render high level definitions into manifests."""
     ctx.obj = {"debug": debug, "quiet": quiet}
     _setup_logging(verbose, quiet)
+    if threading.current_thread() is threading.main_thread():
+        previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        ctx.call_on_close(lambda: [signal.signal(s, h) for s, h in previous.items()])
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -108,6 +124,17 @@ def _settings(**overrides: Any) -> Settings:
     default=None,
     help="Let local sources point outside the tree.",
 )
+@click.option(
+    "--no-cache",
+    "render_cache",
+    flag_value=False,
+    default=None,
+    help="Render everything again; ignore the render cache.",
+)
+@click.option("--timings", is_flag=True, help="Print where the time went, per phase and component.")
+@click.option(
+    "--wait", is_flag=True, default=None, help="Wait for another fab run on this tree to finish."
+)
 @click.option("--records", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite).")
 @click.option(
     "--record-required",
@@ -121,6 +148,7 @@ def generate(
     environments: tuple[str, ...],
     root: Path,
     output: Path | None,
+    timings: bool,
     **options: Any,
 ) -> None:
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
@@ -132,13 +160,24 @@ def generate(
     files = result.files
     assert files is not None
     log.info(
-        "wrote %s: %d components, %d files changed, %d unchanged, %d removed",
+        "wrote %s: %d components, %d files changed, %d unchanged, %d removed (%d cached renders)",
         result.output,
         len(result.components),
         len(files.written),
         len(files.unchanged),
         len(files.removed),
+        result.cache_hits,
     )
+    if timings:
+        _print_timings(result)
+
+
+def _print_timings(result: Any) -> None:
+    """Phases in run order, then components slowest first, on stderr."""
+    for phase, seconds in result.timings.items():
+        click.echo(f"{phase:>10}  {seconds * 1000:9.1f} ms", err=True)
+    for item in sorted(result.components, key=lambda c: c.seconds, reverse=True):
+        click.echo(f"{item.seconds * 1000:9.1f} ms  {item.id}", err=True)
 
 
 @main.command()

@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from fabrikate.config import ConfigLayer, check_environment, load_layer, merge
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_context
 from fabrikate.model import Component, load_component
+from fabrikate.parallel import first_failure, run_parallel
 
 __all__ = ["ResolvedComponent", "Tree", "environment_layers", "walk"]
 
@@ -135,15 +135,7 @@ class _Walker:
             with component_context(node.id):
                 visit(node)
 
-        if self.jobs <= 1 or len(level) == 1:
-            for node in level:
-                one(node)
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.jobs, len(level))) as pool:
-                errors = [f.exception() for f in [pool.submit(one, node) for node in level]]
-            failures = [e for e in errors if e is not None]
-            if failures:
-                raise failures[0]
+        first_failure(run_parallel(one, level, self.jobs))
 
     def children(
         self, parent: ResolvedComponent, ancestors: tuple[Path, ...]

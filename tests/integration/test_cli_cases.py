@@ -63,3 +63,21 @@ def test_version_shows_fab_and_helm(helm: str) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("fab 0.")
     assert "helm v" in result.stdout
+
+
+def test_timings_lists_phases_and_components(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "component.yaml").write_text(
+        "name: app\nsubcomponents:\n- name: files\n  type: static\n  path: m\n"
+    )
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a.yaml").write_text("kind: A\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["generate", "--timings"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    for phase in ("load", "render", "inject", "write", "total"):
+        assert any(line.strip().startswith(phase) for line in lines), phase
+    assert any(line.endswith("  files") for line in lines)
+    assert (tmp_path / "generated" / "common" / "files.yaml").read_text() == "---\nkind: A\n"

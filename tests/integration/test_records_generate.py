@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -318,26 +319,17 @@ def test_cli_deployment_create_and_get(db: str) -> None:
 
 
 def _parallel_generate(root: Path, url: str, tmp_path: Path, count: int = 8) -> None:
-    env = {**os.environ, "FAB_RECORDS": url, "TF_BUILD": "True"}
+    """``count`` processes at once, each on its own copy of one HLD commit (a tree is locked)."""
+    env = {**os.environ, "FAB_RECORDS": url, "FAB_RECORDS_SCOPE": "hld", "TF_BUILD": "True"}
+    copies = [shutil.copytree(root, tmp_path / f"hld{i}") for i in range(count)]
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fabrikate",
-                "-q",
-                "generate",
-                "-C",
-                str(root),
-                "-o",
-                str(tmp_path / f"out{i}"),
-                "prod",
-            ],
+            [sys.executable, "-m", "fabrikate", "-q", "generate", "-C", str(copy), "prod"],
             env={**env, "BUILD_BUILDID": str(100 + i)},
             stderr=subprocess.PIPE,
             text=True,
         )
-        for i in range(count)
+        for i, copy in enumerate(copies)
     ]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
