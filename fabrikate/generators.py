@@ -312,6 +312,7 @@ def _static(node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]
         path = Path(entry.path)
         if entry.name.startswith("."):
             continue
+        _check_link(path, node)
         if entry.is_dir():
             diagnostics.append(
                 Diagnostic(
@@ -332,7 +333,6 @@ def _static(node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]
                 )
             )
             continue
-        _check_link(path, node)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

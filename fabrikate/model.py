@@ -162,7 +162,9 @@ def load_component(directory: Path) -> tuple[Component, list[Diagnostic]]:
 def parse_component(text: str, file: str) -> tuple[Component, list[Diagnostic]]:
     """Parse and check a component definition; return it with every problem found."""
     data, where = _parse(text, file)
+    data = {} if data is None else data  # an empty file is an empty component (spec §2.1)
     problems = _check(data, where)
+
     if any(p.level == "error" for p in problems):
         return Component(name=""), problems
     component = _build(data or {}, where, (), problems)

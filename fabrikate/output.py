@@ -66,13 +66,17 @@ def _backup(dest: Path) -> Path:
 
 
 def recover(dest: Path) -> None:
-    """Finish or undo a swap that an earlier, interrupted run left half done."""
+    """Finish or undo a swap that an earlier, killed run left half done, and drop its staging
+    folders (the caller holds the tree lock, so no other run is writing them)."""
     old = _backup(dest)
     if old.exists():
         if dest.exists():
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(old, dest)
+    if dest.parent.is_dir():
+        for stale in dest.parent.glob(f".{dest.name}.fab-new-*"):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def write_tree(dest: Path, files: Mapping[str, bytes]) -> WriteResult:
