@@ -26,6 +26,7 @@ _EXPORTS = {
     "InputError": "fabrikate.errors",
     "Location": "fabrikate.errors",
     "ProcessError": "fabrikate.errors",
+    "RecordsError": "fabrikate.records",
     "ResolvedComponent": "fabrikate.resolve",
     "Settings": "fabrikate.settings",
     "SourceError": "fabrikate.errors",
@@ -39,6 +40,8 @@ _EXPORTS = {
     "remove_subcomponent": "fabrikate.edit",
     "set_config": "fabrikate.edit",
     "validate": "fabrikate.validate",
+    # deployment records
+    "open_store": "fabrikate.records",
 }
 # Exported under another name than the one in their module.
 _ALIASES = {"ValidationReport": "Report", "find_definitions": "find"}
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
     )
     from fabrikate.find import find as find_definitions
     from fabrikate.model import Component
+    from fabrikate.records import RecordsError, open_store
     from fabrikate.resolve import ResolvedComponent, Tree
     from fabrikate.settings import Settings
     from fabrikate.validate import Report as ValidationReport

@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fabrikate.cache import Cache, digest
 from fabrikate.errors import Diagnostic, InputError, component_context
@@ -26,6 +27,7 @@ from fabrikate.generators import Renderer, cluster_scoped_kinds, join_documents
 from fabrikate.output import WriteResult, output_dir, write_tree
 from fabrikate.parallel import first_failure, run_parallel
 from fabrikate.process import run_hooks
+from fabrikate.records import Run, recording
 from fabrikate.resolve import ResolvedComponent, Tree, walk
 from fabrikate.settings import Settings
 
@@ -67,6 +69,7 @@ class GenerateResult:
     timings: dict[str, float] = field(default_factory=dict)
     cache_hits: int = 0
     cache_misses: int = 0
+    record: dict[str, Any] | None = None  # the deployment record written for this run
 
     @property
     def warnings(self) -> list[Diagnostic]:
@@ -102,10 +105,14 @@ def generate(
     output: str | Path | None = None,
     settings: Settings | None = None,
 ) -> GenerateResult:
-    """Render every component of the tree at ``path`` and write ``generated/<envs>/``."""
+    """Render every component of the tree at ``path`` and write ``generated/<envs>/``.
+
+    Every run, failed or not, is recorded in the store ``settings.records`` names.
+    """
     settings = settings or Settings.from_env()
-    with tree_lock(Path(path), settings):
-        return _generate(Path(path), environments, output, settings)
+    with tree_lock(Path(path), settings), recording(path, environments, settings) as run:
+        result = run.result = _generate(Path(path), environments, output, settings, run)
+    return result
 
 
 def tree_lock(root: Path, settings: Settings) -> contextlib.AbstractContextManager[None]:
@@ -115,11 +122,14 @@ def tree_lock(root: Path, settings: Settings) -> contextlib.AbstractContextManag
 
 
 def _generate(
-    root: Path, environments: Sequence[str], output: str | Path | None, settings: Settings
+    root: Path,
+    environments: Sequence[str],
+    output: str | Path | None,
+    settings: Settings,
+    run: Run,
 ) -> GenerateResult:
-
     started = time.perf_counter()
-    tree = load(root, environments, settings=settings)
+    tree = run.tree = load(root, environments, settings=settings)
     dest = Path(output) if output is not None else output_dir(root, list(environments))
     result = GenerateResult(root, tuple(environments), dest, disabled=list(tree.disabled))
     result.diagnostics.extend(tree.diagnostics)

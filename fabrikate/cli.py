@@ -137,6 +137,13 @@ def _settings(**overrides: Any) -> Settings:
 @click.option(
     "--wait", is_flag=True, default=None, help="Wait for another fab run on this tree to finish."
 )
+@click.option("--records", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite).")
+@click.option(
+    "--record-required",
+    is_flag=True,
+    default=None,
+    help="Fail when the deployment record cannot be written.",
+)
 @click.pass_context
 def generate(
     ctx: click.Context,
@@ -354,3 +361,187 @@ def find_command(keyword: str, repo: str | None, offline: bool | None) -> None:
     width = max((len(d.path) for d in found), default=0)
     for definition in found:
         click.echo(f"{definition.path:<{width}}  {definition.description}".rstrip())
+
+
+# ---- deployment records (issue 5): fab records …, fab deployment … ----------------------
+
+_records_option = click.option(
+    "--records", "url", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite)."
+)
+
+
+def _open_records(url: str | None) -> Any:
+    from fabrikate.records import open_store
+
+    store = open_store(url)
+    if store is None:
+        raise click.UsageError("recording is off (records store 'none'); pass --records URL")
+    return store
+
+
+def _echo_json(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+@main.group()
+def records() -> None:
+    """Deployment records: one per `fab generate` run."""
+
+
+@records.command("list")
+@_records_option
+@click.option("--scope", help="Only this scope (partition key).")
+@click.option("--env", "environment", help="Only this environment (joined name, e.g. prod).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--since", help="Newer than an age (30m, 2h, 7d) or an ISO date/time.")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def records_list(
+    url: str | None,
+    scope: str | None,
+    environment: str | None,
+    limit: int,
+    since: str | None,
+    output: str,
+) -> None:
+    """List records, newest first."""
+    from fabrikate.records.view import parse_since, table
+
+    with _open_records(url) as store:
+        found = store.records(
+            scope=scope,
+            environment=environment,
+            since=parse_since(since) if since else None,
+            limit=limit,
+        )
+    if output == "json":
+        _echo_json(found)
+    elif found:
+        click.echo(table(found))
+
+
+@records.command("show")
+@_records_option
+@click.argument("record_id")
+def records_show(url: str | None, record_id: str) -> None:
+    """Print one whole record (by id, 12-digit deployment id, or a unique prefix)."""
+    with _open_records(url) as store:
+        _echo_json(store.get(record_id))
+
+
+@records.command("diff")
+@_records_option
+@click.argument("old")
+@click.argument("new")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def records_diff(url: str | None, old: str, new: str, output: str) -> None:
+    """Which component versions and images changed from OLD to NEW."""
+    from fabrikate.records.view import diff, diff_text
+
+    with _open_records(url) as store:
+        changes = diff(store.get(old), store.get(new))
+    if output == "json":
+        _echo_json(changes)
+    else:
+        click.echo(diff_text(changes))
+
+
+@records.command("export")
+@_records_option
+@click.option("--scope", help="Only this scope (partition key).")
+@click.option("--env", "environment", help="Only this environment.")
+@click.option("--since", help="Newer than an age (30m, 2h, 7d) or an ISO date/time.")
+@click.option("--output", type=click.Choice(["json", "jsonl"]), default="json", show_default=True)
+def records_export(
+    url: str | None, scope: str | None, environment: str | None, since: str | None, output: str
+) -> None:
+    """Write every matching record as JSON (an array, or one per line)."""
+    import json
+
+    from fabrikate.records.view import parse_since
+
+    with _open_records(url) as store:
+        found = store.records(
+            scope=scope, environment=environment, since=parse_since(since) if since else None
+        )
+    if output == "json":
+        _echo_json(found)
+    else:
+        for record in found:
+            click.echo(json.dumps(record, sort_keys=True))
+
+
+@main.group()
+def deployment() -> None:
+    """Bedrock-style deployment rows that pipeline stages stitch together."""
+
+
+_scope_option = click.option(
+    "-p",
+    "--partition-key",
+    "--scope",
+    "scope",
+    envvar="FAB_RECORDS_SCOPE",
+    help="Scope (Bedrock partition key); default FAB_RECORDS_SCOPE.",
+)
+
+
+@deployment.command("create")
+@_records_option
+@_scope_option
+@click.option("--p1", help="Image-build (SRC to ACR) CI run id.")
+@click.option("--image-tag", help="Image tag built by stage 1.")
+@click.option("--commit-id", help="Source repository commit.")
+@click.option("--service", help="Service name.")
+@click.option("--p2", help="HLD-update (ACR to HLD) CI run id.")
+@click.option("--hld-commit-id", help="HLD commit.")
+@click.option("--env", help="Ring (the source branch).")
+@click.option("--p3", help="Manifest-generation (HLD to manifest) CI run id.")
+@click.option("--manifest-commit-id", help="Manifest repository commit.")
+@click.option("--pr", help="HLD pull request id.")
+@click.option("--repository", help="URL of the calling stage's repository.")
+@click.option(
+    "--correlation-id",
+    envvar="FAB_CORRELATION_ID",
+    help="Deployment id to update (wins over the Bedrock heuristics).",
+)
+def deployment_create(url: str | None, scope: str | None, **values: str | None) -> None:
+    """Record a pipeline stage; prints the deployment id it wrote."""
+    from fabrikate.records import Stage, create
+
+    if not scope:
+        raise click.UsageError("give -p/--partition-key (or FAB_RECORDS_SCOPE)")
+    with _open_records(url) as store:
+        click.echo(create(store, scope, Stage(**values)))
+
+
+@deployment.command("get")
+@_records_option
+@_scope_option
+@click.option("-b", "--build-id", help="Only rows with this p1.")
+@click.option("-c", "--commit-id", help="Only rows with this source commit.")
+@click.option("-d", "--deployment-id", help="Only this deployment id.")
+@click.option("-i", "--image-tag", help="Only rows with this image tag.")
+@click.option("-r", "--ring", help="Only rows of this ring (env).")
+@click.option("-s", "--service", help="Only rows of this service.")
+@click.option("-t", "--top", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("-o", "--output", type=click.Choice(["normal", "json"]), default="normal")
+def deployment_get(
+    url: str | None, scope: str | None, top: int, output: str, **filters: str | None
+) -> None:
+    """List deployment rows, newest first."""
+    from fabrikate.records.deployments import select
+    from fabrikate.records.view import rows_table
+
+    with _open_records(url) as store:
+        rows = select(store.rows(scope), **filters)[:top]
+    if output == "json":
+        _echo_json(
+            [
+                {"PartitionKey": r.scope, "RowKey": r.row_key, **r.fields, "updated": r.updated}
+                for r in rows
+            ]
+        )
+    elif rows:
+        click.echo(rows_table(rows))

@@ -37,6 +37,8 @@ class Settings:
 
     render_cache: bool = True
     render_cache_bytes: int = 512 * 1024 * 1024
+    records: str | None = None  # records store URL; None: FAB_RECORDS, else the default SQLite
+    record_required: bool = False  # a failed record write fails the generation
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
