@@ -76,11 +76,12 @@ def output_digest(files: Mapping[str, bytes]) -> str:
 
 @functools.cache
 def _helm_version(helm: str) -> str | None:
+    from fabrikate.cache import Cache
     from fabrikate.errors import FabrikateError
-    from fabrikate.process import Command, run
+    from fabrikate.generators import helm_version
 
     try:
-        return run(Command((helm, "version", "--short"), timeout=30)).check().stdout.strip()
+        return helm_version(helm, Cache.default())
     except FabrikateError:
         return None
 
