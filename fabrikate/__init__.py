@@ -26,6 +26,7 @@ _EXPORTS = {
     "InputError": "fabrikate.errors",
     "Location": "fabrikate.errors",
     "ProcessError": "fabrikate.errors",
+    "RecordsError": "fabrikate.records",
     "ResolvedComponent": "fabrikate.resolve",
     "Settings": "fabrikate.settings",
     "SourceError": "fabrikate.errors",
@@ -33,12 +34,24 @@ _EXPORTS = {
     "generate": "fabrikate.api",
     "install": "fabrikate.api",
     "load": "fabrikate.api",
+    # authoring and validation
+    "ValidationReport": "fabrikate.validate",
+    "add_subcomponent": "fabrikate.edit",
+    "find_definitions": "fabrikate.find",
+    "remove_subcomponent": "fabrikate.edit",
+    "set_config": "fabrikate.edit",
+    "validate": "fabrikate.validate",
+    # deployment records
+    "open_store": "fabrikate.records",
 }
+# Exported under another name than the one in their module.
+_ALIASES = {"ValidationReport": "Report", "find_definitions": "find"}
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:
     from fabrikate.api import ComponentResult, GenerateResult, generate, install, load
+    from fabrikate.edit import add_subcomponent, remove_subcomponent, set_config
     from fabrikate.errors import (
         ConfigConflictError,
         Diagnostic,
@@ -48,16 +61,20 @@ if TYPE_CHECKING:
         ProcessError,
         SourceError,
     )
+    from fabrikate.find import find as find_definitions
     from fabrikate.model import Component
+    from fabrikate.records import RecordsError, open_store
     from fabrikate.resolve import ResolvedComponent, Tree
     from fabrikate.settings import Settings
+    from fabrikate.validate import Report as ValidationReport
+    from fabrikate.validate import validate
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'fabrikate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), _ALIASES.get(name, name))
     globals()[name] = value
     return value
 

@@ -11,20 +11,23 @@ Functions take plain values and return result objects; the CLI only parses and p
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fabrikate.cache import Cache
+from fabrikate.cache import Cache, digest
 from fabrikate.errors import Diagnostic, InputError, component_context
 from fabrikate.generators import Renderer, cluster_scoped_kinds, join_documents
 from fabrikate.output import WriteResult, output_dir, write_tree
+from fabrikate.parallel import first_failure, run_parallel
 from fabrikate.process import run_hooks
+from fabrikate.records import Run, recording
 from fabrikate.resolve import ResolvedComponent, Tree, walk
 from fabrikate.settings import Settings
 
@@ -69,6 +72,7 @@ class GenerateResult:
     timings: dict[str, float] = field(default_factory=dict)
     cache_hits: int = 0
     cache_misses: int = 0
+    record: dict[str, Any] | None = None  # the deployment record written for this run
 
     @property
     def warnings(self) -> list[Diagnostic]:
@@ -104,11 +108,31 @@ def generate(
     output: str | Path | None = None,
     settings: Settings | None = None,
 ) -> GenerateResult:
-    """Render every component of the tree at ``path`` and write ``generated/<envs>/``."""
+    """Render every component of the tree at ``path`` and write ``generated/<envs>/``.
+
+    Every run, failed or not, is recorded in the store ``settings.records`` names.
+    """
     settings = settings or Settings.from_env()
+    with tree_lock(Path(path), settings), recording(path, environments, settings) as run:
+        result = run.result = _generate(Path(path), environments, output, settings, run)
+    return result
+
+
+def tree_lock(root: Path, settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """One fab process at a time per tree; others wait (``settings.wait``) or fail clearly."""
+    name = digest("tree", os.path.realpath(root))
+    return Cache.default().lock(name, f"the tree at {root}", settings.wait)
+
+
+def _generate(
+    root: Path,
+    environments: Sequence[str],
+    output: str | Path | None,
+    settings: Settings,
+    run: Run,
+) -> GenerateResult:
     started = time.perf_counter()
-    tree = load(path, environments, settings=settings)
-    root = Path(path)
+    tree = run.tree = load(root, environments, settings=settings)
     dest = Path(output) if output is not None else output_dir(root, list(environments))
     result = GenerateResult(root, tuple(environments), dest, disabled=list(tree.disabled))
     result.diagnostics.extend(tree.diagnostics)
@@ -142,15 +166,7 @@ def _render_all(
         with component_context(node.id):
             return _render_one(node, settings, renderer, diagnostics)
 
-    jobs = max(1, min(settings.jobs, len(tree.components)))
-    if jobs == 1:
-        return [one(node) for node in tree.components]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(one, node) for node in tree.components]
-        failures = [e for e in (f.exception() for f in futures) if e is not None]
-        if failures:
-            raise failures[0]
-        return [f.result() for f in futures]
+    return first_failure(run_parallel(one, tree.components, settings.jobs))
 
 
 def _hooks_allowed(node: ResolvedComponent, settings: Settings) -> bool:

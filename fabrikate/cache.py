@@ -11,15 +11,22 @@ entry; the cache is best-effort: an unreadable entry is a miss and a failed writ
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from fabrikate.errors import FabrikateError
+
 __all__ = ["CACHE_VERSION", "Cache", "cache_root", "digest"]
+
+log = logging.getLogger("fabrikate")
+
 
 CACHE_VERSION = "v1"
 README = "This folder is fab's cache; it is safe to delete. See `fab cache info`.\n"
@@ -88,6 +95,28 @@ class Cache:
         readme = self.root.parent / "README"
         if not readme.exists():
             readme.write_text(README)
+
+    @contextlib.contextmanager
+    def lock(self, name: str, what: str, wait: bool) -> Iterator[None]:
+        """Hold the lock ``name``; without ``wait``, fail at once when another process has it."""
+        import filelock
+
+        path = self.root / "locks" / f"{name}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        held = filelock.FileLock(path)
+        try:
+            held.acquire(timeout=0)
+        except filelock.Timeout:
+            if not wait:
+                raise FabrikateError(
+                    f"another fab process is working on {what} (use --wait)"
+                ) from None
+            log.info("waiting for another fab process working on %s", what)
+            held.acquire()
+        try:
+            yield
+        finally:
+            held.release()
 
     def entries(self, kinds: Iterable[str]) -> list[tuple[Path, os.stat_result]]:
         """Every entry file of ``kinds`` with its stat."""

@@ -8,7 +8,9 @@ data to stdout. Exit codes: 0 success, 1 a user or input error, 2 a usage error,
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import click
 
 from fabrikate import __version__
 from fabrikate.errors import Diagnostic, FabrikateError
+from fabrikate.process import Interrupted, stop_all
 from fabrikate.settings import HOOK_POLICIES, Settings
 
 log = logging.getLogger("fabrikate")
@@ -33,9 +36,9 @@ class _Group(click.Group):
                 traceback.print_exc()
             click.echo(f"fab: error: {exc}", err=True)
             ctx.exit(1)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             click.echo("fab: interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(128 + _SIGNAL.get("signum", signal.SIGINT))
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # a bug: one line, and the traceback where it can be read
@@ -45,6 +48,16 @@ class _Group(click.Group):
                 f"fab: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True
             )
             ctx.exit(3)
+
+
+_SIGNAL: dict[str, int] = {}
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    """Stop every child process, then unwind the main thread through its cleanups."""
+    _SIGNAL["signum"] = signum
+    stop_all()
+    raise KeyboardInterrupt
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -72,6 +85,9 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     """Scalable GitOps for Kubernetes: render high level definitions into manifests."""
     ctx.obj = {"debug": debug, "quiet": quiet}
     _setup_logging(verbose, quiet)
+    if threading.current_thread() is threading.main_thread():
+        previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        ctx.call_on_close(lambda: [signal.signal(s, h) for s, h in previous.items()])
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -116,6 +132,18 @@ def _settings(**overrides: Any) -> Settings:
     help="Render everything again; ignore the render cache.",
 )
 @click.option("--timings", is_flag=True, help="Print where the time went, per phase and component.")
+@click.option("--validate", is_flag=True, help="Check every rendered object (offline).")
+@click.option("--kube-version", metavar="X.Y", help="Kubernetes version for --validate.")
+@click.option(
+    "--wait", is_flag=True, default=None, help="Wait for another fab run on this tree to finish."
+)
+@click.option("--records", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite).")
+@click.option(
+    "--record-required",
+    is_flag=True,
+    default=None,
+    help="Fail when the deployment record cannot be written.",
+)
 @click.pass_context
 def generate(
     ctx: click.Context,
@@ -123,6 +151,8 @@ def generate(
     root: Path,
     output: Path | None,
     timings: bool,
+    validate: bool,
+    kube_version: str | None,
     **options: Any,
 ) -> None:
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
@@ -144,6 +174,8 @@ def generate(
     )
     if timings:
         _print_timings(result)
+    if validate:
+        _validate_rendered(result, kube_version)
 
 
 def _print_timings(result: Any) -> None:
@@ -247,3 +279,348 @@ def cache_prune(older_than: float) -> None:
     removed = Cache.default().prune(older_than * 86400)
     size = sum(e.size for e in removed)
     click.echo(f"removed {len(removed)} entries ({size / 1e6:.1f} MB)")
+
+
+# --- authoring and validation: add, remove, set, validate, schema, find --------------------------
+
+_CHDIR = click.option(
+    "-C",
+    "--chdir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="The component folder to edit (default: the current folder).",
+)
+
+
+def _wrote(paths: list[Path]) -> None:
+    for path in paths:
+        log.info("wrote %s", path)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--source", help="Git URL, chart repository URL, oci:// reference or local folder.")
+@click.option(
+    "--type", "kind", type=click.Choice(["component", "helm", "static"]), help="Default: component."
+)
+@click.option("--method", type=click.Choice(["local", "git", "helm", "http"]), help="Default: git.")
+@click.option("--path", help="Folder inside the source, or the chart name.")
+@click.option("--version", help="git: commit or tag; helm: chart version.")
+@click.option("--branch", help="git: branch (default: the remote's default branch).")
+@_CHDIR
+def add(name: str, directory: Path, kind: str | None, **fields: str | None) -> None:
+    """Add subcomponent NAME to component.yaml, or update the given fields of it."""
+    from fabrikate.edit import add_subcomponent
+
+    _wrote(add_subcomponent(directory, name, type=kind, **fields))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--prune-config", is_flag=True, help="Also remove its entries from config/*.")
+@_CHDIR
+def remove(name: str, directory: Path, prune_config: bool) -> None:
+    """Remove subcomponent NAME from component.yaml."""
+    from fabrikate.edit import remove_subcomponent
+
+    _wrote(remove_subcomponent(directory, name, prune_config=prune_config))
+
+
+@main.command(name="set")
+@click.argument("pairs", nargs=-1, metavar="KEY.PATH=VALUE...")
+@click.option("-e", "--environment", default="common", show_default=True)
+@click.option("-s", "--subcomponent", default="", help="Dotted subcomponent path, e.g. a.b.")
+@click.option("--no-new-config-keys", is_flag=True, help="Only change keys that exist.")
+@click.option(
+    "-f",
+    "--file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A YAML file of values to merge in (before the KEY=VALUE pairs).",
+)
+@click.option("--string", is_flag=True, help="Keep every value a string.")
+@_CHDIR
+def set_command(
+    pairs: tuple[str, ...],
+    directory: Path,
+    environment: str,
+    subcomponent: str,
+    no_new_config_keys: bool,
+    file: Path | None,
+    string: bool,
+) -> None:
+    """Set config values in config/<environment>.yaml (values typed as YAML scalars)."""
+    from fabrikate.edit import set_config
+
+    path = set_config(
+        directory,
+        pairs,
+        environment=environment,
+        subcomponent=subcomponent,
+        no_new_keys=no_new_config_keys,
+        file=file,
+        string=string,
+    )
+    _wrote([path])
+
+
+def _validate_rendered(result: Any, kube_version: str | None) -> None:
+    """``generate --validate``: check the written objects; exit 1 on an invalid one."""
+    from fabrikate.validate import default_kube_version, validate_manifests
+
+    files = [(str(result.output / c.file), c.id, c.documents) for c in result.components]
+    problems, count = validate_manifests(files, kube_version or default_kube_version())
+    errors = [p for p in problems if p.level == "error"]
+    _print_diagnostics(problems)
+    if errors:
+        click.echo(f"fab: error: {len(errors)} of {count} objects are invalid", err=True)
+        sys.exit(1)
+    log.info("validated %d objects", count)
+
+
+@main.command(name="validate")
+@click.argument("args", nargs=-1, metavar="[PATH] [ENV]...")
+@click.option("--manifests", is_flag=True, help="Also render ENVs and check every object.")
+@click.option("--kube-version", metavar="X.Y", help="Kubernetes schemas to check against.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@click.option("--allow-outside-root", is_flag=True, default=None)
+def validate_command(
+    args: tuple[str, ...],
+    manifests: bool,
+    kube_version: str | None,
+    output: str,
+    allow_outside_root: bool | None,
+) -> None:
+    """Check the HLD at PATH (default: .) for ENVs; print every problem; exit 1 if any."""
+    import json
+
+    from fabrikate.validate import validate
+
+    root = Path(".")
+    if args and ("/" in args[0] or Path(args[0]).is_dir()):
+        root, args = Path(args[0]), args[1:]
+    settings = _settings(allow_outside_root=allow_outside_root)
+    report = validate(root, args, manifests=manifests, kube_version=kube_version, settings=settings)
+    if output == "json":
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        for item in report.diagnostics:
+            click.echo(f"{item} ({item.level})" if item.level != "error" else str(item))
+        checked = f"{report.files} files" + (f", {report.objects} objects" if manifests else "")
+        summary = f"{len(report.errors)} errors in {checked}"
+        if report.not_installed:
+            summary += f"; not installed, not checked: {', '.join(report.not_installed)}"
+        click.echo(f"fab: {summary}" if report.errors else f"fab: ok, {checked}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command(name="schema")
+@click.argument("kind", type=click.Choice(["component", "config"]))
+def schema_command(kind: str) -> None:
+    """Print the JSON Schema of component or config files."""
+    import json
+
+    from fabrikate.model import schema
+
+    click.echo(json.dumps(schema(kind), indent=2))
+
+
+@main.command(name="find")
+@click.argument("keyword")
+@click.option("--repo", help="Definitions repository (default: microsoft/fabrikate-definitions).")
+@click.option("--offline", is_flag=True, default=None, help="Search the cached copy only.")
+def find_command(keyword: str, repo: str | None, offline: bool | None) -> None:
+    """List the definitions in a definitions repository that mention KEYWORD."""
+    from fabrikate.find import DEFAULT_REPOSITORY, find
+
+    found = find(keyword, repo or DEFAULT_REPOSITORY, settings=_settings(offline=offline))
+    if not found:
+        log.info("no definitions mention %r", keyword)
+    width = max((len(d.path) for d in found), default=0)
+    for definition in found:
+        click.echo(f"{definition.path:<{width}}  {definition.description}".rstrip())
+
+
+# ---- deployment records (issue 5): fab records …, fab deployment … ----------------------
+
+_records_option = click.option(
+    "--records", "url", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite)."
+)
+
+
+def _open_records(url: str | None) -> Any:
+    from fabrikate.records import open_store
+
+    store = open_store(url)
+    if store is None:
+        raise click.UsageError("recording is off (records store 'none'); pass --records URL")
+    return store
+
+
+def _echo_json(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+@main.group()
+def records() -> None:
+    """Deployment records: one per `fab generate` run."""
+
+
+@records.command("list")
+@_records_option
+@click.option("--scope", help="Only this scope (partition key).")
+@click.option("--env", "environment", help="Only this environment (joined name, e.g. prod).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--since", help="Newer than an age (30m, 2h, 7d) or an ISO date/time.")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def records_list(
+    url: str | None,
+    scope: str | None,
+    environment: str | None,
+    limit: int,
+    since: str | None,
+    output: str,
+) -> None:
+    """List records, newest first."""
+    from fabrikate.records.view import parse_since, table
+
+    with _open_records(url) as store:
+        found = store.records(
+            scope=scope,
+            environment=environment,
+            since=parse_since(since) if since else None,
+            limit=limit,
+        )
+    if output == "json":
+        _echo_json(found)
+    elif found:
+        click.echo(table(found))
+
+
+@records.command("show")
+@_records_option
+@click.argument("record_id")
+def records_show(url: str | None, record_id: str) -> None:
+    """Print one whole record (by id, 12-digit deployment id, or a unique prefix)."""
+    with _open_records(url) as store:
+        _echo_json(store.get(record_id))
+
+
+@records.command("diff")
+@_records_option
+@click.argument("old")
+@click.argument("new")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def records_diff(url: str | None, old: str, new: str, output: str) -> None:
+    """Which component versions and images changed from OLD to NEW."""
+    from fabrikate.records.view import diff, diff_text
+
+    with _open_records(url) as store:
+        changes = diff(store.get(old), store.get(new))
+    if output == "json":
+        _echo_json(changes)
+    else:
+        click.echo(diff_text(changes))
+
+
+@records.command("export")
+@_records_option
+@click.option("--scope", help="Only this scope (partition key).")
+@click.option("--env", "environment", help="Only this environment.")
+@click.option("--since", help="Newer than an age (30m, 2h, 7d) or an ISO date/time.")
+@click.option("--output", type=click.Choice(["json", "jsonl"]), default="json", show_default=True)
+def records_export(
+    url: str | None, scope: str | None, environment: str | None, since: str | None, output: str
+) -> None:
+    """Write every matching record as JSON (an array, or one per line)."""
+    import json
+
+    from fabrikate.records.view import parse_since
+
+    with _open_records(url) as store:
+        found = store.records(
+            scope=scope, environment=environment, since=parse_since(since) if since else None
+        )
+    if output == "json":
+        _echo_json(found)
+    else:
+        for record in found:
+            click.echo(json.dumps(record, sort_keys=True))
+
+
+@main.group()
+def deployment() -> None:
+    """Bedrock-style deployment rows that pipeline stages stitch together."""
+
+
+_scope_option = click.option(
+    "-p",
+    "--partition-key",
+    "--scope",
+    "scope",
+    envvar="FAB_RECORDS_SCOPE",
+    help="Scope (Bedrock partition key); default FAB_RECORDS_SCOPE.",
+)
+
+
+@deployment.command("create")
+@_records_option
+@_scope_option
+@click.option("--p1", help="Image-build (SRC to ACR) CI run id.")
+@click.option("--image-tag", help="Image tag built by stage 1.")
+@click.option("--commit-id", help="Source repository commit.")
+@click.option("--service", help="Service name.")
+@click.option("--p2", help="HLD-update (ACR to HLD) CI run id.")
+@click.option("--hld-commit-id", help="HLD commit.")
+@click.option("--env", help="Ring (the source branch).")
+@click.option("--p3", help="Manifest-generation (HLD to manifest) CI run id.")
+@click.option("--manifest-commit-id", help="Manifest repository commit.")
+@click.option("--pr", help="HLD pull request id.")
+@click.option("--repository", help="URL of the calling stage's repository.")
+@click.option(
+    "--correlation-id",
+    envvar="FAB_CORRELATION_ID",
+    help="Deployment id to update (wins over the Bedrock heuristics).",
+)
+def deployment_create(url: str | None, scope: str | None, **values: str | None) -> None:
+    """Record a pipeline stage; prints the deployment id it wrote."""
+    from fabrikate.records import Stage, create
+
+    if not scope:
+        raise click.UsageError("give -p/--partition-key (or FAB_RECORDS_SCOPE)")
+    with _open_records(url) as store:
+        click.echo(create(store, scope, Stage(**values)))
+
+
+@deployment.command("get")
+@_records_option
+@_scope_option
+@click.option("-b", "--build-id", help="Only rows with this p1.")
+@click.option("-c", "--commit-id", help="Only rows with this source commit.")
+@click.option("-d", "--deployment-id", help="Only this deployment id.")
+@click.option("-i", "--image-tag", help="Only rows with this image tag.")
+@click.option("-r", "--ring", help="Only rows of this ring (env).")
+@click.option("-s", "--service", help="Only rows of this service.")
+@click.option("-t", "--top", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("-o", "--output", type=click.Choice(["normal", "json"]), default="normal")
+def deployment_get(
+    url: str | None, scope: str | None, top: int, output: str, **filters: str | None
+) -> None:
+    """List deployment rows, newest first."""
+    from fabrikate.records.deployments import select
+    from fabrikate.records.view import rows_table
+
+    with _open_records(url) as store:
+        rows = select(store.rows(scope), **filters)[:top]
+    if output == "json":
+        _echo_json(
+            [
+                {"PartitionKey": r.scope, "RowKey": r.row_key, **r.fields, "updated": r.updated}
+                for r in rows
+            ]
+        )
+    elif rows:
+        click.echo(rows_table(rows))

@@ -37,6 +37,7 @@ __all__ = [
     "Renderer",
     "chart_path",
     "cluster_scoped_kinds",
+    "helm_version",
     "inject_namespace",
     "join_documents",
     "split_documents",
@@ -219,7 +220,7 @@ class Renderer:
         """``helm version --short`` of the configured binary, remembered by the binary's stat."""
         with self._lock:
             if self._helm_version is None:
-                self._helm_version = _helm_version(self.settings.helm, self.cache)
+                self._helm_version = helm_version(self.settings.helm, self.cache)
             return self._helm_version
 
 
@@ -239,7 +240,8 @@ def _tree_digest(folder: Path) -> str:
     return digest(*parts)
 
 
-def _helm_version(helm: str, cache: Cache | None) -> str:
+def helm_version(helm: str, cache: Cache | None) -> str:
+    """`helm version --short`, remembered in the cache by the binary's path, size and mtime."""
     binary = shutil.which(helm) or helm
     try:
         stat = os.stat(binary)
@@ -312,6 +314,7 @@ def _static(node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]
         path = Path(entry.path)
         if entry.name.startswith("."):
             continue
+        _check_link(path, node)
         if entry.is_dir():
             diagnostics.append(
                 Diagnostic(
@@ -332,7 +335,6 @@ def _static(node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]
                 )
             )
             continue
-        _check_link(path, node)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

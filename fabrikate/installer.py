@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from fabrikate.errors import FabrikateError, InputError, component_context
+from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_context
 from fabrikate.model import Component
 from fabrikate.resolve import ResolvedComponent, walk
 from fabrikate.settings import Settings
@@ -212,11 +212,11 @@ class _Installer:
         self.emit(Event(component, state, placed.detail, placed.cached))
         return placed
 
-    def merge_walk_errors(self, errors: list[tuple[str, FabrikateError]]) -> None:
-        """Add the walk's errors, except "not installed" for components whose fetch failed."""
-        for where, error in errors:
-            if where not in self._failed_ids:
-                self.fail(where, error)
+    def merge_walk_errors(self, diagnostics: list[Diagnostic]) -> None:
+        """Add the walk's errors (failed visits, unreadable definitions) to the failures."""
+        for item in diagnostics:
+            if item.level == "error":
+                self.fail(item.component or ".", item.as_error())
 
 
 def _request(component_id: str, component: Component, method: str = "") -> Request:
@@ -259,7 +259,7 @@ def install(
             installer.fail(exc.component or ".", exc)
         else:
             result.disabled = list(tree.disabled)
-            installer.merge_walk_errors(tree.errors)
+            installer.merge_walk_errors(tree.diagnostics)
     result.installed.sort(key=lambda item: item.component)
     result.seconds = time.perf_counter() - started
     return result

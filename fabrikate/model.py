@@ -13,17 +13,16 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
 from fabrikate.errors import Diagnostic, InputError, Location
-from fabrikate.yamlio import Locator, _problem, parse_json, read_text
+from fabrikate.yamlio import Locator, StringLoader, _problem, parse_json, read_text
 
 __all__ = [
     "COMPONENT_FILES",
@@ -114,21 +113,6 @@ def schema_errors(kind: str, data: Any, text: str, file: str) -> list[Any]:
     return errors
 
 
-class _StringLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Reads every scalar but null as a string, as yaml.v2 does for Go string fields."""
-
-    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
-
-
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
-for _first in ("~", "n", "N", ""):
-    _StringLoader.yaml_implicit_resolvers.setdefault(_first, []).append(
-        ("tag:yaml.org,2002:null", _NULL)
-    )
-for _tag in ("bool", "int", "float", "timestamp"):
-    _StringLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _StringLoader.construct_yaml_str)
-
-
 def component_file(directory: Path) -> Path | None:
     """The definition file of a component folder: ``component.yaml``, else ``component.json``."""
     for name in COMPONENT_FILES:
@@ -151,8 +135,12 @@ def check_name(name: str, what: str = "component name") -> str | None:
     return None
 
 
-def load_component(directory: Path) -> tuple[Component, list[Diagnostic]]:
-    """Load the component defined in ``directory``; raise ``InputError`` when it is invalid."""
+def load_component(directory: Path, *, lenient: bool = False) -> tuple[Component, list[Diagnostic]]:
+    """Load the component defined in ``directory``; raise ``InputError`` when it is invalid.
+
+    ``lenient`` returns the problems of a file that parses as diagnostics instead of raising
+    (``fab validate`` goes on with what could be read).
+    """
     path = component_file(directory)
     if path is None:
         raise InputError(
@@ -170,7 +158,7 @@ def load_component(directory: Path) -> tuple[Component, list[Diagnostic]]:
         )
     component, problems = parse_component(read_text(path), str(path))
     errors = [p for p in problems if p.level == "error"]
-    if errors:
+    if errors and not lenient:
         raise errors[0].as_error()
     return component, diagnostics + problems
 
@@ -178,7 +166,9 @@ def load_component(directory: Path) -> tuple[Component, list[Diagnostic]]:
 def parse_component(text: str, file: str) -> tuple[Component, list[Diagnostic]]:
     """Parse and check a component definition; return it with every problem found."""
     data, where = _parse(text, file)
+    data = {} if data is None else data  # an empty file is an empty component (spec §2.1)
     problems = _check(data, where)
+
     if any(p.level == "error" for p in problems):
         return Component(name=""), problems
     component = _build(data or {}, where, (), problems)
@@ -189,11 +179,13 @@ def _parse(text: str, file: str) -> tuple[Any, Locator]:
     if file.endswith(".json"):
         data = parse_json(text, file)
         return (_fold_json_keys(data) if isinstance(data, dict) else data), Locator(text, file)
-    loader = _StringLoader(text)
+    loader = StringLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
-        return data, Locator(text, file, node)
+        where = Locator(text, file, node)
+        where.duplicates = loader.duplicates
+        return data, where
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
@@ -225,6 +217,12 @@ def _check(data: Any, where: Locator) -> list[Diagnostic]:
         location = where.at(list(error.absolute_path), value=True)
         problems.append(Diagnostic("error", _describe(error), location))
     problems.extend(_unknown_keys(data or {}, where, ()))
+    problems.extend(
+        Diagnostic(
+            "warning", f"duplicate key {key!r}; the last value wins", Location(where.file, line)
+        )
+        for key, line in where.duplicates
+    )
     return problems
 
 

@@ -10,10 +10,13 @@ changes nothing does not touch the destination at all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -66,13 +69,17 @@ def _backup(dest: Path) -> Path:
 
 
 def recover(dest: Path) -> None:
-    """Finish or undo a swap that an earlier, interrupted run left half done."""
+    """Finish or undo a swap that an earlier, killed run left half done, and drop its staging
+    folders (the caller holds the tree lock, so no other run is writing them)."""
     old = _backup(dest)
     if old.exists():
         if dest.exists():
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(old, dest)
+    if dest.parent.is_dir():
+        for stale in dest.parent.glob(f".{dest.name}.fab-new-*"):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def write_tree(dest: Path, files: Mapping[str, bytes]) -> WriteResult:
@@ -106,10 +113,11 @@ def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
             else:
                 with open(target, "wb") as handle:
                     handle.write(files[rel])
-        old = _backup(dest)
-        if dest.exists():
-            os.replace(dest, old)
-        os.replace(stage, dest)
+        with _signals_held():
+            old = _backup(dest)
+            if dest.exists():
+                os.replace(dest, old)
+            os.replace(stage, dest)
         shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         if stage is not None:
@@ -119,6 +127,20 @@ def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Delay SIGINT and SIGTERM across the two renames of a swap, so it is never half done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _link(source: Path, target: Path) -> None:

@@ -15,14 +15,33 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from fabrikate.errors import ProcessError
 
-__all__ = ["Command", "Completed", "mask", "run"]
+__all__ = ["Command", "Completed", "Interrupted", "mask", "run", "stop_all"]
 
 log = logging.getLogger("fabrikate")
+
+# Signals reach the whole process, so the children they must stop are tracked process-wide.
+_LIVE: set[subprocess.Popen[bytes]] = set()
+_LIVE_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+class Interrupted(BaseException):
+    """The run was interrupted (SIGINT or SIGTERM); raised where a command would have started."""
+
+
+def stop_all() -> None:
+    """Kill every running command's process group and refuse to start new ones."""
+    _STOPPING.set()
+    with _LIVE_LOCK:
+        for proc in list(_LIVE):
+            _kill_group(proc)
+
 
 # Variables that make git act on another repository than the one we name (pre-commit's
 # no_git_env): fab may itself run inside a git hook.
@@ -97,6 +116,8 @@ def run(command: Command) -> Completed:
     """Run ``command`` to completion, killing its process group if it outlives its timeout."""
     log.debug("running %s", command)
     what = command.what or command.argv[0]
+    if _STOPPING.is_set():
+        raise Interrupted(what)
     try:
         proc = subprocess.Popen(
             command.argv,
@@ -113,6 +134,8 @@ def run(command: Command) -> Completed:
         raise ProcessError(f"{what}: cannot execute {command.argv[0]}: permission denied") from exc
     except NotADirectoryError as exc:
         raise ProcessError(f"{what}: working directory does not exist: {command.cwd}") from exc
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     try:
         out, err = proc.communicate(timeout=command.timeout)
     except subprocess.TimeoutExpired:
@@ -125,6 +148,12 @@ def run(command: Command) -> Completed:
         _kill_group(proc)
         proc.wait()
         raise
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
+    if _STOPPING.is_set():
+        raise Interrupted(what)
+
     return Completed(
         command,
         proc.returncode,

@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from fabrikate.config import ConfigLayer, check_environment, load_layer, merge
-from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_context
+from fabrikate.config import ConfigLayer, check_environment, config_file, load_layer, merge
+from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, component_context
 from fabrikate.model import Component, load_component
+from fabrikate.parallel import first_failure, run_parallel
 
 __all__ = ["ResolvedComponent", "Tree", "environment_layers", "walk"]
 
@@ -65,8 +65,7 @@ class Tree:
     components: list[ResolvedComponent] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
-    # With keep_going: (id of the component that failed, its error), for each failure.
-    errors: list[tuple[str, FabrikateError]] = field(default_factory=list)
+    not_installed: list[str] = field(default_factory=list)  # keep_going: remote, not fetched yet
 
 
 Visit = Callable[[ResolvedComponent], None]
@@ -91,19 +90,29 @@ class _Walker:
     keep_going: bool = False
     found_envs: set[str] = field(default_factory=set)
 
+    def record(self, exc: FabrikateError, where: Location | None = None) -> None:
+        """Keep going past ``exc`` (it becomes an error diagnostic), or raise it."""
+        if not self.keep_going:
+            raise exc
+        location = exc.location or where
+        self.tree.diagnostics.append(Diagnostic("error", exc.message, location, exc.component))
+
     def own_config(self, directory: Path, start: ConfigLayer) -> ConfigLayer:
         """Merge a component folder's own config files below ``start`` (spec §3.4)."""
         merged = start
         for env in self.layers:
-            layer, problems = load_layer(directory, env)
-            self.tree.diagnostics.extend(problems)
-            if layer is not None:
-                self.found_envs.add(env)
-                merged = merge(merged, layer)
+            try:
+                layer, problems = load_layer(directory, env)
+                self.tree.diagnostics.extend(problems)
+                if layer is not None:
+                    self.found_envs.add(env)
+                    merged = merge(merged, layer)
+            except FabrikateError as exc:
+                self.record(exc, Location(str(config_file(directory, env))))
         return merged
 
     def load(self, directory: Path) -> Component:
-        component, problems = load_component(directory)
+        component, problems = load_component(directory, lenient=self.keep_going)
         self.tree.diagnostics.extend(problems)
         return component
 
@@ -113,8 +122,9 @@ class _Walker:
         node = ResolvedComponent(component, "", self.root, config, boundary=self.root)
         if component.method == "git" and component.is_directory:
             # The root points at a remote definition (spec §2.6): its clone is the real root.
-            if self.run_visits([replace(node, pointer=True)]):
-                raise self.tree.errors.pop()[1]
+            failed = self.run_visits([replace(node, pointer=True)])
+            if failed:
+                raise next(iter(failed.values()))
             clone = self.root / "components" / component.name
             directory = clone / component.path if component.path else clone
             remote = self.load_directory(directory, component.name)
@@ -130,39 +140,26 @@ class _Walker:
             )
         return self.load(directory)
 
-    def run_visits(self, level: list[ResolvedComponent]) -> set[str]:
-        """Visit a level; with keep_going, return the ids that failed instead of raising."""
+    def run_visits(self, level: list[ResolvedComponent]) -> dict[str, FabrikateError]:
+        """Visit a level; with keep_going, return the failed ones by id instead of raising."""
         if self.visit is None:
-            return set()
+            return {}
         visit = self.visit
 
         def one(node: ResolvedComponent) -> None:
             with component_context(node.id):
                 visit(node)
 
-        def guarded(node: ResolvedComponent) -> BaseException | None:
-            try:
-                one(node)
-            except FabrikateError as exc:
-                if not self.keep_going:
-                    raise
-                return exc
-            return None
-
-        if self.jobs <= 1 or len(level) == 1:
-            errors = [guarded(node) for node in level]
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.jobs, len(level))) as pool:
-                futures = [pool.submit(guarded, node) for node in level]
-                errors = [f.exception() or f.result() for f in futures]
-        failed = set()
-        for node, error in zip(level, errors, strict=True):
-            if error is None:
-                continue
-            if not isinstance(error, FabrikateError) or not self.keep_going:
-                raise error
-            self.tree.errors.append((node.id, error))
-            failed.add(node.id)
+        outcomes = run_parallel(one, level, self.jobs)
+        if not self.keep_going:
+            first_failure(outcomes)
+            return {}
+        failed = {}
+        for node, outcome in zip(level, outcomes, strict=True):
+            if isinstance(outcome, FabrikateError):
+                failed[node.id] = outcome
+            elif isinstance(outcome, Exception):
+                raise outcome
         return failed
 
     def children(
@@ -170,31 +167,40 @@ class _Walker:
     ) -> list[tuple[ResolvedComponent, tuple[Path, ...]]]:
         found = []
         for sub in parent.component.subcomponents:
-            with component_context(f"{parent.id}/{sub.name}"):
-                config = parent.config.sub(sub.name)
-                if config.disabled:
-                    log.info("subcomponent %s of %s is disabled", sub.name, parent.id)
-                    self.tree.disabled.append(f"{parent.id}/{sub.name}")
+            try:
+                found.extend(self.child(parent, sub, ancestors))
+            except FabrikateError as exc:
+                if self.keep_going and sub.method == "git" and not self.installed(parent, sub):
+                    self.tree.not_installed.append(f"{parent.id}/{sub.name}")
                     continue
-                if not sub.is_directory:
-                    node = ResolvedComponent(
-                        sub,
-                        parent.logical_path,
-                        parent.physical_path,
-                        config,
-                        inline=True,
-                        boundary=parent.boundary,
-                        remote=parent.remote,
-                    )
-                    found.append((node, ancestors))
-                    continue
-                try:
-                    found.append(self.directory_child(parent, sub, config, ancestors))
-                except FabrikateError as exc:
-                    if not self.keep_going:
-                        raise
-                    self.tree.errors.append((f"{parent.id}/{sub.name}", exc))
+                self.record(exc, sub.location)
         return found
+
+    def installed(self, parent: ResolvedComponent, sub: Component) -> bool:
+        return (parent.physical_path / "components" / sub.name).is_dir()
+
+    def child(
+        self, parent: ResolvedComponent, sub: Component, ancestors: tuple[Path, ...]
+    ) -> list[tuple[ResolvedComponent, tuple[Path, ...]]]:
+        """The node of one subcomponent: none when it is disabled."""
+        with component_context(f"{parent.id}/{sub.name}"):
+            config = parent.config.sub(sub.name)
+            if config.disabled:
+                log.info("subcomponent %s of %s is disabled", sub.name, parent.id)
+                self.tree.disabled.append(f"{parent.id}/{sub.name}")
+                return []
+            if not sub.is_directory:
+                node = ResolvedComponent(
+                    sub,
+                    parent.logical_path,
+                    parent.physical_path,
+                    config,
+                    inline=True,
+                    boundary=parent.boundary,
+                    remote=parent.remote,
+                )
+                return [(node, ancestors)]
+            return [self.directory_child(parent, sub, config, ancestors)]
 
     def directory_child(
         self,
@@ -247,10 +253,12 @@ class _Walker:
         while level:
             nodes = [node for node, _ in level]
             failed = self.run_visits(nodes)
+            for error in failed.values():
+                self.record(error)
             self.tree.components.extend(nodes)
             next_level = []
             for node, ancestors in level:
-                if node.id not in failed:
+                if node.id not in failed:  # a failed visit (install) skips its subtree
                     next_level.extend(self.children(node, ancestors))
             level = next_level
 
@@ -271,17 +279,22 @@ def walk(
 ) -> Tree:
     """Walk the tree at ``root`` for ``environments`` (highest priority first).
 
-    With ``keep_going``, a component that fails its visit or cannot be loaded is recorded in
-    ``tree.errors`` and its subtree skipped, so every failure of the run can be reported.
+    With ``keep_going`` (``fab validate``, ``fab install``) a broken subcomponent, config file,
+    merge or failed visit becomes an error diagnostic and the walk goes on with the rest (a
+    failed visit skips its subtree); a ``method: git`` subcomponent that is not installed is
+    listed in ``not_installed``. Only a root that cannot be read raises.
     """
     layers = environment_layers(environments)
     tree = Tree(root=root, environments=tuple(environments))
-    walker = _Walker(root, layers, visit, jobs, allow_outside_root, tree, keep_going=keep_going)
+    walker = _Walker(root, layers, visit, jobs, allow_outside_root, tree, keep_going)
     try:
         walker.walk()
     except RecursionError as exc:
         raise InputError("the component tree is nested too deeply") from exc
-    _check_outputs(tree)
+    try:
+        _check_outputs(tree)
+    except FabrikateError as exc:
+        walker.record(exc)
     for env in dict.fromkeys(environments):
         if env != "common" and env not in walker.found_envs:
             tree.diagnostics.append(

@@ -33,8 +33,12 @@ class Settings:
     hooks: str = "all"
     allow_outside_root: bool = False
     offline: bool = False
+    wait: bool = False  # wait for another fab process on the same tree instead of failing
+
     render_cache: bool = True
     render_cache_bytes: int = 512 * 1024 * 1024
+    records: str | None = None  # records store URL; None: FAB_RECORDS, else the default SQLite
+    record_required: bool = False  # a failed record write fails the generation
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -24,6 +24,8 @@ from fabrikate.errors import InputError, Location
 __all__ = [
     "MAX_FILE_BYTES",
     "Loader",
+    "Locator",
+    "StringLoader",
     "locate",
     "parse_document",
     "parse_json",
@@ -112,6 +114,23 @@ Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 # yaml.v2 keeps timestamps as strings when decoding into generic values.
 Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_str)
+
+
+class StringLoader(Loader):
+    """Reads every scalar but null as a string, as yaml.v2 does for Go string fields."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+for _first in ("~", "n", "N", ""):
+    StringLoader.yaml_implicit_resolvers.setdefault(_first, []).append(
+        ("tag:yaml.org,2002:null", _NULL)
+    )
+StringLoader.yaml_implicit_resolvers.setdefault("<", []).append(
+    ("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"))
+)
+for _tag in ("bool", "int", "float", "timestamp"):
+    StringLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", StringLoader.construct_yaml_str)
 
 
 def read_text(path: Path) -> str:
@@ -223,6 +242,7 @@ class Locator:
     def __init__(self, text: str, file: str, node: yaml.Node | None = None) -> None:
         self.text = text
         self.file = file
+        self.duplicates: list[tuple[str, int]] = []
         self._node = node
         self._composed = node is not None
 

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 pytest_plugins = [
     "tests.fixtures.trees",
     "tests.fixtures.servers",
+    "tests.fixtures.records_servers",
 ]
 
 # Timing depends on the machine's load, never on correctness.

@@ -1,0 +1,136 @@
+"""``fab find``: search a definitions repository (spec §1.8) without GitHub's API.
+
+    for match in find("elasticsearch"):
+        print(match.path, match.description)
+
+The repository (default microsoft/fabrikate-definitions) is cloned shallowly into the user cache
+and refreshed on each search; when the refresh fails, the cached copy is searched with a
+warning. A definition is any folder with a ``component.yaml|json``; it matches when the keyword
+occurs in its path, its definition file or its README.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fabrikate.cache import cache_root
+from fabrikate.errors import FabrikateError, InputError, SourceError
+from fabrikate.model import component_file
+from fabrikate.process import Command, run
+from fabrikate.settings import Settings
+from fabrikate.yamlio import parse_document
+
+__all__ = ["DEFAULT_REPOSITORY", "Definition", "find"]
+
+DEFAULT_REPOSITORY = "https://github.com/microsoft/fabrikate-definitions"
+
+log = logging.getLogger("fabrikate")
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A definition in the repository: its folder and a one-line description."""
+
+    path: str
+    description: str
+
+
+def find(
+    keyword: str, repository: str = DEFAULT_REPOSITORY, *, settings: Settings | None = None
+) -> list[Definition]:
+    """The definitions of ``repository`` that mention ``keyword`` (case-insensitive)."""
+    settings = settings or Settings.from_env()
+    if not keyword.strip():
+        raise InputError("find needs a non-empty keyword")
+    checkout = _refresh(repository, settings)
+    needle = keyword.lower()
+    return [d for d, text in _definitions(checkout) if needle in text.lower()]
+
+
+def _secrets(url: str) -> tuple[str, ...]:
+    parts = urlsplit(url)
+    return tuple(s for s in (parts.password, parts.username if parts.password else None) if s)
+
+
+def _refresh(url: str, settings: Settings) -> Path:
+    """A current shallow checkout of ``url`` in the cache (the cached one when offline)."""
+    if url.startswith("-") or url.startswith("ext::"):
+        raise InputError(f"refusing repository URL {url!r}")
+    from filelock import FileLock
+
+    root = cache_root() / "definitions"
+    root.mkdir(parents=True, exist_ok=True)
+    checkout = root / hashlib.sha256(url.encode()).hexdigest()[:16]
+    secrets = _secrets(url)
+
+    def git(*args: str, cwd: Path | None = None) -> None:
+        command = Command(
+            (settings.git, *args),
+            cwd=str(cwd) if cwd else None,
+            env={"GIT_TERMINAL_PROMPT": "0"},
+            timeout=settings.timeout,
+            secrets=secrets,
+            what=f"git {args[0]}",
+        )
+        run(command).check()
+
+    with FileLock(str(checkout) + ".lock"):
+        if not (checkout / ".git").is_dir():
+            if settings.offline:
+                raise SourceError(f"{_shown(url, secrets)} is not cached and --offline is set")
+            temp = checkout.with_name(checkout.name + ".new")
+            if temp.exists():
+                import shutil
+
+                shutil.rmtree(temp)
+            git("clone", "--quiet", "--depth", "1", "--", url, str(temp))
+            temp.rename(checkout)
+        elif not settings.offline:
+            try:
+                git("fetch", "--quiet", "--depth", "1", "origin", cwd=checkout)
+                git("reset", "--quiet", "--hard", "FETCH_HEAD", cwd=checkout)
+            except FabrikateError as exc:
+                log.warning("could not refresh %s, searching the cached copy: %s", checkout, exc)
+    return checkout
+
+
+def _shown(url: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        url = url.replace(secret, "***")
+    return url
+
+
+def _definitions(checkout: Path) -> Iterator[tuple[Definition, str]]:
+    """Every definition folder, with the text a keyword is searched in."""
+    for folder, dirs, _ in os.walk(checkout):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "components")
+        here = Path(folder)
+        definition = component_file(here)
+        if definition is None:
+            continue
+        path = here.relative_to(checkout).as_posix()
+        readme = next((here / n for n in ("README.md", "readme.md") if (here / n).is_file()), None)
+        readme_text = readme.read_text(errors="replace") if readme else ""
+        text = "\n".join((path, definition.read_text(errors="replace"), readme_text))
+        yield Definition(path, _description(readme_text, definition)), text
+
+
+def _description(readme: str, definition: Path) -> str:
+    """The first prose line of the README, else a ``description`` key of the definition."""
+    for line in readme.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "!", "[", "<", "```", "|", "-", "=")):
+            return re.sub(r"[*_`]", "", line)[:120]
+    try:
+        data, _, _ = parse_document(definition)
+    except InputError:
+        return ""
+    value = data.get("description") if isinstance(data, dict) else None
+    return str(value).strip() if value else ""

@@ -1,0 +1,283 @@
+"""Build the native deployment record (spec §6.2) of one ``fab generate`` run.
+
+    record = build_record(run, os.environ)
+    validate(record)
+
+The record is plain JSON data, masked (``mask.py``) before it leaves this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import platform
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from fabrikate.records import ci
+from fabrikate.records.gitinfo import hld_info, repo_commit, repo_name, work_tree
+from fabrikate.records.images import extract_images
+from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
+
+if TYPE_CHECKING:
+    from fabrikate.api import GenerateResult
+    from fabrikate.model import Component
+    from fabrikate.resolve import ResolvedComponent, Tree
+    from fabrikate.settings import Settings
+
+__all__ = [
+    "SCHEMA",
+    "Run",
+    "build_record",
+    "environments_name",
+    "output_digest",
+    "schema",
+    "validate",
+]
+
+SCHEMA = "fabrikate.deployment-record/v1"
+# Folders fab itself writes into the HLD: changes there do not make the HLD "dirty".
+_FAB_FOLDERS = ("generated", "components", "helm_repos")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class Run:
+    """What one generation did, collected by ``recording`` while it runs."""
+
+    root: Path
+    environments: tuple[str, ...]
+    settings: Settings
+    started: datetime
+    finished: datetime | None = None
+    tree: Tree | None = None
+    result: GenerateResult | None = None
+    error: BaseException | None = None
+    canceled: bool = False
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def output_digest(files: Mapping[str, bytes]) -> str:
+    """SHA-256 over the sorted (path, content digest) pairs of the rendered files."""
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
+    return "sha256:" + digest.hexdigest()
+
+
+@functools.cache
+def _helm_version(helm: str) -> str | None:
+    from fabrikate.cache import Cache
+    from fabrikate.errors import FabrikateError
+    from fabrikate.generators import helm_version
+
+    try:
+        return helm_version(helm, Cache.default())
+    except FabrikateError:
+        return None
+
+
+def _chart(node: ResolvedComponent) -> dict[str, str] | None:
+    from fabrikate.generators import chart_path
+
+    try:
+        data = yaml.load((chart_path(node) / "Chart.yaml").read_text(), Loader=_Loader)
+    except (OSError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {"name": str(data.get("name") or ""), "version": str(data.get("version") or "")}
+
+
+def _references(nodes: Sequence[ResolvedComponent]) -> dict[str, Component]:
+    """For directory subcomponents, the parent's entry naming them (method, source, version)."""
+    refs = {}
+    for parent in nodes:
+        for sub in parent.component.subcomponents:
+            if sub.is_directory:
+                path = f"{parent.logical_path}/{sub.name}" if parent.logical_path else sub.name
+                refs[path] = sub
+    return refs
+
+
+def _clone(node: ResolvedComponent, ref: Component) -> Path | None:
+    """Where a git-fetched component's clone is (the walker's layout, spec §6.1)."""
+    if ref.method != "git":
+        return None
+    if not node.inline:
+        return node.boundary
+    folder = "helm_repos" if ref.type == "helm" else "components"
+    return node.physical_path / folder / ref.name
+
+
+def _component(
+    node: ResolvedComponent, refs: Mapping[str, Component], hld_top: Path | None
+) -> dict[str, Any]:
+    ref = node.component if node.inline else refs.get(node.logical_path, node.component)
+    clone = _clone(node, ref)
+    return {
+        "logicalPath": node.id,
+        "name": node.component.name,
+        "type": node.component.type,
+        "method": ref.method or None,
+        "source": ref.source or None,
+        "path": ref.path or None,
+        "version": ref.version or None,
+        "branch": ref.branch or None,
+        "commit": repo_commit(clone, hld_top) if clone else None,
+        "chart": _chart(node) if node.component.type == "helm" else None,
+    }
+
+
+def _nodes(run: Run) -> list[ResolvedComponent]:
+    if run.result is not None and run.result.components:
+        return [c.node for c in run.result.components]
+    return list(run.tree.components) if run.tree is not None else []
+
+
+def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The output summary and the images, for a run that rendered."""
+    from fabrikate.generators import join_documents
+
+    result = run.result
+    if result is None or run.error is not None or result.files is None:
+        return None, []
+    files = {c.file: join_documents(c.documents).encode() for c in result.components}
+    kinds: Counter[str] = Counter()
+    images: list[dict[str, Any]] = []
+    for item in result.components:
+        images.extend(extract_images(item.id, item.documents))
+        for text in item.documents:
+            kind = _kind(text)
+            if kind:
+                kinds[kind] += 1
+    summary = {
+        "path": _relative(result.output, run.root),
+        "files": len(files),
+        "resources": dict(sorted(kinds.items())),
+        "digest": output_digest(files),
+        "changed": None,  # the store knows the previous record
+    }
+    return summary, images
+
+
+def _kind(text: str) -> str | None:
+    for line in text.splitlines():
+        if line.startswith("kind:"):
+            return line[5:].strip().strip("'\"") or None
+    return None
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _error(run: Run) -> dict[str, Any] | None:
+    if run.error is None:
+        return None
+    return {
+        "message": str(run.error) or type(run.error).__name__,
+        "type": type(run.error).__name__,
+        "component": getattr(run.error, "component", None),
+    }
+
+
+def _outcome(run: Run) -> str:
+    if run.canceled:
+        return "canceled"
+    return "failed" if run.error is not None else "succeeded"
+
+
+def _manifest(env: Mapping[str, str], path: str) -> dict[str, Any] | None:
+    commit = env.get("FAB_MANIFEST_COMMIT")
+    repo = env.get("FAB_MANIFEST_REPO")
+    if not commit and not repo:
+        return None
+    return {
+        "repo": strip_credentials(repo) if repo else None,
+        "commit": commit.lower() if commit else None,
+        "commitShort": commit[:7].lower() if commit else None,
+        "path": path,
+    }
+
+
+def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
+    """The masked native record of ``run``; ``env`` is the process environment."""
+    from fabrikate import __version__
+
+    run_ci = ci.detect(env)
+    branch_hint = run_ci.pop("branch")
+    hld = hld_info(run.root, _FAB_FOLDERS, branch_hint)
+    trailers = hld.pop("trailers", {})
+    hld.pop("message", None)
+    if env.get("FAB_PR") or ci.pull_request(env):
+        hld["pr"] = env.get("FAB_PR") or ci.pull_request(env)
+    top = work_tree(run.root) if hld.get("commit") else None
+    environment = environments_name(run.environments)
+    output, images = _output(run)
+    nodes = _nodes(run)
+    refs = _references(nodes)
+    finished = run.finished or run.started
+    record = {
+        "schema": SCHEMA,
+        "id": run.id,
+        "rowKey": run.id.replace("-", "")[:12],
+        "scope": env.get("FAB_RECORDS_SCOPE") or repo_name(hld.get("repo"), run.root),
+        "correlationId": env.get("FAB_CORRELATION_ID") or trailers.get("Deployment-Id"),
+        "environment": environment,
+        "environments": list(run.environments),
+        "ring": env.get("FAB_RING") or None,
+        "service": env.get("FAB_SERVICE") or None,
+        "hld": hld,
+        "manifest": _manifest(env, output["path"] if output else f"generated/{environment}"),
+        "ci": run_ci,
+        "startedAt": run.started.isoformat(),
+        "finishedAt": finished.isoformat(),
+        "durationMs": int((finished - run.started).total_seconds() * 1000),
+        "outcome": _outcome(run),
+        "error": _error(run),
+        "tool": {
+            "fab": __version__,
+            "helm": _helm_version(run.settings.helm),
+            "python": platform.python_version(),
+        },
+        "components": [_component(node, refs, top) for node in nodes],
+        "images": images,
+        "output": output,
+    }
+    return mask_tree(record)
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    """The record's JSON Schema (``schemas/record.schema.json``)."""
+    text = resources.files("fabrikate").joinpath("schemas/record.schema.json").read_text()
+    return json.loads(text)
+
+
+def validate(record: Mapping[str, Any]) -> list[str]:
+    """Schema violations of ``record`` as one line each (empty when valid)."""
+    import jsonschema
+
+    validator = jsonschema.Draft7Validator(schema())
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {mask_text(error.message)}"
+        for error in validator.iter_errors(record)
+    ]
+
+
+def environments_name(environments: Sequence[str]) -> str:
+    """Fabrikate's joined output name: ``prod-east``, or ``common`` with none."""
+    return "-".join(environments) or "common"

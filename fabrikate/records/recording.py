@@ -1,0 +1,119 @@
+"""One record per ``fab generate``, whether it succeeds or fails.
+
+    with recording(root, ["prod"], settings) as run:
+        run.result = render(...)
+
+Writing never fails the generation unless ``settings.record_required``; a failed write is a
+warning. A PR-validation run is recorded but never projected as a deployment (bedrock#1333).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fabrikate.errors import Diagnostic
+from fabrikate.records.build import Run, build_record
+from fabrikate.records.deployments import Stage, create
+from fabrikate.records.mask import mask_text, strip_credentials
+from fabrikate.records.store import RecordsError, Store, open_store, resolve_url
+
+if TYPE_CHECKING:
+    from fabrikate.settings import Settings
+
+__all__ = ["project", "record_generation", "recording", "write_record"]
+
+log = logging.getLogger("fabrikate")
+
+
+@contextlib.contextmanager
+def recording(path: str | Path, environments: Sequence[str], settings: Settings) -> Iterator[Run]:
+    """Collect what the generation inside the block did, then record it."""
+    run = Run(Path(path), tuple(environments), settings, datetime.now(UTC))
+    if resolve_url(settings.records).strip().lower() == "none":
+        yield run
+        return
+    try:
+        yield run
+    except KeyboardInterrupt as exc:
+        run.error, run.canceled = exc, True
+        raise
+    except BaseException as exc:
+        run.error = exc
+        raise
+    finally:
+        run.finished = datetime.now(UTC)
+        record_generation(run)
+
+
+def record_generation(run: Run) -> dict[str, Any] | None:
+    """Build and store ``run``'s record; a failure warns unless the record is required."""
+    try:
+        record = build_record(run, os.environ)
+        store = open_store(run.settings.records)
+        if store is None:
+            return None
+        with store:
+            write_record(store, record)
+    except Exception as exc:  # any failure, a bug included, must not break the generation
+        message = f"could not write the deployment record: {mask_text(str(exc))}"
+        if run.settings.record_required and run.error is None:
+            raise RecordsError(message + " (--record-required)") from exc
+        _warn(run, message)
+        return None
+    log.debug("recorded %s in %s", record["rowKey"], mask_text(store.url))
+    if run.result is not None:
+        run.result.record = record
+    return record
+
+
+def _warn(run: Run, message: str) -> None:
+    if run.result is not None and run.error is None:
+        run.result.diagnostics.append(Diagnostic("warning", message))
+    else:
+        log.warning("%s", message)
+
+
+def write_record(store: Store, record: dict[str, Any]) -> None:
+    """Store ``record`` (deciding ``output.changed``) and project it as a deployment row."""
+    output = record.get("output")
+    if output:
+        previous = store.records(
+            scope=record["scope"],
+            environment=record["environment"],
+            outcome="succeeded",
+            limit=1,
+        )
+        before = (previous[0].get("output") or {}).get("digest") if previous else None
+        output["changed"] = before != output["digest"]
+    store.add(record)
+    if not record["ci"]["validationOnly"]:
+        project(store, record)
+
+
+def project(store: Store, record: Mapping[str, Any]) -> str | None:
+    """Merge the record into the Spektate deployment rows like stage 3a (spec §6.3)."""
+    hld, run_id = record["hld"], record["ci"]["runId"]
+    if not ((run_id and hld.get("commitShort")) or record.get("correlationId")):
+        return None  # Spektate shows no row without a CI run; the native record is enough
+    manifest = record.get("manifest") or {}
+    extra = {"fabRecordId": record["id"]}
+    if hld.get("repo"):
+        extra["hldRepo"] = strip_credentials(hld["repo"]).lower()
+    stage = Stage(
+        p3=run_id or None,
+        hld_commit_id=hld.get("commitShort"),
+        pr=hld.get("pr"),
+        env=record.get("ring") or record["environment"],
+        service=record.get("service"),
+        manifest_commit_id=manifest.get("commitShort"),
+        repository=manifest.get("repo"),
+        correlation_id=record.get("correlationId"),
+        extra=extra,
+    )
+    return create(store, record["scope"], stage)

@@ -1,0 +1,386 @@
+"""``fab validate``: every problem of an HLD tree at once, offline, fast enough for pre-commit.
+
+    report = validate(Path("hld"), ["prod"])
+    for problem in report.errors:
+        print(problem)          # file:line:col: message [component infra/efk]
+
+The tree is walked in keep-going mode (``resolve.walk``), so one broken subcomponent does not
+hide the others. Every component and config file reached is checked against the schemas, and
+config keys under ``subcomponents`` must name a subcomponent. Remote components are checked
+when installed. With ``manifests`` the environments are also rendered and every object is
+checked against the Kubernetes schemas of ``kube_version`` (the kubernetes-validate package)
+or, for custom resources, against the ``openAPIV3Schema`` of CRDs in the same output.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fabrikate.config import parse_layer
+from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location
+from fabrikate.model import Component, component_file, parse_component
+from fabrikate.resolve import ResolvedComponent, walk
+from fabrikate.settings import Settings
+from fabrikate.yamlio import locate, parse_document, read_text
+
+__all__ = ["Report", "default_kube_version", "validate", "validate_manifests"]
+
+# Warnings of the loaders that validate treats as errors: they are almost always typos.
+_ESCALATE = ("unknown key", "environment ")
+
+
+@dataclass
+class Report:
+    """What ``validate`` found."""
+
+    root: Path
+    environments: tuple[str, ...]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: int = 0
+    not_installed: list[str] = field(default_factory=list)
+    objects: int = 0
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The problems that make the tree invalid."""
+        return [d for d in self.diagnostics if d.level == "error"]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not self.errors
+
+    def as_json(self) -> dict[str, Any]:
+        """A machine-readable report."""
+        return {
+            "valid": self.ok,
+            "root": str(self.root),
+            "environments": list(self.environments),
+            "files": self.files,
+            "objects": self.objects,
+            "not_installed": self.not_installed,
+            "problems": [
+                {
+                    "level": d.level,
+                    "file": d.location.file if d.location else None,
+                    "line": d.location.line if d.location else None,
+                    "column": d.location.column if d.location else None,
+                    "message": d.message,
+                    "component": d.component,
+                }
+                for d in self.diagnostics
+            ],
+        }
+
+
+def validate(
+    root: Path,
+    environments: Sequence[str] = (),
+    *,
+    manifests: bool = False,
+    kube_version: str | None = None,
+    settings: Settings | None = None,
+) -> Report:
+    """Check the tree at ``root`` for ``environments``; never raises for a problem in it."""
+    settings = settings or Settings.from_env()
+    report = Report(root, tuple(environments))
+    found: list[Diagnostic] = []
+    nodes: list[ResolvedComponent] = []
+    try:
+        tree = walk(
+            root,
+            environments,
+            allow_outside_root=settings.allow_outside_root,
+            keep_going=True,
+        )
+        found.extend(tree.diagnostics)
+        nodes = tree.components
+        report.not_installed = tree.not_installed
+    except FabrikateError as exc:
+        found.append(Diagnostic("error", exc.message, exc.location, exc.component))
+    folders = [n for n in nodes if not n.inline]
+    readable = [n for n in folders if _check_definition(n, found)]
+    by_path = {n.logical_path: n for n in readable}
+    for node in folders:
+        report.files += _check_configs(node, by_path, found) + 1
+    if not nodes:
+        report.files += _check_bare_root(root, found)
+    found.extend(_missing_local_paths(nodes))
+    report.diagnostics = _tidy(found)
+    if manifests and report.ok:
+        _check_manifests(report, settings, kube_version or default_kube_version())
+    return report
+
+
+def _tidy(found: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Escalate typo warnings, drop duplicates, sort by place."""
+    seen: dict[str, Diagnostic] = {}
+    for item in found:
+        if item.level == "warning" and item.message.startswith(_ESCALATE):
+            item = Diagnostic("error", item.message, item.location, item.component)
+        key = f"{item.location}: {item.message}" if item.location else item.message
+        if key not in seen or (item.component and not seen[key].component):
+            seen[key] = item
+    return sorted(seen.values(), key=_place)
+
+
+def _place(item: Diagnostic) -> tuple[str, int, int, str]:
+    where = item.location
+    if where is None:
+        return ("", 0, 0, item.message)
+    return (where.file, where.line or 0, where.column or 0, item.message)
+
+
+def _with_component(items: Iterable[Diagnostic], component: str) -> list[Diagnostic]:
+    return [Diagnostic(d.level, d.message, d.location, d.component or component) for d in items]
+
+
+def _check_bare_root(root: Path, found: list[Diagnostic]) -> int:
+    """When the root itself cannot be walked, still check its own files."""
+    path = component_file(root)
+    if path is None:
+        return 0
+    try:
+        _, problems = parse_component(read_text(path), str(path))
+    except InputError as exc:
+        problems = [Diagnostic("error", exc.message, exc.location)]
+    found.extend(problems)
+    return 1
+
+
+def _check_definition(node: ResolvedComponent, found: list[Diagnostic]) -> bool:
+    """Check a folder's component file; False when it has errors (its subcomponents are moot)."""
+    path = component_file(node.physical_path)
+    if path is None:
+        return False
+    try:
+        _, problems = parse_component(read_text(path), str(path))
+    except InputError as exc:
+        problems = [Diagnostic("error", exc.message, exc.location)]
+    found.extend(_with_component(problems, node.id))
+    return not any(p.level == "error" for p in problems)
+
+
+def _check_configs(
+    node: ResolvedComponent, by_path: Mapping[str, ResolvedComponent], found: list[Diagnostic]
+) -> int:
+    """Check every config file of a component folder; return how many there are."""
+    folder = node.physical_path / "config"
+    configs = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.json"))
+    readable = by_path.get(node.logical_path) is node
+    for config in configs:
+        problems = _check_config(config, node if readable else None, by_path)
+        found.extend(_with_component(problems, node.id))
+    return len(configs)
+
+
+def _check_config(
+    path: Path, node: ResolvedComponent | None, by_path: Mapping[str, ResolvedComponent]
+) -> list[Diagnostic]:
+    try:
+        data, text, duplicates = parse_document(path)
+    except InputError as exc:
+        return [Diagnostic("error", exc.message, exc.location)]
+    problems = [
+        Diagnostic(
+            "warning", f"duplicate key {key!r}; the last value wins", Location(str(path), line)
+        )
+        for key, line in duplicates
+    ]
+    _, found = parse_layer(data, text, str(path))
+    problems.extend(found)
+    if node is not None and isinstance(data, dict) and not any(p.level == "error" for p in found):
+        problems.extend(_unknown_subcomponents(data, node, by_path, text, str(path), ()))
+    return problems
+
+
+def _unknown_subcomponents(
+    data: Mapping[str, Any],
+    node: ResolvedComponent,
+    by_path: Mapping[str, ResolvedComponent],
+    text: str,
+    file: str,
+    keypath: tuple[str, ...],
+) -> list[Diagnostic]:
+    """Config entries under ``subcomponents`` must name a subcomponent of their component."""
+    problems = []
+    subs = {s.name: s for s in node.component.subcomponents}
+    for name, entry in (data.get("subcomponents") or {}).items():
+        where = (*keypath, "subcomponents", str(name))
+        sub = subs.get(str(name))
+        if sub is None:
+            hint = difflib.get_close_matches(str(name), list(subs), n=1)
+            known = f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(subs) or 'none'}"
+            problems.append(
+                Diagnostic(
+                    "error",
+                    f"config for subcomponent {name!r}, but {node.name!r} has no such "
+                    f"subcomponent; {known}",
+                    locate(text, list(where), file),
+                )
+            )
+            continue
+        child = _child_node(node, sub, by_path)
+        if child is not None and isinstance(entry, dict):
+            problems.extend(_unknown_subcomponents(entry, child, by_path, text, file, where))
+    return problems
+
+
+def _child_node(
+    node: ResolvedComponent, sub: Component, by_path: Mapping[str, ResolvedComponent]
+) -> ResolvedComponent | None:
+    """The resolved node of a subcomponent (None when it was not walked, e.g. not installed)."""
+    if not sub.is_directory:
+        return ResolvedComponent(sub, node.logical_path, node.physical_path, node.config, True)
+    logical = f"{node.logical_path}/{sub.name}" if node.logical_path else sub.name
+    return by_path.get(logical)
+
+
+def _missing_local_paths(nodes: Iterable[ResolvedComponent]) -> list[Diagnostic]:
+    """Local charts and static folders must exist (remote ones appear on install)."""
+    from fabrikate.generators import chart_path, static_path
+
+    problems = []
+    for node in nodes:
+        component = node.component
+        if not node.inline or component.method not in ("", "local"):
+            continue
+        if component.type == "helm":
+            path, what = chart_path(node), "chart folder"
+        elif component.type == "static":
+            path, what = static_path(node), "manifest folder"
+        else:
+            continue
+        if not path.is_dir():
+            problems.append(
+                Diagnostic("error", f"{what} {path} does not exist", component.location, node.id)
+            )
+    return problems
+
+
+# --- rendered manifests -------------------------------------------------------------------------
+
+
+def default_kube_version() -> str:
+    """The newest Kubernetes version kubernetes-validate ships schemas for."""
+    import kubernetes_validate
+
+    return kubernetes_validate.utils.latest_version()
+
+
+def _check_manifests(report: Report, settings: Settings, kube_version: str) -> None:
+    from fabrikate.api import generate
+
+    with tempfile.TemporaryDirectory(prefix="fab-validate-") as out:
+        try:
+            result = generate(report.root, report.environments, output=out, settings=settings)
+        except FabrikateError as exc:
+            report.diagnostics.append(Diagnostic("error", exc.message, exc.location, exc.component))
+            return
+    files = [(c.file, c.id, c.documents) for c in result.components]
+    problems, count = validate_manifests(files, kube_version)
+    report.objects = count
+    report.diagnostics.extend(problems)
+
+
+def validate_manifests(
+    files: Sequence[tuple[str, str, Sequence[str]]], kube_version: str
+) -> tuple[list[Diagnostic], int]:
+    """Check every object of rendered ``(file, component id, documents)``; return problems."""
+    import yaml
+
+    parsed: list[tuple[str, str, int, dict[str, Any]]] = []
+    problems: list[Diagnostic] = []
+    for file, component, documents in files:
+        line = 1
+        for doc in documents:
+            line += 1  # the "---" separator
+            try:
+                data = yaml.safe_load(doc)
+            except yaml.YAMLError as exc:
+                problems.append(
+                    Diagnostic("error", f"invalid YAML: {exc}", Location(file, line), component)
+                )
+                data = None
+            if isinstance(data, dict):
+                parsed.append((file, component, line, data))
+            line += doc.count("\n")
+    crds = _crd_schemas(obj for *_, obj in parsed)
+    for file, component, line, obj in parsed:
+        message = _check_object(obj, kube_version, crds)
+        if message:
+            level, text = message
+            problems.append(Diagnostic(level, text, Location(file, line), component))
+    return problems, len(parsed)
+
+
+def _crd_schemas(objects: Iterable[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """``(apiVersion, kind)`` → openAPIV3Schema of every CRD among ``objects``."""
+    schemas = {}
+    for obj in objects:
+        if obj.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = obj.get("spec") or {}
+        group = spec.get("group", "")
+        kind = (spec.get("names") or {}).get("kind", "")
+        for version in spec.get("versions") or []:
+            schema = ((version or {}).get("schema") or {}).get("openAPIV3Schema")
+            if schema:
+                schemas[(f"{group}/{version.get('name')}", kind)] = _openapi_to_jsonschema(schema)
+    return schemas
+
+
+def _openapi_to_jsonschema(schema: Any) -> Any:
+    """OpenAPI v3 ``nullable`` as JSON Schema; Kubernetes' own extensions need nothing."""
+    if isinstance(schema, list):
+        return [_openapi_to_jsonschema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted = {k: _openapi_to_jsonschema(v) for k, v in schema.items()}
+    if converted.get("nullable") and isinstance(converted.get("type"), str):
+        converted["type"] = [converted["type"], "null"]
+    return converted
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    metadata = obj.get("metadata") or {}
+    name = metadata.get("name", "?") if isinstance(metadata, dict) else "?"
+    return f"{obj.get('kind', '?')}/{name}"
+
+
+def _check_object(
+    obj: dict[str, Any], kube_version: str, crds: Mapping[tuple[str, str], dict[str, Any]]
+) -> tuple[str, str] | None:
+    """Why ``obj`` is invalid, as (level, message), or None."""
+    import jsonschema
+    import kubernetes_validate
+    from kubernetes_validate import utils
+
+    if not obj.get("apiVersion") or not obj.get("kind"):
+        return "error", f"{_name(obj)}: an object needs apiVersion and kind"
+    crd = crds.get((str(obj["apiVersion"]), str(obj["kind"])))
+    if crd is not None:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(crd).iter_errors(obj))
+        return None if error is None else ("error", _message(obj, error, "its CRD"))
+    try:
+        kubernetes_validate.validate(obj, kube_version, strict=True)
+    except utils.ValidationError as error:
+        return "error", _message(obj, error, f"Kubernetes {error.version}")
+    except utils.SchemaNotFoundError:
+        return "warning", (
+            f"{_name(obj)}: no schema for {obj['apiVersion']} {obj['kind']} in Kubernetes "
+            f"{kube_version} or the rendered CRDs; not checked"
+        )
+    except utils.VersionNotSupportedError as exc:
+        raise InputError(f"--kube-version: {exc.message}") from None
+    return None
+
+
+def _message(obj: Mapping[str, Any], error: Any, against: str) -> str:
+    path = ".".join(str(p) for p in error.absolute_path) or "(object)"
+    return f"{_name(obj)}: {path}: {error.message} (checked against {against})"

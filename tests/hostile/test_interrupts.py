@@ -1,0 +1,98 @@
+"""Killing fab generate at random points loses nothing: the output is the old one or the new
+one, never a mix, no child process survives, and the next run is correct."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import fabrikate
+
+CHARTS = Path(__file__).resolve().parent.parent / "data" / "charts"
+
+pytestmark = pytest.mark.helm
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def set_value(root: Path, value: int) -> None:
+    subs = {f"c{i}": {"config": {"echo": {"v": value}}} for i in range(4)}
+    (root / "config" / "prod.json").write_text(json.dumps({"subcomponents": subs}))
+
+
+def expected(root: Path, dest: Path) -> dict[str, bytes]:
+    fabrikate.generate(root, ["prod"], output=dest)
+    return snapshot(dest)
+
+
+def survivors(marker: str) -> list[str]:
+    """Live processes whose command line mentions ``marker``."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in cmdline and "pytest" not in cmdline:
+                found.append(cmdline)
+    return found
+
+
+def test_killed_twenty_times_at_random_points(tmp_path: Path) -> None:
+    root = tmp_path / "hld"
+    (root / "config").mkdir(parents=True)
+    subs = "".join(f"- name: c{i}\n  type: helm\n  path: {CHARTS / 'demo'}\n" for i in range(4))
+    (root / "component.yaml").write_text(f"name: app\nsubcomponents:\n{subs}")
+    set_value(root, 0)
+    fabrikate.generate(root, ["prod"])
+    out = root / "generated" / "prod"
+    rng = random.Random(1234)
+    env = dict(os.environ, FAB_NO_CACHE="1")
+    outcomes = set()
+    for attempt in range(1, 21):
+        old = snapshot(out)
+        set_value(root, attempt)
+        new = expected(root, tmp_path / f"expected-{attempt}")
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "fabrikate",
+                "-q",
+                "generate",
+                "-j",
+                "2",
+                "-C",
+                str(root),
+                "prod",
+            ],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(rng.uniform(0.05, 0.8))
+        how = signal.SIGKILL if attempt % 5 == 0 else signal.SIGTERM
+        proc.send_signal(how)
+        _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err
+        if how == signal.SIGTERM:
+            # -SIGTERM: killed while Python was still starting, before any work began
+            assert proc.returncode in (0, 128 + signal.SIGTERM, -signal.SIGTERM), err
+            assert not survivors(str(CHARTS / "demo"))
+            assert snapshot(out) in (old, new)
+        outcomes.add("finished" if proc.returncode == 0 else "killed")
+        fabrikate.generate(root, ["prod"])
+        assert snapshot(out) == new
+        assert sorted(p.name for p in out.parent.iterdir()) == ["prod"]
+    assert "killed" in outcomes
