@@ -244,7 +244,9 @@ def install(
     result = InstallResult(root)
     sources = Sources(settings, cache=cache or Cache.default())
     jobs = max(1, settings.jobs)
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fab-fetch") as pool:
+    # Threads mostly wait; Sources.slot bounds the running git and helm processes to -j.
+    threads = min(64, 8 * jobs)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fab-fetch") as pool:
         installer = _Installer(root, settings, sources, pool, progress, result)
         try:
             tree = walk(

@@ -84,7 +84,22 @@ class Sources:
     credentials: Credentials = field(default_factory=Credentials)
     _memo: dict[object, Future[object]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _slots: threading.BoundedSemaphore | None = field(default=None, repr=False)
     _fetchers: dict[str, Fetcher] = field(default_factory=dict, repr=False)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of ``settings.jobs`` slots while an external command runs.
+
+        Fetch threads outnumber the slots, since most of them wait (for a lock, or for the same
+        ref fetched by another thread); only running git and helm processes count against -j.
+        """
+        with self._lock:
+            if self._slots is None:
+                self._slots = threading.BoundedSemaphore(max(1, self.settings.jobs))
+            slots = self._slots
+        with slots:
+            yield
 
     def fetcher(self, method: str) -> Fetcher:
         """The fetcher of a method (created on first use, so imports stay lazy)."""

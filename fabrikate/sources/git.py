@@ -302,13 +302,14 @@ class GitFetcher:
         if work_tree is not None:
             env["GIT_WORK_TREE"] = str(work_tree)
         try:
-            status, out, err = Git(str(work_tree or git_dir.parent)).execute(
-                [self.settings.git, *args],
-                env=env,
-                with_extended_output=True,
-                with_exceptions=False,
-                kill_after_timeout=self.settings.timeout,
-            )
+            with self.sources.slot():
+                status, out, err = Git(str(work_tree or git_dir.parent)).execute(
+                    [self.settings.git, *args],
+                    env=env,
+                    with_extended_output=True,
+                    with_exceptions=False,
+                    kill_after_timeout=self.settings.timeout,
+                )
         except GitCommandNotFound as exc:
             raise SourceError(f"git not found: {self.settings.git} (set FAB_GIT)") from exc
         if status != 0:

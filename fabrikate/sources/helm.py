@@ -166,7 +166,8 @@ class HelmFetcher:
             secrets=tuple(secrets),
             what=what,
         )
-        done = run(command)
+        with self.sources.slot():
+            done = run(command)
         if done.returncode != 0:
             raise SourceError(self.sources.mask(done.stderr.strip() or done.stdout.strip()))
         return done.stdout
