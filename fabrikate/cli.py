@@ -28,6 +28,12 @@ log = logging.getLogger("fabrikate")
 class _Group(click.Group):
     """The root group: one error line and an exit code for everything below it."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except KeyboardInterrupt:  # arrived outside a command, e.g. while click was closing
+            sys.exit(128 + _SIGNAL.get("signum", signal.SIGINT))
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -54,10 +60,12 @@ _SIGNAL: dict[str, int] = {}
 
 
 def _on_signal(signum: int, frame: Any) -> None:
-    """Stop every child process, then unwind the main thread through its cleanups."""
-    _SIGNAL["signum"] = signum
+    """Stop every child process, then unwind the main thread through its cleanups (once: a
+    second signal must not interrupt the cleanups of the first)."""
     stop_all()
-    raise KeyboardInterrupt
+    if "signum" not in _SIGNAL:
+        _SIGNAL["signum"] = signum
+        raise KeyboardInterrupt
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:

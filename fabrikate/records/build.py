@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from fabrikate.records import ci
-from fabrikate.records.gitinfo import hld_info, repo_commit, repo_name, work_tree
+from fabrikate.records.gitinfo import hld_info, repo_commit, repo_name
 from fabrikate.records.images import extract_images
 from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
 
@@ -224,7 +224,7 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
     hld.pop("message", None)
     if env.get("FAB_PR") or ci.pull_request(env):
         hld["pr"] = env.get("FAB_PR") or ci.pull_request(env)
-    top = work_tree(run.root) if hld.get("commit") else None
+    top = hld.pop("top", None)
     environment = environments_name(run.environments)
     output, images = _output(run)
     nodes = _nodes(run)

@@ -1,4 +1,8 @@
-"""What git knows about the HLD and about fetched components, read with GitPython.
+"""What git knows about the HLD and about fetched components, read with the git CLI.
+
+A few `git` calls cost milliseconds; importing GitPython alone cost more than a whole no-op
+`fab generate`, which records on every run.
+
 
 hld = hld_info(Path("."), excluded=("generated", "components", "helm_repos"))
 """
@@ -6,6 +10,7 @@ hld = hld_info(Path("."), excluded=("generated", "components", "helm_repos"))
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -37,21 +42,26 @@ def pr_from_message(message: str) -> str | None:
     return None
 
 
-def _open(path: Path) -> Any:
-    import git  # GitPython: lazy, it is slow to import
+def _git(path: Path, *args: str) -> str | None:
+    """Run git in ``path``; its stdout, or None when it fails (not a repository, no commit)."""
+    from fabrikate.errors import FabrikateError
+    from fabrikate.process import Command, run
 
+    git = os.environ.get("FAB_GIT") or "git"
+    env = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        return git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        done = run(Command((git, "-C", str(path), *args), env=env, timeout=30, what="git"))
+    except FabrikateError:
         return None
+    return done.stdout if done.returncode == 0 else None
 
 
-def _remote_url(repo: Any) -> str | None:
-    try:
-        remote = repo.remotes.origin if "origin" in repo.remotes else next(iter(repo.remotes))
-        return strip_credentials(next(remote.urls))
-    except (StopIteration, ValueError, AttributeError):
-        return None
+def _remote_url(top: Path) -> str | None:
+    """The URL of ``origin``, else of the first remote, without credentials."""
+    listing = _git(top, "remote", "-v") or ""
+    remotes = dict(line.split()[:2] for line in listing.splitlines() if len(line.split()) >= 2)
+    url = remotes.get("origin") or next(iter(remotes.values()), None)
+    return strip_credentials(url) if url else None
 
 
 def repo_name(url: str | None, root: Path) -> str:
@@ -64,42 +74,39 @@ def repo_name(url: str | None, root: Path) -> str:
     return root.resolve().name or "hld"
 
 
-def _dirty(repo: Any, root: Path, excluded: Sequence[str]) -> bool:
+def _dirty(top: Path, root: Path, excluded: Sequence[str]) -> bool:
     """Changes outside fab's own folders (output, fetched components) make the HLD dirty."""
-    top = Path(repo.working_tree_dir).resolve()
     base = root.resolve()
     specs = [f":(exclude){(base / name).relative_to(top).as_posix()}" for name in excluded]
-    status = repo.git.status("--porcelain", "--", base.relative_to(top).as_posix() or ".", *specs)
-    return bool(status.strip())
+    scope = base.relative_to(top).as_posix() or "."
+    status = _git(top, "status", "--porcelain", "--", scope, *specs)
+    return bool(status and status.strip())
 
 
 def hld_info(root: Path, excluded: Sequence[str], branch_hint: str | None) -> dict[str, Any]:
     """Repo, commit, branch, dirty flag, author and PR of the HLD at ``root``."""
-    repo = _open(root)
-    if repo is None:
+    top = work_tree(root)
+    if top is None:
         return {"repo": None, "commit": None, "commitShort": None, "branch": None, "dirty": None}
-    with repo:
-        url = _remote_url(repo)
-        try:
-            head = repo.head.commit
-        except ValueError:  # no commit yet
-            return {"repo": url, "commit": None, "commitShort": None, "branch": None, "dirty": True}
-        try:
-            branch = repo.active_branch.name
-        except TypeError:  # detached HEAD, as in most CI checkouts
-            branch = branch_hint
-        return {
-            "repo": url,
-            "commit": head.hexsha,
-            "commitShort": head.hexsha[:7],
-            "branch": branch,
-            "dirty": _dirty(repo, root, excluded),
-            "commitTime": datetime.fromtimestamp(head.committed_date, UTC).isoformat(),
-            "commitAuthor": f"{head.author.name} <{head.author.email}>",
-            "pr": pr_from_message(head.message),
-            "message": head.message.strip().splitlines()[0] if head.message.strip() else "",
-            "trailers": _trailers(head.message),
-        }
+    url = _remote_url(top)
+    head = _git(top, "log", "-1", "--format=%H%x00%ct%x00%an%x00%ae%x00%B")
+    if not head:  # no commit yet
+        return {"repo": url, "commit": None, "commitShort": None, "branch": None, "dirty": True}
+    sha, committed, name, email, message = head.split("\0", 4)
+    branch = (_git(top, "symbolic-ref", "-q", "--short", "HEAD") or "").strip()
+    return {
+        "top": top,
+        "repo": url,
+        "commit": sha,
+        "commitShort": sha[:7],
+        "branch": branch or branch_hint,  # detached HEAD, as in most CI checkouts
+        "dirty": _dirty(top, root, excluded),
+        "commitTime": datetime.fromtimestamp(int(committed), UTC).isoformat(),
+        "commitAuthor": f"{name} <{email}>",
+        "pr": pr_from_message(message),
+        "message": message.strip().splitlines()[0] if message.strip() else "",
+        "trailers": _trailers(message),
+    }
 
 
 def _trailers(message: str) -> dict[str, str]:
@@ -118,22 +125,16 @@ def repo_commit(path: Path, hld_top: Path | None) -> str | None:
     """The HEAD commit of the clone at ``path``, unless that is just the HLD's own repository."""
     if not path.exists():
         return None
-    repo = _open(path)
-    if repo is None:
+    found = _git(path, "rev-parse", "--show-toplevel", "HEAD")
+    if not found or len(found.split()) != 2:
         return None
-    with repo:
-        if hld_top is not None and Path(repo.working_tree_dir).resolve() == hld_top:
-            return None
-        try:
-            return repo.head.commit.hexsha
-        except ValueError:
-            return None
+    top, sha = found.split()
+    if hld_top is not None and Path(top).resolve() == hld_top:
+        return None
+    return sha
 
 
 def work_tree(path: Path) -> Path | None:
     """The top folder of the git work tree holding ``path``."""
-    repo = _open(path)
-    if repo is None:
-        return None
-    with repo:
-        return Path(repo.working_tree_dir).resolve()
+    found = _git(path, "rev-parse", "--show-toplevel")
+    return Path(found.strip()).resolve() if found and found.strip() else None

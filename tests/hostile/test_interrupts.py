@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,7 +53,9 @@ def survivors(marker: str) -> list[str]:
 def test_killed_twenty_times_at_random_points(tmp_path: Path) -> None:
     root = tmp_path / "hld"
     (root / "config").mkdir(parents=True)
-    subs = "".join(f"- name: c{i}\n  type: helm\n  path: {CHARTS / 'demo'}\n" for i in range(4))
+    chart = root / "chart"  # a private copy: its path tells this test's processes apart
+    shutil.copytree(CHARTS / "demo", chart)
+    subs = "".join(f"- name: c{i}\n  type: helm\n  path: {chart}\n" for i in range(4))
     (root / "component.yaml").write_text(f"name: app\nsubcomponents:\n{subs}")
     set_value(root, 0)
     fabrikate.generate(root, ["prod"])
@@ -89,7 +92,7 @@ def test_killed_twenty_times_at_random_points(tmp_path: Path) -> None:
         if how == signal.SIGTERM:
             # -SIGTERM: killed while Python was still starting, before any work began
             assert proc.returncode in (0, 128 + signal.SIGTERM, -signal.SIGTERM), err
-            assert not survivors(str(CHARTS / "demo"))
+            assert not survivors(str(chart))
             assert snapshot(out) in (old, new)
         outcomes.add("finished" if proc.returncode == 0 else "killed")
         fabrikate.generate(root, ["prod"])

@@ -13,7 +13,7 @@ import pytest
 
 from tests.fixtures.trees import git, make_repo
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
 
 
