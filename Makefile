@@ -49,6 +49,7 @@ test: venv tools system-deps lint
 
 bench: venv tools
 	FAB_HELM=$(HELM3) $(BIN)/python bench/generate.py
+	FAB_HELM=$(HELM3) $(BIN)/python bench/install.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS)
