@@ -19,7 +19,7 @@ import click
 
 from fabrikate import __version__
 from fabrikate.errors import Diagnostic, FabrikateError
-from fabrikate.process import Interrupted, stop_all
+from fabrikate.process import Interrupted, interrupt, stop_all
 from fabrikate.settings import HOOK_POLICIES, Settings
 
 log = logging.getLogger("fabrikate")
@@ -65,7 +65,7 @@ def _on_signal(signum: int, frame: Any) -> None:
     stop_all()
     if "signum" not in _SIGNAL:
         _SIGNAL["signum"] = signum
-        raise KeyboardInterrupt
+        interrupt()
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:

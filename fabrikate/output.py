@@ -10,17 +10,15 @@ changes nothing does not touch the destination at all.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import tempfile
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from fabrikate.errors import FabrikateError
+from fabrikate.process import critical
 
 __all__ = ["WriteResult", "output_dir", "write_tree"]
 
@@ -113,7 +111,7 @@ def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
             else:
                 with open(target, "wb") as handle:
                     handle.write(files[rel])
-        with _signals_held():
+        with critical:
             old = _backup(dest)
             if dest.exists():
                 os.replace(dest, old)
@@ -127,20 +125,6 @@ def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
         raise
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Delay SIGINT and SIGTERM across the two renames of a swap, so it is never half done."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _link(source: Path, target: Path) -> None:

@@ -21,7 +21,17 @@ from dataclasses import dataclass, field
 
 from fabrikate.errors import ProcessError
 
-__all__ = ["Command", "Completed", "Interrupted", "mask", "run", "stop_all"]
+__all__ = [
+    "Command",
+    "Completed",
+    "Interrupted",
+    "critical",
+    "interrupt",
+    "mask",
+    "run",
+    "stop_all",
+]
+
 
 log = logging.getLogger("fabrikate")
 
@@ -33,6 +43,38 @@ _STOPPING = threading.Event()
 
 class Interrupted(BaseException):
     """The run was interrupted (SIGINT or SIGTERM); raised where a command would have started."""
+
+
+class _Critical:
+    """A section that an interrupt must not cut in half; the interrupt waits for its end.
+
+    Blocking signals with ``pthread_sigmask`` is not enough: it is per thread, and Python runs
+    its handlers in the main thread whichever thread the signal reached.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending = False
+
+    def __enter__(self) -> None:
+        self.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+        if not self.depth and self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
+critical = _Critical()
+
+
+def interrupt() -> None:
+    """Called from a signal handler: raise ``KeyboardInterrupt`` now, or after ``critical``."""
+    if critical.depth:
+        critical.pending = True
+        return
+    raise KeyboardInterrupt
 
 
 def stop_all() -> None:

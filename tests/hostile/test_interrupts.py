@@ -90,8 +90,11 @@ def test_killed_twenty_times_at_random_points(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=60)
         assert "Traceback" not in err
         if how == signal.SIGTERM:
-            # -SIGTERM: killed while Python was still starting, before any work began
-            assert proc.returncode in (0, 128 + signal.SIGTERM, -signal.SIGTERM), err
+            # What is pinned here is that nothing is lost. The exit code is pinned by the
+            # deterministic test below; here a signal may also land while Python starts or
+            # shuts down, where its default action applies.
+            assert proc.returncode in (0, 143, -signal.SIGTERM, -signal.SIGINT), err
+
             assert not survivors(str(chart))
             assert snapshot(out) in (old, new)
         outcomes.add("finished" if proc.returncode == 0 else "killed")
@@ -99,3 +102,34 @@ def test_killed_twenty_times_at_random_points(tmp_path: Path) -> None:
         assert snapshot(out) == new
         assert sorted(p.name for p in out.parent.iterdir()) == ["prod"]
     assert "killed" in outcomes
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_kills_running_commands_and_exits_clearly(
+    tmp_path: Path, sig: int, code: int
+) -> None:
+    root = tmp_path / "hld"
+    root.mkdir()
+    (root / "component.yaml").write_text(
+        "name: app\nhooks:\n  before-generate:\n  - touch started && sleep 300 && touch finished\n"
+    )
+    keep = root / "generated" / "common" / "keep.yaml"
+    keep.parent.mkdir(parents=True)
+    keep.write_text("earlier\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabrikate", "generate", "-C", str(root)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (root / "started").exists():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code
+    assert err.strip().splitlines()[-1] == "fab: interrupted"
+    assert "Traceback" not in err
+    assert not survivors("touch started && sleep 300")
+    assert keep.read_text() == "earlier\n"
+    assert not (root / "finished").exists()
