@@ -19,7 +19,7 @@ import click
 
 from fabrikate import __version__
 from fabrikate.errors import Diagnostic, FabrikateError
-from fabrikate.process import Interrupted, interrupt, stop_all
+from fabrikate.process import Interrupted, stop_all
 from fabrikate.settings import HOOK_POLICIES, Settings
 
 log = logging.getLogger("fabrikate")
@@ -60,12 +60,9 @@ _SIGNAL: dict[str, int] = {}
 
 
 def _on_signal(signum: int, frame: Any) -> None:
-    """Stop every child process, then unwind the main thread through its cleanups (once: a
-    second signal must not interrupt the cleanups of the first)."""
+    """Stop every child process; the run then stops at its next safe point."""
+    _SIGNAL.setdefault("signum", signum)
     stop_all()
-    if "signum" not in _SIGNAL:
-        _SIGNAL["signum"] = signum
-        interrupt()
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:

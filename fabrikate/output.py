@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from fabrikate.errors import FabrikateError
-from fabrikate.process import critical
+from fabrikate.process import check_interrupted
 
 __all__ = ["WriteResult", "output_dir", "write_tree"]
 
@@ -111,11 +111,11 @@ def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
             else:
                 with open(target, "wb") as handle:
                     handle.write(files[rel])
-        with critical:
-            old = _backup(dest)
-            if dest.exists():
-                os.replace(dest, old)
-            os.replace(stage, dest)
+        check_interrupted()
+        old = _backup(dest)
+        if dest.exists():
+            os.replace(dest, old)
+        os.replace(stage, dest)
         shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         if stage is not None:

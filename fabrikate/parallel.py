@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
-from fabrikate.process import stop_all
+from fabrikate.process import check_interrupted, stop_all
 
 __all__ = ["first_failure", "run_parallel"]
 
@@ -40,6 +40,7 @@ def run_parallel(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R 
 
 
 def _call(fn: Callable[[T], R], item: T) -> R | Exception:
+    check_interrupted()
     try:
         return fn(item)
     except Exception as exc:  # collected: the caller decides what a failure means

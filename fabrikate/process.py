@@ -25,8 +25,7 @@ __all__ = [
     "Command",
     "Completed",
     "Interrupted",
-    "critical",
-    "interrupt",
+    "check_interrupted",
     "mask",
     "run",
     "stop_all",
@@ -42,39 +41,18 @@ _STOPPING = threading.Event()
 
 
 class Interrupted(BaseException):
-    """The run was interrupted (SIGINT or SIGTERM); raised where a command would have started."""
+    """The run was interrupted (SIGINT or SIGTERM).
 
-
-class _Critical:
-    """A section that an interrupt must not cut in half; the interrupt waits for its end.
-
-    Blocking signals with ``pthread_sigmask`` is not enough: it is per thread, and Python runs
-    its handlers in the main thread whichever thread the signal reached.
+    Signal handlers never raise: raising at an arbitrary bytecode can break an import or a class
+    body half-way. They only call ``stop_all``; running commands die, and the code raises this
+    at the next safe point (a command's end, ``check_interrupted``).
     """
 
-    def __init__(self) -> None:
-        self.depth = 0
-        self.pending = False
 
-    def __enter__(self) -> None:
-        self.depth += 1
-
-    def __exit__(self, *exc: object) -> None:
-        self.depth -= 1
-        if not self.depth and self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
-
-
-critical = _Critical()
-
-
-def interrupt() -> None:
-    """Called from a signal handler: raise ``KeyboardInterrupt`` now, or after ``critical``."""
-    if critical.depth:
-        critical.pending = True
-        return
-    raise KeyboardInterrupt
+def check_interrupted() -> None:
+    """Raise ``Interrupted`` once a signal asked the run to stop; called at safe points."""
+    if _STOPPING.is_set():
+        raise Interrupted("interrupted")
 
 
 def stop_all() -> None:

@@ -21,6 +21,7 @@ from fabrikate.config import ConfigLayer, check_environment, config_file, load_l
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, component_context
 from fabrikate.model import Component, load_component
 from fabrikate.parallel import first_failure, run_parallel
+from fabrikate.process import check_interrupted
 
 __all__ = ["ResolvedComponent", "Tree", "environment_layers", "walk"]
 
@@ -166,6 +167,7 @@ class _Walker:
         self, parent: ResolvedComponent, ancestors: tuple[Path, ...]
     ) -> list[tuple[ResolvedComponent, tuple[Path, ...]]]:
         found = []
+        check_interrupted()
         for sub in parent.component.subcomponents:
             try:
                 found.extend(self.child(parent, sub, ancestors))

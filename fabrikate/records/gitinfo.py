@@ -45,14 +45,15 @@ def pr_from_message(message: str) -> str | None:
 def _git(path: Path, *args: str) -> str | None:
     """Run git in ``path``; its stdout, or None when it fails (not a repository, no commit)."""
     from fabrikate.errors import FabrikateError
-    from fabrikate.process import Command, run
+    from fabrikate.process import Command, Interrupted, run
 
     git = os.environ.get("FAB_GIT") or "git"
     env = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
     try:
         done = run(Command((git, "-C", str(path), *args), env=env, timeout=30, what="git"))
-    except FabrikateError:
+    except (FabrikateError, Interrupted):  # an interrupted run is recorded without git facts
         return None
+
     return done.stdout if done.returncode == 0 else None
 
 

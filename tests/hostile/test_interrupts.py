@@ -90,10 +90,8 @@ def test_killed_twenty_times_at_random_points(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=60)
         assert "Traceback" not in err
         if how == signal.SIGTERM:
-            # What is pinned here is that nothing is lost. The exit code is pinned by the
-            # deterministic test below; here a signal may also land while Python starts or
-            # shuts down, where its default action applies.
-            assert proc.returncode in (0, 143, -signal.SIGTERM, -signal.SIGINT), err
+            # -SIGTERM: the signal landed while Python was starting, before fab handled signals
+            assert proc.returncode in (0, 143, -signal.SIGTERM), err
 
             assert not survivors(str(chart))
             assert snapshot(out) in (old, new)
