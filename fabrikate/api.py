@@ -121,7 +121,7 @@ def generate(
 def tree_lock(root: Path, settings: Settings) -> contextlib.AbstractContextManager[None]:
     """One fab process at a time per tree; others wait (``settings.wait``) or fail clearly."""
     name = digest("tree", os.path.realpath(root))
-    return Cache.default().lock(name, f"the tree at {root}", settings.wait)
+    return Cache.default().lock("locks", name, wait=settings.wait, what=f"the tree at {root}")
 
 
 def _generate(
@@ -152,7 +152,8 @@ def _generate(
     result.files = write_tree(dest, files)
     result.timings["write"] = time.perf_counter() - mark
     if cache is not None and renderer.misses:
-        cache.prune(["render", "inject"], settings.render_cache_bytes)
+        cache.trim(["render", "inject"], settings.render_cache_bytes)
+
     result.timings["total"] = time.perf_counter() - started
     return result
 

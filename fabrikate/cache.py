@@ -1,12 +1,17 @@
-"""fab's cache folder: small content-addressed entries shared by every run and process.
+"""fab's cache folder, shared by every run and every fab process on the machine.
 
-    store = Cache.default()
-    store.put("render", key, data)
-    data = store.get("render", key)
+    cache = Cache.default()
+    with cache.lock("git", key):           # one process fills an entry, others wait
+        with cache.building("git") as tmp:   # built in a temp folder, then renamed into place
+            ...
+    cache.put("render", key, data)           # small content-addressed entries
+    data = cache.get("render", key)
 
 The folder is ``FAB_CACHE_DIR``, else the user cache dir (platformdirs), always with a version
-subfolder. Entries are written to a temp file and renamed, so concurrent runs never read half an
-entry; the cache is best-effort: an unreadable entry is a miss and a failed write is ignored.
+subfolder. Kinds: ``git`` (bare mirrors), ``checkouts`` (one tree per commit), ``charts``
+(pulled chart archives), ``helm`` (fab's own helm homes), ``definitions`` (``fab find``), and the
+small entries ``render``, ``inject``, ``validated`` and ``tools``. Small entries are best-effort:
+an unreadable one is a miss and a failed write is ignored.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -23,13 +30,14 @@ from pathlib import Path
 
 from fabrikate.errors import FabrikateError
 
-__all__ = ["CACHE_VERSION", "Cache", "cache_root", "digest"]
+__all__ = ["CACHE_VERSION", "Cache", "CacheEntry", "cache_root", "digest", "slug", "touch"]
 
 log = logging.getLogger("fabrikate")
 
-
 CACHE_VERSION = "v1"
-README = "This folder is fab's cache; it is safe to delete. See `fab cache info`.\n"
+SMALL_KINDS = ("render", "inject", "validated", "tools")
+LARGE_KINDS = ("git", "checkouts", "charts", "definitions")
+README = "This folder is fab's cache (fabrikate-gitops); it is safe to delete. See `fab cache`.\n"
 
 
 def cache_root() -> Path:
@@ -38,8 +46,8 @@ def cache_root() -> Path:
     if not base:
         import platformdirs
 
-        base = platformdirs.user_cache_dir("fabrikate")
-    return Path(base) / CACHE_VERSION
+        base = platformdirs.user_cache_dir("fabrikate", appauthor=False)
+    return Path(base).absolute() / CACHE_VERSION
 
 
 def digest(*parts: bytes | str) -> str:
@@ -52,9 +60,32 @@ def digest(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
+def slug(url: str) -> str:
+    """A stable, readable folder name for a URL: a few safe characters plus a hash."""
+    hashed = hashlib.sha256(url.encode()).hexdigest()[:16]
+    tail = re.sub(r"[^A-Za-z0-9._-]+", "-", url.rstrip("/").rsplit("/", 1)[-1])[:40]
+    return f"{tail}-{hashed}" if tail else hashed
+
+
+def touch(path: Path) -> None:
+    """Mark an entry as used now (prune keeps recently used entries)."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One cached item, for ``fab cache info`` and ``prune``."""
+
+    kind: str
+    path: Path
+    size: int
+    last_used: float
+
+
 @dataclass(frozen=True)
 class Cache:
-    """A cache folder holding entries by kind (``render``, ``validated``, …) and key."""
+    """The versioned cache folder at ``root``."""
 
     root: Path
 
@@ -63,27 +94,38 @@ class Cache:
         """The cache at ``cache_root()``."""
         return cls(cache_root())
 
+    def folder(self, kind: str) -> Path:
+        """The folder of one kind of entry, created on first use."""
+        path = self.root / kind
+        if not path.is_dir():
+            path.mkdir(parents=True, exist_ok=True)
+            readme = self.root.parent / "README"
+            if not readme.exists():
+                with contextlib.suppress(OSError):
+                    readme.write_text(README)
+        return path
+
     def path(self, kind: str, key: str) -> Path:
-        """Where the entry ``key`` of ``kind`` lives."""
+        """Where the small entry ``key`` of ``kind`` lives."""
         return self.root / kind / key[:2] / key
 
     def get(self, kind: str, key: str) -> bytes | None:
-        """The entry, or None when missing or unreadable."""
+        """A small entry, or None when missing or unreadable."""
         try:
             return self.path(kind, key).read_bytes()
         except OSError:
             return None
 
     def has(self, kind: str, key: str) -> bool:
-        """Whether the entry exists."""
+        """Whether a small entry exists."""
         return self.path(kind, key).is_file()
 
     def put(self, kind: str, key: str, data: bytes) -> None:
-        """Store an entry atomically; failures are ignored (the cache is best-effort)."""
+        """Store a small entry atomically; failures are ignored (it is best-effort)."""
         path = self.path(kind, key)
         try:
+            self.folder(kind)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._readme()
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -91,56 +133,106 @@ class Cache:
         except OSError:
             pass
 
-    def _readme(self) -> None:
-        readme = self.root.parent / "README"
-        if not readme.exists():
-            readme.write_text(README)
-
     @contextlib.contextmanager
-    def lock(self, name: str, what: str, wait: bool) -> Iterator[None]:
-        """Hold the lock ``name``; without ``wait``, fail at once when another process has it."""
+    def lock(self, kind: str, key: str, *, wait: bool = True, what: str = "") -> Iterator[None]:
+        """Hold the file lock ``kind/key``. Without ``wait``, fail at once when another process
+        holds it, naming ``what`` it protects."""
         import filelock
 
-        path = self.root / "locks" / f"{name}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        held = filelock.FileLock(path)
+        held = filelock.FileLock(str(self.folder(kind) / f"{key}.lock"))
         try:
             held.acquire(timeout=0)
         except filelock.Timeout:
             if not wait:
-                raise FabrikateError(
-                    f"another fab process is working on {what} (use --wait)"
-                ) from None
-            log.info("waiting for another fab process working on %s", what)
+                message = f"another fab process is working on {what or key} (use --wait)"
+                raise FabrikateError(message) from None
+            log.info("waiting for another fab process working on %s", what or f"{kind}/{key}")
             held.acquire()
         try:
             yield
         finally:
             held.release()
 
-    def entries(self, kinds: Iterable[str]) -> list[tuple[Path, os.stat_result]]:
-        """Every entry file of ``kinds`` with its stat."""
+    @contextlib.contextmanager
+    def building(self, kind: str) -> Iterator[Path]:
+        """A temp folder inside the cache, removed unless the caller renamed it away."""
+        temp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder(kind)))
+        try:
+            yield temp
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+
+    def entries(self, kinds: Iterable[str] = SMALL_KINDS + LARGE_KINDS) -> list[CacheEntry]:
+        """Every entry of ``kinds``: the files of small kinds, the top folders of large ones."""
         found = []
         for kind in kinds:
-            for folder, _, names in os.walk(self.root / kind):
-                for name in names:
-                    path = Path(folder, name)
-                    try:
-                        found.append((path, path.stat()))
-                    except OSError:
-                        continue
+            folder = self.root / kind
+            if not folder.is_dir():
+                continue
+            if kind in SMALL_KINDS:
+                for path in folder.glob("??/*"):
+                    if not path.name.startswith("."):
+                        found.append(CacheEntry(kind, path, _size(path), _last_used(path)))
+                continue
+            for path in sorted(folder.iterdir()):
+                if not path.name.startswith(".") and path.suffix != ".lock":
+                    found.append(CacheEntry(kind, path, _size(path), _last_used(path)))
         return found
 
-    def prune(self, kinds: Iterable[str], max_bytes: int, max_age: float | None = None) -> int:
-        """Drop the least recently modified entries until ``kinds`` fit in ``max_bytes``."""
-        entries = sorted(self.entries(kinds), key=lambda e: e[1].st_mtime, reverse=True)
-        now, total, removed = time.time(), 0, 0
-        for path, stat in entries:
-            total += stat.st_size
-            if total > max_bytes or (max_age is not None and now - stat.st_mtime > max_age):
-                try:
-                    path.unlink()
-                    removed += 1
-                except OSError:
-                    continue
+    def prune(self, older_than: float = 0.0) -> list[CacheEntry]:
+        """Remove entries unused for ``older_than`` seconds (all by default), and old versions."""
+        removed = []
+        cutoff = time.time() - older_than
+        for entry in self.entries():
+            if older_than > 0 and entry.last_used > cutoff:
+                continue
+            if entry.kind in SMALL_KINDS:
+                _remove(entry.path)
+            else:
+                with self.lock(entry.kind, entry.path.name.removesuffix(".tgz")):
+                    _remove(entry.path)
+            removed.append(entry)
+        base = self.root.parent
+        if base.is_dir():
+            for other in base.iterdir():
+                stale = other.name != CACHE_VERSION and re.fullmatch(r"v\d+", other.name)
+                if stale and other.is_dir():
+                    shutil.rmtree(other, ignore_errors=True)
         return removed
+
+    def trim(self, kinds: Iterable[str], max_bytes: int) -> int:
+        """Drop the least recently used small entries until ``kinds`` fit in ``max_bytes``."""
+        entries = sorted(self.entries(kinds), key=lambda e: e.last_used, reverse=True)
+        total, removed = 0, 0
+        for entry in entries:
+            total += entry.size
+            if total > max_bytes:
+                _remove(entry.path)
+                removed += 1
+        return removed
+
+
+def _last_used(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

@@ -251,13 +251,13 @@ def install(ctx: click.Context, path: Path, **options: Any) -> None:
 
 @main.group()
 def cache() -> None:
-    """Inspect or empty the cache of git mirrors and chart archives."""
+    """Inspect or empty the cache: git mirrors, chart archives and rendered output."""
 
 
 @cache.command("info")
 def cache_info() -> None:
     """Print where the cache is and what it holds."""
-    from fabrikate.sources.cache import Cache
+    from fabrikate.cache import Cache
 
     store = Cache.default()
     entries = store.entries()
@@ -279,7 +279,7 @@ def cache_info() -> None:
 )
 def cache_prune(older_than: float) -> None:
     """Remove cached entries (all, or those unused for --older-than days)."""
-    from fabrikate.sources.cache import Cache
+    from fabrikate.cache import Cache
 
     removed = Cache.default().prune(older_than * 86400)
     size = sum(e.size for e in removed)

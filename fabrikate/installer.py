@@ -19,12 +19,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from fabrikate.cache import Cache
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_context
 from fabrikate.model import Component
 from fabrikate.resolve import ResolvedComponent, walk
 from fabrikate.settings import Settings
 from fabrikate.sources import Placed, Request, Sources
-from fabrikate.sources.cache import Cache
 
 __all__ = ["Event", "InstallResult", "Installed", "install"]
 

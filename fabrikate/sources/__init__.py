@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from fabrikate.cache import Cache
 from fabrikate.errors import SourceError
 from fabrikate.settings import Settings
-from fabrikate.sources.cache import Cache
 from fabrikate.sources.credentials import Credentials, redact_url
 
 __all__ = ["FetchError", "Fetcher", "Placed", "Request", "Sources", "swap_in"]

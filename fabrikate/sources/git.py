@@ -18,9 +18,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from fabrikate.cache import slug, touch
 from fabrikate.errors import InputError, SourceError
 from fabrikate.sources import FetchError, Placed, Request, Sources, staging, swap_in
-from fabrikate.sources.cache import slug, touch
 from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
 
 __all__ = ["GitFetcher"]

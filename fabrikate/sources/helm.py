@@ -19,10 +19,10 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from fabrikate.cache import slug, touch
 from fabrikate.errors import FabrikateError, SourceError
 from fabrikate.process import Command, run
 from fabrikate.sources import FetchError, Placed, Request, Sources, staging, swap_in
-from fabrikate.sources.cache import slug, touch
 from fabrikate.sources.credentials import check_source
 from fabrikate.yamlio import parse_yaml, read_text
 
