@@ -17,6 +17,7 @@ an unreadable one is a miss and a failed write is ignored.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -137,21 +138,21 @@ class Cache:
     def lock(self, kind: str, key: str, *, wait: bool = True, what: str = "") -> Iterator[None]:
         """Hold the file lock ``kind/key``. Without ``wait``, fail at once when another process
         holds it, naming ``what`` it protects."""
-        import filelock
-
-        held = filelock.FileLock(str(self.folder(kind) / f"{key}.lock"))
+        # flock locks belong to the open file: another process, or another open of the same
+        # file in this process, waits; the kernel drops them when the holder dies.
+        fd = os.open(self.folder(kind) / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            held.acquire(timeout=0)
-        except filelock.Timeout:
-            if not wait:
-                message = f"another fab process is working on {what or key} (use --wait)"
-                raise FabrikateError(message) from None
-            log.info("waiting for another fab process working on %s", what or f"{kind}/{key}")
-            held.acquire()
-        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not wait:
+                    message = f"another fab process is working on {what or key} (use --wait)"
+                    raise FabrikateError(message) from None
+                log.info("waiting for another fab process working on %s", what or f"{kind}/{key}")
+                fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
-            held.release()
+            os.close(fd)
 
     @contextlib.contextmanager
     def building(self, kind: str) -> Iterator[Path]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fabrikate.cache import cache_root
+from fabrikate.cache import Cache
 from fabrikate.errors import FabrikateError, InputError, SourceError
 from fabrikate.model import component_file
 from fabrikate.process import Command, run
@@ -63,10 +63,8 @@ def _refresh(url: str, settings: Settings) -> Path:
     """A current shallow checkout of ``url`` in the cache (the cached one when offline)."""
     if url.startswith("-") or url.startswith("ext::"):
         raise InputError(f"refusing repository URL {url!r}")
-    from filelock import FileLock
-
-    root = cache_root() / "definitions"
-    root.mkdir(parents=True, exist_ok=True)
+    cache = Cache.default()
+    root = cache.folder("definitions")
     checkout = root / hashlib.sha256(url.encode()).hexdigest()[:16]
     secrets = _secrets(url)
 
@@ -81,7 +79,7 @@ def _refresh(url: str, settings: Settings) -> Path:
         )
         run(command).check()
 
-    with FileLock(str(checkout) + ".lock"):
+    with cache.lock("definitions", checkout.name):
         if not (checkout / ".git").is_dir():
             if settings.offline:
                 raise SourceError(f"{_shown(url, secrets)} is not cached and --offline is set")
