@@ -135,8 +135,11 @@ class Credentials:
         with self._lock:
             self.secrets.update(v for v in values if v)
 
+    def known(self) -> tuple[str, ...]:
+        """Every secret of this run, longest first."""
+        with self._lock:
+            return tuple(sorted(self.secrets, key=len, reverse=True))
+
     def mask(self, text: str) -> str:
         """``text`` with every known secret and every URL password removed."""
-        with self._lock:
-            secrets = sorted(self.secrets, key=len, reverse=True)
-        return redact_url(mask(text, secrets))
+        return redact_url(mask(text, self.known()))

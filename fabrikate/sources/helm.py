@@ -5,8 +5,12 @@
         Path("helm_repos/web"))
 
 Helm runs with its own config, cache and data homes inside fab's cache, so the user's helm
-setup is never changed. When the user has the same repository URL under an alias, that alias's
-credentials are used. Archives of exact versions are kept in the cache and need no network.
+setup is never changed. An exact version from an http(s) repository is downloaded directly: the
+repository's ``index.yaml`` is read once per run and the archive is checked against its digest
+(one ``helm pull`` per chart cost more than all the git work of a large tree). Anything else
+(version ranges, OCI, client certificates) goes through ``helm pull``. A token from
+``access.yaml`` for the source, else the credentials of a user's helm alias with the same URL,
+are sent as basic auth. Archives of exact versions are kept in the cache and need no network.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ import logging
 import os
 import re
 import tarfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +31,7 @@ from fabrikate.cache import slug, touch
 from fabrikate.errors import FabrikateError, SourceError
 from fabrikate.process import Command, run
 from fabrikate.sources import FetchError, Placed, Request, Sources, staging, swap_in
-from fabrikate.sources.credentials import check_source
+from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
 from fabrikate.yamlio import parse_yaml, read_text
 
 __all__ = ["HelmFetcher"]
@@ -46,14 +54,23 @@ _CAUSES = (
     ("not found", "chart not found"),
     ("timed out", "timed out"),
 )
-# Keys of a helm repositories.yaml entry that carry its credentials and TLS settings.
-_REPO_FLAGS = (
-    ("username", "--username"),
-    ("password", "--password"),
+# Keys of a helm repositories.yaml entry that carry its TLS settings.
+_TLS_FLAGS = (
     ("certFile", "--cert-file"),
     ("keyFile", "--key-file"),
     ("caFile", "--ca-file"),
 )
+
+
+@dataclass(frozen=True)
+class _Access:
+    """How to reach one chart repository: ``helm pull`` flags and a header for direct downloads."""
+
+    url: str  # without credentials
+    flags: tuple[str, ...]
+    header: str  # basic auth, or ''
+    direct: bool  # no client certificates or TLS options that only helm handles
+    pass_all: bool  # send the credentials to archive hosts other than the repository's
 
 
 class HelmFetcher:
@@ -119,7 +136,8 @@ class HelmFetcher:
             if exact and archive.is_file():
                 return archive, True
             with cache.building("charts") as temp:
-                self._pull(request, temp)
+                if not (exact and self._download(request, temp)):
+                    self._pull(request, temp)
                 pulled = [p for p in temp.iterdir() if p.name.endswith(".tgz")]
                 if len(pulled) != 1:
                     raise FetchError(f"helm pull of {request.shown} wrote no chart archive")
@@ -127,21 +145,106 @@ class HelmFetcher:
         return archive, False
 
     def _pull(self, request: Request, into: Path) -> None:
-        secrets: list[str] = []
         if request.source.startswith("oci://"):
             ref = f"{request.source.rstrip('/')}/{request.path}"
             extra = self._registry_flags(request.source)
         else:
             ref = request.path
-            extra, secrets = self._repo_flags(request.source)
+            extra = list(self._access(request).flags)
         args = ["pull", *self.flags, *extra, "--destination", str(into)]
         if request.version:
             args += ["--version", request.version]
-        self.sources.credentials.add_secret(*secrets)
         try:
-            self.helm([*args, "--", ref], what="helm pull", secrets=secrets)
+            self.helm([*args, "--", ref], what="helm pull")
         except SourceError as exc:
             raise self._error(request, str(exc)) from None
+
+    def _download(self, request: Request, into: Path) -> bool:
+        """Fetch an exact version straight from the repository; False leaves it to helm pull."""
+        if not request.source.lower().startswith(("http://", "https://")):
+            return False
+        access = self._access(request)
+        if not access.direct:
+            return False
+        index = self.sources.once(("helm-index", access.url), lambda: self._index(access))
+        entry = _find_version(index, request.path, request.version)
+        if entry is None:
+            return False  # helm pull reports the missing chart or version in its own words
+        base = access.url.rstrip("/") + "/"
+        url = urllib.parse.urljoin(base, str(entry["urls"][0]))
+        same_host = urllib.parse.urlsplit(url)[:2] == urllib.parse.urlsplit(base)[:2]
+        body = self._get(url, access.header if same_host or access.pass_all else "")
+        if body is None:
+            return False
+        expected = str(entry.get("digest") or "")
+        if expected and hashlib.sha256(body).hexdigest() != expected:
+            raise FetchError(
+                f"chart {request.path!r} version {request.version!r} from {request.shown}: "
+                "the archive does not match the digest in the repository index",
+                cause="digest mismatch",
+                component=request.component,
+            )
+        (into / f"{request.path}-{entry.get('version')}.tgz").write_bytes(body)
+        return True
+
+    def _index(self, access: _Access) -> dict[str, Any] | None:
+        """The repository's parsed ``index.yaml``, or None when it cannot be read."""
+        body = self._get(access.url.rstrip("/") + "/index.yaml", access.header)
+        if body is None:
+            return None
+        try:
+            data, _ = parse_yaml(body.decode("utf-8"), "index.yaml")
+        except (FabrikateError, UnicodeDecodeError):
+            return None
+        entries = data.get("entries") if isinstance(data, dict) else None
+        return entries if isinstance(entries, dict) else None
+
+    def _get(self, url: str, header: str) -> bytes | None:
+        """A 2xx body, or None on any failure (helm pull then reports it)."""
+        request = urllib.request.Request(url, headers={"User-Agent": "fabrikate"})
+        if header:
+            request.add_unredirected_header("Authorization", header)
+        try:
+            with urllib.request.urlopen(request, timeout=self.settings.timeout) as response:
+                return response.read()
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            log.debug("direct download of %s failed: %s", self.sources.mask(url), exc)
+            return None
+
+    def _access(self, request: Request) -> _Access:
+        """Credentials for a chart repository: access.yaml, else a user alias, else the URL's."""
+        url, user, password = strip_userinfo(request.source)
+        credentials = self.sources.credentials
+        credentials.add_secret(password)
+        grant = credentials.grant(request.source, request.component)
+        entry = (
+            None
+            if grant is not None
+            else _find_repo(self._user_env().get("HELM_REPOSITORY_CONFIG", ""), url)
+        )
+        flags = ["--repo", url]
+        direct, pass_all = True, False
+        if grant is not None:
+            user, password = user or "x-access-token", grant.token
+        elif entry is not None:
+            log.debug("using the credentials of helm repository alias %s", entry.get("name"))
+            user, password = str(entry.get("username") or ""), str(entry.get("password") or "")
+            for key, flag in _TLS_FLAGS:
+                if entry.get(key):
+                    flags += [flag, str(entry[key])]
+                    direct = False
+            if entry.get("insecure_skip_tls_verify"):
+                flags.append("--insecure-skip-tls-verify")
+                direct = False
+            if entry.get("pass_credentials_all"):
+                flags.append("--pass-credentials")
+                pass_all = True
+        header = ""
+        if user or password:
+            flags += ["--username", user, "--password", password]
+            header = basic_auth(user, password)
+            credentials.add_secret(password, header, header.removeprefix("Basic "))
+        return _Access(url, tuple(flags), header, direct, pass_all)
 
     def _error(self, request: Request, stderr: str) -> FetchError:
         lowered = stderr.lower()
@@ -152,7 +255,7 @@ class HelmFetcher:
         text = f"cannot pull {what} from {request.shown}: {cause or stderr}"
         return FetchError(self.sources.mask(text), cause=cause, component=request.component)
 
-    def helm(self, args: list[str], *, what: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    def helm(self, args: list[str], *, what: str) -> str:
         """Run helm with fab's own homes; a failure raises ``SourceError`` with masked stderr."""
         env = {
             "HELM_CONFIG_HOME": str(self.home / "config"),
@@ -163,7 +266,7 @@ class HelmFetcher:
             (self.settings.helm, *args),
             env=env,
             timeout=self.settings.timeout,
-            secrets=tuple(secrets),
+            secrets=self.sources.credentials.known(),
             what=what,
         )
         with self.sources.slot():
@@ -184,22 +287,6 @@ class HelmFetcher:
             return {k: v.strip('"') for k, v in pairs}
 
         return self.sources.once(("helm-env",), read)
-
-    def _repo_flags(self, url: str) -> tuple[list[str], list[str]]:
-        """``--repo`` plus the credentials of a user alias with the same URL."""
-        flags = ["--repo", url]
-        entry = _find_repo(self._user_env().get("HELM_REPOSITORY_CONFIG", ""), url)
-        if entry is None:
-            return flags, []
-        log.debug("using the credentials of helm repository alias %s", entry.get("name"))
-        for key, flag in _REPO_FLAGS:
-            if entry.get(key):
-                flags += [flag, str(entry[key])]
-        if entry.get("insecure_skip_tls_verify"):
-            flags.append("--insecure-skip-tls-verify")
-        if entry.get("pass_credentials_all"):
-            flags.append("--pass-credentials")
-        return flags, [str(entry["password"])] if entry.get("password") else []
 
     def _registry_flags(self, source: str) -> list[str]:
         user_config = self._user_env().get("HELM_REGISTRY_CONFIG", "")
@@ -269,6 +356,17 @@ def _find_repo(config: str, url: str) -> dict[str, Any] | None:
         return None
     for entry in (data or {}).get("repositories") or []:
         if isinstance(entry, dict) and str(entry.get("url", "")).rstrip("/") == url.rstrip("/"):
+            return entry
+    return None
+
+
+def _find_version(index: dict[str, Any] | None, chart: str, version: str) -> dict[str, Any] | None:
+    """The index entry of exactly ``chart`` at ``version`` (a leading ``v`` is ignored)."""
+    wanted = version.removeprefix("v")
+    for entry in (index or {}).get(chart) or []:
+        if not isinstance(entry, dict) or not entry.get("urls"):
+            continue
+        if str(entry.get("version", "")).removeprefix("v") == wanted:
             return entry
     return None
 
