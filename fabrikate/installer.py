@@ -115,11 +115,16 @@ class _Installer:
             return
         self.sources.credentials.load(node.physical_path, node.id)
         self.hook(node, "before-install")
-        jobs = [
-            (f"{node.id}/{sub.name}", self.submit_clone(node, sub))
+        clones = [
+            sub
             for sub in node.component.subcomponents
             if sub.is_directory and sub.method == "git" and not node.config.sub(sub.name).disabled
         ]
+        git = self.sources.fetcher("git")
+        plan = git.plan([_request(f"{node.id}/{sub.name}", sub) for sub in clones])  # type: ignore[attr-defined]
+        for batch in plan:
+            self.pool.submit(batch)
+        jobs = [(f"{node.id}/{sub.name}", self.submit_clone(node, sub)) for sub in clones]
         self.prefetch_charts(node)
         own = self.submit_own(node)
         for child_id, future in jobs:

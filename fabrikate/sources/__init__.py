@@ -142,6 +142,16 @@ class Sources:
                 future.set_exception(exc)
         return future.result()  # type: ignore[return-value]
 
+    def promise(self, key: object) -> Future[object] | None:
+        """Claim ``key`` for a result computed elsewhere (``once`` callers then wait for it);
+        None when the key is already claimed."""
+        with self._lock:
+            if key in self._memo:
+                return None
+            future: Future[object] = Future()
+            self._memo[key] = future
+            return future
+
     def mask(self, text: str) -> str:
         """``text`` without any secret of this run."""
         return self.credentials.mask(text)
