@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
+from fabrikate.cache import Cache
 from fabrikate.cli import main
 from fabrikate.settings import Settings
 from tests.fixtures.servers import TOKEN, GitHttp, Http, Registry
@@ -241,6 +242,38 @@ def test_private_git_with_access_yaml_and_masked_token(
     assert "main-1" in manifest(root, "private")
     assert TOKEN not in done.output
     for path in [*root.rglob("*"), *(tmp_path.parent.rglob("config"))]:
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.helm
+def test_private_chart_repository_with_access_yaml_and_masked_token(
+    tmp_path: Path, private_site: Http, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An exact version is downloaded directly; the latest one goes through helm pull.
+    root = hld(
+        tmp_path / "hld",
+        f"""
+  - {{name: exact, type: helm, method: helm, source: "{private_site.charts}", path: demo,
+      version: 0.1.0}}
+  - {{name: latest, type: helm, method: helm, source: "{private_site.charts}", path: demo}}
+""",
+        **{"access.yaml": f"{private_site.charts}: CHART_TOKEN\n"},
+    )
+    runner = CliRunner()
+    monkeypatch.setenv("CHART_TOKEN", "wrong-token-value")
+    wrong = runner.invoke(main, ["install", str(root)])
+    assert wrong.exit_code == 1
+    assert wrong.output.count("authentication required") == 2, wrong.output
+    assert "wrong-token-value" not in wrong.output
+
+    monkeypatch.setenv("CHART_TOKEN", TOKEN)
+    done = runner.invoke(main, ["-v", "install", str(root)])
+    assert done.exit_code == 0, done.output
+    assert "version: 0.1.0" in (root / "helm_repos/exact/Chart.yaml").read_text()
+    assert "version: 0.2.0" in (root / "helm_repos/latest/Chart.yaml").read_text()
+    assert TOKEN not in done.output
+    for path in [*root.rglob("*"), *Cache.default().root.rglob("*")]:
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
 
