@@ -277,6 +277,29 @@ def test_private_chart_repository_with_access_yaml_and_masked_token(
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
 
+    # Without access.yaml, the user's own helm alias for the same URL lends its credentials.
+    user_helm = tmp_path / "user-helm"
+    write_tree(
+        user_helm,
+        {
+            "repositories.yaml": f"""
+                apiVersion: ""
+                repositories:
+                  - name: mine
+                    url: {private_site.charts}
+                    username: me
+                    password: {TOKEN}
+                """
+        },
+    )
+    monkeypatch.setenv("HELM_CONFIG_HOME", str(user_helm))
+    (root / "access.yaml").unlink()
+    shutil.rmtree(Cache.default().root / "charts")
+    shutil.rmtree(root / "helm_repos")
+    again = fabrikate.install(root, settings())
+    assert again.ok, again.failures
+    assert "version: 0.2.0" in (root / "helm_repos/latest/Chart.yaml").read_text()
+
 
 def test_cache_serves_pinned_refs_with_servers_gone(
     tmp_path: Path, app_repo: dict[str, str]
