@@ -24,7 +24,7 @@ from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_c
 from fabrikate.model import Component
 from fabrikate.resolve import ResolvedComponent, walk
 from fabrikate.settings import Settings
-from fabrikate.sources import Placed, Request, Sources
+from fabrikate.sources import Finish, Placed, Request, Sources
 
 __all__ = ["Event", "InstallResult", "Installed", "install"]
 
@@ -188,19 +188,28 @@ class _Installer:
         with component_context(node.id):
             component = node.component
             dest = node.physical_path / "helm_repos" / component.name
-            self.place(node.id, _request(node.id, component), dest)
-            if component.method == "git":
-                helm = self.sources.fetcher("helm")
-                helm.dependencies(dest / component.path, node.id)  # type: ignore[attr-defined]
+            finish = self.chart_dependencies(node) if component.method == "git" else None
+            self.place(node.id, _request(node.id, component), dest, finish)
+
+    def chart_dependencies(self, node: ResolvedComponent) -> Finish:
+        """Build a git chart's dependencies in its new copy: a failure keeps the earlier copy."""
+        helm = self.sources.fetcher("helm")
+
+        def build(new: Path) -> None:
+            helm.dependencies(new / node.component.path, node.id)  # type: ignore[attr-defined]
+
+        return build
 
     def place_none(self, component: str, request: Request, dest: Path) -> None:
         self.place(component, request, dest)
 
-    def place(self, component: str, request: Request, dest: Path) -> Placed:
+    def place(
+        self, component: str, request: Request, dest: Path, finish: Finish | None = None
+    ) -> Placed:
         with component_context(component):
             self.emit(Event(component, "fetching", request.shown))
             started = time.perf_counter()
-            placed = self.sources.place(request, dest)
+            placed = self.sources.place(request, dest, finish)
             log.debug("%s: %.2fs", component, time.perf_counter() - started)
         item = Installed(
             component,

@@ -28,7 +28,7 @@ from fabrikate.errors import SourceError
 from fabrikate.settings import Settings
 from fabrikate.sources.credentials import Credentials, redact_url
 
-__all__ = ["FetchError", "Fetcher", "Placed", "Request", "Sources", "swap_in"]
+__all__ = ["FetchError", "Fetcher", "Finish", "Placed", "Request", "Sources", "swap_in"]
 
 T = TypeVar("T")
 
@@ -67,11 +67,18 @@ class Placed:
     changed: bool
 
 
+Finish = Callable[[Path], None]
+
+
 class Fetcher(Protocol):
     """Make one source present at one path."""
 
-    def place(self, request: Request, dest: Path) -> Placed:
-        """Fetch ``request`` (through the cache) and put it at ``dest``."""
+    def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
+        """Fetch ``request`` (through the cache) and put it at ``dest``.
+
+        ``finish`` runs on the complete new copy before it replaces ``dest``; when it raises,
+        ``dest`` stays as it was.
+        """
         ...
 
 
@@ -123,9 +130,9 @@ class Sources:
             return HttpFetcher(self)
         raise ValueError(f"no fetcher for method {method!r}")
 
-    def place(self, request: Request, dest: Path) -> Placed:
-        """Make ``request`` present at ``dest``."""
-        return self.fetcher(request.method).place(request, dest)
+    def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
+        """Make ``request`` present at ``dest`` (``finish``: see ``Fetcher.place``)."""
+        return self.fetcher(request.method).place(request, dest, finish)
 
     def once(self, key: object, compute: Callable[[], T]) -> T:
         """Compute ``key`` once per run; concurrent and later callers share the result or error."""

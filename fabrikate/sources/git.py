@@ -24,7 +24,7 @@ from pathlib import Path
 
 from fabrikate.cache import slug, touch
 from fabrikate.errors import InputError, SourceError
-from fabrikate.sources import FetchError, Placed, Request, Sources, staging, swap_in
+from fabrikate.sources import FetchError, Finish, Placed, Request, Sources, staging, swap_in
 from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
 
 __all__ = ["GitFetcher"]
@@ -77,7 +77,7 @@ class GitFetcher:
         self.sources = sources
         self.settings = sources.settings
 
-    def place(self, request: Request, dest: Path) -> Placed:
+    def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
         """Put the asked-for commit of ``request.source`` at ``dest`` as a git checkout."""
         _check(request)
         dest = dest.absolute()
@@ -90,7 +90,7 @@ class GitFetcher:
         mirror = self.sources.cache.folder("git") / slug(target.url)
         branch = "" if request.version else request.branch
         try:
-            self._checkout(mirror, sha, dest, target.url, branch)
+            self._checkout(mirror, sha, dest, target.url, branch, finish)
         except _GitFailed as exc:
             raise FetchError(
                 f"cannot check out {sha[:12]} of {request.shown} into {dest}: "
@@ -309,7 +309,9 @@ class GitFetcher:
         changed = [ln for ln in lines if not ln.startswith("#")]
         return "" if changed else head
 
-    def _checkout(self, mirror: Path, sha: str, dest: Path, url: str, branch: str) -> None:
+    def _checkout(
+        self, mirror: Path, sha: str, dest: Path, url: str, branch: str, finish: Finish | None
+    ) -> None:
         """Copy the prepared checkout of ``sha`` to ``dest``, set its branch and origin."""
         prepared = self.sources.once(("checkout", url, sha), lambda: self._prepare(mirror, sha))
         with staging(dest) as temp:
@@ -323,6 +325,8 @@ class GitFetcher:
             with (git_dir / "config").open("a") as config:
                 config.write(f'[remote "origin"]\n\turl = {_quote(url)}\n')
                 config.write("\tfetch = +refs/heads/*:refs/remotes/origin/*\n")
+            if finish is not None:
+                finish(work)
             swap_in(work, dest)
 
     def _prepare(self, mirror: Path, sha: str) -> Path:

@@ -30,7 +30,7 @@ from typing import Any
 from fabrikate.cache import slug, touch
 from fabrikate.errors import FabrikateError, SourceError
 from fabrikate.process import Command, run
-from fabrikate.sources import FetchError, Placed, Request, Sources, staging, swap_in
+from fabrikate.sources import FetchError, Finish, Placed, Request, Sources, staging, swap_in
 from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
 from fabrikate.yamlio import parse_yaml, read_text
 
@@ -88,7 +88,7 @@ class HelmFetcher:
             str(home / "repository"),
         )
 
-    def place(self, request: Request, dest: Path) -> Placed:
+    def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
         """Put the chart ``request.path`` of ``request.source`` at ``dest`` as a folder."""
         for value, what in (
             (request.source, "helm source"),
@@ -106,6 +106,8 @@ class HelmFetcher:
             return Placed(_shown_version(request), cached, False)
         with staging(dest) as temp:
             chart = _untar(archive, temp)
+            if finish is not None:
+                finish(chart)
             swap_in(chart, dest)
         stamp.write_text(digest)
         return Placed(_shown_version(request), cached, True)

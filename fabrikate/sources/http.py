@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from fabrikate.sources import FetchError, Placed, Request, Sources
+from fabrikate.sources import FetchError, Finish, Placed, Request, Sources
 from fabrikate.sources.credentials import check_source, strip_userinfo
 
 __all__ = ["HttpFetcher"]
@@ -31,7 +31,7 @@ class HttpFetcher:
         self.sources = sources
         self.settings = sources.settings
 
-    def place(self, request: Request, dest: Path) -> Placed:
+    def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
         """Download ``request.source`` to the file ``dest``."""
         check_source(request.source, "http source")
         if not request.source.lower().startswith(("http://", "https://")):
@@ -55,6 +55,8 @@ class HttpFetcher:
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(body)
+            if finish is not None:
+                finish(Path(temp))
             os.replace(temp, dest)
         except BaseException:
             Path(temp).unlink(missing_ok=True)

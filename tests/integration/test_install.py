@@ -200,6 +200,18 @@ def test_git_chart_dependencies_are_built(tmp_path: Path, http_site: Http) -> No
     assert result.ok, result.failures
     assert list((root / "helm_repos/web/charts/web/charts").glob("demo-0.1.0.tgz"))
 
+    # A dependency that cannot be built fails before the new copy replaces the earlier one.
+    missing = deps.replace("0.1.0", "9.9.9")
+    write_tree(
+        repo, {"charts/web/Chart.yaml": f"apiVersion: v2\nname: web\nversion: 2.0.0\n{missing}"}
+    )
+    git(repo, "commit", "-qam", "a missing dependency")
+    failed = fabrikate.install(root, settings())
+    assert len(failed.failures) == 1 and "dependency" in str(failed.failures[0])
+    assert "version: 1.0.0" in (root / "helm_repos/web/charts/web/Chart.yaml").read_text()
+    assert list((root / "helm_repos/web/charts/web/charts").glob("demo-0.1.0.tgz"))
+    assert not list((root / "helm_repos").glob(".*"))  # no staging folders left behind
+
 
 def test_static_http_download(tmp_path: Path, http_site: Http) -> None:
     root = hld(
