@@ -313,6 +313,28 @@ def test_private_chart_repository_with_access_yaml_and_masked_token(
     assert "version: 0.2.0" in (root / "helm_repos/latest/Chart.yaml").read_text()
 
 
+def test_private_remote_root_uses_the_root_access_yaml(
+    tmp_path: Path, git_http: GitHttp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = git_http.repo(f"root-{tmp_path.name}", APP)
+    pointer = write_tree(
+        tmp_path / "pointer",
+        {
+            "component.yaml": f'name: wrapper\nmethod: git\nsource: "{url}"\n',
+            "access.yaml": f"{url}: ROOT_TOKEN\n",
+        },
+    )
+    monkeypatch.setenv("ROOT_TOKEN", TOKEN)
+    result = fabrikate.install(pointer, settings())
+    assert result.ok, result.failures
+    assert "main-1" in manifest(pointer, "wrapper")
+    out = fabrikate.generate(pointer, [], settings=settings())
+    assert "main-1" in (out.output / "app.yaml").read_text()
+    for path in pointer.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+
+
 def test_cache_serves_pinned_refs_with_servers_gone(
     tmp_path: Path, app_repo: dict[str, str]
 ) -> None:
