@@ -3,6 +3,7 @@ an OCI registry and static files, all on loopback."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import fabrikate
 from fabrikate.cache import Cache
 from fabrikate.cli import main
 from fabrikate.settings import Settings
-from tests.fixtures.servers import TOKEN, GitHttp, Http, Registry
+from tests.fixtures.servers import TOKEN, GitHttp, Http, Registry, static_server
 from tests.fixtures.trees import git, make_repo, write_tree
 
 APP = {
@@ -256,6 +257,23 @@ def test_private_git_with_access_yaml_and_masked_token(
     for path in [*root.rglob("*"), *(tmp_path.parent.rglob("config"))]:
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_chart_archive_must_match_the_index_digest(tmp_path: Path, http_site: Http) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(http_site.root / "charts", site / "charts")
+    index = site / "charts/index.yaml"
+    index.write_text(re.sub(r"digest: [0-9a-f]+", "digest: " + "ab" * 32, index.read_text()))
+    with static_server(site) as url:
+        root = hld(
+            tmp_path / "hld",
+            f"  - {{name: c, type: helm, method: helm, source: {url}/charts, path: demo, "
+            "version: 0.1.0}\n",
+        )
+        result = fabrikate.install(root, settings())
+    assert len(result.failures) == 1
+    assert "does not match the digest" in str(result.failures[0])
+    assert not (root / "helm_repos/c").exists()
 
 
 @pytest.mark.helm
