@@ -156,14 +156,14 @@ class GitFetcher:
         wanted = {request: _batch_ref(request) for request in requests}
         found: dict[Request, object] = {}
         with cache.lock("git", key):
-            if not mirror.is_dir():
+            if mirror.is_dir():
+                found = self._pinned(mirror, wanted)
+            elif self.settings.offline:
+                return found
+            else:
                 with cache.building("git") as temp:
                     self._run(["init", "-q", "--bare", "--template="], temp)
                     os.rename(temp, mirror)
-            refs = self._refs(mirror)
-            for request, (local, _) in wanted.items():
-                if request.version and local in refs:
-                    found[request] = (refs[local], True)
             missing = {r: spec for r, (_, spec) in wanted.items() if r not in found}
             if missing and not self.settings.offline:
                 args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--depth", "1"]
@@ -175,6 +175,23 @@ class GitFetcher:
                     if local in refs:
                         found[request] = (refs[local], False)
             touch(mirror)
+        return found
+
+    def _pinned(
+        self, mirror: Path, wanted: dict[Request, tuple[str, str]]
+    ) -> dict[Request, object]:
+        """The tags and commits already in the mirror (no network needed for them)."""
+        refs = self._refs(mirror)
+        known = set(refs.values())
+        found: dict[Request, object] = {}
+        for request, (local, _) in wanted.items():
+            version = request.version
+            if not version:
+                continue
+            sha = refs.get(local) or (version if version in known else "")
+            sha = sha or self._rev(mirror, version)  # an abbreviated or older commit
+            if sha:
+                found[request] = (sha, True)
         return found
 
     def _refs(self, repo: Path) -> dict[str, str]:
