@@ -28,7 +28,17 @@ from fabrikate.errors import SourceError
 from fabrikate.settings import Settings
 from fabrikate.sources.credentials import Credentials, redact_url
 
-__all__ = ["FetchError", "Fetcher", "Finish", "Placed", "Request", "Sources", "swap_in"]
+__all__ = [
+    "FetchError",
+    "Fetcher",
+    "Finish",
+    "Placed",
+    "Request",
+    "Sources",
+    "read_stamp",
+    "swap_in",
+    "write_stamp",
+]
 
 T = TypeVar("T")
 
@@ -173,6 +183,23 @@ def staging(dest: Path) -> Iterator[Path]:
         yield temp
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def read_stamp(dest: Path) -> str:
+    """What fab noted it put at ``dest`` ('' when nothing), kept beside the copy, not in it."""
+    try:
+        return _stamp(dest).read_text()
+    except OSError:
+        return ""
+
+
+def write_stamp(dest: Path, text: str) -> None:
+    """Note what fab put at ``dest``."""
+    _stamp(dest).write_text(text)
+
+
+def _stamp(dest: Path) -> Path:
+    return dest.parent / f".{dest.name}.fab-source"
 
 
 def swap_in(new: Path, dest: Path) -> None:

@@ -13,6 +13,7 @@ tokens travel in an HTTP header given through the environment, never in a URL.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -24,7 +25,17 @@ from pathlib import Path
 
 from fabrikate.cache import slug, touch
 from fabrikate.errors import InputError, SourceError
-from fabrikate.sources import FetchError, Finish, Placed, Request, Sources, staging, swap_in
+from fabrikate.sources import (
+    FetchError,
+    Finish,
+    Placed,
+    Request,
+    Sources,
+    read_stamp,
+    staging,
+    swap_in,
+    write_stamp,
+)
 from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
 
 __all__ = ["GitFetcher"]
@@ -85,7 +96,7 @@ class GitFetcher:
         sha, cached = self.sources.once(
             _key(target, request), lambda: self._resolve(target, request)
         )
-        if self._installed(dest) == sha:
+        if self._unchanged(dest, sha):
             return Placed(sha, cached, False)
         mirror = self.sources.cache.folder("git") / slug(target.url)
         branch = "" if request.version else request.branch
@@ -97,7 +108,20 @@ class GitFetcher:
                 f"{_last_line(exc.stderr)}",
                 component=request.component,
             ) from None
+        write_stamp(dest, f"{sha} {_fingerprint(dest)}")
         return Placed(sha, cached, True)
+
+    def _unchanged(self, dest: Path, sha: str) -> bool:
+        """Whether ``dest`` is an unmodified checkout of ``sha``: its files as fab left them
+        (no git process needed), else what ``git status`` says."""
+        if not dest.is_dir():
+            return False
+        if read_stamp(dest) == f"{sha} {_fingerprint(dest)}":
+            return True
+        if self._installed(dest) != sha:
+            return False
+        write_stamp(dest, f"{sha} {_fingerprint(dest)}")
+        return True
 
     def _target(self, request: Request) -> _Target:
         url, user, password = strip_userinfo(request.source)
@@ -444,6 +468,26 @@ def _batch_ref(request: Request) -> tuple[str, str]:
         ref = f"refs/heads/{request.branch}"
         return ref, f"+{ref}:{ref}"
     return "refs/fab/HEAD", "+HEAD:refs/fab/HEAD"
+
+
+def _fingerprint(dest: Path) -> str:
+    """A digest of the name, size, mode and time of every file of a checkout (``.git/HEAD``
+    and the index included, the object store not)."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(dest):
+        base = Path(folder)
+        if base == dest:
+            dirs[:] = [d for d in dirs if d != ".git"]
+            files = [*files, ".git/HEAD", ".git/index"]
+        dirs.sort()
+        for name in sorted(files):
+            try:
+                info = os.lstat(base / name)
+            except OSError:
+                continue
+            rel = (base / name).relative_to(dest)
+            digest.update(f"{rel}\0{info.st_size}\0{info.st_mode}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _link_objects(mirror: Path, git_dir: Path) -> None:

@@ -30,7 +30,17 @@ from typing import Any
 from fabrikate.cache import slug, touch
 from fabrikate.errors import FabrikateError, SourceError
 from fabrikate.process import Command, run
-from fabrikate.sources import FetchError, Finish, Placed, Request, Sources, staging, swap_in
+from fabrikate.sources import (
+    FetchError,
+    Finish,
+    Placed,
+    Request,
+    Sources,
+    read_stamp,
+    staging,
+    swap_in,
+    write_stamp,
+)
 from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
 from fabrikate.yamlio import parse_yaml, read_text
 
@@ -101,15 +111,14 @@ class HelmFetcher:
             raise SourceError("helm component needs a source and a path (the chart name)")
         archive, cached = self.prefetch(request)
         digest = _digest(archive)
-        stamp = dest.parent / f".{dest.name}.fab-source"
-        if dest.is_dir() and _read(stamp) == digest:
+        if dest.is_dir() and read_stamp(dest) == digest:
             return Placed(_shown_version(request), cached, False)
         with staging(dest) as temp:
             chart = _untar(archive, temp)
             if finish is not None:
                 finish(chart)
             swap_in(chart, dest)
-        stamp.write_text(digest)
+        write_stamp(dest, digest)
         return Placed(_shown_version(request), cached, True)
 
     def prefetch(self, request: Request) -> tuple[Path, bool]:
@@ -401,10 +410,3 @@ def _digest(path: Path) -> str:
 
 def _shown_version(request: Request) -> str:
     return f"{request.path} {request.version or '(latest)'}"
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""

@@ -3,6 +3,7 @@ an OCI registry and static files, all on loopback."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -82,6 +83,12 @@ def test_git_branch_tag_and_commits_then_generate(tmp_path: Path, app_repo: dict
     again = fabrikate.install(root, settings())
     assert again.ok and again.changed == 0 and len(again.installed) == 5
     assert again.cache_hits >= 3  # the pinned tag and commits need no network
+    # A touched file is still the same checkout; an edited one is put back.
+    os.utime(root / "components/head/manifests/cm.yaml")
+    (root / "components/tag/manifests/cm.yaml").write_text("edited: true\n")
+    third = fabrikate.install(root, settings())
+    assert third.ok and [i.component for i in third.installed if i.changed] == ["root/tag"]
+    assert "main-1" in manifest(root, "tag")
     out = fabrikate.generate(root, ["prod"], settings=settings())
     assert "main-3" in (out.output / "head" / "app.yaml").read_text()
 
@@ -211,7 +218,8 @@ def test_git_chart_dependencies_are_built(tmp_path: Path, http_site: Http) -> No
     assert len(failed.failures) == 1 and "dependency" in str(failed.failures[0])
     assert "version: 1.0.0" in (root / "helm_repos/web/charts/web/Chart.yaml").read_text()
     assert list((root / "helm_repos/web/charts/web/charts").glob("demo-0.1.0.tgz"))
-    assert not list((root / "helm_repos").glob(".*"))  # no staging folders left behind
+    hidden = {p.name for p in (root / "helm_repos").glob(".*")}
+    assert hidden == {".web.fab-source"}  # what fab installed; no staging folder left
 
 
 def test_static_http_download(tmp_path: Path, http_site: Http) -> None:
