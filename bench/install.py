@@ -27,7 +27,7 @@ from fabrikate.settings import Settings
 from tests.fixtures.servers import make_chart, package, static_server
 from tests.fixtures.trees import git, make_repo, write_tree
 
-REPOS, PER_REPO, CHARTS, ROUNDS = 10, 6, 20, 3
+REPOS, PER_REPO, CHARTS, ROUNDS = 10, 6, 20, 5
 HELM = os.environ.get("FAB_HELM") or shutil.which("helm") or "helm"
 
 
