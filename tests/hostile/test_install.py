@@ -1,0 +1,110 @@
+"""Hostile remote definitions and failing processes during ``fab install``: one clear error
+naming the component, nothing outside the clone read, nothing on disk lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fabrikate.cli import main
+from tests.fixtures.trees import git, make_repo, write_tree
+
+
+def fab(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["-q", *args], catch_exceptions=False)
+    assert "Traceback" not in result.stderr
+    return result.exit_code, result.stderr
+
+
+def bare(tmp_path: Path, name: str, files: dict[str, str]) -> str:
+    """A bare repository holding ``files``; returns its file:// URL."""
+    make_repo(tmp_path / f"{name}-work", files)
+    git(tmp_path, "clone", "-q", "--bare", str(tmp_path / f"{name}-work"), f"{name}.git")
+    return (tmp_path / f"{name}.git").as_uri()
+
+
+def hld(tmp_path: Path, text: str) -> Path:
+    return write_tree(tmp_path / "hld", {"component.yaml": text})
+
+
+def errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("fab: error:")]
+
+
+@pytest.fixture
+def secret(tmp_path: Path) -> Path:
+    """A component definition outside every tree, that no remote definition may reach."""
+    return write_tree(
+        tmp_path / "secret",
+        {"component.yaml": "name: secret\ntype: static\npath: m\n", "m/s.yaml": "kind: Secret\n"},
+    )
+
+
+@pytest.mark.parametrize("field", ["path", "source"])
+def test_fetched_definition_may_not_leave_its_clone(
+    tmp_path: Path, secret: Path, field: str
+) -> None:
+    escape = {"path": "path: ../../../../secret", "source": "source: ../../../../secret"}[field]
+    url = bare(
+        tmp_path,
+        "evil",
+        {"component.yaml": f"name: evil\nsubcomponents:\n- name: s\n  {escape}\n"},
+    )
+    root = hld(
+        tmp_path, f"name: app\nsubcomponents:\n- name: evil\n  method: git\n  source: {url}\n"
+    )
+    code, err = fab("install", str(root), "--allow-outside-root")
+    assert code == 1
+    assert errors(err) == [
+        next(line for line in errors(err) if "points outside its fetched definition" in line)
+    ]
+    code, err = fab("generate", "-C", str(root), "--allow-outside-root")
+    assert code == 1 and "points outside its fetched definition" in err
+    assert not (root / "generated").exists()
+
+
+def test_git_path_may_not_leave_the_clone(tmp_path: Path, secret: Path) -> None:
+    url = bare(tmp_path, "plain", {"component.yaml": "name: plain\n"})
+    root = hld(
+        tmp_path,
+        f"name: app\nsubcomponents:\n- name: p\n  method: git\n  source: {url}\n"
+        "  path: ../../../secret\n",
+    )
+    code, err = fab("install", str(root))
+    assert code == 1 and "points outside its clone" in err, err
+    code, err = fab("generate", "-C", str(root))
+    assert code == 1 and "points outside its clone" in err, err
+
+
+def test_remote_root_path_may_not_leave_the_clone(tmp_path: Path, secret: Path) -> None:
+    url = bare(tmp_path, "plain", {"component.yaml": "name: plain\n"})
+    root = hld(tmp_path, f"name: app\nmethod: git\nsource: {url}\npath: ../../../secret\n")
+    code, err = fab("install", str(root))
+    assert code == 1 and "points outside its clone" in err, err
+
+
+def test_cycle_through_remote_definitions_is_named(tmp_path: Path) -> None:
+    a_url = (tmp_path / "a.git").as_uri()
+    b_url = bare(
+        tmp_path,
+        "b",
+        {
+            "component.yaml": f"name: b\nsubcomponents:\n- name: a\n  method: git\n  source: {a_url}\n"
+        },
+    )
+    bare(
+        tmp_path,
+        "a",
+        {
+            "component.yaml": f"name: a\nsubcomponents:\n- name: b\n  method: git\n  source: {b_url}\n"
+        },
+    )
+    root = hld(
+        tmp_path, f"name: app\nsubcomponents:\n- name: a\n  method: git\n  source: {a_url}\n"
+    )
+    code, err = fab("install", str(root))
+    assert code == 1
+    assert len(errors(err)) == 1
+    assert f"component cycle: {a_url} -> {b_url} -> {a_url}" in err
