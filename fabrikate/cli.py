@@ -122,7 +122,11 @@ def _settings(**overrides: Any) -> Settings:
     type=click.Choice(HOOK_POLICIES),
     help="Which hooks run: all, local (not from fetched definitions) or none.",
 )
-@click.option("--timeout", type=float, help="Seconds each helm or hook command may take.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds each helm or hook command may take (0: no limit).",
+)
 @click.option(
     "--allow-outside-root",
     is_flag=True,
@@ -223,7 +227,11 @@ def version() -> None:
     type=click.Choice(HOOK_POLICIES),
     help="Which hooks run: all, local (not from fetched definitions) or none.",
 )
-@click.option("--timeout", type=float, help="Seconds each git, helm or hook command may take.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds each git, helm or hook command may take (0: no limit).",
+)
 @click.option(
     "--allow-outside-root",
     is_flag=True,

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from fabrikate.config import ConfigLayer, check_environment, config_file, load_layer, merge
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, component_context
-from fabrikate.model import Component, load_component
+from fabrikate.model import Component, check_name, load_component
 from fabrikate.parallel import first_failure, run_parallel
 from fabrikate.process import check_interrupted
 from fabrikate.sources.credentials import redact_url
@@ -170,6 +170,8 @@ class _Walker:
         found = []
         check_interrupted()
         for sub in parent.component.subcomponents:
+            if check_name(sub.name):  # already reported by the (lenient) load; not a path
+                continue
             try:
                 found.extend(self.child(parent, sub, ancestors))
             except FabrikateError as exc:
