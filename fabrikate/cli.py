@@ -238,6 +238,9 @@ def version() -> None:
     default=None,
     help="Let local sources point outside the tree.",
 )
+@click.option(
+    "--wait", is_flag=True, default=None, help="Wait for another fab run on this tree to finish."
+)
 @click.pass_context
 def install(ctx: click.Context, path: Path, **options: Any) -> None:
     """Fetch every remote component of the tree at PATH (git, helm, OCI, http)."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import fabrikate
 from fabrikate.cli import main
+from fabrikate.settings import Settings
 from tests.fixtures.servers import TOKEN, free_port
 from tests.fixtures.trees import git, make_repo, write_tree
 
@@ -208,3 +211,20 @@ def test_access_yaml_tokens_are_not_in_a_hooks_environment(
         text = env.read_text()
         assert "FAB_COMPONENT=" in text
         assert TOKEN not in text and "PRIVATE_TOKEN" not in text
+
+
+def test_a_second_install_on_the_same_tree_fails_clearly_or_waits(tmp_path: Path) -> None:
+    from fabrikate.api import tree_lock
+
+    root = hld(tmp_path, "name: app\n")
+    with tree_lock(root, Settings.from_env()):
+        code, err = fab("install", str(root))
+        assert code == 1 and "another fab process is working on the tree" in err and "--wait" in err
+        done = threading.Event()
+        waiter = threading.Thread(
+            target=lambda: (fabrikate.install(root, Settings.from_env(wait=True)), done.set())
+        )
+        waiter.start()
+        assert not done.wait(0.5)
+    waiter.join(30)
+    assert done.is_set()
