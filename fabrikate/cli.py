@@ -503,13 +503,9 @@ def records_list(
     """List records, newest first."""
     from fabrikate.records.view import parse_since, table
 
+    after = parse_since(since) if since else None  # a bad --since opens (creates) no store
     with _open_records(url) as store:
-        found = store.records(
-            scope=scope,
-            environment=environment,
-            since=parse_since(since) if since else None,
-            limit=limit,
-        )
+        found = store.records(scope=scope, environment=environment, since=after, limit=limit)
     if output == "json":
         _echo_json(found)
     elif found:
@@ -556,10 +552,9 @@ def records_export(
 
     from fabrikate.records.view import parse_since
 
+    after = parse_since(since) if since else None  # a bad --since opens (creates) no store
     with _open_records(url) as store:
-        found = store.records(
-            scope=scope, environment=environment, since=parse_since(since) if since else None
-        )
+        found = store.records(scope=scope, environment=environment, since=after)
     if output == "json":
         _echo_json(found)
     else:
@@ -604,11 +599,13 @@ _scope_option = click.option(
 def deployment_create(url: str | None, scope: str | None, **values: str | None) -> None:
     """Record a pipeline stage; prints the deployment id it wrote."""
     from fabrikate.records import Stage, create
+    from fabrikate.records.deployments import check_stage
 
     if not scope:
         raise click.UsageError("give -p/--partition-key (or FAB_RECORDS_SCOPE)")
+    stage = check_stage(scope, Stage(**values))  # bad input opens (creates) no store
     with _open_records(url) as store:
-        click.echo(create(store, scope, Stage(**values)))
+        click.echo(create(store, scope, stage))
 
 
 @deployment.command("get")
