@@ -170,8 +170,9 @@ def check_name(name: str, what: str = "component name") -> str | None:
     """Why ``name`` cannot become a path segment, or None when it can."""
     if not name:
         return f"{what} is empty"
-    if "\0" in name:
-        return f"{what} {name!r} contains a NUL character"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return f"{what} {name!r} contains a control character"
+
     if "/" in name or "\\" in name:
         return f"{what} {name!r} contains a path separator"
     if name in (".", ".."):
