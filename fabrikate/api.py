@@ -221,4 +221,6 @@ def install(
     """Fetch every remote component of the tree at ``path``; every failure is in the result."""
     from fabrikate.installer import install as run_install
 
-    return run_install(path, settings, progress=progress)
+    settings = settings or Settings.from_env()
+    with tree_lock(Path(path), settings):
+        return run_install(path, settings, progress=progress)

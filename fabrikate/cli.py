@@ -7,22 +7,35 @@ data to stdout. Exit codes: 0 success, 1 a user or input error, 2 a usage error,
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
-import threading
-import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fabrikate import __version__
-from fabrikate.errors import Diagnostic, FabrikateError
-from fabrikate.process import Interrupted, stop_all
-from fabrikate.settings import HOOK_POLICIES, Settings
+from fabrikate.settings import HOOK_POLICIES
 
-log = logging.getLogger("fabrikate")
+if TYPE_CHECKING:
+    import logging
+
+    from fabrikate.errors import Diagnostic
+    from fabrikate.settings import Settings
+
+# Everything else is imported where it is used, so `fab --version` and `fab --help` start fast.
+SIGINT, SIGTERM = 2, 15
+
+
+class _Log:
+    """The ``fabrikate`` logger, imported on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        import logging
+
+        return getattr(logging.getLogger("fabrikate"), name)
+
+
+log: logging.Logger = _Log()  # type: ignore[assignment]
 
 
 class _Group(click.Group):
@@ -32,9 +45,14 @@ class _Group(click.Group):
         try:
             return super().main(*args, **kwargs)
         except KeyboardInterrupt:  # arrived outside a command, e.g. while click was closing
-            sys.exit(128 + _SIGNAL.get("signum", signal.SIGINT))
+            sys.exit(128 + _SIGNAL.get("signum", SIGINT))
 
     def invoke(self, ctx: click.Context) -> Any:
+        import traceback
+
+        from fabrikate.errors import FabrikateError
+        from fabrikate.process import Interrupted
+
         try:
             return super().invoke(ctx)
         except FabrikateError as exc:
@@ -44,7 +62,7 @@ class _Group(click.Group):
             ctx.exit(1)
         except (KeyboardInterrupt, Interrupted):
             click.echo("fab: interrupted", err=True)
-            ctx.exit(128 + _SIGNAL.get("signum", signal.SIGINT))
+            ctx.exit(128 + _SIGNAL.get("signum", SIGINT))
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # a bug: one line, and the traceback where it can be read
@@ -61,17 +79,22 @@ _SIGNAL: dict[str, int] = {}
 
 def _on_signal(signum: int, frame: Any) -> None:
     """Stop every child process; the run then stops at its next safe point."""
+    from fabrikate.process import stop_all
+
     _SIGNAL.setdefault("signum", signum)
     stop_all()
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
+    import logging
+
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("fab: %(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(level)
-    log.propagate = False
+    logger = logging.getLogger("fabrikate")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic], quiet: bool = False) -> None:
@@ -88,6 +111,9 @@ def _print_diagnostics(diagnostics: list[Diagnostic], quiet: bool = False) -> No
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     """Scalable GitOps for Kubernetes: render high level definitions into manifests."""
+    import signal
+    import threading
+
     ctx.obj = {"debug": debug, "quiet": quiet}
     _setup_logging(verbose, quiet)
     if threading.current_thread() is threading.main_thread():
@@ -96,6 +122,8 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
 
 
 def _settings(**overrides: Any) -> Settings:
+    from fabrikate.settings import Settings
+
     return Settings.from_env(**overrides)
 
 
@@ -122,7 +150,11 @@ def _settings(**overrides: Any) -> Settings:
     type=click.Choice(HOOK_POLICIES),
     help="Which hooks run: all, local (not from fetched definitions) or none.",
 )
-@click.option("--timeout", type=float, help="Seconds each helm or hook command may take.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds each helm or hook command may take (0: no limit).",
+)
 @click.option(
     "--allow-outside-root",
     is_flag=True,
@@ -194,6 +226,7 @@ def _print_timings(result: Any) -> None:
 @main.command()
 def version() -> None:
     """Print the fab version and the helm it finds."""
+    from fabrikate.errors import FabrikateError
     from fabrikate.process import Command, run
 
     settings = _settings()
@@ -223,12 +256,19 @@ def version() -> None:
     type=click.Choice(HOOK_POLICIES),
     help="Which hooks run: all, local (not from fetched definitions) or none.",
 )
-@click.option("--timeout", type=float, help="Seconds each git, helm or hook command may take.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds each git, helm or hook command may take (0: no limit).",
+)
 @click.option(
     "--allow-outside-root",
     is_flag=True,
     default=None,
     help="Let local sources point outside the tree.",
+)
+@click.option(
+    "--wait", is_flag=True, default=None, help="Wait for another fab run on this tree to finish."
 )
 @click.pass_context
 def install(ctx: click.Context, path: Path, **options: Any) -> None:
@@ -492,13 +532,9 @@ def records_list(
     """List records, newest first."""
     from fabrikate.records.view import parse_since, table
 
+    after = parse_since(since) if since else None  # a bad --since opens (creates) no store
     with _open_records(url) as store:
-        found = store.records(
-            scope=scope,
-            environment=environment,
-            since=parse_since(since) if since else None,
-            limit=limit,
-        )
+        found = store.records(scope=scope, environment=environment, since=after, limit=limit)
     if output == "json":
         _echo_json(found)
     elif found:
@@ -545,10 +581,9 @@ def records_export(
 
     from fabrikate.records.view import parse_since
 
+    after = parse_since(since) if since else None  # a bad --since opens (creates) no store
     with _open_records(url) as store:
-        found = store.records(
-            scope=scope, environment=environment, since=parse_since(since) if since else None
-        )
+        found = store.records(scope=scope, environment=environment, since=after)
     if output == "json":
         _echo_json(found)
     else:
@@ -593,11 +628,13 @@ _scope_option = click.option(
 def deployment_create(url: str | None, scope: str | None, **values: str | None) -> None:
     """Record a pipeline stage; prints the deployment id it wrote."""
     from fabrikate.records import Stage, create
+    from fabrikate.records.deployments import check_stage
 
     if not scope:
         raise click.UsageError("give -p/--partition-key (or FAB_RECORDS_SCOPE)")
+    stage = check_stage(scope, Stage(**values))  # bad input opens (creates) no store
     with _open_records(url) as store:
-        click.echo(create(store, scope, Stage(**values)))
+        click.echo(create(store, scope, stage))
 
 
 @deployment.command("get")

@@ -32,6 +32,7 @@ from typing import Any
 from fabrikate.config import check_environment, config_file
 from fabrikate.errors import InputError, Location
 from fabrikate.model import COMPONENT_FILES, METHODS, TYPES, check_name, component_file
+from fabrikate.sources.credentials import check_source
 from fabrikate.yamlio import locate, parse_json, parse_yaml, read_text
 
 __all__ = [
@@ -349,7 +350,11 @@ def add_subcomponent(
         raise InputError(f"unknown type {type!r}; expected one of {', '.join(TYPES)}")
     if method and method not in METHODS:
         raise InputError(f"unknown method {method!r}; expected one of {', '.join(METHODS[1:])}")
+    for what, value in (("source", source), ("version", version), ("branch", branch)):
+        if value:
+            check_source(value, what)
     doc = _open_component(directory, create=True)
+
     found = _subcomponents(doc, create=True)
     assert found is not None
     seq, plain = found

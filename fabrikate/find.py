@@ -25,6 +25,7 @@ from fabrikate.errors import FabrikateError, InputError, SourceError
 from fabrikate.model import component_file
 from fabrikate.process import Command, run
 from fabrikate.settings import Settings
+from fabrikate.sources.credentials import check_source
 from fabrikate.yamlio import parse_document
 
 __all__ = ["DEFAULT_REPOSITORY", "Definition", "find"]
@@ -61,8 +62,8 @@ def _secrets(url: str) -> tuple[str, ...]:
 
 def _refresh(url: str, settings: Settings) -> Path:
     """A current shallow checkout of ``url`` in the cache (the cached one when offline)."""
-    if url.startswith("-") or url.startswith("ext::"):
-        raise InputError(f"refusing repository URL {url!r}")
+    check_source(url, "definitions repository")
+
     cache = Cache.default()
     root = cache.folder("definitions")
     checkout = root / hashlib.sha256(url.encode()).hexdigest()[:16]

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from fabrikate.cache import Cache
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_context
-from fabrikate.model import Component
+from fabrikate.model import Component, check_name
 from fabrikate.resolve import ResolvedComponent, walk
 from fabrikate.settings import Settings
 from fabrikate.sources import Finish, Placed, Request, Sources
@@ -118,7 +118,10 @@ class _Installer:
         clones = [
             sub
             for sub in node.component.subcomponents
-            if sub.is_directory and sub.method == "git" and not node.config.sub(sub.name).disabled
+            if sub.is_directory
+            and sub.method == "git"
+            and not check_name(sub.name)  # the walk reports it; it must not become a path
+            and not node.config.sub(sub.name).disabled
         ]
         git = self.sources.fetcher("git")
         plan = git.plan([_request(f"{node.id}/{sub.name}", sub) for sub in clones])  # type: ignore[attr-defined]
@@ -150,6 +153,8 @@ class _Installer:
 
     def visit_pointer(self, node: ResolvedComponent) -> None:
         """A root that points at a remote definition (spec §2.6): clone it first."""
+        if check_name(node.name):  # the walk reports it; it must not become a path
+            return
         self.sources.credentials.load(node.physical_path, node.id)
         self.hook(node, "before-install")
         dest = self.root / "components" / node.name
@@ -168,6 +173,8 @@ class _Installer:
 
     def submit_own(self, node: ResolvedComponent) -> Future[None] | None:
         component = node.component
+        if check_name(component.name):  # the walk reports it; it must not become a path
+            return None
         if component.type == "helm" and component.method in ("helm", "git"):
             if not component.source or not component.path:
                 return None

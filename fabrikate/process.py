@@ -25,6 +25,7 @@ __all__ = [
     "Command",
     "Completed",
     "Interrupted",
+    "TimedOut",
     "check_interrupted",
     "mask",
     "run",
@@ -47,6 +48,10 @@ class Interrupted(BaseException):
     body half-way. They only call ``stop_all``; running commands die, and the code raises this
     at the next safe point (a command's end, ``check_interrupted``).
     """
+
+
+class TimedOut(ProcessError):
+    """A command outlived its timeout and was killed."""
 
 
 def check_interrupted() -> None:
@@ -161,9 +166,7 @@ def run(command: Command) -> Completed:
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         proc.communicate()
-        raise ProcessError(
-            f"{what} timed out after {command.timeout:g}s: {command}", returncode=None
-        ) from None
+        raise TimedOut(f"{what} timed out after {command.timeout:g}s: {command}") from None
     except BaseException:
         _kill_group(proc)
         proc.wait()

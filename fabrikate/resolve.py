@@ -19,9 +19,10 @@ from pathlib import Path, PurePosixPath
 
 from fabrikate.config import ConfigLayer, check_environment, config_file, load_layer, merge
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, component_context
-from fabrikate.model import Component, load_component
+from fabrikate.model import Component, check_name, load_component
 from fabrikate.parallel import first_failure, run_parallel
 from fabrikate.process import check_interrupted
+from fabrikate.sources.credentials import redact_url
 
 __all__ = ["ResolvedComponent", "Tree", "environment_layers", "walk"]
 
@@ -127,7 +128,7 @@ class _Walker:
             if failed:
                 raise next(iter(failed.values()))
             clone = self.root / "components" / component.name
-            directory = clone / component.path if component.path else clone
+            directory = _in_clone(clone, component.path, component.name)
             remote = self.load_directory(directory, component.name)
             config = self.own_config(directory, config)
             node = ResolvedComponent(remote, "", directory, config, boundary=clone, remote=True)
@@ -164,11 +165,13 @@ class _Walker:
         return failed
 
     def children(
-        self, parent: ResolvedComponent, ancestors: tuple[Path, ...]
-    ) -> list[tuple[ResolvedComponent, tuple[Path, ...]]]:
+        self, parent: ResolvedComponent, ancestors: tuple[str, ...]
+    ) -> list[tuple[ResolvedComponent, tuple[str, ...]]]:
         found = []
         check_interrupted()
         for sub in parent.component.subcomponents:
+            if check_name(sub.name):  # already reported by the (lenient) load; not a path
+                continue
             try:
                 found.extend(self.child(parent, sub, ancestors))
             except FabrikateError as exc:
@@ -182,8 +185,8 @@ class _Walker:
         return (parent.physical_path / "components" / sub.name).is_dir()
 
     def child(
-        self, parent: ResolvedComponent, sub: Component, ancestors: tuple[Path, ...]
-    ) -> list[tuple[ResolvedComponent, tuple[Path, ...]]]:
+        self, parent: ResolvedComponent, sub: Component, ancestors: tuple[str, ...]
+    ) -> list[tuple[ResolvedComponent, tuple[str, ...]]]:
         """The node of one subcomponent: none when it is disabled."""
         with component_context(f"{parent.id}/{sub.name}"):
             config = parent.config.sub(sub.name)
@@ -209,12 +212,12 @@ class _Walker:
         parent: ResolvedComponent,
         sub: Component,
         config: ConfigLayer,
-        ancestors: tuple[Path, ...],
-    ) -> tuple[ResolvedComponent, tuple[Path, ...]]:
+        ancestors: tuple[str, ...],
+    ) -> tuple[ResolvedComponent, tuple[str, ...]]:
         directory, boundary, remote = self.child_location(parent, sub)
-        real = Path(os.path.realpath(directory))
-        if real in ancestors:
-            chain = " -> ".join(str(a) for a in (*ancestors, real))
+        identity = _identity(sub, directory)
+        if identity in ancestors:
+            chain = " -> ".join((*ancestors[ancestors.index(identity) :], identity))
             raise InputError(f"component cycle: {chain}")
         component = self.load_directory(directory, sub.name)
         merged = self.own_config(directory, config)
@@ -224,7 +227,7 @@ class _Walker:
         node = ResolvedComponent(
             component, logical, directory, merged, boundary=boundary, remote=remote
         )
-        return node, (*ancestors, real)
+        return node, (*ancestors, identity)
 
     def child_location(
         self, parent: ResolvedComponent, sub: Component
@@ -232,7 +235,7 @@ class _Walker:
         """Physical path of a directory subcomponent (spec §2.5), checked against its boundary."""
         if sub.method == "git":
             clone = parent.physical_path / "components" / sub.name
-            return (clone / sub.path if sub.path else clone), clone, True
+            return _in_clone(clone, sub.path, sub.name), clone, True
         base = Path(sub.source) if sub.source else Path(".")
         directory = base if base.is_absolute() else parent.physical_path / base
         if sub.path:
@@ -251,7 +254,7 @@ class _Walker:
 
     def walk(self) -> None:
         root = self.root_node()
-        level = [(root, (Path(os.path.realpath(root.physical_path)),))]
+        level = [(root, (os.path.realpath(root.physical_path),))]
         while level:
             nodes = [node for node, _ in level]
             failed = self.run_visits(nodes)
@@ -263,6 +266,27 @@ class _Walker:
                 if node.id not in failed:  # a failed visit (install) skips its subtree
                     next_level.extend(self.children(node, ancestors))
             level = next_level
+
+
+def _identity(sub: Component, directory: Path) -> str:
+    """What makes a directory component the same one again: its real folder, or for a git
+    component (a fresh clone at every level) its repository, ref and path."""
+    if sub.method != "git":
+        return os.path.realpath(directory)
+    ref = sub.version or sub.branch
+    return (
+        redact_url(sub.source) + (f"@{ref}" if ref else "") + (f"//{sub.path}" if sub.path else "")
+    )
+
+
+def _in_clone(clone: Path, path: str, name: str) -> Path:
+    """The folder ``path`` of a git component's clone; a path leading out of it is an error."""
+    directory = Path(os.path.normpath(clone / path)) if path else clone
+    if not _inside(directory, clone):
+        raise InputError(
+            f"component {name!r} points outside its clone: path {path!r} leaves {clone}"
+        )
+    return directory
 
 
 def _inside(path: Path, boundary: Path) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from fabrikate.errors import InputError
+
 __all__ = ["HOOK_POLICIES", "Settings", "default_jobs"]
 
 HOOK_POLICIES = ("all", "local", "none")
@@ -51,8 +53,21 @@ class Settings:
         if os.environ.get("FAB_NO_CACHE"):
             values["render_cache"] = False
         if os.environ.get("FAB_TIMEOUT"):
-            values["timeout"] = float(os.environ["FAB_TIMEOUT"]) or None
+            values["timeout"] = _seconds(os.environ["FAB_TIMEOUT"])
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("timeout") == 0:  # from --timeout or FAB_TIMEOUT: no limit
+            values["timeout"] = None
         if values.get("jobs") == 0:
             values["jobs"] = default_jobs()
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _seconds(text: str) -> float:
+    """``FAB_TIMEOUT`` as seconds; anything but a number >= 0 is an error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise InputError(f"FAB_TIMEOUT={text!r}: want a number of seconds (0: no limit)")
+    return value

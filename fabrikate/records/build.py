@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import platform
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -260,11 +258,11 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
     return mask_tree(record)
 
 
-@functools.cache
 def schema() -> dict[str, Any]:
     """The record's JSON Schema (``schemas/record.schema.json``)."""
-    text = resources.files("fabrikate").joinpath("schemas/record.schema.json").read_text()
-    return json.loads(text)
+    from fabrikate.model import schema as load_schema
+
+    return load_schema("record")
 
 
 def validate(record: Mapping[str, Any]) -> list[str]:

@@ -20,7 +20,7 @@ from fabrikate.errors import InputError
 from fabrikate.records.mask import strip_credentials
 from fabrikate.records.store import RecordsError, Row, Store
 
-__all__ = ["Stage", "create", "new_row_key", "select"]
+__all__ = ["Stage", "check_stage", "create", "new_row_key", "select"]
 
 _ATTEMPTS = 10
 _SHA = re.compile(r"^[0-9a-f]{7,64}$")
@@ -171,13 +171,19 @@ def _explicit(store: Store, scope: str, stage: Stage) -> tuple[Row | None, dict[
     return (rows[0] if rows else None), _present(values)
 
 
-def create(store: Store, scope: str, stage: Stage) -> str:
-    """Record ``stage`` in ``scope``'s deployment rows; return the deployment id (RowKey)."""
+def check_stage(scope: str, stage: Stage) -> Stage:
+    """``stage`` normalised; an invalid scope or correlation id raises ``InputError``."""
     if not scope or any(c in scope for c in "/\\#?"):
         raise InputError(f"invalid scope (partition key) {scope!r}: empty or has / \\ # ?")
     stage = stage.normalised()
     if stage.correlation_id and not re.fullmatch(r"[0-9a-z-]{1,64}", stage.correlation_id):
         raise InputError(f"invalid correlation id {stage.correlation_id!r}")
+    return stage
+
+
+def create(store: Store, scope: str, stage: Stage) -> str:
+    """Record ``stage`` in ``scope``'s deployment rows; return the deployment id (RowKey)."""
+    stage = check_stage(scope, stage)
     extra = dict(stage.extra or {})
     for _ in range(_ATTEMPTS):
         with store.lock(scope):

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fabrikate.cache import slug, touch
-from fabrikate.errors import InputError, SourceError
+from fabrikate.errors import InputError, ProcessError, SourceError
+from fabrikate.process import Command, TimedOut, run
 from fabrikate.sources import (
     FetchError,
     Finish,
@@ -46,7 +47,6 @@ _FULL_SHA = re.compile(r"[0-9a-f]{40}")
 _REF = re.compile(r"[A-Za-z0-9._/+@-]+")
 # Fetched objects stay in one pack instead of a loose file each: copies of them are cheaper.
 _PACKED = {"fetch.unpackLimit": "1"}
-_LEAKS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
 # What git's stderr says, and what to tell the user, most specific first.
 _CAUSES = (
     ("could not resolve host", "unknown host"),
@@ -165,6 +165,10 @@ class GitFetcher:
         except (SourceError, _GitFailed) as exc:
             log.debug("one fetch for %s failed, fetching ref by ref: %s", target.url, exc)
             found = {}
+        except BaseException as exc:  # an interrupt: nobody may wait forever for an answer
+            for _, future in claimed:
+                future.set_exception(exc)
+            raise
         for request, future in claimed:
             answer = found.get(request)
             try:
@@ -320,8 +324,10 @@ class GitFetcher:
     def _error(self, request: Request, cause: str, stderr: str) -> FetchError:
         shown = f"{_describe(request)} not found" if cause == "not found" else cause
         detail = _last_line(stderr)
+        if cause == "timed out":
+            shown = detail
         text = f"cannot fetch {_describe(request)} of {request.shown}: {shown or 'git failed'}"
-        if detail and cause in ("", "timed out"):
+        if detail and not cause:
             text += f" ({detail})"
         return FetchError(self.sources.mask(text), cause=cause, component=request.component)
 
@@ -403,13 +409,12 @@ class GitFetcher:
         config: dict[str, str] | None = None,
         work_tree: Path | None = None,
     ) -> str:
-        """Run git on exactly ``git_dir`` (inherited GIT_* variables cannot redirect it)."""
-        from git.cmd import Git
-        from git.exc import GitCommandNotFound
+        """Run git on exactly ``git_dir`` (inherited GIT_* variables cannot redirect it).
 
-        env = {name: "" for name in _LEAKS if name in os.environ}
-        env.pop("GIT_WORK_TREE", None)
-        env.update(_config_env({"protocol.ext.allow": "never", "protocol.fd.allow": "never"}))
+        Through ``process.run``: a timeout or a signal kills git and its helpers (ssh,
+        git-remote-http) as one process group.
+        """
+        env = _config_env({"protocol.ext.allow": "never", "protocol.fd.allow": "never"})
         env.update(_config_env(config or {}, start=2))
         env.update(
             GIT_DIR=str(git_dir),
@@ -421,20 +426,25 @@ class GitFetcher:
         )
         if work_tree is not None:
             env["GIT_WORK_TREE"] = str(work_tree)
-        try:
-            with self.sources.slot():
-                status, out, err = Git(str(work_tree or git_dir.parent)).execute(
-                    [self.settings.git, *args],
-                    env=env,
-                    with_extended_output=True,
-                    with_exceptions=False,
-                    kill_after_timeout=self.settings.timeout,
-                )
-        except GitCommandNotFound as exc:
-            raise SourceError(f"git not found: {self.settings.git} (set FAB_GIT)") from exc
-        if status != 0:
-            raise _GitFailed(self.sources.mask(str(err)))
-        return str(out).strip()
+        command = Command(
+            (self.settings.git, *args),
+            cwd=str(work_tree or git_dir.parent),
+            env=env,
+            timeout=self.settings.timeout,
+            what=f"git {args[0]}",
+        )
+        with self.sources.slot():
+            try:
+                done = run(command)
+            except TimedOut:  # its message repeats the argv; the caller names the source
+                raise _GitFailed(f"timed out after {self.settings.timeout:g}s") from None
+            except ProcessError as exc:
+                if "executable not found" in exc.message:
+                    raise SourceError(f"git not found: {self.settings.git} (set FAB_GIT)") from None
+                raise _GitFailed(self.sources.mask(exc.message)) from None
+        if done.returncode != 0:
+            raise _GitFailed(self.sources.mask(done.stderr))
+        return done.stdout.strip()
 
 
 def _check(request: Request) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from fabrikate.cache import slug, touch
 from fabrikate.errors import FabrikateError, SourceError
-from fabrikate.process import Command, run
+from fabrikate.process import Command, TimedOut, run
 from fabrikate.sources import (
     FetchError,
     Finish,
@@ -281,7 +281,10 @@ class HelmFetcher:
             what=what,
         )
         with self.sources.slot():
-            done = run(command)
+            try:
+                done = run(command)
+            except TimedOut:  # its message repeats the argv; the caller names the source
+                raise SourceError(f"timed out after {self.settings.timeout:g}s") from None
         if done.returncode != 0:
             raise SourceError(self.sources.mask(done.stderr.strip() or done.stdout.strip()))
         return done.stdout

@@ -3,6 +3,7 @@ and the one error line expected. Earlier output must survive every failure."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -26,23 +27,46 @@ def load_cases() -> list:
     return params
 
 
+def snapshot(root: Path) -> dict[str, bytes | str]:
+    """Every file's bytes, every symlink's target and every folder of ``root``."""
+    found: dict[str, bytes | str] = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_symlink():
+            found[rel] = "-> " + os.readlink(path)
+        else:
+            found[rel] = path.read_bytes() if path.is_file() else "folder"
+    return found
+
+
 @pytest.mark.parametrize(("case", "spec"), load_cases())
 def test_case(case: Path, spec: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Optional keys: ``symlinks`` (path: target, made after the copy), ``stdout`` (a part of
+    it, where the command reports its problems; else stdout is empty), ``helm``. ``{root}`` in
+    an argument is the case's folder. A failing case changes nothing on disk."""
     root = tmp_path / case.name
     shutil.copytree(case, root, ignore=shutil.ignore_patterns("case.yaml"))
+    for link, target in (spec.get("symlinks") or {}).items():
+        (root / link).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, root / link)
     keep = root / "generated" / "prod" / "keep.yaml"
     keep.parent.mkdir(parents=True)
     keep.write_text("earlier output\n")
+    before = snapshot(root)
     monkeypatch.chdir(root)
-    result = CliRunner().invoke(main, ["--quiet", *spec["args"]], catch_exceptions=False)
+    args = [arg.replace("{root}", str(root)) for arg in spec["args"]]
+    result = CliRunner().invoke(main, ["--quiet", *args], catch_exceptions=False)
     assert result.exit_code == spec["exit"], result.stderr
     assert spec["stderr"] in result.stderr
     assert "Traceback" not in result.stderr
     if spec["exit"] == 1:
         errors = [line for line in result.stderr.splitlines() if line.startswith("fab: error:")]
-        assert len(errors) == 1
+        assert len(errors) == (0 if "stdout" in spec else 1)
+        assert snapshot(root) == before
     assert keep.read_text() == "earlier output\n"
-    assert result.stdout == ""
+    assert spec.get("stdout", "") in result.stdout
+    if "stdout" not in spec:
+        assert result.stdout == ""
 
 
 def test_real_process_prints_one_line_and_no_traceback(tmp_path: Path) -> None:

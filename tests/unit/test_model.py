@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fabrikate.errors import InputError
 from fabrikate.model import load_component, parse_component
@@ -101,3 +103,38 @@ def test_yaml_wins_over_json_with_a_warning(tmp_path: Path) -> None:
 def test_missing_definition_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no component.yaml or component.json"):
         load_component(tmp_path)
+
+
+# The loader's quick check (fastjsonschema) and the full error listing (jsonschema) must agree.
+leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=4))
+fields = st.sampled_from(
+    [
+        "name",
+        "type",
+        "method",
+        "source",
+        "path",
+        "version",
+        "branch",
+        "hooks",
+        "subcomponents",
+        "config",
+        "namespace",
+        "injectNamespace",
+        "disabled",
+        "before-generate",
+        "other",
+    ]
+)
+values = st.recursive(
+    leaf | st.sampled_from(["helm", "static", "component", "git", "local", "http", "bogus"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(fields, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.sampled_from(["component", "config"]), st.dictionaries(fields, values, max_size=6))
+def test_quick_and_full_schema_checks_agree(kind: str, data: dict) -> None:
+    from fabrikate.model import _fast_check, _validator
+
+    assert _fast_check(kind)(data) == (not list(_validator(kind).iter_errors(data)))
