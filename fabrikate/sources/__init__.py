@@ -37,7 +37,6 @@ __all__ = [
     "Sources",
     "read_stamp",
     "swap_in",
-    "write_stamp",
 ]
 
 T = TypeVar("T")
@@ -185,21 +184,12 @@ def staging(dest: Path) -> Iterator[Path]:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def read_stamp(dest: Path) -> str:
-    """What fab noted it put at ``dest`` ('' when nothing), kept beside the copy, not in it."""
+def read_stamp(stamp: Path) -> str:
+    """What fab noted in ``stamp`` about an installed copy ('' when nothing)."""
     try:
-        return _stamp(dest).read_text()
+        return stamp.read_text()
     except OSError:
         return ""
-
-
-def write_stamp(dest: Path, text: str) -> None:
-    """Note what fab put at ``dest``."""
-    _stamp(dest).write_text(text)
-
-
-def _stamp(dest: Path) -> Path:
-    return dest.parent / f".{dest.name}.fab-source"
 
 
 def swap_in(new: Path, dest: Path) -> None:

@@ -35,7 +35,6 @@ from fabrikate.sources import (
     read_stamp,
     staging,
     swap_in,
-    write_stamp,
 )
 from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
 
@@ -108,7 +107,7 @@ class GitFetcher:
                 f"{_last_line(exc.stderr)}",
                 component=request.component,
             ) from None
-        write_stamp(dest, f"{sha} {_fingerprint(dest)}")
+        _stamp(dest).write_text(f"{sha} {_fingerprint(dest)}")
         return Placed(sha, cached, True)
 
     def _unchanged(self, dest: Path, sha: str) -> bool:
@@ -116,11 +115,11 @@ class GitFetcher:
         (no git process needed), else what ``git status`` says."""
         if not dest.is_dir():
             return False
-        if read_stamp(dest) == f"{sha} {_fingerprint(dest)}":
+        if read_stamp(_stamp(dest)) == f"{sha} {_fingerprint(dest)}":
             return True
         if self._installed(dest) != sha:
             return False
-        write_stamp(dest, f"{sha} {_fingerprint(dest)}")
+        _stamp(dest).write_text(f"{sha} {_fingerprint(dest)}")
         return True
 
     def _target(self, request: Request) -> _Target:
@@ -478,6 +477,12 @@ def _batch_ref(request: Request) -> tuple[str, str]:
         ref = f"refs/heads/{request.branch}"
         return ref, f"+{ref}:{ref}"
     return "refs/fab/HEAD", "+HEAD:refs/fab/HEAD"
+
+
+def _stamp(dest: Path) -> Path:
+    """Where fab notes what it checked out (inside ``.git``, so neither git nor a listing of
+    ``components/`` sees it)."""
+    return dest / ".git" / "fab-source"
 
 
 def _fingerprint(dest: Path) -> str:

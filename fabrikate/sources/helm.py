@@ -39,7 +39,6 @@ from fabrikate.sources import (
     read_stamp,
     staging,
     swap_in,
-    write_stamp,
 )
 from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
 from fabrikate.yamlio import parse_yaml, read_text
@@ -111,14 +110,15 @@ class HelmFetcher:
             raise SourceError("helm component needs a source and a path (the chart name)")
         archive, cached = self.prefetch(request)
         digest = _digest(archive)
-        if dest.is_dir() and read_stamp(dest) == digest:
+        stamp = dest.parent / f".{dest.name}.fab-source"
+        if dest.is_dir() and read_stamp(stamp) == digest:
             return Placed(_shown_version(request), cached, False)
         with staging(dest) as temp:
             chart = _untar(archive, temp)
             if finish is not None:
                 finish(chart)
             swap_in(chart, dest)
-        write_stamp(dest, digest)
+        stamp.write_text(digest)
         return Placed(_shown_version(request), cached, True)
 
     def prefetch(self, request: Request) -> tuple[Path, bool]:
