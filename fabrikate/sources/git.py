@@ -189,7 +189,7 @@ class GitFetcher:
                 return found
             else:
                 with cache.building("git") as temp:
-                    self._run(["init", "-q", "--bare", "--template="], temp)
+                    _init(temp, bare=True)
                     os.rename(temp, mirror)
             missing = {r: spec for r, (_, spec) in wanted.items() if r not in found}
             if missing and not self.settings.offline:
@@ -257,7 +257,7 @@ class GitFetcher:
                 sha = self._fetch(mirror, target, request)
             else:
                 with cache.building("git") as temp:
-                    self._run(["init", "-q", "--bare", "--template="], temp)
+                    _init(temp, bare=True)
                     sha = self._fetch(temp, target, request)
                     os.rename(temp, mirror)
             touch(mirror)
@@ -392,7 +392,7 @@ class GitFetcher:
                 return prepared
             with cache.building("checkouts") as temp:
                 git_dir = temp / ".git"
-                self._run(["init", "-q", "--template="], git_dir)
+                _init(git_dir, bare=False)
                 with cache.lock("git", mirror.name):
                     _link_objects(mirror, git_dir)
                 self._run(["checkout", "-q", "--detach", sha], git_dir, work_tree=temp)
@@ -477,6 +477,17 @@ def _batch_ref(request: Request) -> tuple[str, str]:
         ref = f"refs/heads/{request.branch}"
         return ref, f"+{ref}:{ref}"
     return "refs/fab/HEAD", "+HEAD:refs/fab/HEAD"
+
+
+def _init(git_dir: Path, bare: bool) -> None:
+    """An empty repository as ``git init --template=`` makes one, without starting git (a cold
+    install makes one per repository and one per commit checked out)."""
+    for folder in ("objects/info", "objects/pack", "refs/heads", "refs/tags"):
+        (git_dir / folder).mkdir(parents=True, exist_ok=True)
+    (git_dir / "HEAD").write_text("ref: refs/heads/main\n")
+    (git_dir / "config").write_text(
+        f"[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = {str(bare).lower()}\n"
+    )
 
 
 def _stamp(dest: Path) -> Path:
