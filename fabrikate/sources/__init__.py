@@ -102,6 +102,9 @@ class Sources:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _slots: threading.BoundedSemaphore | None = field(default=None, repr=False)
     _fetchers: dict[str, Fetcher] = field(default_factory=dict, repr=False)
+    # File copies run one at a time: they are many small system calls, and threads copying
+    # together only hand the GIL back and forth (most of a cold install's time went there).
+    copying: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:

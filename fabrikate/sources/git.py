@@ -362,7 +362,8 @@ class GitFetcher:
         prepared = self.sources.once(("checkout", url, sha), lambda: self._prepare(mirror, sha))
         with staging(dest) as temp:
             work = temp / dest.name
-            shutil.copytree(prepared, work, symlinks=True)
+            with self.sources.copying:
+                shutil.copytree(prepared, work, symlinks=True)
             git_dir = work / ".git"
             if branch:
                 (git_dir / "refs" / "heads" / branch).parent.mkdir(parents=True, exist_ok=True)
