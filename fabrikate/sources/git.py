@@ -176,46 +176,58 @@ class GitFetcher:
                 future.set_exception(exc)
 
     def _resolve_many(self, target: _Target, requests: list[Request]) -> dict[Request, object]:
-        """The commits of tags, full commits and branches of one URL, fetched together."""
+        """The commits of tags, full commits and branches of one URL, fetched together.
+
+        Branches always ask the remote, and so does everything on a new mirror; tags and commits
+        already in the mirror are then read from the refs that fetch leaves (two git processes
+        per repository on a re-run, three on a first one).
+        """
         cache = self.sources.cache
         key = slug(target.url)
         mirror = cache.folder("git") / key
+        offline = self.settings.offline
         wanted = {request: _batch_ref(request) for request in requests}
-        found: dict[Request, object] = {}
         with cache.lock("git", key):
-            if mirror.is_dir():
-                found = self._pinned(mirror, wanted)
-            elif self.settings.offline:
-                return found
-            else:
+            fresh = not mirror.is_dir()
+            if fresh and offline:
+                return {}
+            if fresh:
                 with cache.building("git") as temp:
                     _init(temp, bare=True)
                     os.rename(temp, mirror)
-            missing = {r: spec for r, (_, spec) in wanted.items() if r not in found}
-            if missing and not self.settings.offline:
-                args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--depth", "1"]
-                refspecs = sorted(set(missing.values()))
-                self._run([*args, "--", target.url, *refspecs], mirror, {**_PACKED, **target.auth})
-                refs = self._refs(mirror)
-                for request in missing:
-                    local = wanted[request][0]
-                    if local in refs:
-                        found[request] = (refs[local], False)
+            first = [] if offline else [r for r in wanted if fresh or not r.version]
+            refs = self._fetch_many(target, mirror, [wanted[r][1] for r in first])
+            found = {r: (refs[wanted[r][0]], False) for r in first if wanted[r][0] in refs}
+            pinned = [r for r in wanted if r.version and r not in first]
+            found.update(self._pinned(mirror, pinned, wanted, refs))
+            rest = [r for r in pinned if r not in found]
+            if rest and not offline:
+                refs = self._fetch_many(target, mirror, [wanted[r][1] for r in rest])
+                found.update({r: (refs[wanted[r][0]], False) for r in rest if wanted[r][0] in refs})
             touch(mirror)
         return found
 
+    def _fetch_many(self, target: _Target, mirror: Path, refspecs: list[str]) -> dict[str, str]:
+        """Fetch ``refspecs`` (if any) shallowly in one go; return the mirror's refs."""
+        if refspecs:
+            args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--depth", "1"]
+            config = {**_PACKED, **target.auth}
+            self._run([*args, "--", target.url, *sorted(set(refspecs))], mirror, config)
+        return self._refs(mirror)
+
     def _pinned(
-        self, mirror: Path, wanted: dict[Request, tuple[str, str]]
+        self,
+        mirror: Path,
+        requests: list[Request],
+        wanted: dict[Request, tuple[str, str]],
+        refs: dict[str, str],
     ) -> dict[Request, object]:
         """The tags and commits already in the mirror (no network needed for them)."""
-        refs = self._refs(mirror)
         known = set(refs.values())
         found: dict[Request, object] = {}
-        for request, (local, _) in wanted.items():
+        for request in requests:
             version = request.version
-            if not version:
-                continue
-            sha = refs.get(local) or (version if version in known else "")
+            sha = refs.get(wanted[request][0]) or (version if version in known else "")
             sha = sha or self._rev(mirror, version)  # an abbreviated or older commit
             if sha:
                 found[request] = (sha, True)
