@@ -6,7 +6,7 @@
         for record in store.records(environment="prod", limit=5):
             print(record["rowKey"], record["outcome"], record["output"]["digest"])
 
-Importing this package is cheap: GitPython, jsonschema and the database drivers are imported
+Importing this package is cheap: jsonschema and the database drivers are imported
 by the functions that need them.
 """
 
