@@ -111,7 +111,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     helm = os.environ.get("FAB_HELM") or shutil.which("helm") or "helm"
-    version = timed([*FAB, "--version"], dict(os.environ))
+    script = Path(sys.executable).with_name("fab")  # the console script users run
+    version = timed([str(script) if script.exists() else FAB[0], "--version"], dict(os.environ))
+
     with tempfile.TemporaryDirectory(prefix="fab-bench-") as tmp:
         rows = [measure(n, helm, args.jobs, Path(tmp)) for n in args.sizes]
     print(
