@@ -48,7 +48,9 @@ test: venv tools system-deps lint
 	FAB_HELM=$(HELM4) $(BIN)/pytest -n 2 -m helm $(PYTEST_ARGS)
 
 bench: venv tools
+	$(BIN)/python -m compileall -q fabrikate
 	FAB_HELM=$(HELM3) $(BIN)/python bench/generate.py
+
 	FAB_HELM=$(HELM3) $(BIN)/python bench/install.py
 
 clean:
