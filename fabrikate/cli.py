@@ -121,6 +121,37 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
         ctx.call_on_close(lambda: [signal.signal(s, h) for s, h in previous.items()])
 
 
+def _run_options(command: Any) -> Any:
+    """The options of every command that runs helm, git or hooks on a tree."""
+    options = [
+        click.option(
+            "--hooks",
+            type=click.Choice(HOOK_POLICIES),
+            help="Which hooks run: all, local (not from fetched definitions) or none.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0),
+            help="Seconds each helm, git or hook command may take (0: no limit).",
+        ),
+        click.option(
+            "--allow-outside-root",
+            is_flag=True,
+            default=None,
+            help="Let local sources point outside the tree.",
+        ),
+        click.option(
+            "--wait",
+            is_flag=True,
+            default=None,
+            help="Wait for another fab run on this tree to finish.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def _settings(**overrides: Any) -> Settings:
     from fabrikate.settings import Settings
 
@@ -145,22 +176,7 @@ def _settings(**overrides: Any) -> Settings:
 )
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Parallel renders (0: CPU count).")
 @click.option("--strict", is_flag=True, help="Environments without any config file are errors.")
-@click.option(
-    "--hooks",
-    type=click.Choice(HOOK_POLICIES),
-    help="Which hooks run: all, local (not from fetched definitions) or none.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    help="Seconds each helm or hook command may take (0: no limit).",
-)
-@click.option(
-    "--allow-outside-root",
-    is_flag=True,
-    default=None,
-    help="Let local sources point outside the tree.",
-)
+@_run_options
 @click.option(
     "--no-cache",
     "render_cache",
@@ -171,9 +187,6 @@ def _settings(**overrides: Any) -> Settings:
 @click.option("--timings", is_flag=True, help="Print where the time went, per phase and component.")
 @click.option("--validate", is_flag=True, help="Check every rendered object (offline).")
 @click.option("--kube-version", metavar="X.Y", help="Kubernetes version for --validate.")
-@click.option(
-    "--wait", is_flag=True, default=None, help="Wait for another fab run on this tree to finish."
-)
 @click.option("--records", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite).")
 @click.option(
     "--record-required",
@@ -251,25 +264,7 @@ def version() -> None:
 @click.option(
     "--offline", is_flag=True, default=None, help="Use only the cache; never the network."
 )
-@click.option(
-    "--hooks",
-    type=click.Choice(HOOK_POLICIES),
-    help="Which hooks run: all, local (not from fetched definitions) or none.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    help="Seconds each git, helm or hook command may take (0: no limit).",
-)
-@click.option(
-    "--allow-outside-root",
-    is_flag=True,
-    default=None,
-    help="Let local sources point outside the tree.",
-)
-@click.option(
-    "--wait", is_flag=True, default=None, help="Wait for another fab run on this tree to finish."
-)
+@_run_options
 @click.pass_context
 def install(ctx: click.Context, path: Path, **options: Any) -> None:
     """Fetch every remote component of the tree at PATH (git, helm, OCI, http)."""
