@@ -18,7 +18,7 @@ from typing import Any
 
 from fabrikate.errors import ConfigConflictError, Diagnostic, InputError, Location
 from fabrikate.model import check_name, schema_errors
-from fabrikate.yamlio import locate, parse_document
+from fabrikate.yamlio import duplicate_warnings, locate, parse_document
 
 __all__ = [
     "ConfigLayer",
@@ -89,12 +89,7 @@ def load_layer(directory: Path, environment: str) -> tuple[ConfigLayer | None, l
     if path is None:
         return None, []
     data, text, duplicates = parse_document(path)
-    problems = [
-        Diagnostic(
-            "warning", f"duplicate key {key!r}; the last value wins", Location(str(path), line)
-        )
-        for key, line in duplicates
-    ]
+    problems = duplicate_warnings(duplicates, str(path))
     layer, found = parse_layer(data, text, str(path))
     problems.extend(found)
     errors = [p for p in problems if p.level == "error"]

@@ -21,7 +21,14 @@ from typing import Any
 import yaml
 
 from fabrikate.errors import Diagnostic, InputError, Location
-from fabrikate.yamlio import Locator, StringLoader, _problem, parse_json, read_text
+from fabrikate.yamlio import (
+    Locator,
+    StringLoader,
+    _problem,
+    duplicate_warnings,
+    parse_json,
+    read_text,
+)
 
 __all__ = [
     "COMPONENT_FILES",
@@ -262,12 +269,8 @@ def _check(data: Any, where: Locator) -> list[Diagnostic]:
         location = where.at(list(error.absolute_path), value=True)
         problems.append(Diagnostic("error", _describe(error), location))
     problems.extend(_unknown_keys(data or {}, where, ()))
-    problems.extend(
-        Diagnostic(
-            "warning", f"duplicate key {key!r}; the last value wins", Location(where.file, line)
-        )
-        for key, line in where.duplicates
-    )
+    problems.extend(duplicate_warnings(where.duplicates, where.file))
+
     return problems
 
 

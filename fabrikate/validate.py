@@ -26,7 +26,7 @@ from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location
 from fabrikate.model import Component, component_file, parse_component
 from fabrikate.resolve import ResolvedComponent, walk
 from fabrikate.settings import Settings
-from fabrikate.yamlio import locate, parse_document, read_text
+from fabrikate.yamlio import duplicate_warnings, locate, parse_document, read_text
 
 __all__ = ["Report", "default_kube_version", "validate", "validate_manifests"]
 
@@ -186,12 +186,7 @@ def _check_config(
         data, text, duplicates = parse_document(path)
     except InputError as exc:
         return [Diagnostic("error", exc.message, exc.location)]
-    problems = [
-        Diagnostic(
-            "warning", f"duplicate key {key!r}; the last value wins", Location(str(path), line)
-        )
-        for key, line in duplicates
-    ]
+    problems = duplicate_warnings(duplicates, str(path))
     _, found = parse_layer(data, text, str(path))
     problems.extend(found)
     if node is not None and isinstance(data, dict) and not any(p.level == "error" for p in found):

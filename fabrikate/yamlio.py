@@ -19,13 +19,14 @@ from typing import Any, ClassVar
 
 import yaml
 
-from fabrikate.errors import InputError, Location
+from fabrikate.errors import Diagnostic, InputError, Location
 
 __all__ = [
     "MAX_FILE_BYTES",
     "Loader",
     "Locator",
     "StringLoader",
+    "duplicate_warnings",
     "locate",
     "parse_document",
     "parse_json",
@@ -131,6 +132,14 @@ StringLoader.yaml_implicit_resolvers.setdefault("<", []).append(
 )
 for _tag in ("bool", "int", "float", "timestamp"):
     StringLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", StringLoader.construct_yaml_str)
+
+
+def duplicate_warnings(duplicates: Sequence[tuple[str, int]], file: str) -> list[Diagnostic]:
+    """A warning for each key written twice in one mapping (the last value wins, as in yaml.v2)."""
+    return [
+        Diagnostic("warning", f"duplicate key {key!r}; the last value wins", Location(file, line))
+        for key, line in duplicates
+    ]
 
 
 def read_text(path: Path) -> str:
