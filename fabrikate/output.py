@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from fabrikate.errors import FabrikateError
+from fabrikate.fsutil import recover_dir, replace_dir
 from fabrikate.process import check_interrupted
 
 __all__ = ["WriteResult", "output_dir", "write_tree"]
@@ -62,19 +63,10 @@ def _same(path: Path, data: bytes) -> bool:
         return False
 
 
-def _backup(dest: Path) -> Path:
-    return dest.with_name(f".{dest.name}.fab-old")
-
-
 def recover(dest: Path) -> None:
-    """Finish or undo a swap that an earlier, killed run left half done, and drop its staging
-    folders (the caller holds the tree lock, so no other run is writing them)."""
-    old = _backup(dest)
-    if old.exists():
-        if dest.exists():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(old, dest)
+    """Undo what an earlier, killed run left half done, and drop its staging folders (the
+    caller holds the tree lock, so no other run is writing them)."""
+    recover_dir(dest)
     if dest.parent.is_dir():
         for stale in dest.parent.glob(f".{dest.name}.fab-new-*"):
             shutil.rmtree(stale, ignore_errors=True)
@@ -112,11 +104,7 @@ def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
                 with open(target, "wb") as handle:
                     handle.write(files[rel])
         check_interrupted()
-        old = _backup(dest)
-        if dest.exists():
-            os.replace(dest, old)
-        os.replace(stage, dest)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_dir(stage, dest)
     except OSError as exc:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)

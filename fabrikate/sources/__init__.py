@@ -13,7 +13,6 @@ destination is replaced only once its new copy is complete (temp folder beside i
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 import threading
@@ -25,6 +24,7 @@ from typing import Protocol, TypeVar
 
 from fabrikate.cache import Cache
 from fabrikate.errors import SourceError
+from fabrikate.fsutil import replace_dir
 from fabrikate.settings import Settings
 from fabrikate.sources.credentials import Credentials, redact_url
 
@@ -197,16 +197,4 @@ def read_stamp(stamp: Path) -> str:
 
 def swap_in(new: Path, dest: Path) -> None:
     """Replace ``dest`` by the complete ``new`` copy; the old one is removed only afterwards."""
-    old = None
-    if dest.exists() or dest.is_symlink():
-        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
-        os.rename(dest, old / "x")
-    try:
-        os.rename(new, dest)
-    except BaseException:
-        if old is not None:
-            os.rename(old / "x", dest)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    replace_dir(new, dest)

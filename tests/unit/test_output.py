@@ -59,7 +59,23 @@ def test_a_failed_write_leaves_the_previous_output_intact(tmp_path: Path) -> Non
 def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
     dest = tmp_path / "out"
     write_tree(dest, {"a.yaml": b"a"})
-    os.replace(dest, tmp_path / ".out.fab-old")  # as if killed between the two renames
+    (tmp_path / ".out.old-1234").mkdir()  # as if killed between the two renames of a fallback swap
+    os.replace(dest, tmp_path / ".out.old-1234" / "x")
     write_tree(dest, {"a.yaml": b"a", "b.yaml": b"b"})
     assert sorted(p.name for p in dest.iterdir()) == ["a.yaml", "b.yaml"]
-    assert not (tmp_path / ".out.fab-old").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_replace_dir_exchanges_atomically_and_drops_the_old_tree(tmp_path: Path) -> None:
+    from fabrikate.fsutil import _exchange, replace_dir
+
+    (tmp_path / "dest").mkdir()
+    (tmp_path / "dest" / "old.yaml").write_text("old")
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "new.yaml").write_text("new")
+    replace_dir(tmp_path / "new", tmp_path / "dest")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dest"]
+    assert [p.name for p in (tmp_path / "dest").iterdir()] == ["new.yaml"]
+    (tmp_path / "a").mkdir()
+    assert _exchange(tmp_path / "a", tmp_path / "dest")  # Linux and ext4/tmpfs support it
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["new.yaml"]
