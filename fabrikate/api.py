@@ -161,13 +161,25 @@ def _generate(
 def _render_all(
     tree: Tree, settings: Settings, renderer: Renderer, diagnostics: list[Diagnostic]
 ) -> list[ComponentResult]:
-    """Render every component, in parallel, in tree order."""
+    """Render every component in tree order: cache hits and containers at once, the rest (helm
+    runs, hooks, static files) on the pool, which would only slow cache hits down."""
 
     def one(node: ResolvedComponent) -> ComponentResult:
         with component_context(node.id):
             return _render_one(node, settings, renderer, diagnostics)
 
-    return first_failure(run_parallel(one, tree.components, settings.jobs))
+    ready: dict[str, ComponentResult] = {}
+    for node in tree.components:
+        if any(node.component.hook(e) for e in ("before-generate", "after-generate")):
+            continue
+        with component_context(node.id):
+            documents = renderer.cached(node, diagnostics)
+        if documents is not None:
+            ready[node.id] = ComponentResult(node, documents)
+    rest = [node for node in tree.components if node.id not in ready]
+    for result in first_failure(run_parallel(one, rest, settings.jobs)):
+        ready[result.id] = result
+    return [ready[node.id] for node in tree.components]
 
 
 def _hooks_allowed(node: ResolvedComponent, settings: Settings) -> bool:

@@ -154,27 +154,32 @@ class Renderer:
     _helm_version: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def cached(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str] | None:
+        """The documents of a component that needs no helm run (a container, or a helm
+        component whose output is in the render cache); None when it must be rendered."""
+        if node.component.type not in ("helm", "static"):
+            return []
+        if node.component.type != "helm" or self.cache is None:
+            return None
+        cached = self.cache.get("render", self.key(node, _chart(node)))
+        if cached is None:
+            return None
+        entry = json.loads(cached)
+        diagnostics.extend(Diagnostic("warning", w, component=node.id) for w in entry["warnings"])
+        self.hits += 1
+        return entry["documents"]
+
     def render(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
         """The documents of one component."""
         if node.component.type == "static":
             return _static(node, diagnostics)
-        if node.component.type != "helm":
-            return []
-        chart = chart_path(node)
-        if not (chart / "Chart.yaml").is_file():
-            hint = " (run 'fab install' first?)" if node.component.method in ("git", "helm") else ""
-            raise InputError(f"no helm chart at {chart}{hint}")
+        ready = self.cached(node, diagnostics)
+        if ready is not None:
+            return ready
+        chart = _chart(node)
         if self.cache is None:
             return _helm(node, chart, self.settings, self.workdir, diagnostics)
         key = self.key(node, chart)
-        cached = self.cache.get("render", key)
-        if cached is not None:
-            entry = json.loads(cached)
-            diagnostics.extend(
-                Diagnostic("warning", w, component=node.id) for w in entry["warnings"]
-            )
-            self.hits += 1
-            return entry["documents"]
         found: list[Diagnostic] = []
         documents = _helm(node, chart, self.settings, self.workdir, found)
         diagnostics.extend(found)
@@ -224,7 +229,17 @@ class Renderer:
             return self._helm_version
 
 
+def _chart(node: ResolvedComponent) -> Path:
+    """The chart of a helm component, which must be there."""
+    chart = chart_path(node)
+    if not (chart / "Chart.yaml").is_file():
+        hint = " (run 'fab install' first?)" if node.component.method in ("git", "helm") else ""
+        raise InputError(f"no helm chart at {chart}{hint}")
+    return chart
+
+
 def _tree_digest(folder: Path) -> str:
+
     parts: list[bytes | str] = []
     for current, dirs, files in os.walk(folder, followlinks=True):
         dirs.sort()
