@@ -12,13 +12,14 @@ Names are imported on first use, so ``import fabrikate`` (and ``fab --version``)
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
     "Component": "fabrikate.model",
-    "ComponentResult": "fabrikate.api",
+    "ComponentResult": "fabrikate.generators",
     "ConfigConflictError": "fabrikate.errors",
     "Diagnostic": "fabrikate.errors",
     "FabrikateError": "fabrikate.errors",
@@ -50,7 +51,7 @@ _ALIASES = {"ValidationReport": "Report", "find_definitions": "find"}
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:
-    from fabrikate.api import ComponentResult, GenerateResult, generate, install, load
+    from fabrikate.api import GenerateResult, generate, install, load
     from fabrikate.edit import add_subcomponent, remove_subcomponent, set_config
     from fabrikate.errors import (
         ConfigConflictError,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
         SourceError,
     )
     from fabrikate.find import find as find_definitions
+    from fabrikate.generators import ComponentResult
     from fabrikate.model import Component
     from fabrikate.records import RecordsError, open_store
     from fabrikate.resolve import ResolvedComponent, Tree
@@ -70,13 +72,23 @@ if TYPE_CHECKING:
     from fabrikate.validate import validate
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fabrikate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), _ALIASES.get(name, name))
-    globals()[name] = value
-    return value
+def lazy_exports(
+    namespace: dict[str, Any], exports: Mapping[str, str], aliases: Mapping[str, str]
+) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports each of ``exports`` (name: module) on first use."""
+
+    def get(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), aliases.get(name, name))
+        namespace[name] = value
+        return value
+
+    return get
+
+
+__getattr__ = lazy_exports(globals(), _EXPORTS, _ALIASES)
 
 
 def __dir__() -> list[str]:

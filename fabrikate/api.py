@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,45 +21,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.cache import Cache, digest
-from fabrikate.errors import Diagnostic, InputError, component_context
-from fabrikate.generators import Renderer, cluster_scoped_kinds, join_documents
-from fabrikate.output import WriteResult, output_dir, write_tree
-from fabrikate.parallel import first_failure, run_parallel
-from fabrikate.process import run_hooks
-from fabrikate.records import Run, recording
-from fabrikate.resolve import ResolvedComponent, Tree, walk
+from fabrikate.errors import Diagnostic, InputError, Location
+from fabrikate.output import WriteResult, output_dir
 from fabrikate.settings import Settings
 
-__all__ = ["ComponentResult", "GenerateResult", "generate", "install", "load"]
+__all__ = ["GenerateResult", "generate", "install", "load"]
 
 if TYPE_CHECKING:
+    from fabrikate.generators import ComponentResult
     from fabrikate.installer import InstallResult, Progress
+    from fabrikate.records.build import Run
+    from fabrikate.resolve import Tree
+
+# The rendering layers are imported by the functions that use them: a run whose inputs did not
+# change (``Settings.incremental``) returns before they would be imported.
 
 log = logging.getLogger("fabrikate")
 
 
 @dataclass
-class ComponentResult:
-    """One rendered component."""
-
-    node: ResolvedComponent
-    documents: list[str]
-    seconds: float = 0.0
-
-    @property
-    def id(self) -> str:
-        """Logical path plus name."""
-        return self.node.id
-
-    @property
-    def file(self) -> str:
-        """The output file, relative to the output folder."""
-        return f"{self.node.id}.yaml"
-
-
-@dataclass
 class GenerateResult:
-    """What ``generate`` did."""
+    """What ``generate`` did.
+
+    ``up_to_date`` means nothing changed since the last identical run, so nothing was rendered:
+    ``components`` is then empty and ``files.unchanged`` lists the output.
+    """
 
     root: Path
     environments: tuple[str, ...]
@@ -73,6 +58,7 @@ class GenerateResult:
     cache_hits: int = 0
     cache_misses: int = 0
     record: dict[str, Any] | None = None  # the deployment record written for this run
+    up_to_date: bool = False
 
     @property
     def warnings(self) -> list[Diagnostic]:
@@ -87,6 +73,8 @@ def load(
     settings: Settings | None = None,
 ) -> Tree:
     """Resolve the tree at ``path`` for ``environments`` without running anything."""
+    from fabrikate.resolve import walk
+
     settings = settings or Settings.from_env()
     root = Path(path)
     tree = walk(root, environments, allow_outside_root=settings.allow_outside_root)
@@ -110,11 +98,27 @@ def generate(
 ) -> GenerateResult:
     """Render every component of the tree at ``path`` and write ``generated/<envs>/``.
 
-    Every run, failed or not, is recorded in the store ``settings.records`` names.
+    Every run, failed or not, is recorded in the store ``settings.records`` names. With
+    ``settings.incremental``, a run whose inputs and output did not change since the last
+    identical one renders nothing and returns ``up_to_date``.
     """
     settings = settings or Settings.from_env()
-    with tree_lock(Path(path), settings), recording(path, environments, settings) as run:
-        result = run.result = _generate(Path(path), environments, output, settings, run)
+    root = Path(path)
+    dest = Path(output) if output is not None else output_dir(root, list(environments))
+    incremental = settings.incremental and settings.render_cache
+    with tree_lock(root, settings):
+        if incremental:
+            result = _if_up_to_date(root, environments, dest, settings)
+            if result is not None:
+                return result
+        from fabrikate import stamp
+        from fabrikate.records.recording import recording
+
+        before = stamp.scan_inputs(root, dest) if incremental else None
+        with recording(root, environments, settings) as run:
+            result = run.result = _generate(root, environments, dest, settings, run)
+        if before is not None and run.tree is not None:
+            _save_stamp(before, run.tree, result, settings)
     return result
 
 
@@ -124,16 +128,126 @@ def tree_lock(root: Path, settings: Settings) -> contextlib.AbstractContextManag
     return Cache.default().lock("locks", name, wait=settings.wait, what=f"the tree at {root}")
 
 
+def _stamp_key(root: Path, environments: Sequence[str], dest: Path) -> str:
+    return digest("stamp", os.path.realpath(root), *environments, "", os.path.realpath(dest))
+
+
+def _stamp_facts(settings: Settings) -> tuple[Any, ...]:
+    from fabrikate import stamp
+
+    relevant = ("helm", "strict", "hooks", "allow_outside_root")
+    return stamp.facts({name: getattr(settings, name) for name in relevant})
+
+
+def _if_up_to_date(
+    root: Path, environments: Sequence[str], dest: Path, settings: Settings
+) -> GenerateResult | None:
+    """The result of a run that needs to render nothing, with its record written; or None."""
+    from fabrikate import stamp
+
+    started = time.perf_counter()
+    key = _stamp_key(root, environments, dest)
+    payload = stamp.check(Cache.default(), key, root, dest, _stamp_facts(settings))
+    from fabrikate.records.store import records_off
+
+    recorded = not records_off(settings.records)
+    if payload is None or (payload["record"] is None and recorded):
+        return None
+    result = GenerateResult(
+        root,
+        tuple(environments),
+        dest,
+        disabled=list(payload["disabled"]),
+        files=WriteResult(dest, unchanged=list(payload["files"])),
+        diagnostics=[_diagnostic(d) for d in payload["diagnostics"]],
+        up_to_date=True,
+    )
+    result.timings["check"] = result.timings["total"] = time.perf_counter() - started
+    if recorded:
+        from fabrikate.records.recording import recording
+
+        with recording(root, environments, settings) as run:
+            run.result, run.facts = result, payload["record"]
+    log.debug("%s is up to date", dest)
+    return result
+
+
+def _save_stamp(before: Any, tree: Tree, result: GenerateResult, settings: Settings) -> None:
+    """Stamp a successful run whose every input lies inside its tree (so a scan covers it)."""
+    from fabrikate import stamp
+    from fabrikate.generators import GENERATE_HOOKS, input_paths
+
+    if result.files is None or any(
+        n.component.hook(e) for n in tree.components for e in GENERATE_HOOKS
+    ):
+        return
+    root, dest = os.path.realpath(result.root), os.path.realpath(result.output)
+    outside = (os.path.join(root, "generated"), dest)
+    for path in input_paths(tree):
+        real = os.path.realpath(path)
+        if not _inside(real, root) or any(_inside(real, o) for o in outside):
+            return
+    payload = {
+        "files": sorted(result.files.written + result.files.unchanged),
+        "disabled": list(result.disabled),
+        "diagnostics": [_plain(d) for d in result.diagnostics],
+        "record": _record_facts(result.record),
+    }
+    key = _stamp_key(result.root, result.environments, result.output)
+    stamp.save(
+        Cache.default(), key, before, result.root, result.output, _stamp_facts(settings), payload
+    )
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _record_facts(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a repeat run's record copies from this one: all it says about the tree."""
+    if record is None:
+        return None
+    output = dict(record["output"] or {}, changed=None)
+    return {
+        "components": record["components"],
+        "images": record["images"],
+        "output": output,
+        "helm": record["tool"]["helm"],
+    }
+
+
+def _plain(d: Diagnostic) -> tuple[Any, ...]:
+    where = d.location
+    return (
+        d.level,
+        d.message,
+        where and where.file,
+        where and where.line,
+        where and where.column,
+        d.component,
+    )
+
+
+def _diagnostic(data: tuple[Any, ...]) -> Diagnostic:
+    level, message, file, line, column, component = data
+    location = Location(file, line, column) if file is not None else None
+    return Diagnostic(level, message, location, component)
+
+
 def _generate(
     root: Path,
     environments: Sequence[str],
-    output: str | Path | None,
+    dest: Path,
     settings: Settings,
     run: Run,
 ) -> GenerateResult:
+    import tempfile
+
+    from fabrikate.generators import Renderer, inject_namespaces, join_documents, render_tree
+    from fabrikate.output import write_tree
+
     started = time.perf_counter()
     tree = run.tree = load(root, environments, settings=settings)
-    dest = Path(output) if output is not None else output_dir(root, list(environments))
     result = GenerateResult(root, tuple(environments), dest, disabled=list(tree.disabled))
     result.diagnostics.extend(tree.diagnostics)
     result.timings["load"] = time.perf_counter() - started
@@ -141,11 +255,13 @@ def _generate(
         cache = Cache.default() if settings.render_cache else None
         renderer = Renderer(settings, Path(workdir), cache)
         mark = time.perf_counter()
-        result.components = _render_all(tree, settings, renderer, result.diagnostics)
+        result.components = render_tree(tree, settings, renderer)
+        for item in result.components:
+            result.diagnostics.extend(item.diagnostics)
         result.cache_hits, result.cache_misses = renderer.hits, renderer.misses
         result.timings["render"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        _inject_all(result.components, renderer)
+        inject_namespaces(result.components, renderer)
         result.timings["inject"] = time.perf_counter() - mark
     mark = time.perf_counter()
     files = {c.file: join_documents(c.documents).encode() for c in result.components}
@@ -156,72 +272,6 @@ def _generate(
 
     result.timings["total"] = time.perf_counter() - started
     return result
-
-
-def _render_all(
-    tree: Tree, settings: Settings, renderer: Renderer, diagnostics: list[Diagnostic]
-) -> list[ComponentResult]:
-    """Render every component in tree order: cache hits and containers at once, the rest (helm
-    runs, hooks, static files) on the pool, which would only slow cache hits down."""
-
-    def one(node: ResolvedComponent) -> ComponentResult:
-        with component_context(node.id):
-            return _render_one(node, settings, renderer, diagnostics)
-
-    ready: dict[str, ComponentResult] = {}
-    for node in tree.components:
-        if any(node.component.hook(e) for e in ("before-generate", "after-generate")):
-            continue
-        with component_context(node.id):
-            documents = renderer.cached(node, diagnostics)
-        if documents is not None:
-            ready[node.id] = ComponentResult(node, documents)
-    rest = [node for node in tree.components if node.id not in ready]
-    for result in first_failure(run_parallel(one, rest, settings.jobs)):
-        ready[result.id] = result
-    return [ready[node.id] for node in tree.components]
-
-
-def _hooks_allowed(node: ResolvedComponent, settings: Settings) -> bool:
-    return settings.hooks == "all" or (settings.hooks == "local" and not node.remote)
-
-
-def _run_hooks(node: ResolvedComponent, event: str, settings: Settings) -> None:
-    commands = node.component.hook(event)
-    if not commands:
-        return
-    if not _hooks_allowed(node, settings):
-        log.info("skipping hook %s of %s (--hooks %s)", event, node.id, settings.hooks)
-        return
-    env = {"FAB_COMPONENT": node.name, "FAB_COMPONENT_PATH": node.id, "FAB_HOOK": event}
-    run_hooks(commands, event=event, cwd=str(node.physical_path), env=env, timeout=settings.timeout)
-
-
-def _render_one(
-    node: ResolvedComponent, settings: Settings, renderer: Renderer, diagnostics: list[Diagnostic]
-) -> ComponentResult:
-    started = time.perf_counter()
-    _run_hooks(node, "before-generate", settings)
-    documents = renderer.render(node, diagnostics)
-    _run_hooks(node, "after-generate", settings)
-    return ComponentResult(node, documents, time.perf_counter() - started)
-
-
-def _inject_all(components: list[ComponentResult], renderer: Renderer) -> None:
-    """Inject namespaces once every CRD of the tree is known (their scope decides)."""
-    targets = [
-        c
-        for c in components
-        if c.node.component.type == "helm"
-        and c.node.config.inject_namespace
-        and c.node.config.namespace
-    ]
-    if not targets:
-        return
-    scoped = cluster_scoped_kinds(doc for c in components for doc in c.documents)
-    for item in targets:
-        with component_context(item.id):
-            item.documents = renderer.inject(item.documents, item.node.config.namespace, scoped)
 
 
 def install(

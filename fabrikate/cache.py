@@ -16,14 +16,13 @@ an unreadable one is a miss and a failed write is ignored.
 
 from __future__ import annotations
 
+# shutil and tempfile are imported where used: a run with nothing to do never needs them.
 import contextlib
 import fcntl
 import hashlib
 import logging
 import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -127,6 +126,8 @@ class Cache:
         try:
             self.folder(kind)
             path.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -157,6 +158,9 @@ class Cache:
     @contextlib.contextmanager
     def building(self, kind: str) -> Iterator[Path]:
         """A temp folder inside the cache, removed unless the caller renamed it away."""
+        import shutil
+        import tempfile
+
         temp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder(kind)))
         try:
             yield temp
@@ -198,7 +202,7 @@ class Cache:
             for other in base.iterdir():
                 stale = other.name != CACHE_VERSION and re.fullmatch(r"v\d+", other.name)
                 if stale and other.is_dir():
-                    shutil.rmtree(other, ignore_errors=True)
+                    _remove(other)
         return removed
 
     def trim(self, kinds: Iterable[str], max_bytes: int) -> int:
@@ -233,6 +237,8 @@ def _size(path: Path) -> int:
 
 def _remove(path: Path) -> None:
     if path.is_dir():
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
     else:
         with contextlib.suppress(FileNotFoundError):

@@ -48,16 +48,13 @@ class _Group(click.Group):
             sys.exit(128 + _SIGNAL.get("signum", SIGINT))
 
     def invoke(self, ctx: click.Context) -> Any:
-        import traceback
-
-        from fabrikate.errors import FabrikateError
-        from fabrikate.process import Interrupted
+        from fabrikate.errors import FabrikateError, Interrupted
 
         try:
             return super().invoke(ctx)
         except FabrikateError as exc:
             if ctx.obj and ctx.obj.get("debug"):
-                traceback.print_exc()
+                _traceback()
             click.echo(f"fab: error: {exc}", err=True)
             ctx.exit(1)
         except (KeyboardInterrupt, Interrupted):
@@ -67,11 +64,17 @@ class _Group(click.Group):
             raise
         except Exception as exc:  # a bug: one line, and the traceback where it can be read
             if ctx.obj and ctx.obj.get("debug"):
-                traceback.print_exc()
+                _traceback()
             click.echo(
                 f"fab: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True
             )
             ctx.exit(3)
+
+
+def _traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
 
 
 _SIGNAL: dict[str, int] = {}
@@ -184,6 +187,13 @@ def _settings(**overrides: Any) -> Settings:
     default=None,
     help="Render everything again; ignore the render cache.",
 )
+@click.option(
+    "--force",
+    "incremental",
+    flag_value=False,
+    default=True,
+    help="Render even when no input or output changed since the last run.",
+)
 @click.option("--timings", is_flag=True, help="Print where the time went, per phase and component.")
 @click.option("--validate", is_flag=True, help="Check every rendered object (offline).")
 @click.option("--kube-version", metavar="X.Y", help="Kubernetes version for --validate.")
@@ -208,20 +218,26 @@ def generate(
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
     from fabrikate.api import generate as run_generate
 
+    if validate:  # it checks the rendered objects, so it always renders
+        options["incremental"] = False
     settings = _settings(**options)
     result = run_generate(root, environments, output=output, settings=settings)
     _print_diagnostics(result.diagnostics, ctx.obj["quiet"])
     files = result.files
     assert files is not None
-    log.info(
-        "wrote %s: %d components, %d files changed, %d unchanged, %d removed (%d cached renders)",
-        result.output,
-        len(result.components),
-        len(files.written),
-        len(files.unchanged),
-        len(files.removed),
-        result.cache_hits,
-    )
+    if result.up_to_date:
+        log.info("%s is up to date: %d files unchanged", result.output, len(files.unchanged))
+    else:
+        log.info(
+            "wrote %s: %d components, %d files changed, %d unchanged, %d removed "
+            "(%d cached renders)",
+            result.output,
+            len(result.components),
+            len(files.written),
+            len(files.unchanged),
+            len(files.removed),
+            result.cache_hits,
+        )
     if timings:
         _print_timings(result)
     if validate:

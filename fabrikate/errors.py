@@ -23,6 +23,7 @@ __all__ = [
     "Diagnostic",
     "FabrikateError",
     "InputError",
+    "Interrupted",
     "Location",
     "ProcessError",
     "SourceError",
@@ -98,6 +99,15 @@ class ProcessError(FabrikateError):
 
 class SourceError(FabrikateError):
     """A remote source (git, helm repository, OCI registry, http) could not be fetched."""
+
+
+class Interrupted(BaseException):
+    """The run was interrupted (SIGINT or SIGTERM).
+
+    Signal handlers never raise: raising at an arbitrary bytecode can break an import or a class
+    body half-way. They only call ``stop_all``; running commands die, and the code raises this
+    at the next safe point (a command's end, ``check_interrupted``).
+    """
 
 
 @contextlib.contextmanager

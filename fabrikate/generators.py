@@ -2,6 +2,8 @@
 
     docs = Renderer(settings, workdir).render(node, diagnostics)
     docs = [inject_namespace(doc, "prod", CLUSTER_SCOPED) for doc in docs]
+    results = render_tree(tree, settings, renderer)  # a whole tree, then
+    inject_namespaces(results, renderer)
 
 ``helm`` runs ``helm template`` and reads stdout only; ``static`` reads manifest files;
 containers produce nothing. Documents are text, each ending with a newline, with empty
@@ -17,6 +19,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,20 +29,32 @@ import yaml
 
 from fabrikate import __version__
 from fabrikate.cache import Cache, digest
-from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, ProcessError
-from fabrikate.process import Command, run
-from fabrikate.resolve import ResolvedComponent
+from fabrikate.errors import (
+    Diagnostic,
+    FabrikateError,
+    InputError,
+    Location,
+    ProcessError,
+    component_context,
+)
+from fabrikate.parallel import first_failure, run_parallel
+from fabrikate.process import Command, run, run_hooks
+from fabrikate.resolve import ResolvedComponent, Tree
 from fabrikate.settings import Settings
 
 __all__ = [
     "CLUSTER_SCOPED",
     "STATIC_SUFFIXES",
+    "ComponentResult",
     "Renderer",
     "chart_path",
     "cluster_scoped_kinds",
     "helm_version",
     "inject_namespace",
+    "inject_namespaces",
+    "input_paths",
     "join_documents",
+    "render_tree",
     "split_documents",
     "static_path",
 ]
@@ -48,6 +63,7 @@ log = logging.getLogger("fabrikate")
 
 STATIC_SUFFIXES = (".yaml", ".yml", ".json")
 HELM_FLAGS = ("--include-crds",)
+GENERATE_HOOKS = ("before-generate", "after-generate")
 
 # Kinds that live outside namespaces (kubectl api-resources --namespaced=false).
 CLUSTER_SCOPED = frozenset(
@@ -128,12 +144,98 @@ def chart_path(node: ResolvedComponent) -> Path:
     return node.physical_path / component.path
 
 
+def input_paths(tree: Tree) -> list[Path]:
+    """Every folder a generation of ``tree`` reads: component folders, charts, manifests."""
+    paths = []
+    for node in tree.components:
+        paths.append(node.physical_path)
+        if node.component.type == "helm":
+            paths.append(chart_path(node))
+        elif node.component.type == "static":
+            paths.append(static_path(node))
+    return paths
+
+
 def static_path(node: ResolvedComponent) -> Path:
     """Where a static component's manifests are (spec §6.4)."""
     component = node.component
     if component.method.lower() == "http":
         return node.physical_path / "components" / component.name
     return node.physical_path / component.path
+
+
+@dataclass
+class ComponentResult:
+    """One rendered component, with what rendering it noticed."""
+
+    node: ResolvedComponent
+    documents: list[str]
+    seconds: float = 0.0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        """Logical path plus name."""
+        return self.node.id
+
+    @property
+    def file(self) -> str:
+        """The output file, relative to the output folder."""
+        return f"{self.node.id}.yaml"
+
+
+def render_tree(tree: Tree, settings: Settings, renderer: Renderer) -> list[ComponentResult]:
+    """Every component of ``tree`` rendered, in tree order (namespaces not injected yet).
+
+    Components to render (helm runs, static reads, hooks) go to the pool; cache hits are served
+    by one more task beside them, so reading the cache overlaps the helm processes.
+    """
+    ready = {n.id for n in tree.components if renderer.ready(n) and not _hooked(n)}
+    rest = [n for n in tree.components if n.id not in ready]
+    hits = [n for n in tree.components if n.id in ready]
+    tasks: list[ResolvedComponent | None] = [*rest[:1], *([None] if hits else []), *rest[1:]]
+
+    def one(task: ResolvedComponent | None) -> list[ComponentResult]:
+        if task is None:
+            return [_render_one(node, settings, renderer) for node in hits]
+        return [_render_one(task, settings, renderer)]
+
+    done = {
+        r.id: r for batch in first_failure(run_parallel(one, tasks, settings.jobs)) for r in batch
+    }
+    return [done[node.id] for node in tree.components]
+
+
+def _hooked(node: ResolvedComponent) -> bool:
+    return any(node.component.hook(event) for event in GENERATE_HOOKS)
+
+
+def _render_one(node: ResolvedComponent, settings: Settings, renderer: Renderer) -> ComponentResult:
+    started = time.perf_counter()
+    result = ComponentResult(node, [])
+    with component_context(node.id):
+        run_hooks(node, "before-generate", settings)
+        result.documents = renderer.render(node, result.diagnostics)
+        run_hooks(node, "after-generate", settings)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def inject_namespaces(results: list[ComponentResult], renderer: Renderer) -> None:
+    """Inject namespaces once every CRD of the tree is known (their scope decides)."""
+    targets = [
+        r
+        for r in results
+        if r.node.component.type == "helm"
+        and r.node.config.inject_namespace
+        and r.node.config.namespace
+    ]
+    if not targets:
+        return
+    scoped = cluster_scoped_kinds(doc for r in results for doc in r.documents)
+    for item in targets:
+        with component_context(item.id):
+            item.documents = renderer.inject(item.documents, item.node.config.namespace, scoped)
 
 
 @dataclass
@@ -151,8 +253,20 @@ class Renderer:
     hits: int = 0
     misses: int = 0
     _charts: dict[Path, str] = field(default_factory=dict)
+    _keys: dict[str, str] = field(default_factory=dict)
     _helm_version: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ready(self, node: ResolvedComponent) -> bool:
+        """Whether ``cached`` would serve the component (checked without reading the entry)."""
+        if node.component.type not in ("helm", "static"):
+            return True
+        if node.component.type != "helm" or self.cache is None:
+            return False
+        try:
+            return self.cache.has("render", self.key(node, _chart(node)))
+        except FabrikateError:  # rendering it reports the problem, naming the component
+            return False
 
     def cached(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str] | None:
         """The documents of a component that needs no helm run (a container, or a helm
@@ -201,7 +315,13 @@ class Renderer:
         return injected
 
     def key(self, node: ResolvedComponent, chart: Path) -> str:
-        """The render cache key of a helm component."""
+        """The render cache key of a helm component, computed once per run."""
+        found = self._keys.get(node.id)
+        if found is None:
+            found = self._keys[node.id] = self._key(node, chart)
+        return found
+
+    def _key(self, node: ResolvedComponent, chart: Path) -> str:
         values = json.dumps(node.config.config, sort_keys=True, ensure_ascii=False, default=str)
         return digest(
             "helm-template",

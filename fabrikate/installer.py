@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from fabrikate.cache import Cache
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_context
 from fabrikate.model import Component, check_name
+from fabrikate.process import run_hooks
 from fabrikate.resolve import ResolvedComponent, walk
 from fabrikate.settings import Settings
 from fabrikate.sources import Finish, Placed, Request, Sources
@@ -162,9 +163,7 @@ class _Installer:
         self.hook(node, "after-install")
 
     def hook(self, node: ResolvedComponent, event: str) -> None:
-        from fabrikate.api import _run_hooks
-
-        _run_hooks(node, event, self.settings)
+        run_hooks(node, event, self.settings)
 
     def submit_clone(self, parent: ResolvedComponent, sub: Component) -> Future[Placed]:
         child_id = f"{parent.id}/{sub.name}"

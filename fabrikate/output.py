@@ -11,15 +11,11 @@ changes nothing does not touch the destination at all.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from fabrikate.errors import FabrikateError
-from fabrikate.fsutil import recover_dir, replace_dir
-from fabrikate.process import check_interrupted
 
 __all__ = ["WriteResult", "output_dir", "write_tree"]
 
@@ -66,6 +62,10 @@ def _same(path: Path, data: bytes) -> bool:
 def recover(dest: Path) -> None:
     """Undo what an earlier, killed run left half done, and drop its staging folders (the
     caller holds the tree lock, so no other run is writing them)."""
+    import shutil
+
+    from fabrikate.fsutil import recover_dir
+
     recover_dir(dest)
     if dest.parent.is_dir():
         for stale in dest.parent.glob(f".{dest.name}.fab-new-*"):
@@ -91,6 +91,12 @@ def write_tree(dest: Path, files: Mapping[str, bytes]) -> WriteResult:
 
 def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
     """Build the new tree in a staging folder beside ``dest``, then swap it in."""
+    import shutil
+    import tempfile
+
+    from fabrikate.fsutil import replace_dir
+    from fabrikate.process import check_interrupted
+
     stage: Path | None = None
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -120,4 +126,6 @@ def _link(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
     except OSError:
+        import shutil
+
         shutil.copy2(source, target)

@@ -18,8 +18,13 @@ import subprocess
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from fabrikate.errors import ProcessError
+from fabrikate.errors import Interrupted, ProcessError
+
+if TYPE_CHECKING:
+    from fabrikate.resolve import ResolvedComponent
+    from fabrikate.settings import Settings
 
 __all__ = [
     "Command",
@@ -39,15 +44,6 @@ log = logging.getLogger("fabrikate")
 _LIVE: set[subprocess.Popen[bytes]] = set()
 _LIVE_LOCK = threading.Lock()
 _STOPPING = threading.Event()
-
-
-class Interrupted(BaseException):
-    """The run was interrupted (SIGINT or SIGTERM).
-
-    Signal handlers never raise: raising at an arbitrary bytecode can break an import or a class
-    body half-way. They only call ``stop_all``; running commands die, and the code raises this
-    at the next safe point (a command's end, ``check_interrupted``).
-    """
 
 
 class TimedOut(ProcessError):
@@ -225,22 +221,23 @@ def hook_environment(extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def run_hooks(
-    commands: Iterable[str],
-    *,
-    event: str,
-    cwd: str,
-    env: Mapping[str, str],
-    timeout: float | None,
-) -> None:
-    """Run a hook's commands in order with ``sh -c``; the first failure raises."""
+def run_hooks(node: ResolvedComponent, event: str, settings: Settings) -> None:
+    """Run a component's hook commands for ``event`` in order with ``sh -c``, as the
+    ``--hooks`` policy allows; the first failure raises."""
+    commands = node.component.hook(event)
+    if not commands:
+        return
+    if settings.hooks == "none" or (settings.hooks == "local" and node.remote):
+        log.info("skipping hook %s of %s (--hooks %s)", event, node.id, settings.hooks)
+        return
+    env = {"FAB_COMPONENT": node.name, "FAB_COMPONENT_PATH": node.id, "FAB_HOOK": event}
     for text in commands:
         log.info("hook %s: %s", event, text)
         command = Command(
             ("sh", "-c", text),
-            cwd=cwd,
+            cwd=str(node.physical_path),
             env=hook_environment(env),
-            timeout=timeout,
+            timeout=settings.timeout,
             what=f"hook {event} command {text!r}",
             replace_env=True,
         )

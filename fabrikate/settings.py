@@ -38,6 +38,7 @@ class Settings:
     wait: bool = False  # wait for another fab process on the same tree instead of failing
 
     render_cache: bool = True
+    incremental: bool = False  # skip a generate whose inputs and output did not change (fab: on)
     render_cache_bytes: int = 512 * 1024 * 1024
     records: str | None = None  # records store URL; None: FAB_RECORDS, else the default SQLite
     record_required: bool = False  # a failed record write fails the generation

@@ -6,40 +6,53 @@
         for record in store.records(environment="prod", limit=5):
             print(record["rowKey"], record["outcome"], record["output"]["digest"])
 
-Importing this package is cheap: jsonschema and the database drivers are imported
-by the functions that need them.
+Importing this package is cheap: its names are imported on first use, and jsonschema and the
+database drivers by the functions that need them.
 """
 
 from __future__ import annotations
 
-from fabrikate.records.build import SCHEMA, Run, build_record, validate
-from fabrikate.records.deployments import Stage, create
-from fabrikate.records.recording import record_generation, recording, write_record
-from fabrikate.records.store import (
-    BEDROCK_FIELDS,
-    RecordsError,
-    Row,
-    Store,
-    default_url,
-    open_store,
-    resolve_url,
-)
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "BEDROCK_FIELDS",
-    "SCHEMA",
-    "RecordsError",
-    "Row",
-    "Run",
-    "Stage",
-    "Store",
-    "build_record",
-    "create",
-    "default_url",
-    "open_store",
-    "record_generation",
-    "recording",
-    "resolve_url",
-    "validate",
-    "write_record",
-]
+from fabrikate import lazy_exports
+
+_EXPORTS = {
+    "BEDROCK_FIELDS": "fabrikate.records.store",
+    "SCHEMA": "fabrikate.records.build",
+    "RecordsError": "fabrikate.records.store",
+    "Row": "fabrikate.records.store",
+    "Run": "fabrikate.records.build",
+    "Stage": "fabrikate.records.deployments",
+    "Store": "fabrikate.records.store",
+    "build_record": "fabrikate.records.build",
+    "create": "fabrikate.records.deployments",
+    "default_url": "fabrikate.records.store",
+    "open_store": "fabrikate.records.store",
+    "record_generation": "fabrikate.records.recording",
+    "resolve_url": "fabrikate.records.store",
+    "validate": "fabrikate.records.build",
+    "write_record": "fabrikate.records.recording",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from fabrikate.records.build import SCHEMA, Run, build_record, validate
+    from fabrikate.records.deployments import Stage, create
+    from fabrikate.records.recording import record_generation, write_record
+    from fabrikate.records.store import (
+        BEDROCK_FIELDS,
+        RecordsError,
+        Row,
+        Store,
+        default_url,
+        open_store,
+        resolve_url,
+    )
+
+
+__getattr__ = lazy_exports(globals(), _EXPORTS, {})
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -61,6 +61,7 @@ class Run:
     result: GenerateResult | None = None
     error: BaseException | None = None
     canceled: bool = False
+    facts: dict[str, Any] | None = None  # the tree facts of an identical earlier run, reused
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -224,9 +225,8 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
         hld["pr"] = env.get("FAB_PR") or ci.pull_request(env)
     top = hld.pop("top", None)
     environment = environments_name(run.environments)
-    output, images = _output(run)
-    nodes = _nodes(run)
-    refs = _references(nodes)
+    facts = run.facts or _tree_facts(run, top)
+    output = facts["output"]
     finished = run.finished or run.started
     record = {
         "schema": SCHEMA,
@@ -248,14 +248,27 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
         "error": _error(run),
         "tool": {
             "fab": __version__,
-            "helm": _helm_version(run.settings.helm),
+            "helm": facts["helm"],
             "python": platform.python_version(),
         },
+        "components": facts["components"],
+        "images": facts["images"],
+        "output": dict(output) if output else None,
+    }
+    return mask_tree(record)
+
+
+def _tree_facts(run: Run, top: Path | None) -> dict[str, Any]:
+    """What the record says about the tree: components, images, output and helm version."""
+    output, images = _output(run)
+    nodes = _nodes(run)
+    refs = _references(nodes)
+    return {
         "components": [_component(node, refs, top) for node in nodes],
         "images": images,
         "output": output,
+        "helm": _helm_version(run.settings.helm),
     }
-    return mask_tree(record)
 
 
 def schema() -> dict[str, Any]:

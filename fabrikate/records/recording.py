@@ -21,7 +21,7 @@ from fabrikate.errors import Diagnostic
 from fabrikate.records.build import Run, build_record
 from fabrikate.records.deployments import Stage, create
 from fabrikate.records.mask import mask_text, strip_credentials
-from fabrikate.records.store import RecordsError, Store, open_store, resolve_url
+from fabrikate.records.store import RecordsError, Store, open_store, records_off
 
 if TYPE_CHECKING:
     from fabrikate.settings import Settings
@@ -35,7 +35,7 @@ log = logging.getLogger("fabrikate")
 def recording(path: str | Path, environments: Sequence[str], settings: Settings) -> Iterator[Run]:
     """Collect what the generation inside the block did, then record it."""
     run = Run(Path(path), tuple(environments), settings, datetime.now(UTC))
-    if resolve_url(settings.records).strip().lower() == "none":
+    if records_off(settings.records):
         yield run
         return
     try:

@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fabrikate.errors import FabrikateError, InputError
-from fabrikate.records.mask import mask_text
 
 __all__ = [
     "BEDROCK_FIELDS",
@@ -30,6 +29,7 @@ __all__ = [
     "Store",
     "default_url",
     "open_store",
+    "records_off",
     "resolve_url",
 ]
 
@@ -147,11 +147,16 @@ def resolve_url(url: str | None) -> str:
     return url or os.environ.get("FAB_RECORDS") or default_url()
 
 
+def records_off(url: str | None) -> bool:
+    """Whether the store in force (``resolve_url``) is ``none``."""
+    return resolve_url(url).strip().lower() == "none"
+
+
 def open_store(url: str | None = None) -> Store | None:
     """Open the store ``url`` names (None for ``none``: recording is off)."""
-    url = resolve_url(url)
-    if url.strip().lower() == "none":
+    if records_off(url):
         return None
+    url = resolve_url(url)
     scheme = urlsplit(url).scheme.lower()
     if scheme == "sqlite":
         from fabrikate.records.sqlite import SqliteStore
@@ -166,7 +171,7 @@ def open_store(url: str | None = None) -> Store | None:
 
         return AzureTableStore(url)
     raise InputError(
-        f"unknown records store {mask_text(url)!r} "
+        f"unknown records store {_masked(url)!r} "
         "(use sqlite:///path, postgresql://…, azuretable://TABLE or none)"
     )
 
@@ -180,3 +185,9 @@ def driver(name: str, extra: str) -> Iterator[None]:
         raise RecordsError(
             f"the {name} records store needs {exc.name}: pip install 'fabrikate-gitops[{extra}]'"
         ) from exc
+
+
+def _masked(url: str) -> str:
+    from fabrikate.records.mask import mask_text  # regexes compiled only when needed
+
+    return mask_text(url)
