@@ -4,6 +4,7 @@
 
 The tree mixes nested directory components, inline helm components over a handful of local
 charts of different sizes, static components, and three environments with layered config.
+Definitions and config are YAML in odd-numbered groups and JSON elsewhere, as in real trees.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+
+import yaml
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 CHART_SIZES = {"small": 2, "medium": 6, "large": 15}
@@ -47,6 +50,7 @@ def group(root: Path, index: int, charts: Path) -> list[str]:
     """A group folder of about GROUP_SIZE components; returns the names of its helm leaves."""
     folder = root / f"group{index}"
     nested = folder / "nested"
+    ext = "yaml" if index % 2 else "json"
     sizes = list(CHART_SIZES)
     helm = [f"svc{index}-{i}" for i in range(6)]
     subs = [
@@ -55,13 +59,13 @@ def group(root: Path, index: int, charts: Path) -> list[str]:
     ]
     subs.append({"name": f"static{index}", "type": "static", "path": "./manifests"})
     subs.append({"name": "nested", "method": "local", "path": "./nested"})
-    write(folder / "component.json", {"name": f"group{index}", "subcomponents": subs})
+    write(folder / f"component.{ext}", {"name": f"group{index}", "subcomponents": subs})
     nested_subs = [
         {"name": name, "type": "helm", "method": "local", "path": str(charts / sizes[(i + 1) % 3])}
         for i, name in enumerate(helm[4:])
     ]
     nested_subs.append({"name": f"crds{index}", "type": "static", "path": "./manifests"})
-    write(nested / "component.json", {"name": f"nested{index}", "subcomponents": nested_subs})
+    write(nested / f"component.{ext}", {"name": f"nested{index}", "subcomponents": nested_subs})
     for place in (folder, nested):
         (place / "manifests").mkdir(parents=True, exist_ok=True)
         (place / "manifests" / "ns.yaml").write_text(
@@ -77,13 +81,16 @@ def group(root: Path, index: int, charts: Path) -> list[str]:
         config["subcomponents"]["nested"] = {
             "subcomponents": {name: {"config": {"replicas": 2}} for name in helm[4:]}
         }
-        write(folder / "config" / f"{env}.json", config)
+        write(folder / "config" / f"{env}.{ext}", config)
     return helm
 
 
 def write(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    if path.suffix == ".yaml":
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+    else:
+        path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def synth(n: int, root: Path) -> Path:

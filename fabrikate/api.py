@@ -30,7 +30,7 @@ __all__ = ["GenerateResult", "generate", "install", "load"]
 if TYPE_CHECKING:
     from fabrikate.generators import ComponentResult
     from fabrikate.installer import InstallResult, Progress
-    from fabrikate.records.build import Run
+    from fabrikate.records.recording import Run
     from fabrikate.resolve import Tree
 
 # The rendering layers are imported by the functions that use them: a run whose inputs did not
@@ -181,11 +181,12 @@ def _save_stamp(before: Any, tree: Tree, result: GenerateResult, settings: Setti
         n.component.hook(e) for n in tree.components for e in GENERATE_HOOKS
     ):
         return
-    root, dest = os.path.realpath(result.root), os.path.realpath(result.output)
+    # Plain paths are enough: a link to a folder inside the tree makes the scan refuse a stamp.
+    root, dest = os.path.abspath(result.root), os.path.abspath(result.output)
     outside = (os.path.join(root, "generated"), dest)
     for path in input_paths(tree):
-        real = os.path.realpath(path)
-        if not _inside(real, root) or any(_inside(real, o) for o in outside):
+        where = os.path.abspath(path)
+        if not _inside(where, root) or any(_inside(where, o) for o in outside):
             return
     payload = {
         "files": sorted(result.files.written + result.files.unchanged),

@@ -16,7 +16,7 @@ an unreadable one is a miss and a failed write is ignored.
 
 from __future__ import annotations
 
-# shutil and tempfile are imported where used: a run with nothing to do never needs them.
+# tempfile is imported where used: a run with nothing to do never needs it.
 import contextlib
 import fcntl
 import hashlib
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fabrikate.errors import FabrikateError
+from fabrikate.fsutil import remove
 
 __all__ = ["CACHE_VERSION", "Cache", "CacheEntry", "cache_root", "digest", "slug", "touch"]
 
@@ -158,14 +159,13 @@ class Cache:
     @contextlib.contextmanager
     def building(self, kind: str) -> Iterator[Path]:
         """A temp folder inside the cache, removed unless the caller renamed it away."""
-        import shutil
         import tempfile
 
         temp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder(kind)))
         try:
             yield temp
         finally:
-            shutil.rmtree(temp, ignore_errors=True)
+            remove(temp)
 
     def entries(self, kinds: Iterable[str] = SMALL_KINDS + LARGE_KINDS) -> list[CacheEntry]:
         """Every entry of ``kinds``: the files of small kinds, the top folders of large ones."""
@@ -192,17 +192,17 @@ class Cache:
             if older_than > 0 and entry.last_used > cutoff:
                 continue
             if entry.kind in SMALL_KINDS:
-                _remove(entry.path)
+                remove(entry.path)
             else:
                 with self.lock(entry.kind, entry.path.name.removesuffix(".tgz")):
-                    _remove(entry.path)
+                    remove(entry.path)
             removed.append(entry)
         base = self.root.parent
         if base.is_dir():
             for other in base.iterdir():
                 stale = other.name != CACHE_VERSION and re.fullmatch(r"v\d+", other.name)
                 if stale and other.is_dir():
-                    _remove(other)
+                    remove(other)
         return removed
 
     def trim(self, kinds: Iterable[str], max_bytes: int) -> int:
@@ -212,7 +212,7 @@ class Cache:
         for entry in entries:
             total += entry.size
             if total > max_bytes:
-                _remove(entry.path)
+                remove(entry.path)
                 removed += 1
         return removed
 
@@ -233,13 +233,3 @@ def _size(path: Path) -> int:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(folder, name)).st_size
     return total
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        import shutil
-
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()

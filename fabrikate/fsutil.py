@@ -5,16 +5,14 @@ replace_dir(staged, dest)  # dest now holds what staged held; staged is gone
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import functools
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["recover_dir", "replace_dir"]
+__all__ = ["recover_dir", "remove", "replace_dir"]
+
+# ctypes, shutil and tempfile are imported where used: importing this module stays cheap.
 
 
 _AT_FDCWD = -100
@@ -23,6 +21,9 @@ _RENAME_EXCHANGE = 2
 
 @functools.cache
 def _renameat2() -> Callable[..., int] | None:
+    import ctypes
+    import ctypes.util
+
     try:
         return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).renameat2
     except (OSError, AttributeError):
@@ -45,8 +46,10 @@ def replace_dir(staged: Path, dest: Path) -> None:
     ``dest`` missing; elsewhere the old one is moved aside first and put back on failure.
     """
     if (dest.exists() or dest.is_symlink()) and _exchange(staged, dest):
-        _remove(staged)  # it now holds the old tree
+        remove(staged)  # it now holds the old tree
         return
+    import tempfile
+
     old = None
     if dest.exists() or dest.is_symlink():
         old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
@@ -59,7 +62,7 @@ def replace_dir(staged: Path, dest: Path) -> None:
         raise
     finally:
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            remove(old)
 
 
 def recover_dir(dest: Path) -> None:
@@ -70,11 +73,14 @@ def recover_dir(dest: Path) -> None:
         kept = aside / "x"
         if not (dest.exists() or dest.is_symlink()) and (kept.exists() or kept.is_symlink()):
             os.rename(kept, dest)
-        shutil.rmtree(aside, ignore_errors=True)
+        remove(aside)
 
 
-def _remove(path: Path) -> None:
+def remove(path: Path) -> None:
+    """Remove a file, link or whole folder; what is already gone is fine."""
     if path.is_dir() and not path.is_symlink():
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)

@@ -5,6 +5,7 @@
 The new tree is built in a staging folder beside the destination and swapped in only when it
 is complete, so a failed run leaves the previous output byte-for-byte intact. Files whose bytes
 did not change are hard-linked from the old tree, keeping their inode and mtime; a run that
+changes one existing file only renames that file into place, which is as atomic; a run that
 changes nothing does not touch the destination at all.
 """
 
@@ -62,14 +63,12 @@ def _same(path: Path, data: bytes) -> bool:
 def recover(dest: Path) -> None:
     """Undo what an earlier, killed run left half done, and drop its staging folders (the
     caller holds the tree lock, so no other run is writing them)."""
-    import shutil
-
-    from fabrikate.fsutil import recover_dir
+    from fabrikate.fsutil import recover_dir, remove
 
     recover_dir(dest)
     if dest.parent.is_dir():
         for stale in dest.parent.glob(f".{dest.name}.fab-new-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+            remove(stale)
 
 
 def write_tree(dest: Path, files: Mapping[str, bytes]) -> WriteResult:
@@ -84,26 +83,47 @@ def write_tree(dest: Path, files: Mapping[str, bytes]) -> WriteResult:
     for rel in sorted(files):
         same = rel in before and _same(dest / rel, files[rel])
         (result.unchanged if same else result.written).append(rel)
-    if result.changed or not dest.is_dir():
+    if len(result.written) == 1 and not result.removed and result.written[0] in before:
+        _replace_one(dest, result.written[0], files[result.written[0]])
+    elif result.changed or not dest.is_dir():
         _swap(dest, files, set(result.unchanged))
     return result
 
 
+def _replace_one(dest: Path, rel: str, data: bytes) -> None:
+    """Rewrite the one changed file: a single rename is as atomic as swapping the tree."""
+    from fabrikate.process import check_interrupted
+
+    # Staged beside ``dest`` with the staging folders' prefix, so ``recover`` cleans it up.
+    temp = dest.parent / f".{dest.name}.fab-new-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        with open(temp, "xb") as handle:
+            handle.write(data)
+        check_interrupted()
+        os.replace(temp, dest / rel)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise FabrikateError(f"cannot write output to {dest}: {exc.strerror or exc}") from exc
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
 def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
     """Build the new tree in a staging folder beside ``dest``, then swap it in."""
-    import shutil
     import tempfile
 
-    from fabrikate.fsutil import replace_dir
+    from fabrikate.fsutil import remove, replace_dir
     from fabrikate.process import check_interrupted
 
     stage: Path | None = None
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.fab-new-", dir=dest.parent))
+        for folder in sorted({PurePosixPath(rel).parent for rel in files}):
+            (stage / folder).mkdir(parents=True, exist_ok=True)
         for rel in sorted(files):
             target = stage / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
             if rel in unchanged:
                 _link(dest / rel, target)
             else:
@@ -113,11 +133,11 @@ def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
         replace_dir(stage, dest)
     except OSError as exc:
         if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
+            remove(stage)
         raise FabrikateError(f"cannot write output to {dest}: {exc.strerror or exc}") from exc
     except BaseException:
         if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
+            remove(stage)
         raise
 
 

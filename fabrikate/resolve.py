@@ -22,7 +22,6 @@ from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, c
 from fabrikate.model import Component, check_name, load_component
 from fabrikate.parallel import first_failure, run_parallel
 from fabrikate.process import check_interrupted
-from fabrikate.sources.credentials import redact_url
 
 __all__ = ["ResolvedComponent", "Tree", "environment_layers", "walk"]
 
@@ -41,16 +40,17 @@ class ResolvedComponent:
     boundary: Path | None = None  # folder its local sources must stay inside
     remote: bool = False  # defined in a fetched clone rather than the local tree
     pointer: bool = False  # a root that only points at a remote definition (spec §2.6)
+    # Logical path plus name: unique in a tree, and where the output file goes.
+    id: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        node_id = str(PurePosixPath(self.logical_path or ".") / self.component.name)
+        object.__setattr__(self, "id", node_id)  # frozen: computed once, read very often
 
     @property
     def name(self) -> str:
         """The component's own name."""
         return self.component.name
-
-    @property
-    def id(self) -> str:
-        """Logical path plus name: unique in a tree, and where the output file goes."""
-        return str(PurePosixPath(self.logical_path or ".") / self.name)
 
     @property
     def namespace(self) -> str:
@@ -273,6 +273,8 @@ def _identity(sub: Component, directory: Path) -> str:
     component (a fresh clone at every level) its repository, ref and path."""
     if sub.method != "git":
         return os.path.realpath(directory)
+    from fabrikate.sources.credentials import redact_url
+
     ref = sub.version or sub.branch
     return (
         redact_url(sub.source) + (f"@{ref}" if ref else "") + (f"//{sub.path}" if sub.path else "")

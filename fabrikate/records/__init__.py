@@ -21,7 +21,7 @@ _EXPORTS = {
     "SCHEMA": "fabrikate.records.build",
     "RecordsError": "fabrikate.records.store",
     "Row": "fabrikate.records.store",
-    "Run": "fabrikate.records.build",
+    "Run": "fabrikate.records.recording",
     "Stage": "fabrikate.records.deployments",
     "Store": "fabrikate.records.store",
     "build_record": "fabrikate.records.build",
@@ -37,9 +37,9 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from fabrikate.records.build import SCHEMA, Run, build_record, validate
+    from fabrikate.records.build import SCHEMA, build_record, validate
     from fabrikate.records.deployments import Stage, create
-    from fabrikate.records.recording import record_generation, write_record
+    from fabrikate.records.recording import Run, record_generation, write_record
     from fabrikate.records.store import (
         BEDROCK_FIELDS,
         RecordsError,

@@ -11,11 +11,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import platform
-import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +24,12 @@ from fabrikate.records.images import extract_images
 from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
 
 if TYPE_CHECKING:
-    from fabrikate.api import GenerateResult
     from fabrikate.model import Component
-    from fabrikate.resolve import ResolvedComponent, Tree
-    from fabrikate.settings import Settings
+    from fabrikate.records.recording import Run
+    from fabrikate.resolve import ResolvedComponent
 
 __all__ = [
     "SCHEMA",
-    "Run",
     "build_record",
     "environments_name",
     "output_digest",
@@ -46,23 +41,6 @@ SCHEMA = "fabrikate.deployment-record/v1"
 # Folders fab itself writes into the HLD: changes there do not make the HLD "dirty".
 _FAB_FOLDERS = ("generated", "components", "helm_repos")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass
-class Run:
-    """What one generation did, collected by ``recording`` while it runs."""
-
-    root: Path
-    environments: tuple[str, ...]
-    settings: Settings
-    started: datetime
-    finished: datetime | None = None
-    tree: Tree | None = None
-    result: GenerateResult | None = None
-    error: BaseException | None = None
-    canceled: bool = False
-    facts: dict[str, Any] | None = None  # the tree facts of an identical earlier run, reused
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 def output_digest(files: Mapping[str, bytes]) -> str:

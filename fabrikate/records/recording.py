@@ -12,23 +12,44 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import Diagnostic
-from fabrikate.records.build import Run, build_record
-from fabrikate.records.deployments import Stage, create
-from fabrikate.records.mask import mask_text, strip_credentials
 from fabrikate.records.store import RecordsError, Store, open_store, records_off
 
 if TYPE_CHECKING:
+    from fabrikate.api import GenerateResult
+    from fabrikate.resolve import Tree
     from fabrikate.settings import Settings
 
-__all__ = ["project", "record_generation", "recording", "write_record"]
+# Building and projecting records (yaml, git, the Spektate rows) is imported when a record is
+# written, so a run with records off pays nothing for them.
+
+__all__ = ["Run", "project", "record_generation", "recording", "write_record"]
 
 log = logging.getLogger("fabrikate")
+
+
+@dataclass
+class Run:
+    """What one generation did, collected by ``recording`` while it runs."""
+
+    root: Path
+    environments: tuple[str, ...]
+    settings: Settings
+    started: datetime
+    finished: datetime | None = None
+    tree: Tree | None = None
+    result: GenerateResult | None = None
+    error: BaseException | None = None
+    canceled: bool = False
+    facts: dict[str, Any] | None = None  # the tree facts of an identical earlier run, reused
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @contextlib.contextmanager
@@ -53,6 +74,9 @@ def recording(path: str | Path, environments: Sequence[str], settings: Settings)
 
 def record_generation(run: Run) -> dict[str, Any] | None:
     """Build and store ``run``'s record; a failure warns unless the record is required."""
+    from fabrikate.records.build import build_record
+    from fabrikate.records.mask import mask_text
+
     try:
         record = build_record(run, os.environ)
         store = open_store(run.settings.records)
@@ -98,6 +122,9 @@ def write_record(store: Store, record: dict[str, Any]) -> None:
 
 def project(store: Store, record: Mapping[str, Any]) -> str | None:
     """Merge the record into the Spektate deployment rows like stage 3a (spec §6.3)."""
+    from fabrikate.records.deployments import Stage, create
+    from fabrikate.records.mask import strip_credentials
+
     hld, run_id = record["hld"], record["ci"]["runId"]
     if not ((run_id and hld.get("commitShort")) or record.get("correlationId")):
         return None  # Spektate shows no row without a CI run; the native record is enough

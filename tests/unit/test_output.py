@@ -40,6 +40,21 @@ def test_a_run_that_changes_nothing_does_not_touch_the_folder(tmp_path: Path) ->
     assert os.stat(dest).st_ino == inode
 
 
+def test_one_changed_file_is_renamed_into_place(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    write_tree(dest, {"a.yaml": b"a", "sub/b.yaml": b"b"})
+    folder, kept, changed = (
+        os.stat(p).st_ino for p in (dest, dest / "a.yaml", dest / "sub/b.yaml")
+    )
+    (tmp_path / ".out.fab-new-99-dead").write_bytes(b"left by a killed run")
+    result = write_tree(dest, {"a.yaml": b"a", "sub/b.yaml": b"B"})
+    assert (result.written, result.unchanged) == (["sub/b.yaml"], ["a.yaml"])
+    assert (os.stat(dest).st_ino, os.stat(dest / "a.yaml").st_ino) == (folder, kept)
+    assert os.stat(dest / "sub/b.yaml").st_ino != changed
+    assert (dest / "sub/b.yaml").read_bytes() == b"B"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 def test_a_failed_write_leaves_the_previous_output_intact(tmp_path: Path) -> None:
     dest = tmp_path / "out"
     write_tree(dest, {"a.yaml": b"old"})
