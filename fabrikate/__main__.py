@@ -1,5 +1,5 @@
 """``python -m fabrikate``."""
 
-from fabrikate.cli import main
+from fabrikate.cli import entry
 
-main()
+entry()

@@ -269,7 +269,7 @@ def _generate(
     result.files = write_tree(dest, files)
     result.timings["write"] = time.perf_counter() - mark
     if cache is not None and renderer.misses:
-        cache.trim(["render", "inject"], settings.render_cache_bytes)
+        cache.trim(["render", "inject", "parsed"], settings.render_cache_bytes)
 
     result.timings["total"] = time.perf_counter() - started
     return result

@@ -10,8 +10,9 @@
 The folder is ``FAB_CACHE_DIR``, else the user cache dir (platformdirs), always with a version
 subfolder. Kinds: ``git`` (bare mirrors), ``checkouts`` (one tree per commit), ``charts``
 (pulled chart archives), ``helm`` (fab's own helm homes), ``definitions`` (``fab find``), and the
-small entries ``render``, ``inject``, ``validated`` and ``tools``. Small entries are best-effort:
-an unreadable one is a miss and a failed write is ignored.
+small entries ``render``, ``inject``, ``parsed``, ``validated``, ``tools`` and ``stamps``. Small
+entries are best-effort: an unreadable one is a miss and a failed write is ignored. The folders
+are private to the user: rendered manifests may hold secrets.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ __all__ = ["CACHE_VERSION", "Cache", "CacheEntry", "cache_root", "digest", "slug
 log = logging.getLogger("fabrikate")
 
 CACHE_VERSION = "v1"
-SMALL_KINDS = ("render", "inject", "validated", "tools")
+SMALL_KINDS = ("render", "inject", "parsed", "validated", "tools", "stamps")
 LARGE_KINDS = ("git", "checkouts", "charts", "definitions")
 README = "This folder is fab's cache (fabrikate-gitops); it is safe to delete. See `fab cache`.\n"
 
@@ -99,7 +100,9 @@ class Cache:
         """The folder of one kind of entry, created on first use."""
         path = self.root / kind
         if not path.is_dir():
-            path.mkdir(parents=True, exist_ok=True)
+            # Private: rendered manifests and parsed config may hold the tree's secrets.
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, exist_ok=True)
             readme = self.root.parent / "README"
             if not readme.exists():
                 with contextlib.suppress(OSError):

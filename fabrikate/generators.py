@@ -12,6 +12,8 @@ documents dropped.
 
 from __future__ import annotations
 
+# PyYAML is imported by the functions that parse rendered documents: a run served from the
+# caches never needs it.
 import json
 import logging
 import os
@@ -24,8 +26,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from fabrikate import __version__
 from fabrikate.cache import Cache, digest
@@ -497,6 +497,8 @@ def _check_link(path: Path, node: ResolvedComponent) -> None:
 
 def cluster_scoped_kinds(docs: Iterable[str]) -> frozenset[str]:
     """The built-in cluster-scoped kinds plus those of cluster-scoped CRDs among ``docs``."""
+    import yaml
+
     kinds = set(CLUSTER_SCOPED)
     for doc in docs:
         if "CustomResourceDefinition" not in doc:
@@ -519,6 +521,8 @@ def inject_namespace(doc: str, namespace: str, cluster_scoped: Collection[str]) 
 
     The text is edited in place, so comments, key order and quoting are kept.
     """
+    import yaml
+
     try:
         root = yaml.compose(doc, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -560,6 +564,8 @@ def inject_namespace(doc: str, namespace: str, cluster_scoped: Collection[str]) 
 
 def _quote(value: str) -> str:
     """``value`` as a YAML scalar that reads back as the same string."""
+    import yaml
+
     plain = yaml.safe_load(value) if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value) else None
     return value if plain == value else json.dumps(value)
 

@@ -18,17 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from fabrikate.errors import Diagnostic, InputError, Location
-from fabrikate.yamlio import (
-    Locator,
-    StringLoader,
-    _problem,
-    duplicate_warnings,
-    parse_json,
-    read_text,
-)
+from fabrikate.yamlio import Locator, duplicate_warnings, parse_json, parse_yaml, read_text
 
 __all__ = [
     "COMPONENT_FILES",
@@ -75,7 +66,17 @@ class Component:
     branch: str = ""
     hooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     subcomponents: tuple[Component, ...] = ()
-    location: Location | None = None
+    where: Locator | None = field(default=None, compare=False, repr=False)  # its file
+    keypath: tuple[str | int, ...] = field(default=(), compare=False, repr=False)  # in the file
+
+    @property
+    def location(self) -> Location | None:
+        """Where the component is written; the line is looked up on first use."""
+        if self.where is None:
+            return None
+        return (
+            self.where.at(list(self.keypath)) if self.keypath else Location(self.where.file, 1, 1)
+        )
 
     @property
     def is_directory(self) -> bool:
@@ -231,21 +232,10 @@ def _parse(text: str, file: str) -> tuple[Any, Locator]:
     if file.endswith(".json"):
         data = parse_json(text, file)
         return (_fold_json_keys(data) if isinstance(data, dict) else data), Locator(text, file)
-    loader = StringLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-        where = Locator(text, file, node)
-        where.duplicates = loader.duplicates
-        return data, where
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        raise InputError(f"invalid YAML: {_problem(exc)}", location=location) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}", location=Location(file)) from exc
-    finally:
-        loader.dispose()
+    data, duplicates = parse_yaml(text, file, strings=True)
+    where = Locator(text, file)
+    where.duplicates = duplicates
+    return data, where
 
 
 def _fold_json_keys(data: dict[str, Any]) -> dict[str, Any]:
@@ -317,7 +307,6 @@ def _build(
 ) -> Component:
     """Apply defaults and migrations (spec §2.3) and build the dataclass."""
     name = data.get("name") or ""
-    location = where.at(list(path)) if path else Location(where.file, 1, 1)
     kind = data.get("type") or ""
     if data.get("generator"):
         problems.append(
@@ -359,7 +348,8 @@ def _build(
         branch=data.get("branch") or "",
         hooks=hooks,
         subcomponents=subs,
-        location=location,
+        where=where,
+        keypath=path,
     )
 
 

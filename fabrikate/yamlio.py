@@ -1,31 +1,33 @@
 """Reading YAML and JSON definitions with Fabrikate's typing rules and exact error locations.
 
-Fabrikate read YAML with yaml.v2, which follows YAML 1.1 in its own way: ``yes``/``y``/``on``
-are booleans, ``0777`` is octal, ``1e3`` is a float, ``1:20`` and ``2001-12-14`` stay strings.
-``Loader`` reproduces those rules on top of PyYAML's C parser, so values reach helm with the
-types they had under Fabrikate::
+YAML is read with yaml.v2's typing (``yamlv2``), so values reach helm with the types they had
+under Fabrikate::
 
     data, duplicates = parse_yaml(text, "config/prod.yaml")
     where = locate(text, ["subcomponents", "backend", "config"], "config/prod.yaml")
+
+A parsed YAML text is remembered in the cache by its contents, so an unchanged file costs a
+read and a digest, and a run whose changed files are all JSON never imports PyYAML.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-import re
+import marshal
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import Diagnostic, InputError, Location
 
+if TYPE_CHECKING:
+    import yaml
+
 __all__ = [
     "MAX_FILE_BYTES",
-    "Loader",
     "Locator",
-    "StringLoader",
     "duplicate_warnings",
     "locate",
     "parse_document",
@@ -36,102 +38,7 @@ __all__ = [
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 5_000_000
-
-_BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-_BOOL_TRUE = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}
-_BOOL_FALSE = {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"}
-_INT = re.compile(r"^[-+]?(?:0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|0[0-7_]*|[1-9][0-9_]*)$")
-_FLOAT = re.compile(r"^[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?$")
-_SPECIAL_FLOAT = re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
-
-
-class Loader(_BASE_LOADER):  # type: ignore[misc,valid-type]
-    """A safe loader with yaml.v2's implicit typing that records duplicate keys."""
-
-    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self.duplicates: list[tuple[str, int]] = []
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        """Build a mapping, noting keys that appear twice (the last one wins, as in yaml.v2)."""
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                key = key_node.value
-                if key in seen:
-                    self.duplicates.append((key, key_node.start_mark.line + 1))
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _construct_bool(loader: Loader, node: yaml.ScalarNode) -> bool:
-    return node.value in _BOOL_TRUE
-
-
-def _construct_int(loader: Loader, node: yaml.ScalarNode) -> int:
-    text = node.value.replace("_", "")
-    sign = -1 if text.startswith("-") else 1
-    digits = text.lstrip("+-")
-    prefix = digits[:2].lower()
-    if prefix in ("0b", "0o", "0x"):
-        return sign * int(digits[2:], {"0b": 2, "0o": 8, "0x": 16}[prefix])
-    if len(digits) > 1 and digits.startswith("0"):
-        return sign * int(digits, 8)
-    return sign * int(digits)
-
-
-def _construct_float(loader: Loader, node: yaml.ScalarNode) -> float:
-    text = node.value.replace("_", "").lower()
-    if text.endswith("inf"):
-        return float("-inf") if text.startswith("-") else float("inf")
-    if text.endswith("nan"):
-        return float("nan")
-    return float(text)
-
-
-def _add_resolver(tag: str, pattern: re.Pattern[str], first: str | None) -> None:
-    keys = [None] if first is None else list(first)
-    for key in keys:
-        Loader.yaml_implicit_resolvers.setdefault(key, []).append((tag, pattern))
-
-
-_add_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile("^(?:" + "|".join(sorted(_BOOL_TRUE | _BOOL_FALSE)) + ")$"),
-    "yYnNtTfFoO",
-)
-_add_resolver("tag:yaml.org,2002:int", _INT, "-+0123456789")
-_add_resolver("tag:yaml.org,2002:float", _FLOAT, "-+0123456789.")
-_add_resolver("tag:yaml.org,2002:float", _SPECIAL_FLOAT, "-+.")
-_add_resolver("tag:yaml.org,2002:null", _NULL, "~nN")
-Loader.yaml_implicit_resolvers.setdefault("", []).append(("tag:yaml.org,2002:null", _NULL))
-_add_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), "<")
-Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
-Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
-# yaml.v2 keeps timestamps as strings when decoding into generic values.
-Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_str)
-
-
-class StringLoader(Loader):
-    """Reads every scalar but null as a string, as yaml.v2 does for Go string fields."""
-
-    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
-
-
-for _first in ("~", "n", "N", ""):
-    StringLoader.yaml_implicit_resolvers.setdefault(_first, []).append(
-        ("tag:yaml.org,2002:null", _NULL)
-    )
-StringLoader.yaml_implicit_resolvers.setdefault("<", []).append(
-    ("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"))
-)
-for _tag in ("bool", "int", "float", "timestamp"):
-    StringLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", StringLoader.construct_yaml_str)
+MAX_CACHED_BYTES = 4 * 1024 * 1024
 
 
 def duplicate_warnings(duplicates: Sequence[tuple[str, int]], file: str) -> list[Diagnostic]:
@@ -164,9 +71,45 @@ def read_text(path: Path) -> str:
         ) from exc
 
 
-def parse_yaml(text: str, file: str) -> tuple[Any, list[tuple[str, int]]]:
-    """Parse one YAML document; return the data and the duplicated keys with their lines."""
-    loader = Loader(text)
+def parse_yaml(text: str, file: str, *, strings: bool = False) -> tuple[Any, list[tuple[str, int]]]:
+    """Parse one YAML document; return the data and the duplicated keys with their lines.
+
+    With ``strings`` every scalar but null is read as a string (``StringLoader``).
+    """
+    from fabrikate.cache import Cache, digest
+
+    cache = Cache.default()
+    key = digest("yaml", _loader_version(), str(strings), text)
+    known = cache.get("parsed", key)
+    if known is not None:
+        with contextlib.suppress(EOFError, ValueError, TypeError):  # damaged: parse again
+            data, duplicates = marshal.loads(known)
+            return data, [tuple(d) for d in duplicates]
+    data, duplicates = _parse_yaml(text, file, strings)
+    try:
+        blob = marshal.dumps((data, duplicates))
+    except ValueError:  # a type marshal cannot keep
+        return data, duplicates
+    if len(blob) <= MAX_CACHED_BYTES:
+        cache.put("parsed", key, blob)
+    return data, duplicates
+
+
+@functools.cache
+def _loader_version() -> str:
+    """What the typing rules are: fab's version and the loaders' source."""
+    from fabrikate import __version__
+
+    source = Path(__file__).with_name("yamlv2.py").stat()
+    return f"{__version__}:{source.st_size}:{source.st_mtime_ns}"
+
+
+def _parse_yaml(text: str, file: str, strings: bool) -> tuple[Any, list[tuple[str, int]]]:
+    import yaml
+
+    from fabrikate.yamlv2 import Loader, StringLoader
+
+    loader = (StringLoader if strings else Loader)(text)
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
@@ -239,8 +182,12 @@ def _check_size(data: Any, file: str) -> None:
 
 def compose(text: str) -> yaml.Node | None:
     """The node tree of a YAML or JSON text (C parser), or None when it does not parse."""
+    import yaml
+
+    from fabrikate.yamlv2 import BASE_LOADER
+
     try:
-        return yaml.compose(text, Loader=_BASE_LOADER)
+        return yaml.compose(text, Loader=BASE_LOADER)
     except yaml.YAMLError:
         return None
 
@@ -257,6 +204,8 @@ class Locator:
 
     def at(self, keypath: Sequence[str | int], value: bool = False) -> Location:
         """The line and column of ``keypath`` (its key, or with ``value`` its value)."""
+        import yaml
+
         if not self._composed:
             self._node, self._composed = compose(self.text), True
         node = self._node

@@ -16,11 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from fabrikate.records import ci
 from fabrikate.records.gitinfo import hld_info, repo_commit, repo_name
-from fabrikate.records.images import extract_images
 from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
 
 if TYPE_CHECKING:
@@ -40,7 +37,6 @@ __all__ = [
 SCHEMA = "fabrikate.deployment-record/v1"
 # Folders fab itself writes into the HLD: changes there do not make the HLD "dirty".
 _FAB_FOLDERS = ("generated", "components", "helm_repos")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def output_digest(files: Mapping[str, bytes]) -> str:
@@ -64,10 +60,13 @@ def _helm_version(helm: str) -> str | None:
 
 
 def _chart(node: ResolvedComponent) -> dict[str, str] | None:
+    import yaml
+
     from fabrikate.generators import chart_path
+    from fabrikate.yamlv2 import BASE_LOADER
 
     try:
-        data = yaml.load((chart_path(node) / "Chart.yaml").read_text(), Loader=_Loader)
+        data = yaml.load((chart_path(node) / "Chart.yaml").read_text(), Loader=BASE_LOADER)
     except (OSError, yaml.YAMLError):
         return None
     if not isinstance(data, dict):
@@ -124,6 +123,7 @@ def _nodes(run: Run) -> list[ResolvedComponent]:
 def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The output summary and the images, for a run that rendered."""
     from fabrikate.generators import join_documents
+    from fabrikate.records.images import extract_images
 
     result = run.result
     if result is None or run.error is not None or result.files is None:

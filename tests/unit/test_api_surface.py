@@ -22,3 +22,34 @@ def test_import_does_not_load_heavy_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_repeat_generate_runs_stay_light(tmp_path, monkeypatch) -> None:
+    """An up-to-date run loads none of the rendering layers; a run whose only change is a JSON
+    file reads unchanged YAML files from the parse cache, so PyYAML is never imported."""
+    root = tmp_path / "hld"
+    (root / "m").mkdir(parents=True)
+    (root / "component.yaml").write_text(
+        "name: app\nsubcomponents:\n- name: files\n  type: static\n  path: m\n"
+    )
+    (root / "config").mkdir()
+    (root / "config" / "common.json").write_text('{"config": {"a": 1}}')
+    (root / "m" / "a.json").write_text('{"kind": "A"}\n')
+    monkeypatch.setenv("FAB_RECORDS", "none")
+    code = (
+        "import sys; sys.argv = ['fab', '-q', 'generate', '-C', sys.argv[1]]\n"
+        "from fabrikate.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print([m for m in ('yaml', 'fabrikate.resolve', 'fabrikate.generators', "
+        "'fabrikate.records.build', 'subprocess') if m in sys.modules])"
+    )
+
+    def loaded() -> str:
+        run = [sys.executable, "-c", code, str(root)]
+        return subprocess.run(run, capture_output=True, text=True, check=True).stdout.strip()
+
+    assert "'yaml'" in loaded()  # the first run parses component.yaml
+    assert loaded() == "[]"  # up to date
+    (root / "config" / "common.json").write_text('{"config": {"a": 2}}')
+    changed = loaded()
+    assert "fabrikate.generators" in changed and "'yaml'" not in changed

@@ -70,3 +70,20 @@ def test_locate_finds_nested_keys_and_list_items() -> None:
     text = "name: x\nsubcomponents:\n  - name: a\n  - name: b\n    methd: git\n"
     where = locate(text, ["subcomponents", 1, "methd"], "c.yaml")
     assert (where.line, where.column) == (5, 5)
+
+
+def test_parsed_yaml_is_remembered_by_its_text(tmp_path, monkeypatch) -> None:
+    from fabrikate.cache import Cache
+
+    monkeypatch.setenv("FAB_CACHE_DIR", str(tmp_path / "cache"))
+    text = "a: yes\nb: 0777\nc: 1:20\nd: [1, 2.5, ~]\na: no\n"
+    first = parse_yaml(text, "f.yaml")
+    assert first == ({"a": False, "b": 511, "c": "1:20", "d": [1, 2.5, None]}, [("a", 5)])
+    assert len(Cache.default().entries(["parsed"])) == 1
+    assert parse_yaml(text, "f.yaml") == first  # from the cache
+    strings = parse_yaml(text, "f.yaml", strings=True)
+    assert strings[0] == {"a": "no", "b": "0777", "c": "1:20", "d": ["1", "2.5", None]}
+    assert len(Cache.default().entries(["parsed"])) == 2
+    for entry in Cache.default().entries(["parsed"]):
+        entry.path.write_bytes(b"\x00garbage")  # a damaged entry is a miss
+    assert parse_yaml(text, "f.yaml") == first
