@@ -59,8 +59,8 @@ def floor_script(root: Path, work: Path, helm: str, jobs: int) -> Path:
         values.write_text(json.dumps(node.config.config))
         flags = " ".join(HELM_FLAGS)
         lines.append(
-            f"{helm} template --values {values} --namespace {node.namespace} {flags} "
-            f"-- {node.name} {chart_path(node)} > {work}/out-{i}.yaml"
+            f"{helm} template --values - --namespace {node.namespace} {flags} "
+            f"-- {node.name} {chart_path(node)} < {values} > {work}/out-{i}.yaml"
         )
     calls = work / "calls.txt"
     calls.write_text("\n".join(lines) + "\n")

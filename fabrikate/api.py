@@ -73,11 +73,14 @@ def load(
     settings: Settings | None = None,
 ) -> Tree:
     """Resolve the tree at ``path`` for ``environments`` without running anything."""
+    return _load(Path(path), environments, settings or Settings.from_env())
+
+
+def _load(root: Path, environments: Sequence[str], settings: Settings, found: Any = None) -> Tree:
+    """``load``, telling ``found`` of each component as soon as it is placed."""
     from fabrikate.resolve import walk
 
-    settings = settings or Settings.from_env()
-    root = Path(path)
-    tree = walk(root, environments, allow_outside_root=settings.allow_outside_root)
+    tree = walk(root, environments, found=found, allow_outside_root=settings.allow_outside_root)
     _check_environments(tree, settings)
     return tree
 
@@ -242,21 +245,22 @@ def _generate(
     settings: Settings,
     run: Run,
 ) -> GenerateResult:
-    import tempfile
-
-    from fabrikate.generators import Renderer, inject_namespaces, join_documents, render_tree
+    from fabrikate.generators import Renderer, TreeRender, inject_namespaces, join_documents
     from fabrikate.output import write_tree
+    from fabrikate.parallel import Pool
 
     started = time.perf_counter()
-    tree = run.tree = load(root, environments, settings=settings)
-    result = GenerateResult(root, tuple(environments), dest, disabled=list(tree.disabled))
-    result.diagnostics.extend(tree.diagnostics)
-    result.timings["load"] = time.perf_counter() - started
-    with tempfile.TemporaryDirectory(prefix="fab-") as workdir:
-        cache = Cache.default() if settings.render_cache else None
-        renderer = Renderer(settings, Path(workdir), cache)
+    result = GenerateResult(root, tuple(environments), dest)
+    cache = Cache.default() if settings.render_cache else None
+    with Pool(settings.jobs) as pool:
+        renderer = Renderer(settings, cache)
+        renders = TreeRender(settings, renderer, pool)
+        tree = run.tree = _load(root, environments, settings, found=renders.offer)
+        result.disabled = list(tree.disabled)
+        result.diagnostics.extend(tree.diagnostics)
+        result.timings["load"] = time.perf_counter() - started
         mark = time.perf_counter()
-        result.components = render_tree(tree, settings, renderer)
+        result.components = renders.finish(tree)
         for item in result.components:
             result.diagnostics.extend(item.diagnostics)
         result.cache_hits, result.cache_misses = renderer.hits, renderer.misses

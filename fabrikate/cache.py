@@ -127,17 +127,16 @@ class Cache:
     def put(self, kind: str, key: str, data: bytes) -> None:
         """Store a small entry atomically; failures are ignored (it is best-effort)."""
         path = self.path(kind, key)
+        temp = path.parent / f".tmp-{os.getpid()}-{os.urandom(6).hex()}"
         try:
             self.folder(kind)
             path.parent.mkdir(parents=True, exist_ok=True)
-            import tempfile
-
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-            with os.fdopen(fd, "wb") as handle:
+            with open(temp, "xb") as handle:
                 handle.write(data)
-            os.replace(tmp, path)
+            os.replace(temp, path)
         except OSError:
-            pass
+            with contextlib.suppress(OSError):
+                temp.unlink()
 
     @contextlib.contextmanager
     def lock(self, kind: str, key: str, *, wait: bool = True, what: str = "") -> Iterator[None]:

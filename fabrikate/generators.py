@@ -1,8 +1,11 @@
 """Generators turn a resolved component into a list of YAML documents; they never write files.
 
-    docs = Renderer(settings, workdir).render(node, diagnostics)
+    docs = Renderer(settings).render(node, diagnostics)
     docs = [inject_namespace(doc, "prod", CLUSTER_SCOPED) for doc in docs]
-    results = render_tree(tree, settings, renderer)  # a whole tree, then
+    with Pool(jobs=2) as pool:                 # a whole tree, helm runs starting during the walk
+        renders = TreeRender(settings, renderer, pool)
+        tree = walk(root, ["prod"], found=renders.offer)
+        results = renders.finish(tree)
     inject_namespaces(results, renderer)
 
 ``helm`` runs ``helm template`` and reads stdout only; ``static`` reads manifest files;
@@ -19,10 +22,10 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Collection, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,7 @@ from fabrikate.errors import (
     ProcessError,
     component_context,
 )
-from fabrikate.parallel import first_failure, run_parallel
+from fabrikate.parallel import Pool, first_failure
 from fabrikate.process import Command, run, run_hooks
 from fabrikate.resolve import ResolvedComponent, Tree
 from fabrikate.settings import Settings
@@ -47,6 +50,7 @@ __all__ = [
     "STATIC_SUFFIXES",
     "ComponentResult",
     "Renderer",
+    "TreeRender",
     "chart_path",
     "cluster_scoped_kinds",
     "helm_version",
@@ -54,7 +58,6 @@ __all__ = [
     "inject_namespaces",
     "input_paths",
     "join_documents",
-    "render_tree",
     "split_documents",
     "static_path",
 ]
@@ -184,41 +187,68 @@ class ComponentResult:
         return f"{self.node.id}.yaml"
 
 
-def render_tree(tree: Tree, settings: Settings, renderer: Renderer) -> list[ComponentResult]:
-    """Every component of ``tree`` rendered, in tree order (namespaces not injected yet).
+@dataclass
+class TreeRender:
+    """Renders a tree on ``pool``: a helm component the cache cannot serve starts as soon as the
+    walk finds it (``offer``), so helm runs while the rest of the tree is read; ``finish``
+    renders the rest and returns every component in tree order (namespaces not injected yet).
 
-    Components to render (helm runs, static reads, hooks) go to the pool; cache hits are served
-    by one more task beside them, so reading the cache overlaps the helm processes.
+    Cache hits are served by one task beside the helm runs, so reading the cache overlaps them.
     """
-    ready = {n.id for n in tree.components if renderer.ready(n) and not _hooked(n)}
-    rest = [n for n in tree.components if n.id not in ready]
-    hits = [n for n in tree.components if n.id in ready]
-    tasks: list[ResolvedComponent | None] = [*rest[:1], *([None] if hits else []), *rest[1:]]
 
-    def one(task: ResolvedComponent | None) -> list[ComponentResult]:
-        if task is None:
-            return [_render_one(node, settings, renderer) for node in hits]
-        return [_render_one(task, settings, renderer)]
+    settings: Settings
+    renderer: Renderer
+    pool: Pool
+    started: dict[str, Future[ComponentResult | Exception]] = field(default_factory=dict)
 
-    done = {
-        r.id: r for batch in first_failure(run_parallel(one, tasks, settings.jobs)) for r in batch
-    }
-    return [done[node.id] for node in tree.components]
+    def offer(self, node: ResolvedComponent) -> None:
+        """Start rendering ``node`` now when it is a helm run the cache cannot spare."""
+        if node.component.type == "helm" and not _hooked(node) and not self.renderer.ready(node):
+            self.started[node.id] = self.pool.submit(self.one, node)
+
+    def one(self, node: ResolvedComponent) -> ComponentResult:
+        """Render one component, with its hooks."""
+        started = time.perf_counter()
+        result = ComponentResult(node, [])
+        with component_context(node.id):
+            run_hooks(node, "before-generate", self.settings)
+            result.documents = self.renderer.render(node, result.diagnostics)
+            run_hooks(node, "after-generate", self.settings)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def finish(self, tree: Tree) -> list[ComponentResult]:
+        """Every component of ``tree`` rendered; the first failure in tree order raises."""
+        todo = [n for n in tree.components if n.id not in self.started]
+        hits = [n for n in todo if not _hooked(n) and self.renderer.ready(n)]
+        served = {n.id for n in hits}
+        rest = [n for n in todo if n.id not in served]
+        futures = dict(self.started)
+        batch = None
+        for node in [*rest[:1], None, *rest[1:]] if hits else rest:
+            if node is None:
+                batch = self.pool.submit(self.serve, hits)
+            else:
+                futures[node.id] = self.pool.submit(self.one, node)
+        self.pool.wait()
+        from_cache = batch.result() if batch is not None else {}
+        outcomes = [
+            futures[n.id].result() if n.id in futures else _pick(from_cache, n.id)
+            for n in tree.components
+        ]
+        return first_failure(outcomes)
+
+    def serve(self, hits: list[ResolvedComponent]) -> dict[str, ComponentResult]:
+        """Components the cache serves, one after another (threads would only slow them)."""
+        return {node.id: self.one(node) for node in hits}
+
+
+def _pick(batch: dict[str, ComponentResult] | Exception, key: str) -> ComponentResult | Exception:
+    return batch if isinstance(batch, Exception) else batch[key]
 
 
 def _hooked(node: ResolvedComponent) -> bool:
     return any(node.component.hook(event) for event in GENERATE_HOOKS)
-
-
-def _render_one(node: ResolvedComponent, settings: Settings, renderer: Renderer) -> ComponentResult:
-    started = time.perf_counter()
-    result = ComponentResult(node, [])
-    with component_context(node.id):
-        run_hooks(node, "before-generate", settings)
-        result.documents = renderer.render(node, result.diagnostics)
-        run_hooks(node, "after-generate", settings)
-    result.seconds = time.perf_counter() - started
-    return result
 
 
 def inject_namespaces(results: list[ComponentResult], renderer: Renderer) -> None:
@@ -248,7 +278,6 @@ class Renderer:
     """
 
     settings: Settings
-    workdir: Path
     cache: Cache | None = None
     hits: int = 0
     misses: int = 0
@@ -280,7 +309,8 @@ class Renderer:
             return None
         entry = json.loads(cached)
         diagnostics.extend(Diagnostic("warning", w, component=node.id) for w in entry["warnings"])
-        self.hits += 1
+        with self._lock:
+            self.hits += 1
         return entry["documents"]
 
     def render(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
@@ -292,14 +322,15 @@ class Renderer:
             return ready
         chart = _chart(node)
         if self.cache is None:
-            return _helm(node, chart, self.settings, self.workdir, diagnostics)
+            return _helm(node, chart, self.settings, diagnostics)
         key = self.key(node, chart)
         found: list[Diagnostic] = []
-        documents = _helm(node, chart, self.settings, self.workdir, found)
+        documents = _helm(node, chart, self.settings, found)
         diagnostics.extend(found)
         entry = {"documents": documents, "warnings": [d.message for d in found]}
         self.cache.put("render", key, json.dumps(entry).encode())
-        self.misses += 1
+        with self._lock:
+            self.misses += 1
         return documents
 
     def inject(self, documents: list[str], namespace: str, scoped: frozenset[str]) -> list[str]:
@@ -398,18 +429,16 @@ def _helm(
     node: ResolvedComponent,
     chart: Path,
     settings: Settings,
-    workdir: Path,
     diagnostics: list[Diagnostic],
 ) -> list[str]:
-    fd, values = tempfile.mkstemp(prefix="values-", suffix=".yaml", dir=workdir)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        # JSON is YAML that keeps every type: "1e3", "yes" and "0777" stay strings.
-        json.dump(node.config.config, handle, ensure_ascii=False, default=str)
+    # Values go to helm's stdin as JSON, which is YAML that keeps every type: "1e3", "yes" and
+    # "0777" stay strings.
+    values = json.dumps(node.config.config, ensure_ascii=False, default=str).encode()
     argv = (
         settings.helm,
         "template",
         "--values",
-        values,
+        "-",
         "--namespace",
         node.namespace,
         *HELM_FLAGS,
@@ -417,10 +446,7 @@ def _helm(
         node.name,
         str(chart),
     )
-    try:
-        result = run(Command(argv, timeout=settings.timeout, what="helm template"))
-    finally:
-        os.unlink(values)
+    result = run(Command(argv, timeout=settings.timeout, what="helm template", input=values))
     if result.returncode != 0:
         message = _helm_message(result.stderr)
         raise ProcessError(

@@ -88,6 +88,7 @@ class Command:
     secrets: tuple[str, ...] = ()
     what: str = ""  # a short description for errors, e.g. "helm template"
     replace_env: bool = False  # env is the whole environment, not an overlay
+    input: bytes | None = field(default=None, repr=False)  # written to stdin (else: none)
 
     def __str__(self) -> str:
         text = shlex.join(self.argv)
@@ -144,7 +145,7 @@ def run(command: Command) -> Completed:
             command.argv,
             cwd=command.cwd,
             env=_environment(command),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if command.input is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
@@ -157,8 +158,10 @@ def run(command: Command) -> Completed:
         raise ProcessError(f"{what}: working directory does not exist: {command.cwd}") from exc
     with _LIVE_LOCK:
         _LIVE.add(proc)
+        if _STOPPING.is_set():  # stop_all ran while it started, so it could not kill it
+            _kill_group(proc)
     try:
-        out, err = proc.communicate(timeout=command.timeout)
+        out, err = proc.communicate(command.input, timeout=command.timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         proc.communicate()

@@ -6,7 +6,8 @@
 
 The walk is the one place that knows the inline-vs-directory rule and the path rules. It goes
 breadth-first, level by level; an optional ``visit`` callback (install uses it) runs on every
-component of a level, in parallel, before their children are read.
+component of a level, in parallel, before their children are read. An optional ``found``
+callback (generate uses it to start renders early) hears of each component as it is placed.
 """
 
 from __future__ import annotations
@@ -90,7 +91,14 @@ class _Walker:
     allow_outside_root: bool
     tree: Tree
     keep_going: bool = False
+    found: Visit | None = None
     found_envs: set[str] = field(default_factory=set)
+
+    def place(self, node: ResolvedComponent) -> ResolvedComponent:
+        """Tell ``found`` of a new component."""
+        if self.found is not None:
+            self.found(node)
+        return node
 
     def record(self, exc: FabrikateError, where: Location | None = None) -> None:
         """Keep going past ``exc`` (it becomes an error diagnostic), or raise it."""
@@ -204,7 +212,7 @@ class _Walker:
                     boundary=parent.boundary,
                     remote=parent.remote,
                 )
-                return [(node, ancestors)]
+                return [(self.place(node), ancestors)]
             return [self.directory_child(parent, sub, config, ancestors)]
 
     def directory_child(
@@ -227,7 +235,7 @@ class _Walker:
         node = ResolvedComponent(
             component, logical, directory, merged, boundary=boundary, remote=remote
         )
-        return node, (*ancestors, identity)
+        return self.place(node), (*ancestors, identity)
 
     def child_location(
         self, parent: ResolvedComponent, sub: Component
@@ -253,7 +261,7 @@ class _Walker:
         return directory, boundary, parent.remote
 
     def walk(self) -> None:
-        root = self.root_node()
+        root = self.place(self.root_node())
         level = [(root, (os.path.realpath(root.physical_path),))]
         while level:
             nodes = [node for node, _ in level]
@@ -301,6 +309,7 @@ def walk(
     environments: Sequence[str] = (),
     *,
     visit: Visit | None = None,
+    found: Visit | None = None,
     jobs: int = 1,
     allow_outside_root: bool = False,
     keep_going: bool = False,
@@ -314,7 +323,7 @@ def walk(
     """
     layers = environment_layers(environments)
     tree = Tree(root=root, environments=tuple(environments))
-    walker = _Walker(root, layers, visit, jobs, allow_outside_root, tree, keep_going)
+    walker = _Walker(root, layers, visit, jobs, allow_outside_root, tree, keep_going, found)
     try:
         walker.walk()
     except RecursionError as exc:
