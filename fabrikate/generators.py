@@ -523,12 +523,12 @@ def _check_link(path: Path, node: ResolvedComponent) -> None:
 
 def cluster_scoped_kinds(docs: Iterable[str]) -> frozenset[str]:
     """The built-in cluster-scoped kinds plus those of cluster-scoped CRDs among ``docs``."""
-    import yaml
-
     kinds = set(CLUSTER_SCOPED)
     for doc in docs:
         if "CustomResourceDefinition" not in doc:
             continue
+        import yaml
+
         try:
             data = yaml.load(doc, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError:
