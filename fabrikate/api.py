@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.cache import Cache, digest
-from fabrikate.errors import Diagnostic, InputError, Location
+from fabrikate.errors import Diagnostic, InputError
 from fabrikate.output import WriteResult, output_dir
 from fabrikate.settings import Settings
 
@@ -162,7 +162,7 @@ def _if_up_to_date(
         dest,
         disabled=list(payload["disabled"]),
         files=WriteResult(dest, unchanged=list(payload["files"])),
-        diagnostics=[_diagnostic(d) for d in payload["diagnostics"]],
+        diagnostics=[Diagnostic.from_data(d) for d in payload["diagnostics"]],
         up_to_date=True,
     )
     result.timings["check"] = result.timings["total"] = time.perf_counter() - started
@@ -194,7 +194,7 @@ def _save_stamp(before: Any, tree: Tree, result: GenerateResult, settings: Setti
     payload = {
         "files": sorted(result.files.written + result.files.unchanged),
         "disabled": list(result.disabled),
-        "diagnostics": [_plain(d) for d in result.diagnostics],
+        "diagnostics": [d.to_data() for d in result.diagnostics],
         "record": _record_facts(result.record),
     }
     key = _stamp_key(result.root, result.environments, result.output)
@@ -218,24 +218,6 @@ def _record_facts(record: dict[str, Any] | None) -> dict[str, Any] | None:
         "output": output,
         "helm": record["tool"]["helm"],
     }
-
-
-def _plain(d: Diagnostic) -> tuple[Any, ...]:
-    where = d.location
-    return (
-        d.level,
-        d.message,
-        where and where.file,
-        where and where.line,
-        where and where.column,
-        d.component,
-    )
-
-
-def _diagnostic(data: tuple[Any, ...]) -> Diagnostic:
-    level, message, file, line, column, component = data
-    location = Location(file, line, column) if file is not None else None
-    return Diagnostic(level, message, location, component)
 
 
 def _generate(
@@ -273,7 +255,7 @@ def _generate(
     result.files = write_tree(dest, files)
     result.timings["write"] = time.perf_counter() - mark
     if cache is not None and renderer.misses:
-        cache.trim(["render", "inject", "parsed"], settings.render_cache_bytes)
+        cache.trim(["render", "inject", "parsed"], settings.render_cache_bytes, every=600)
 
     result.timings["total"] = time.perf_counter() - started
     return result

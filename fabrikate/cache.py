@@ -207,8 +207,17 @@ class Cache:
                     remove(other)
         return removed
 
-    def trim(self, kinds: Iterable[str], max_bytes: int) -> int:
-        """Drop the least recently used small entries until ``kinds`` fit in ``max_bytes``."""
+    def trim(self, kinds: Iterable[str], max_bytes: int, *, every: float = 0.0) -> int:
+        """Drop the least recently used small entries until ``kinds`` fit in ``max_bytes``.
+
+        With ``every``, do nothing if a trim ran less than that many seconds ago: listing a
+        large cache costs more than the little it grows in between.
+        """
+        marker = self.root / ".trimmed"
+        if every and time.time() - _last_used(marker) < every:
+            return 0
+        with contextlib.suppress(OSError):
+            marker.touch()
         entries = sorted(self.entries(kinds), key=lambda e: e.last_used, reverse=True)
         total, removed = 0, 0
         for entry in entries:

@@ -15,8 +15,9 @@ so that ``except FabrikateError`` never hides a bug.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ConfigConflictError",
@@ -137,3 +138,16 @@ class Diagnostic:
     def as_error(self) -> InputError:
         """The same problem as an exception."""
         return InputError(self.message, location=self.location, component=self.component)
+
+    def to_data(self) -> tuple[str, str, str | None, int | None, int | None, str | None]:
+        """Plain values for storing (``from_data`` reads them back)."""
+        where = self.location
+        file, line, column = (where.file, where.line, where.column) if where else (None,) * 3
+        return self.level, self.message, file, line, column, self.component
+
+    @classmethod
+    def from_data(cls, data: Sequence[Any]) -> Diagnostic:
+        """The diagnostic ``to_data`` stored."""
+        level, message, file, line, column, component = data
+        location = Location(file, line, column) if file is not None else None
+        return cls(level, message, location, component)

@@ -29,6 +29,10 @@ def test_small_entries_round_trip_and_trim_keeps_the_newest(tmp_path: Path) -> N
     assert cache.trim(["render"], 250) == 3
     assert [cache.has("render", digest(str(i))) for i in range(5)] == [False] * 3 + [True] * 2
     assert (tmp_path / "README").exists()
+    for i in range(5):
+        cache.put("render", digest(f"more {i}"), b"x" * 100)
+    assert cache.trim(["render"], 250, every=600) == 0  # trimmed a moment ago
+    assert cache.trim(["render"], 250) == 5
 
 
 def test_a_held_lock_fails_fast_without_wait(tmp_path: Path) -> None:
