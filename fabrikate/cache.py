@@ -111,7 +111,7 @@ class Cache:
 
     def path(self, kind: str, key: str) -> Path:
         """Where the small entry ``key`` of ``kind`` lives."""
-        return self.root / kind / key[:2] / key
+        return Path(f"{self.root}/{kind}/{key[:2]}/{key}")  # one parse: called very often
 
     def get(self, kind: str, key: str) -> bytes | None:
         """A small entry, or None when missing or unreadable."""

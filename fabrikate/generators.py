@@ -200,10 +200,15 @@ class TreeRender:
     renderer: Renderer
     pool: Pool
     started: dict[str, Future[ComponentResult | Exception]] = field(default_factory=dict)
+    served: set[str] = field(default_factory=set)  # needing no helm run, file read or hook
 
     def offer(self, node: ResolvedComponent) -> None:
-        """Start rendering ``node`` now when it is a helm run the cache cannot spare."""
-        if node.component.type == "helm" and not _hooked(node) and not self.renderer.ready(node):
+        """Sort ``node`` as the walk places it: served by the cache, or a helm run started now."""
+        if _hooked(node):
+            return
+        if self.renderer.ready(node):
+            self.served.add(node.id)
+        elif node.component.type == "helm":
             self.started[node.id] = self.pool.submit(self.one, node)
 
     def one(self, node: ResolvedComponent) -> ComponentResult:
@@ -219,10 +224,8 @@ class TreeRender:
 
     def finish(self, tree: Tree) -> list[ComponentResult]:
         """Every component of ``tree`` rendered; the first failure in tree order raises."""
-        todo = [n for n in tree.components if n.id not in self.started]
-        hits = [n for n in todo if not _hooked(n) and self.renderer.ready(n)]
-        served = {n.id for n in hits}
-        rest = [n for n in todo if n.id not in served]
+        hits = [n for n in tree.components if n.id in self.served]
+        rest = [n for n in tree.components if n.id not in self.served and n.id not in self.started]
         futures = dict(self.started)
         batch = None
         for node in [*rest[:1], None, *rest[1:]] if hits else rest:

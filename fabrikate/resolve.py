@@ -45,7 +45,8 @@ class ResolvedComponent:
     id: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        node_id = str(PurePosixPath(self.logical_path or ".") / self.component.name)
+        # Names hold no "/" (check_name) and logical paths are joined names.
+        node_id = "/".join(p for p in (self.logical_path, self.component.name) if p) or "."
         object.__setattr__(self, "id", node_id)  # frozen: computed once, read very often
 
     @property
