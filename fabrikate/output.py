@@ -111,15 +111,15 @@ def _replace_one(dest: Path, rel: str, data: bytes) -> None:
 
 def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
     """Build the new tree in a staging folder beside ``dest``, then swap it in."""
-    import tempfile
-
     from fabrikate.fsutil import remove, replace_dir
     from fabrikate.process import check_interrupted
 
     stage: Path | None = None
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.fab-new-", dir=dest.parent))
+        # Not mkdtemp: its 0700 would become the output folder's mode; mkdir follows the umask.
+        stage = dest.parent / f".{dest.name}.fab-new-{os.getpid()}-{os.urandom(4).hex()}"
+        stage.mkdir()
         for folder in sorted({PurePosixPath(rel).parent for rel in files}):
             (stage / folder).mkdir(parents=True, exist_ok=True)
         for rel in sorted(files):

@@ -32,6 +32,18 @@ def test_unchanged_files_keep_their_inode_and_mtime_stale_ones_go(tmp_path: Path
     assert sorted(p.name for p in dest.parent.iterdir()) == ["prod"]
 
 
+def test_the_output_folder_has_the_usual_mode(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        write_tree(tmp_path / "out", {"a.yaml": b"a", "sub/b.yaml": b"b"})
+        write_tree(tmp_path / "out", {"a.yaml": b"A", "sub/b.yaml": b"B"})
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "out", tmp_path / "out" / "sub"):
+        assert path.stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "out" / "a.yaml").stat().st_mode & 0o777 == 0o644
+
+
 def test_a_run_that_changes_nothing_does_not_touch_the_folder(tmp_path: Path) -> None:
     dest = tmp_path / "out"
     write_tree(dest, {"a.yaml": b"a"})
