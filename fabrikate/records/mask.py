@@ -26,8 +26,14 @@ _KEY_VALUE = re.compile(
 )
 
 
+# Every pattern above needs one of these: most strings (names, paths, images) have none.
+_MAYBE = re.compile(r"://|=|\s")
+
+
 def mask_text(text: str) -> str:
     """``text`` with URL credentials, token query values and key=value secrets masked."""
+    if not _MAYBE.search(text):
+        return text
     text = _USERINFO.sub(r"\g<scheme>***@", text)
     text = _SECRET_QUERY.sub(r"\g<key>***", text)
     text = _BEARER.sub(r"\g<key>***", text)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fabrikate.errors import InputError
 from fabrikate.records import Stage, open_store
@@ -30,6 +32,26 @@ from fabrikate.records.view import diff, diff_text, parse_since
 )
 def test_mask_text(text: str, masked: str) -> None:
     assert mask_text(text) == masked
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab:/@=?&; \t\nBearer token AccountKey sig 0123456789")),
+        max_size=60,
+    )
+)
+def test_mask_text_skips_only_strings_no_pattern_can_match(text: str) -> None:
+    from fabrikate.records import mask
+
+    full = text
+    for pattern, repl in (
+        (mask._USERINFO, r"\g<scheme>***@"),
+        (mask._SECRET_QUERY, r"\g<key>***"),
+        (mask._BEARER, r"\g<key>***"),
+        (mask._KEY_VALUE, r"\g<key>***"),
+    ):
+        full = pattern.sub(repl, full)
+    assert mask_text(text) == full
 
 
 def test_strip_credentials_removes_userinfo_entirely() -> None:
