@@ -10,9 +10,11 @@ component so later errors can point there.
 
 from __future__ import annotations
 
-import difflib
 import functools
+import importlib.util
 import json
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,37 +116,75 @@ def _validator(kind: str) -> Any:
 def _fast_check(kind: str) -> Any:
     """fastjsonschema's compiled check: says only whether data is valid, in microseconds.
 
-    The generated code is compiled once per schema and kept in the cache as a code object.
+    The generated code is compiled once per schema and kept in the cache as a code object. It
+    runs without importing fastjsonschema (whose import costs more than a whole no-op run): the
+    names it would import are supplied, since parsed YAML and JSON never hold a ``Decimal``.
     """
     import marshal
-    import sys
-
-    import fastjsonschema
 
     from fabrikate.cache import Cache, digest
 
     cache = Cache.default()
-    key = digest("fastjsonschema", fastjsonschema.VERSION, sys.version, schema_text(kind))
+    key = digest("fastjsonschema", _fastjsonschema_version(), sys.version, schema_text(kind))
     blob = cache.get("tools", key)
     if blob is None:
-        source = fastjsonschema.compile_to_code(schema(kind))
-        code = compile(source, f"<{kind} schema>", "exec")
+        code = _compile_check(kind)
         cache.put("tools", key, marshal.dumps(code))
     else:
         code = marshal.loads(blob)
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {
+        "Decimal": _NoDecimal,
+        "JsonSchemaValueException": _Invalid,
+        "JsonSchemaValuesException": _Invalid,
+    }
     exec(code, namespace)
     check = namespace["validate"]
-    error = fastjsonschema.JsonSchemaException
 
     def valid(data: Any) -> bool:
         try:
             check(data)
-        except error:
+        except ValueError:  # _Invalid, or fastjsonschema's own (a ValueError too)
             return False
         return True
 
     return valid
+
+
+class _Invalid(ValueError):
+    """What the generated check raises in place of fastjsonschema's exceptions."""
+
+    def __init__(self, message: str, *args: Any, **details: Any) -> None:
+        super().__init__(message)
+
+
+class _NoDecimal:
+    """Stands for ``decimal.Decimal`` in the generated check: no parsed value is one."""
+
+
+_GENERATED_IMPORTS = (
+    "from decimal import Decimal",
+    "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException",
+)
+
+
+def _compile_check(kind: str) -> Any:
+    """The generated check's code, without the imports whose names ``_fast_check`` supplies."""
+    import fastjsonschema
+
+    source = fastjsonschema.compile_to_code(schema(kind))
+    lines = [line for line in source.splitlines() if line not in _GENERATED_IMPORTS]
+    if any(line.startswith(("import ", "from ")) for line in lines):
+        lines = source.splitlines()  # a version that imports more: keep its imports
+    return compile("\n".join(lines), f"<{kind} schema>", "exec")
+
+
+def _fastjsonschema_version() -> str:
+    """Which fastjsonschema made the cached code, found without importing it."""
+    spec = importlib.util.find_spec("fastjsonschema")
+    if spec is None or spec.origin is None:
+        return "missing"
+    info = os.stat(spec.origin)
+    return f"{spec.origin}:{info.st_size}:{info.st_mtime_ns}"
 
 
 def schema_errors(kind: str, data: Any, text: str, file: str) -> list[Any]:
@@ -291,6 +331,8 @@ def _unknown_keys(
     problems = []
     for key in data:
         if key not in FIELDS:
+            import difflib
+
             hint = difflib.get_close_matches(str(key), FIELDS, n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
             problems.append(
