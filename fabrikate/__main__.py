@@ -1,5 +1,5 @@
 """``python -m fabrikate``."""
 
-from fabrikate.cli import entry
+from fabrikate.program import entry
 
 entry()

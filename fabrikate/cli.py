@@ -677,29 +677,3 @@ def deployment_get(
         )
     elif rows:
         click.echo(rows_table(rows))
-
-
-def entry() -> None:
-    """The ``fab`` program: run ``main``, then leave without the interpreter's teardown.
-
-    Commands close what they open (temp folders, locks, stores), so once no other thread is
-    left, all teardown would add is tens of milliseconds of freeing memory.
-    """
-    import contextlib
-    import os
-    import threading
-
-    try:
-        main()
-        code: object = 0
-    except SystemExit as exc:
-        code = exc.code
-    if threading.active_count() > 1:  # a worker still finishing (an interrupt): wait for it
-        sys.exit(code)
-    if code is not None and not isinstance(code, int):
-        click.echo(code, err=True)
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
-            stream.flush()
-    os._exit(code or 0)
