@@ -80,14 +80,6 @@ def _traceback() -> None:
 _SIGNAL: dict[str, int] = {}
 
 
-def _on_signal(signum: int, frame: Any) -> None:
-    """Stop every child process; the run then stops at its next safe point."""
-    from fabrikate.process import stop_all
-
-    _SIGNAL.setdefault("signum", signum)
-    stop_all()
-
-
 def _setup_logging(verbose: int, quiet: bool) -> None:
     import logging
 
@@ -117,10 +109,18 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     import signal
     import threading
 
+    # Imported here, not in the handler: a signal can come while a module is half imported.
+    from fabrikate.interrupts import stop_all
+
+    def on_signal(signum: int, frame: Any) -> None:
+        """Stop every child process; the run then stops at its next safe point."""
+        _SIGNAL.setdefault("signum", signum)
+        stop_all()
+
     ctx.obj = {"debug": debug, "quiet": quiet}
     _setup_logging(verbose, quiet)
     if threading.current_thread() is threading.main_thread():
-        previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         ctx.call_on_close(lambda: [signal.signal(s, h) for s, h in previous.items()])
 
 

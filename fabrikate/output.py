@@ -92,7 +92,7 @@ def write_tree(dest: Path, files: Mapping[str, bytes]) -> WriteResult:
 
 def _replace_one(dest: Path, rel: str, data: bytes) -> None:
     """Rewrite the one changed file: a single rename is as atomic as swapping the tree."""
-    from fabrikate.process import check_interrupted
+    from fabrikate.interrupts import check_interrupted
 
     # Staged beside ``dest`` with the staging folders' prefix, so ``recover`` cleans it up.
     temp = dest.parent / f".{dest.name}.fab-new-{os.getpid()}-{os.urandom(4).hex()}"
@@ -112,7 +112,7 @@ def _replace_one(dest: Path, rel: str, data: bytes) -> None:
 def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
     """Build the new tree in a staging folder beside ``dest``, then swap it in."""
     from fabrikate.fsutil import remove, replace_dir
-    from fabrikate.process import check_interrupted
+    from fabrikate.interrupts import check_interrupted
 
     stage: Path | None = None
     try:

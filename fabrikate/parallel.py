@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import Any, TypeVar
 
-from fabrikate.process import check_interrupted, stop_all
+from fabrikate.interrupts import check_interrupted, stop_all
 
 __all__ = ["Pool", "first_failure", "run_parallel"]
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-import signal
 import subprocess
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fabrikate.errors import Interrupted, ProcessError
+from fabrikate.interrupts import check_interrupted, kill_group, track, untrack
 
 if TYPE_CHECKING:
     from fabrikate.resolve import ResolvedComponent
@@ -31,37 +30,17 @@ __all__ = [
     "Completed",
     "Interrupted",
     "TimedOut",
-    "check_interrupted",
     "mask",
     "run",
-    "stop_all",
+    "run_hooks",
 ]
 
 
 log = logging.getLogger("fabrikate")
 
-# Signals reach the whole process, so the children they must stop are tracked process-wide.
-_LIVE: set[subprocess.Popen[bytes]] = set()
-_LIVE_LOCK = threading.Lock()
-_STOPPING = threading.Event()
-
 
 class TimedOut(ProcessError):
     """A command outlived its timeout and was killed."""
-
-
-def check_interrupted() -> None:
-    """Raise ``Interrupted`` once a signal asked the run to stop; called at safe points."""
-    if _STOPPING.is_set():
-        raise Interrupted("interrupted")
-
-
-def stop_all() -> None:
-    """Kill every running command's process group and refuse to start new ones."""
-    _STOPPING.set()
-    with _LIVE_LOCK:
-        for proc in list(_LIVE):
-            _kill_group(proc)
 
 
 # Variables that make git act on another repository than the one we name (pre-commit's
@@ -138,8 +117,7 @@ def run(command: Command) -> Completed:
     """Run ``command`` to completion, killing its process group if it outlives its timeout."""
     log.debug("running %s", command)
     what = command.what or command.argv[0]
-    if _STOPPING.is_set():
-        raise Interrupted(what)
+    check_interrupted()
     try:
         proc = subprocess.Popen(
             command.argv,
@@ -156,25 +134,20 @@ def run(command: Command) -> Completed:
         raise ProcessError(f"{what}: cannot execute {command.argv[0]}: permission denied") from exc
     except NotADirectoryError as exc:
         raise ProcessError(f"{what}: working directory does not exist: {command.cwd}") from exc
-    with _LIVE_LOCK:
-        _LIVE.add(proc)
-        if _STOPPING.is_set():  # stop_all ran while it started, so it could not kill it
-            _kill_group(proc)
+    track(proc)
     try:
         out, err = proc.communicate(command.input, timeout=command.timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        kill_group(proc)
         proc.communicate()
         raise TimedOut(f"{what} timed out after {command.timeout:g}s: {command}") from None
     except BaseException:
-        _kill_group(proc)
+        kill_group(proc)
         proc.wait()
         raise
     finally:
-        with _LIVE_LOCK:
-            _LIVE.discard(proc)
-    if _STOPPING.is_set():
-        raise Interrupted(what)
+        untrack(proc)
+    check_interrupted()
 
     return Completed(
         command,
@@ -182,13 +155,6 @@ def run(command: Command) -> Completed:
         out.decode("utf-8", errors="replace"),
         err.decode("utf-8", errors="replace"),
     )
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
 
 
 # What a hook sees of fab's environment: enough to run tools, never a credential.

@@ -20,9 +20,9 @@ from pathlib import Path, PurePosixPath
 
 from fabrikate.config import ConfigLayer, check_environment, config_file, load_layer, merge
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, component_context
+from fabrikate.interrupts import check_interrupted
 from fabrikate.model import Component, check_name, load_component
 from fabrikate.parallel import first_failure, run_parallel
-from fabrikate.process import check_interrupted
 
 __all__ = ["ResolvedComponent", "Tree", "environment_layers", "walk"]
 
