@@ -130,7 +130,7 @@ def facts(settings: Mapping[str, Any]) -> tuple[Any, ...]:
     own = sorted(
         (entry.path, entry.stat().st_mtime_ns, entry.stat().st_size)
         for folder in (PACKAGE, PACKAGE / "schemas", PACKAGE / "records", PACKAGE / "sources")
-        for entry in os.scandir(folder)
+        for entry in _entries(folder)
         if entry.name.endswith((".py", ".json"))
     )
     site = sys.modules.get("site")
@@ -150,6 +150,13 @@ def facts(settings: Mapping[str, Any]) -> tuple[Any, ...]:
         tuple(helm_env),
         tuple(sorted(settings.items())),
     )
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        return list(os.scandir(folder))
+    except OSError:  # an installation without it: nothing there to change
+        return []
 
 
 def _mtime(path: str) -> tuple[int, int, int] | None:
