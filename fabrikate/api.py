@@ -25,7 +25,7 @@ from fabrikate.errors import Diagnostic, InputError
 from fabrikate.output import WriteResult, output_dir
 from fabrikate.settings import Settings
 
-__all__ = ["GenerateResult", "generate", "install", "load"]
+__all__ = ["GenerateResult", "Validation", "generate", "install", "load"]
 
 if TYPE_CHECKING:
     from fabrikate.generators import ComponentResult
@@ -59,11 +59,26 @@ class GenerateResult:
     cache_misses: int = 0
     record: dict[str, Any] | None = None  # the deployment record written for this run
     up_to_date: bool = False
+    validation: Validation | None = None  # with ``validate``: the check of every object
 
     @property
     def warnings(self) -> list[Diagnostic]:
         """Every warning of the run."""
         return [d for d in self.diagnostics if d.level == "warning"]
+
+
+@dataclass
+class Validation:
+    """The offline check of every rendered object (``generate(validate=True)``)."""
+
+    kube_version: str
+    objects: int
+    problems: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The invalid objects."""
+        return [p for p in self.problems if p.level == "error"]
 
 
 def load(
@@ -98,17 +113,21 @@ def generate(
     *,
     output: str | Path | None = None,
     settings: Settings | None = None,
+    validate: bool = False,
+    kube_version: str | None = None,
 ) -> GenerateResult:
     """Render every component of the tree at ``path`` and write ``generated/<envs>/``.
 
     Every run, failed or not, is recorded in the store ``settings.records`` names. With
     ``settings.incremental``, a run whose inputs and output did not change since the last
-    identical one renders nothing and returns ``up_to_date``.
+    identical one renders nothing and returns ``up_to_date``. With ``validate``, every written
+    object is checked offline against Kubernetes ``kube_version`` (default: the newest known)
+    and the result lands in ``validation`` and in the record; the output is written either way.
     """
     settings = settings or Settings.from_env()
     root = Path(path)
     dest = Path(output) if output is not None else output_dir(root, list(environments))
-    incremental = settings.incremental and settings.render_cache
+    incremental = settings.incremental and settings.render_cache and not validate
     with tree_lock(root, settings):
         if incremental:
             result = _if_up_to_date(root, environments, dest, settings)
@@ -120,9 +139,20 @@ def generate(
         before = stamp.scan_inputs(root, dest) if incremental else None
         with recording(root, environments, settings) as run:
             result = run.result = _generate(root, environments, dest, settings, run)
+            if validate:
+                result.validation = _validate(result, kube_version)
         if before is not None and run.tree is not None:
             _save_stamp(before, run.tree, result, settings)
     return result
+
+
+def _validate(result: GenerateResult, kube_version: str | None) -> Validation:
+    from fabrikate.validate import default_kube_version, validate_manifests
+
+    version = kube_version or default_kube_version()
+    files = [(str(result.output / c.file), c.id, c.documents) for c in result.components]
+    problems, count = validate_manifests(files, version)
+    return Validation(version, count, problems)
 
 
 def tree_lock(root: Path, settings: Settings) -> contextlib.AbstractContextManager[None]:

@@ -218,10 +218,15 @@ def generate(
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
     from fabrikate.api import generate as run_generate
 
-    if validate:  # it checks the rendered objects, so it always renders
-        options["incremental"] = False
     settings = _settings(**options)
-    result = run_generate(root, environments, output=output, settings=settings)
+    result = run_generate(
+        root,
+        environments,
+        output=output,
+        settings=settings,
+        validate=validate,
+        kube_version=kube_version,
+    )
     _print_diagnostics(result.diagnostics, ctx.obj["quiet"])
     files = result.files
     assert files is not None
@@ -240,8 +245,8 @@ def generate(
         )
     if timings:
         _print_timings(result)
-    if validate:
-        _validate_rendered(result, kube_version)
+    if result.validation is not None:
+        _report_validation(result.validation)
 
 
 def _print_timings(result: Any) -> None:
@@ -420,18 +425,16 @@ def set_command(
     _wrote([path])
 
 
-def _validate_rendered(result: Any, kube_version: str | None) -> None:
-    """``generate --validate``: check the written objects; exit 1 on an invalid one."""
-    from fabrikate.validate import default_kube_version, validate_manifests
-
-    files = [(str(result.output / c.file), c.id, c.documents) for c in result.components]
-    problems, count = validate_manifests(files, kube_version or default_kube_version())
-    errors = [p for p in problems if p.level == "error"]
-    _print_diagnostics(problems)
-    if errors:
-        click.echo(f"fab: error: {len(errors)} of {count} objects are invalid", err=True)
+def _report_validation(validation: Any) -> None:
+    """``generate --validate``: the problems, and exit 1 on an invalid object."""
+    _print_diagnostics(validation.problems)
+    if validation.errors:
+        click.echo(
+            f"fab: error: {len(validation.errors)} of {validation.objects} objects are invalid",
+            err=True,
+        )
         sys.exit(1)
-    log.info("validated %d objects", count)
+    log.info("validated %d objects", validation.objects)
 
 
 @main.command(name="validate")

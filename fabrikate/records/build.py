@@ -232,8 +232,23 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
         "components": facts["components"],
         "images": facts["images"],
         "output": dict(output) if output else None,
+        "validation": _validation(run),
     }
     return mask_tree(record)
+
+
+def _validation(run: Run) -> dict[str, Any] | None:
+    """Whether ``--validate`` ran, and what it found."""
+    checked = run.result.validation if run.result is not None else None
+    if checked is None:
+        return None
+    return {
+        "kubernetesVersion": checked.kube_version,
+        "objects": checked.objects,
+        "errors": len(checked.errors),
+        "warnings": len(checked.problems) - len(checked.errors),
+        "passed": not checked.errors,
+    }
 
 
 def _tree_facts(run: Run, top: Path | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+import fabrikate
 from fabrikate.cli import main
 from tests.fixtures.trees import write_tree
 
@@ -201,6 +202,32 @@ def test_generate_validate_checks_the_written_files(tree) -> None:
     root = tree(fixed)
     result = CliRunner().invoke(main, ["generate", "-C", str(root), "--validate"])
     assert result.exit_code == 0, result.output
+
+
+def test_the_record_says_whether_validation_ran_and_what_it_found(
+    tree, tmp_path: Path, monkeypatch
+) -> None:
+    from fabrikate.records import open_store
+    from fabrikate.records import validate as record_errors
+
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    monkeypatch.setenv("FAB_RECORDS", url)
+    root = tree(MANIFESTS)
+    checked = fabrikate.generate(root, validate=True, kube_version="1.30")
+    assert checked.validation is not None and len(checked.validation.errors) == 2
+    assert checked.record["validation"] == {
+        "kubernetesVersion": "1.30",
+        "objects": 4,
+        "errors": 2,
+        "warnings": 1,  # the Gadget, whose kind has no schema
+        "passed": False,
+    }
+    plain = fabrikate.generate(root)
+    assert plain.validation is None and plain.record["validation"] is None
+    with open_store(url) as store:
+        records = store.records()
+    assert [r["validation"] and r["validation"]["passed"] for r in records] == [None, False]
+    assert all(record_errors(r) == [] for r in records)
 
 
 def test_schema_command_prints_the_schemas() -> None:
