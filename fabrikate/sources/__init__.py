@@ -16,7 +16,7 @@ import contextlib
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,7 @@ __all__ = [
     "Placed",
     "Request",
     "Sources",
+    "cause_of",
     "read_stamp",
     "swap_in",
 ]
@@ -185,6 +186,13 @@ def staging(dest: Path) -> Iterator[Path]:
         yield temp
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def cause_of(stderr: str, causes: Sequence[tuple[str, str]]) -> str:
+    """What to tell the user about a failed tool: the cause of the first ``(needle, cause)``
+    whose needle the tool's stderr contains (case-insensitive), or ''."""
+    lowered = stderr.lower()
+    return next((cause for needle, cause in causes if needle in lowered), "")
 
 
 def read_stamp(stamp: Path) -> str:

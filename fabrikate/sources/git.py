@@ -32,6 +32,7 @@ from fabrikate.sources import (
     Placed,
     Request,
     Sources,
+    cause_of,
     read_stamp,
     staging,
     swap_in,
@@ -327,7 +328,7 @@ class GitFetcher:
         try:
             self._run([*args, "--", target.url, *refs], repo, {**_PACKED, **target.auth})
         except _GitFailed as exc:
-            cause = _cause(exc.stderr) or (
+            cause = cause_of(exc.stderr, _CAUSES) or (
                 "not found" if "couldn't find remote ref" in exc.stderr.lower() else ""
             )
             raise self._error(request, cause, exc.stderr) from None
@@ -583,11 +584,6 @@ def _describe(request: Request) -> str:
     if request.version:
         return f"version {request.version!r}"
     return f"branch {request.branch!r}" if request.branch else "the default branch"
-
-
-def _cause(stderr: str) -> str:
-    lowered = stderr.lower()
-    return next((cause for needle, cause in _CAUSES if needle in lowered), "")
 
 
 def _last_line(text: str) -> str:

@@ -36,6 +36,7 @@ from fabrikate.sources import (
     Placed,
     Request,
     Sources,
+    cause_of,
     read_stamp,
     staging,
     swap_in,
@@ -258,8 +259,7 @@ class HelmFetcher:
         return _Access(url, tuple(flags), header, direct, pass_all)
 
     def _error(self, request: Request, stderr: str) -> FetchError:
-        lowered = stderr.lower()
-        cause = next((c for needle, c in _CAUSES if needle in lowered), "")
+        cause = cause_of(stderr, _CAUSES)
         what = f"chart {request.path!r}" + (
             f" version {request.version!r}" if request.version else ""
         )

@@ -16,11 +16,19 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from fabrikate.sources import FetchError, Finish, Placed, Request, Sources
+from fabrikate.sources import FetchError, Finish, Placed, Request, Sources, cause_of
 from fabrikate.sources.credentials import check_source, strip_userinfo
 
 __all__ = ["HttpFetcher"]
 
+# What urllib's reason says, and what to tell the user.
+_CAUSES = (
+    ("name or service not known", "unknown host"),
+    ("nodename nor servname", "unknown host"),
+    ("temporary failure in name resolution", "unknown host"),
+    ("no address associated", "unknown host"),
+    ("connection refused", "connection refused"),
+)
 _MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -82,7 +90,7 @@ class HttpFetcher:
             ) from None
         except urllib.error.URLError as exc:
             reason = str(exc.reason)
-            cause = _cause(reason)
+            cause = cause_of(reason, _CAUSES)
             raise self._error(request, cause, cause or reason) from None
         except (TimeoutError, OSError) as exc:
             raise self._error(request, "timed out", str(exc)) from None
@@ -93,17 +101,6 @@ class HttpFetcher:
     def _error(self, request: Request, cause: str, text: str) -> FetchError:
         message = self.sources.mask(f"cannot download {request.shown}: {text}")
         return FetchError(message, cause=cause, component=request.component)
-
-
-def _cause(reason: str) -> str:
-    lowered = reason.lower()
-    if "name or service not known" in lowered or "nodename nor servname" in lowered:
-        return "unknown host"
-    if "temporary failure in name resolution" in lowered or "no address associated" in lowered:
-        return "unknown host"
-    if "connection refused" in lowered:
-        return "connection refused"
-    return ""
 
 
 def _digest(data: bytes) -> str:
