@@ -129,20 +129,20 @@ def generate(
     dest = Path(output) if output is not None else output_dir(root, list(environments))
     incremental = settings.incremental and settings.render_cache and not validate
     with tree_lock(root, settings):
-        if incremental:
-            result = _if_up_to_date(root, environments, dest, settings)
+        stamped = _Stamped(root, environments, dest, settings) if incremental else None
+        if stamped is not None:
+            result = stamped.up_to_date()
             if result is not None:
                 return result
-        from fabrikate import stamp
+            stamped.scan()
         from fabrikate.records.recording import recording
 
-        before = stamp.scan_inputs(root, dest) if incremental else None
         with recording(root, environments, settings) as run:
             result = run.result = _generate(root, environments, dest, settings, run)
             if validate:
                 result.validation = _validate(result, kube_version)
-        if before is not None and run.tree is not None:
-            _save_stamp(before, run.tree, result, settings)
+        if stamped is not None and run.tree is not None:
+            stamped.save(run.tree, result)
     return result
 
 
@@ -161,93 +161,86 @@ def tree_lock(root: Path, settings: Settings) -> contextlib.AbstractContextManag
     return Cache.default().lock("locks", name, wait=settings.wait, what=f"the tree at {root}")
 
 
-def _stamp_key(root: Path, environments: Sequence[str], dest: Path) -> str:
-    return digest("stamp", os.path.realpath(root), *environments, "", os.path.realpath(dest))
+class _Stamped:
+    """The up-to-date check of one generate: the stamp of (tree, environments, output)."""
 
+    def __init__(
+        self, root: Path, environments: Sequence[str], dest: Path, settings: Settings
+    ) -> None:
+        from fabrikate import stamp
 
-def _stamp_facts(settings: Settings) -> tuple[Any, ...]:
-    from fabrikate import stamp
+        self.root, self.environments, self.dest, self.settings = root, environments, dest, settings
+        self.key = digest(
+            "stamp", os.path.realpath(root), *environments, "", os.path.realpath(dest)
+        )
+        relevant = ("helm", "strict", "hooks", "allow_outside_root")
+        self.facts = stamp.facts({name: getattr(settings, name) for name in relevant})
+        self.before: Any = None
 
-    relevant = ("helm", "strict", "hooks", "allow_outside_root")
-    return stamp.facts({name: getattr(settings, name) for name in relevant})
+    def up_to_date(self) -> GenerateResult | None:
+        """The result of a run that needs to render nothing, with its record written; or None."""
+        from fabrikate import stamp
+        from fabrikate.records.store import records_off
 
+        started = time.perf_counter()
+        payload = stamp.check(Cache.default(), self.key, self.root, self.dest, self.facts)
+        recorded = not records_off(self.settings.records)
+        if payload is None or (payload["record"] is None and recorded):
+            return None
+        result = GenerateResult(
+            self.root,
+            tuple(self.environments),
+            self.dest,
+            disabled=list(payload["disabled"]),
+            files=WriteResult(self.dest, unchanged=list(payload["files"])),
+            diagnostics=[Diagnostic.from_data(d) for d in payload["diagnostics"]],
+            up_to_date=True,
+        )
+        result.timings["check"] = result.timings["total"] = time.perf_counter() - started
+        if recorded:
+            from fabrikate.records.recording import recording
 
-def _if_up_to_date(
-    root: Path, environments: Sequence[str], dest: Path, settings: Settings
-) -> GenerateResult | None:
-    """The result of a run that needs to render nothing, with its record written; or None."""
-    from fabrikate import stamp
+            with recording(self.root, self.environments, self.settings) as run:
+                run.result, run.facts = result, payload["record"]
+        log.debug("%s is up to date", self.dest)
+        return result
 
-    started = time.perf_counter()
-    key = _stamp_key(root, environments, dest)
-    payload = stamp.check(Cache.default(), key, root, dest, _stamp_facts(settings))
-    from fabrikate.records.store import records_off
+    def scan(self) -> None:
+        """Note the inputs before the run reads them."""
+        from fabrikate import stamp
 
-    recorded = not records_off(settings.records)
-    if payload is None or (payload["record"] is None and recorded):
-        return None
-    result = GenerateResult(
-        root,
-        tuple(environments),
-        dest,
-        disabled=list(payload["disabled"]),
-        files=WriteResult(dest, unchanged=list(payload["files"])),
-        diagnostics=[Diagnostic.from_data(d) for d in payload["diagnostics"]],
-        up_to_date=True,
-    )
-    result.timings["check"] = result.timings["total"] = time.perf_counter() - started
-    if recorded:
-        from fabrikate.records.recording import recording
+        self.before = stamp.scan_inputs(self.root, self.dest)
 
-        with recording(root, environments, settings) as run:
-            run.result, run.facts = result, payload["record"]
-    log.debug("%s is up to date", dest)
-    return result
+    def save(self, tree: Tree, result: GenerateResult) -> None:
+        """Stamp a successful run whose every input lies inside its tree (so a scan covers it)."""
+        from fabrikate import stamp
+        from fabrikate.generators import GENERATE_HOOKS, input_paths
+        from fabrikate.records.build import tree_facts
 
-
-def _save_stamp(before: Any, tree: Tree, result: GenerateResult, settings: Settings) -> None:
-    """Stamp a successful run whose every input lies inside its tree (so a scan covers it)."""
-    from fabrikate import stamp
-    from fabrikate.generators import GENERATE_HOOKS, input_paths
-
-    if result.files is None or any(
-        n.component.hook(e) for n in tree.components for e in GENERATE_HOOKS
-    ):
-        return
-    # Plain paths are enough: a link to a folder inside the tree makes the scan refuse a stamp.
-    root, dest = os.path.abspath(result.root), os.path.abspath(result.output)
-    outside = (os.path.join(root, "generated"), dest)
-    for path in input_paths(tree):
-        where = os.path.abspath(path)
-        if not _inside(where, root) or any(_inside(where, o) for o in outside):
+        if result.files is None or any(
+            n.component.hook(e) for n in tree.components for e in GENERATE_HOOKS
+        ):
             return
-    payload = {
-        "files": sorted(result.files.written + result.files.unchanged),
-        "disabled": list(result.disabled),
-        "diagnostics": [d.to_data() for d in result.diagnostics],
-        "record": _record_facts(result.record),
-    }
-    key = _stamp_key(result.root, result.environments, result.output)
-    stamp.save(
-        Cache.default(), key, before, result.root, result.output, _stamp_facts(settings), payload
-    )
+        # Plain paths are enough: a link to a folder inside the tree makes the scan refuse one.
+        root, dest = os.path.abspath(self.root), os.path.abspath(self.dest)
+        outside = (os.path.join(root, "generated"), dest)
+        for path in input_paths(tree):
+            where = os.path.abspath(path)
+            if not _inside(where, root) or any(_inside(where, o) for o in outside):
+                return
+        payload = {
+            "files": sorted(result.files.written + result.files.unchanged),
+            "disabled": list(result.disabled),
+            "diagnostics": [d.to_data() for d in result.diagnostics],
+            "record": tree_facts(result.record) if result.record else None,
+        }
+        stamp.save(
+            Cache.default(), self.key, self.before, self.root, self.dest, self.facts, payload
+        )
 
 
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _record_facts(record: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What a repeat run's record copies from this one: all it says about the tree."""
-    if record is None:
-        return None
-    output = dict(record["output"] or {}, changed=None)
-    return {
-        "components": record["components"],
-        "images": record["images"],
-        "output": output,
-        "helm": record["tool"]["helm"],
-    }
 
 
 def _generate(

@@ -31,6 +31,7 @@ __all__ = [
     "environments_name",
     "output_digest",
     "schema",
+    "tree_facts",
     "validate",
 ]
 
@@ -248,6 +249,17 @@ def _validation(run: Run) -> dict[str, Any] | None:
         "errors": len(checked.errors),
         "warnings": len(checked.problems) - len(checked.errors),
         "passed": not checked.errors,
+    }
+
+
+def tree_facts(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a repeat of ``record``'s run copies from it (``Run.facts``): all it says about the
+    tree, in the shape ``_tree_facts`` builds."""
+    return {
+        "components": record["components"],
+        "images": record["images"],
+        "output": dict(record["output"] or {}, changed=None),
+        "helm": record["tool"]["helm"],
     }
 
 
