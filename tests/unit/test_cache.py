@@ -35,6 +35,13 @@ def test_small_entries_round_trip_and_trim_keeps_the_newest(tmp_path: Path) -> N
     assert cache.trim(["render"], 250) == 5
 
 
+def test_the_cache_is_private_to_the_user(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "fab" / "v1")
+    cache.put("render", digest("secret"), b"kind: Secret\n")
+    for folder in (cache.root, cache.root / "render"):
+        assert folder.stat().st_mode & 0o777 == 0o700
+
+
 def test_a_held_lock_fails_fast_without_wait(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "v1")
     other = Cache(tmp_path / "v1").lock("locks", "tree", wait=False, what="my tree")
