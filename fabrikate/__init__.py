@@ -44,6 +44,9 @@ _EXPORTS = {
     "validate": "fabrikate.validate",
     # deployment records
     "open_store": "fabrikate.records",
+    # review
+    "DiffResult": "fabrikate.review",
+    "diff": "fabrikate.review",
 }
 # Exported under another name than the one in their module.
 _ALIASES = {"ValidationReport": "Report", "find_definitions": "find"}
@@ -67,6 +70,7 @@ if TYPE_CHECKING:
     from fabrikate.model import Component
     from fabrikate.records import RecordsError, open_store
     from fabrikate.resolve import ResolvedComponent, Tree
+    from fabrikate.review import DiffResult, diff
     from fabrikate.settings import Settings
     from fabrikate.validate import Report as ValidationReport
     from fabrikate.validate import validate

@@ -29,7 +29,8 @@ __all__ = ["GenerateResult", "Validation", "generate", "install", "load"]
 
 if TYPE_CHECKING:
     from fabrikate.generators import ComponentResult
-    from fabrikate.installer import InstallResult, Progress
+    from fabrikate.installer import InstallResult
+    from fabrikate.progress import Progress
     from fabrikate.records.recording import Run
     from fabrikate.resolve import Tree
 
@@ -115,6 +116,7 @@ def generate(
     settings: Settings | None = None,
     validate: bool = False,
     kube_version: str | None = None,
+    progress: Progress | None = None,
 ) -> GenerateResult:
     """Render every component of the tree at ``path`` and write ``generated/<envs>/``.
 
@@ -123,6 +125,7 @@ def generate(
     identical one renders nothing and returns ``up_to_date``. With ``validate``, every written
     object is checked offline against Kubernetes ``kube_version`` (default: the newest known)
     and the result lands in ``validation`` and in the record; the output is written either way.
+    ``progress`` hears of each helm and static component as it starts and ends rendering.
     """
     settings = settings or Settings.from_env()
     root = Path(path)
@@ -138,7 +141,7 @@ def generate(
         from fabrikate.records.recording import recording
 
         with recording(root, environments, settings) as run:
-            result = run.result = _generate(root, environments, dest, settings, run)
+            result = run.result = _generate(root, environments, dest, settings, run, progress)
             if validate:
                 result.validation = _validate(result, kube_version)
         if stamped is not None and run.tree is not None:
@@ -249,6 +252,7 @@ def _generate(
     dest: Path,
     settings: Settings,
     run: Run,
+    progress: Progress | None = None,
 ) -> GenerateResult:
     from fabrikate.generators import Renderer, TreeRender, inject_namespaces, join_documents
     from fabrikate.output import write_tree
@@ -259,7 +263,7 @@ def _generate(
     cache = Cache.default() if settings.render_cache else None
     with Pool(settings.jobs) as pool:
         renderer = Renderer(settings, cache)
-        renders = TreeRender(settings, renderer, pool)
+        renders = TreeRender(settings, renderer, pool, progress=progress)
         tree = run.tree = _load(root, environments, settings, found=renders.offer)
         result.disabled = list(tree.disabled)
         result.diagnostics.extend(tree.diagnostics)

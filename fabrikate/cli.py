@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from fabrikate import __version__
+from fabrikate.progress import MODES as PROGRESS_MODES
 from fabrikate.settings import HOOK_POLICIES
 
 if TYPE_CHECKING:
@@ -38,8 +39,83 @@ class _Log:
 log: logging.Logger = _Log()  # type: ignore[assignment]
 
 
+# -v, -q, --debug and --records work before the subcommand and after it: every command (and
+# group) below the root takes them too, adding to what the root was given.
+_GLOBAL_HELP = {
+    "verbose": "Log more (debug): each command run, hook output.",
+    "quiet": "Log only warnings and errors.",
+    "debug": "Show tracebacks.",
+    "records": "Records store (default: FAB_RECORDS, else SQLite).",
+}
+
+
+def _global_options(hidden: bool) -> list[click.Option]:
+    """The global options, as the root takes them or (``hidden``) as every command takes them."""
+    keep = {"expose_value": False, "callback": _set_global} if hidden else {}
+    return [
+        click.Option(
+            ["-v", "--verbose"], count=True, help=_GLOBAL_HELP["verbose"], hidden=hidden, **keep
+        ),
+        click.Option(
+            ["-q", "--quiet"], is_flag=True, help=_GLOBAL_HELP["quiet"], hidden=hidden, **keep
+        ),
+        click.Option(["--debug"], is_flag=True, help=_GLOBAL_HELP["debug"], hidden=hidden, **keep),
+        click.Option(
+            ["--records", "records"],
+            metavar="URL",
+            help=_GLOBAL_HELP["records"],
+            hidden=hidden,
+            **keep,
+        ),
+    ]
+
+
+def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after the subcommand: add it to the root's, and apply it."""
+    if not value or ctx.resilient_parsing:
+        return
+    obj = ctx.find_root().obj
+    if obj is None:  # --help of a subcommand: the root's callback has not run
+        return
+    if param.name == "verbose":
+        obj["verbose"] += value
+    else:
+        obj[param.name or ""] = value
+    _setup_logging(obj["verbose"], obj["quiet"])
+
+
+def _add_globals(command: click.Command) -> None:
+    """Give ``command`` the global options it does not define itself (``--records`` of the
+    records commands is theirs, with the root's as its default)."""
+    taken = {opt for p in command.params for opt in p.opts}
+    command.params.extend(o for o in _global_options(hidden=True) if not set(o.opts) & taken)
+
+
+class _Command(click.Command):
+    """A command that also takes the global options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _add_globals(self)
+
+
+class _SubGroup(click.Group):
+    """A group below the root (cache, records, deployment): its commands take the global
+    options too."""
+
+    command_class = _Command
+    group_class = type
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _add_globals(self)
+
+
 class _Group(click.Group):
     """The root group: one error line and an exit code for everything below it."""
+
+    command_class = _Command
+    group_class = _SubGroup
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -56,7 +132,7 @@ class _Group(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 _traceback()
             click.echo(f"fab: error: {exc}", err=True)
-            ctx.exit(1)
+            ctx.exit(ctx.obj.get("error_code", 1) if ctx.obj else 1)
         except (KeyboardInterrupt, Interrupted):
             click.echo("fab: interrupted", err=True)
             ctx.exit(128 + _SIGNAL.get("signum", SIGINT))
@@ -69,6 +145,50 @@ class _Group(click.Group):
                 f"fab: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True
             )
             ctx.exit(3)
+
+
+_CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+# -- output formats: -o/--output FORMAT on every command that prints data ----------------------
+
+# Names earlier releases used for the text format.
+_FORMAT_ALIASES = {"table": "text", "normal": "text"}
+
+
+class _Format(click.Choice):
+    """A format choice that also takes the old names of ``text``."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        alias = _FORMAT_ALIASES.get(str(value).lower())
+        if alias in self.choices:
+            value = alias
+        return super().convert(value, param, ctx)
+
+
+def output_format(*formats: str, default: str | None = None) -> Any:
+    """``-o/--output FORMAT``: how a command prints its data (the first format by default)."""
+    return click.option(
+        "-o",
+        "--output",
+        "output_format",
+        type=_Format(formats, case_sensitive=False),
+        default=default or formats[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def _echo_data(data: Any, output_format: str) -> None:
+    """Print plain data as JSON or YAML."""
+    if output_format == "yaml":
+        import yaml
+
+        click.echo(yaml.safe_dump(data, sort_keys=True, allow_unicode=True), nl=False)
+    else:
+        import json
+
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
 def _traceback() -> None:
@@ -98,13 +218,10 @@ def _print_diagnostics(diagnostics: list[Diagnostic], quiet: bool = False) -> No
             click.echo(f"fab: {item.level}: {item}", err=True)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, params=_global_options(hidden=False), context_settings=_CONTEXT)
 @click.version_option(__version__, "--version", prog_name="fab", message="%(prog)s %(version)s")
-@click.option("-v", "--verbose", count=True, help="Log more (debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
-def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
+def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool, records: str | None) -> None:
     """Scalable GitOps for Kubernetes: render high level definitions into manifests."""
     import signal
     import threading
@@ -117,7 +234,7 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
         _SIGNAL.setdefault("signum", signum)
         stop_all()
 
-    ctx.obj = {"debug": debug, "quiet": quiet}
+    ctx.obj = {"debug": debug, "quiet": quiet, "verbose": verbose, "records": records}
     _setup_logging(verbose, quiet)
     if threading.current_thread() is threading.main_thread():
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -155,15 +272,22 @@ def _run_options(command: Any) -> Any:
     return command
 
 
+_PROGRESS = click.option(
+    "--progress",
+    type=click.Choice(PROGRESS_MODES),
+    default="auto",
+    show_default=True,
+    help="A status line (auto: on a terminal), log lines (plain), or nothing.",
+)
+
+
 def _settings(**overrides: Any) -> Settings:
     from fabrikate.settings import Settings
 
     return Settings.from_env(**overrides)
 
 
-@main.command()
-@click.argument("environments", nargs=-1)
-@click.option(
+_HLD_ROOT = click.option(
     "-C",
     "--chdir",
     "root",
@@ -171,11 +295,33 @@ def _settings(**overrides: Any) -> Settings:
     default=Path("."),
     help="The HLD root (default: the current folder).",
 )
+
+
+# -- fab generate -----------------------------------------------------------------------------
+
+
+def _deprecated_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
+    if value is not None:
+        log.warning("generate -o/--output DIR is deprecated: use --output-dir DIR")
+    return value
+
+
+@main.command()
+@click.argument("environments", nargs=-1)
+@_HLD_ROOT
+@click.option(
+    "--output-dir",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write here instead of generated/<envs>.",
+)
 @click.option(
     "-o",
     "--output",
+    "old_output",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write here instead of generated/<envs>.",
+    callback=_deprecated_output,
+    hidden=True,
 )
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Parallel renders (0: CPU count).")
 @click.option("--strict", is_flag=True, help="Environments without any config file are errors.")
@@ -195,6 +341,7 @@ def _settings(**overrides: Any) -> Settings:
     help="Render even when no input or output changed since the last run.",
 )
 @click.option("--timings", is_flag=True, help="Print where the time went, per phase and component.")
+@_PROGRESS
 @click.option("--validate", is_flag=True, help="Check every rendered object (offline).")
 @click.option("--kube-version", metavar="X.Y", help="Kubernetes version for --validate.")
 @click.option("--records", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite).")
@@ -210,23 +357,31 @@ def generate(
     environments: tuple[str, ...],
     root: Path,
     output: Path | None,
+    old_output: Path | None,
     timings: bool,
     validate: bool,
     kube_version: str | None,
+    progress: str,
     **options: Any,
 ) -> None:
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
     from fabrikate.api import generate as run_generate
+    from fabrikate.progress import Display
 
     settings = _settings(**options)
-    result = run_generate(
-        root,
-        environments,
-        output=output,
-        settings=settings,
-        validate=validate,
-        kube_version=kube_version,
-    )
+    display = Display(sys.stderr, progress, quiet=ctx.obj["quiet"], piped_lines=False)
+    try:
+        result = run_generate(
+            root,
+            environments,
+            output=output or old_output,
+            settings=settings,
+            validate=validate,
+            kube_version=kube_version,
+            progress=display,
+        )
+    finally:
+        display.close()
     _print_diagnostics(result.diagnostics, ctx.obj["quiet"])
     files = result.files
     assert files is not None
@@ -274,6 +429,66 @@ def version() -> None:
     click.echo(f"helm {helm} ({settings.helm})")
 
 
+# -- fab diff: what a change does to the rendered objects ---------------------------------------
+
+
+@main.command(name="diff")
+@click.argument("environments", nargs=-1)
+@_HLD_ROOT
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Compare from this revision (default: the merge base with the default branch).",
+)
+@click.option("--head", metavar="REF", help="Compare to this revision (default: the working tree).")
+@click.option(
+    "-e",
+    "--envs",
+    "sets",
+    multiple=True,
+    metavar="ENV[,ENV...]",
+    help="Also compare this set of environments (first wins); repeatable.",
+)
+@output_format("text", "json", "markdown")
+@click.option(
+    "--exit-code", is_flag=True, help="Exit 1 when something changed, 0 when not, 2 on error."
+)
+@click.option("-j", "--jobs", type=click.IntRange(min=0), help="Parallel renders (0: CPU count).")
+@click.option("--offline", is_flag=True, default=None, help="Install the base from the cache only.")
+@_run_options
+@click.pass_context
+def diff_command(
+    ctx: click.Context,
+    environments: tuple[str, ...],
+    root: Path,
+    base: str | None,
+    head: str | None,
+    sets: tuple[str, ...],
+    output_format: str,
+    exit_code: bool,
+    **options: Any,
+) -> None:
+    """Show how the objects rendered for ENVIRONMENTS change from --base to --head."""
+    from fabrikate.review import as_markdown, as_text, diff
+
+    if exit_code:
+        ctx.obj["error_code"] = 2
+    chosen = [environments] if environments or not sets else []
+    chosen += [tuple(e for e in item.split(",") if e) for item in sets]
+    result = diff(
+        root, base=base, head=head, environment_sets=chosen, settings=_settings(**options)
+    )
+    _print_diagnostics(result.diagnostics, ctx.obj["quiet"])
+    if output_format == "json":
+        _echo_data(result.as_json(), "json")
+    elif output_format == "markdown":
+        click.echo(as_markdown(result), nl=False)
+    else:
+        click.echo(as_text(result))
+    if exit_code and result.changed:
+        ctx.exit(1)
+
+
 # -- fab install, fab cache (issue 3) ---------------------------------------------------------
 
 
@@ -286,13 +501,14 @@ def version() -> None:
     "--offline", is_flag=True, default=None, help="Use only the cache; never the network."
 )
 @_run_options
+@_PROGRESS
 @click.pass_context
-def install(ctx: click.Context, path: Path, **options: Any) -> None:
+def install(ctx: click.Context, path: Path, progress: str, **options: Any) -> None:
     """Fetch every remote component of the tree at PATH (git, helm, OCI, http)."""
     from fabrikate.api import install as run_install
-    from fabrikate.progress import InstallDisplay, summary
+    from fabrikate.progress import Display, summary
 
-    display = InstallDisplay(sys.stderr, quiet=ctx.obj["quiet"])
+    display = Display(sys.stderr, progress, quiet=ctx.obj["quiet"])
     try:
         result = run_install(path, _settings(**options), progress=display)
     finally:

@@ -42,8 +42,10 @@ from fabrikate.errors import (
 )
 from fabrikate.parallel import Pool, first_failure
 from fabrikate.process import Command, run, run_hooks
+from fabrikate.progress import Event, Progress
 from fabrikate.resolve import ResolvedComponent, Tree
 from fabrikate.settings import Settings
+from fabrikate.text import plural
 
 __all__ = [
     "CLUSTER_SCOPED",
@@ -201,6 +203,7 @@ class TreeRender:
     pool: Pool
     started: dict[str, Future[ComponentResult | Exception]] = field(default_factory=dict)
     served: set[str] = field(default_factory=set)  # needing no helm run, file read or hook
+    progress: Progress | None = None
 
     def offer(self, node: ResolvedComponent) -> None:
         """Sort ``node`` as the walk places it: served by the cache, or a helm run started now."""
@@ -215,12 +218,28 @@ class TreeRender:
         """Render one component, with its hooks."""
         started = time.perf_counter()
         result = ComponentResult(node, [])
-        with component_context(node.id):
-            run_hooks(node, "before-generate", self.settings)
-            result.documents = self.renderer.render(node, result.diagnostics)
-            run_hooks(node, "after-generate", self.settings)
+        shown = self.progress is not None and node.component.type in ("helm", "static")
+        if shown:
+            self.tell(Event(node.id, "rendering"))
+        try:
+            with component_context(node.id):
+                run_hooks(node, "before-generate", self.settings)
+                result.documents = self.renderer.render(node, result.diagnostics)
+                run_hooks(node, "after-generate", self.settings)
+        except FabrikateError as exc:
+            if shown:
+                self.tell(Event(node.id, "failed", str(exc)))
+            raise
         result.seconds = time.perf_counter() - started
+        if shown:
+            count = plural(len(result.documents), "document")
+            self.tell(Event(node.id, "done", count, cached=node.id in self.served))
         return result
+
+    def tell(self, event: Event) -> None:
+        """Report progress (``progress`` is set)."""
+        assert self.progress is not None
+        self.progress(event)
 
     def finish(self, tree: Tree) -> list[ComponentResult]:
         """Every component of ``tree`` rendered; the first failure in tree order raises."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -23,26 +22,14 @@ from fabrikate.cache import Cache
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_context
 from fabrikate.model import Component, check_name
 from fabrikate.process import run_hooks
+from fabrikate.progress import Event, Progress
 from fabrikate.resolve import ResolvedComponent, walk
 from fabrikate.settings import Settings
 from fabrikate.sources import Finish, Placed, Request, Sources
 
-__all__ = ["Event", "InstallResult", "Installed", "install"]
+__all__ = ["InstallResult", "Installed", "install"]
 
 log = logging.getLogger("fabrikate")
-
-
-@dataclass(frozen=True)
-class Event:
-    """A progress report: a component went ``fetching``, ``done`` or ``failed``."""
-
-    component: str
-    state: str
-    detail: str = ""
-    cached: bool = False
-
-
-Progress = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
@@ -213,7 +200,8 @@ class _Installer:
         self, component: str, request: Request, dest: Path, finish: Finish | None = None
     ) -> Placed:
         with component_context(component):
-            self.emit(Event(component, "fetching", request.shown))
+            verb = "reading" if self.settings.offline else "fetching"
+            self.emit(Event(component, verb, request.shown))
             started = time.perf_counter()
             placed = self.sources.place(request, dest, finish)
             log.debug("%s: %.2fs", component, time.perf_counter() - started)

@@ -1,6 +1,7 @@
-"""How ``fab install`` shows progress: a live status line on a terminal, log lines otherwise.
+"""How ``fab install`` and ``fab generate`` show progress: a live status line on a terminal,
+log lines (``plain``) or nothing (``none``).
 
-display = InstallDisplay(sys.stderr)
+display = Display(sys.stderr, "auto", verb="fetching")
 result = install(path, settings, progress=display)
 display.close()
 """
@@ -8,43 +9,80 @@ display.close()
 from __future__ import annotations
 
 import threading
-from typing import TextIO
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
 
-from fabrikate.installer import Event, InstallResult
+from fabrikate.text import plural
 
-__all__ = ["InstallDisplay", "summary"]
+if TYPE_CHECKING:
+    from fabrikate.installer import InstallResult
 
+__all__ = ["MODES", "Display", "Event", "Progress", "summary"]
+
+MODES = ("auto", "plain", "none")
 _MARKS = {"done": "✓", "unchanged": "=", "failed": "✗"}
+_FINISHED = tuple(_MARKS)
 
 
-class InstallDisplay:
-    """Receives install events from worker threads and writes them to ``stream``."""
+@dataclass(frozen=True)
+class Event:
+    """A progress report: a component started (``state`` is the verb, e.g. ``fetching``), or
+    went ``done``, ``unchanged`` or ``failed``."""
 
-    def __init__(self, stream: TextIO, *, live: bool | None = None, quiet: bool = False) -> None:
+    component: str
+    state: str
+    detail: str = ""
+    cached: bool = False
+
+
+Progress = Callable[[Event], None]
+
+
+class Display:
+    """Receives events from worker threads and writes them to ``stream``.
+
+    ``mode`` ``auto`` is a live status line on a terminal and otherwise ``plain`` (log lines)
+    when ``piped_lines``, else nothing; ``plain`` and ``none`` are what they say.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        mode: str = "auto",
+        *,
+        quiet: bool = False,
+        piped_lines: bool = True,
+    ) -> None:
         self.stream = stream
-        self.live = stream.isatty() if live is None else live
+        terminal = mode == "auto" and stream.isatty()
+        self.live = terminal
+        self.plain = mode == "plain" or (mode == "auto" and not terminal and piped_lines)
         self.quiet = quiet
-        self.fetching: dict[str, str] = {}
+        self.running: dict[str, str] = {}
+        self.verb = ""
         self.finished = 0
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            if event.state == "fetching":
-                self.fetching[event.component] = event.detail
+            if event.state not in _FINISHED:
+                self.running[event.component] = event.detail
+                self.verb = event.state
             else:
-                self.fetching.pop(event.component, None)
+                self.running.pop(event.component, None)
                 self.finished += 1
             if self.live:
                 self._draw(event)
-            elif not self.quiet:
+            elif self.plain and not self.quiet:
                 self._log(event)
 
     def _log(self, event: Event) -> None:
-        if event.state == "fetching":
-            text = f"fab: fetching {event.component} from {event.detail}"
-        elif event.state == "failed":
+        if event.state == "failed":
             return  # failures are printed once, at the end
+        if event.state not in _FINISHED:
+            source = f" {_FROM.get(event.state, 'from')} {event.detail}" if event.detail else ""
+            text = f"fab: {event.state} {event.component}{source}"
         else:
             how = " (cache)" if event.cached else ""
             text = f"fab: {event.state} {event.component}: {event.detail}{how}"
@@ -53,15 +91,15 @@ class InstallDisplay:
 
     def _draw(self, event: Event) -> None:
         self.stream.write("\r\033[K")
-        if event.state != "fetching" and not (self.quiet and event.state != "failed"):
-            mark = _MARKS.get(event.state, "·")
+        if event.state in _FINISHED and not (self.quiet and event.state != "failed"):
+            mark = _MARKS[event.state]
             how = " (cache)" if event.cached else ""
             detail = "" if event.state == "failed" else f" {event.detail}{how}"
             self.stream.write(f"{mark} {event.component}{detail}\n")
-        names = ", ".join(sorted(self.fetching)[:4])
-        more = f" +{len(self.fetching) - 4}" if len(self.fetching) > 4 else ""
-        if self.fetching:
-            self.stream.write(f"[{self.finished} done] fetching {names}{more}")
+        names = ", ".join(sorted(self.running)[:4])
+        more = f" +{len(self.running) - 4}" if len(self.running) > 4 else ""
+        if self.running:
+            self.stream.write(f"[{self.finished} done] {self.verb} {names}{more}")
         self.stream.flush()
 
     def close(self) -> None:
@@ -71,11 +109,15 @@ class InstallDisplay:
             self.stream.flush()
 
 
+# How a started state names where the component comes from.
+_FROM = {"fetching": "from", "reading": "from cache:"}
+
+
 def summary(result: InstallResult) -> str:
     """One line: counts, cache hits and time."""
     return (
         f"install of {result.root} finished in {result.seconds:.1f}s: "
-        f"{len(result.visited)} components, {len(result.installed)} sources "
+        f"{plural(len(result.visited), 'component')}, {plural(len(result.installed), 'source')} "
         f"({result.changed} updated, {len(result.installed) - result.changed} unchanged, "
         f"{result.cache_hits} from cache), {len(result.failures)} failed"
     )

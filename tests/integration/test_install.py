@@ -461,7 +461,7 @@ def test_cli_summary_and_cache_commands(tmp_path: Path, app_repo: dict[str, str]
     runner = CliRunner()
     done = runner.invoke(main, ["install", str(root), "-j", "2"])
     assert done.exit_code == 0, done.output
-    assert "1 sources (1 updated" in done.output and "0 failed" in done.output
+    assert "1 source (1 updated" in done.output and "0 failed" in done.output
     info = runner.invoke(main, ["cache", "info"])
     assert "git: 1 entries" in info.output and "checkouts: 1 entries" in info.output
     assert "validated: 2 entries" in info.output  # the schema checks of the two definitions

@@ -5,13 +5,18 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from fabrikate.installer import Event, Installed, InstallResult
-from fabrikate.progress import InstallDisplay, summary
+from fabrikate.installer import Installed, InstallResult
+from fabrikate.progress import Display, Event, summary
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
 
 
 def test_plain_lines_off_a_terminal_and_failures_left_for_the_end() -> None:
     out = io.StringIO()
-    display = InstallDisplay(out, live=False)
+    display = Display(out, "plain")
     display(Event("infra/efk", "fetching", "https://host/efk.git"))
     display(Event("infra/efk", "done", "abc123", cached=True))
     display(Event("web", "failed", "cannot pull chart"))
@@ -23,8 +28,8 @@ def test_plain_lines_off_a_terminal_and_failures_left_for_the_end() -> None:
 
 
 def test_live_display_keeps_one_status_line() -> None:
-    out = io.StringIO()
-    display = InstallDisplay(out, live=True)
+    out = _Terminal()
+    display = Display(out)
     display(Event("a", "fetching", "u"))
     display(Event("b", "fetching", "u"))
     display(Event("a", "done", "sha"))
@@ -34,7 +39,30 @@ def test_live_display_keeps_one_status_line() -> None:
     assert text.endswith("\r\033[K")
 
 
+def test_offline_reads_from_the_cache_and_none_or_piped_generate_print_nothing() -> None:
+    out = io.StringIO()
+    Display(out, "plain")(Event("app", "reading", "https://host/app.git"))
+    assert out.getvalue() == "fab: reading app from cache: https://host/app.git\n"
+    for display in (Display(out := io.StringIO(), "none"), Display(out, piped_lines=False)):
+        display(Event("app", "rendering"))
+        display(Event("app", "done", "3 documents"))
+        display.close()
+        assert out.getvalue() == ""
+
+
+def test_generate_status_line_on_a_terminal() -> None:
+    out = _Terminal()
+    display = Display(out, piped_lines=False)
+    display(Event("web", "rendering"))
+    display(Event("db", "rendering"))
+    display(Event("db", "done", "2 documents", cached=True))
+    assert "✓ db 2 documents (cache)\n[1 done] rendering web" in out.getvalue()
+
+
 def test_summary_counts_updates_cache_hits_and_failures() -> None:
+    one = InstallResult(Path("hld"), visited=["root"], seconds=0.5)
+    one.installed = [Installed("a", "git", "u", Path("x"), "sha", cached=False, changed=True)]
+    assert "1 component, 1 source (1 updated" in summary(one)
     result = InstallResult(Path("hld"), visited=["root", "a"], seconds=1.25)
     result.installed = [
         Installed("a", "git", "u", Path("x"), "sha", cached=True, changed=False),
