@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import stat
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -192,8 +191,14 @@ def test_diff_of_a_pull_request_in_every_format_and_exit_code(repo: Path) -> Non
     assert env["unchanged"] == 11 - 4 + 2
     by_name = {(o["kind"], o["name"]): o for o in env["objects"]}
     assert "-  replicas: 3\n+  replicas: 4" in by_name["Deployment", "backend"]["diff"]
-    assert "-        image: triviaacr.azurecr.io/client:1.3.1" in by_name["Deployment", "frontend"]["diff"]
-    assert "+        image: triviaacr.azurecr.io/client:1.4.0" in by_name["Deployment", "frontend"]["diff"]
+    assert (
+        "-        image: triviaacr.azurecr.io/client:1.3.1"
+        in by_name["Deployment", "frontend"]["diff"]
+    )
+    assert (
+        "+        image: triviaacr.azurecr.io/client:1.4.0"
+        in by_name["Deployment", "frontend"]["diff"]
+    )
     assert by_name["Secret", "db"]["secret_keys"] == {"password": "changed", "user": "unchanged"}
     assert "(hidden, changed)" in by_name["Secret", "db"]["diff"]
     summary = {
