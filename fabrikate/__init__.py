@@ -46,7 +46,9 @@ _EXPORTS = {
     "open_store": "fabrikate.records",
     # review
     "DiffResult": "fabrikate.review",
+    "Explanation": "fabrikate.provenance",
     "diff": "fabrikate.review",
+    "explain": "fabrikate.provenance",
 }
 # Exported under another name than the one in their module.
 _ALIASES = {"ValidationReport": "Report", "find_definitions": "find"}
@@ -68,6 +70,7 @@ if TYPE_CHECKING:
     from fabrikate.find import find as find_definitions
     from fabrikate.generators import ComponentResult
     from fabrikate.model import Component
+    from fabrikate.provenance import Explanation, explain
     from fabrikate.records import RecordsError, open_store
     from fabrikate.resolve import ResolvedComponent, Tree
     from fabrikate.review import DiffResult, diff

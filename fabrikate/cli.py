@@ -489,6 +489,36 @@ def diff_command(
         ctx.exit(1)
 
 
+# -- fab explain: which config layer set a value -------------------------------------------------
+
+
+@main.command(name="explain")
+@click.argument("environment", metavar="ENV[,ENV...]")
+@click.argument("component")
+@click.argument("key", metavar="KEY.PATH")
+@_HLD_ROOT
+@output_format("text", "json")
+@click.option("--allow-outside-root", is_flag=True, default=None)
+def explain_command(
+    environment: str,
+    component: str,
+    key: str,
+    root: Path,
+    output_format: str,
+    allow_outside_root: bool | None,
+) -> None:
+    """Show the value of config KEY.PATH of COMPONENT for ENV, and every layer that set it."""
+    from fabrikate.provenance import as_text, explain
+
+    environments = [e for e in environment.split(",") if e]
+    settings = _settings(allow_outside_root=allow_outside_root)
+    found = explain(root, environments, component, key, settings=settings)
+    if output_format == "json":
+        _echo_data(found.as_json(), "json")
+    else:
+        click.echo(as_text(found))
+
+
 # -- fab install, fab cache (issue 3) ---------------------------------------------------------
 
 
