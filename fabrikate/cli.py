@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from fabrikate.errors import Diagnostic
     from fabrikate.settings import Settings
 
+CI_SYSTEMS = ("azure", "github", "gitlab")  # fab init --ci (scaffold.CI_FILES)
+
 # Everything else is imported where it is used, so `fab --version` and `fab --help` start fast.
 SIGINT, SIGTERM = 2, 15
 
@@ -517,6 +519,41 @@ def explain_command(
         _echo_data(found.as_json(), "json")
     else:
         click.echo(as_text(found))
+
+
+# -- fab init: a new HLD and its pipeline -----------------------------------------------------
+
+
+@main.command(name="init")
+@click.argument(
+    "path", required=False, default=Path("."), type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--name", help="The root component's name (default: the folder's).")
+@click.option(
+    "-e",
+    "--env",
+    "environments",
+    multiple=True,
+    metavar="ENV",
+    help="A named environment (repeatable; default: dev and prod).",
+)
+@click.option("--ci", type=click.Choice(sorted(CI_SYSTEMS)), help="Also write a CI pipeline.")
+@click.option("--branch", default="main", show_default=True, help="The branch that deploys.")
+def init_command(
+    path: Path, name: str | None, environments: tuple[str, ...], ci: str | None, branch: str
+) -> None:
+    """Start a new HLD at PATH (default: .): component, config, ring map, .gitignore, hooks."""
+    from fabrikate.scaffold import init
+
+    result = init(
+        path, name=name, environments=environments or ("dev", "prod"), ci=ci, branch=branch
+    )
+    for rel in result.written:
+        log.info("wrote %s", path / rel)
+    for rel in result.extended:
+        log.info("added fab's entries to %s", path / rel)
+    for rel in result.skipped:
+        log.warning("%s exists; left as it is", path / rel)
 
 
 # -- fab install, fab cache (issue 3) ---------------------------------------------------------

@@ -15,15 +15,12 @@ each is replaced atomically (temp file in the same folder, then ``os.replace``).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import difflib
 import io
 import itertools
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +28,7 @@ from typing import Any
 
 from fabrikate.config import check_environment, config_file
 from fabrikate.errors import InputError, Location
+from fabrikate.fsutil import write_file
 from fabrikate.model import COMPONENT_FILES, METHODS, TYPES, check_name, component_file
 from fabrikate.sources.credentials import check_source
 from fabrikate.yamlio import locate, parse_json, parse_yaml, read_text
@@ -227,30 +225,11 @@ def _open(path: Path) -> _Document:
     return _Document(path, text, data, expected)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
 def _commit(documents: Sequence[_Document]) -> list[Path]:
     """Check every document, then write them all."""
     texts = [(doc.path, doc.checked_text()) for doc in documents]
     for path, text in texts:
-        _write_atomic(path, text)
+        write_file(path, text)
     return [path for path, _ in texts]
 
 

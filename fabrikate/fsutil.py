@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["recover_dir", "remove", "replace_dir"]
+__all__ = ["new_file_mode", "recover_dir", "remove", "replace_dir", "write_file"]
 
 # ctypes, shutil and tempfile are imported where used: importing this module stays cheap.
 
@@ -84,3 +84,47 @@ def remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def new_file_mode() -> int:
+    """The mode of a file created now: ``0666`` less the process umask."""
+    try:  # Linux tells the umask without changing it
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):  # pragma: no cover (not Linux)
+        pass
+    mask = os.umask(0o022)  # pragma: no cover
+    os.umask(mask)  # pragma: no cover
+    return 0o666 & ~mask  # pragma: no cover
+
+
+def write_file(path: Path, text: str, *, new: bool = False) -> None:
+    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half.
+
+    An existing file keeps its mode, a new one follows the umask. With ``new`` the file must not
+    exist yet: an existing one (or one that appears meanwhile) raises ``FileExistsError`` and
+    is left alone.
+    """
+    import contextlib
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.exists() and not new else new_file_mode()
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        if new:
+            os.link(temp, path)  # never replaces: fails when path exists
+            os.unlink(temp)
+        else:
+            os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
