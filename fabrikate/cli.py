@@ -16,6 +16,7 @@ import click
 from fabrikate import __version__
 from fabrikate.progress import MODES as PROGRESS_MODES
 from fabrikate.settings import HOOK_POLICIES
+from fabrikate.text import plural
 
 if TYPE_CHECKING:
     import logging
@@ -370,6 +371,7 @@ def generate(
     from fabrikate.api import generate as run_generate
     from fabrikate.progress import Display
 
+    options["records"] = options["records"] or ctx.obj["records"]
     settings = _settings(**options)
     display = Display(sys.stderr, progress, quiet=ctx.obj["quiet"], piped_lines=False)
     try:
@@ -388,17 +390,20 @@ def generate(
     files = result.files
     assert files is not None
     if result.up_to_date:
-        log.info("%s is up to date: %d files unchanged", result.output, len(files.unchanged))
+        log.info(
+            "%s is up to date: %s unchanged",
+            result.output,
+            plural(len(files.unchanged), "file"),
+        )
     else:
         log.info(
-            "wrote %s: %d components, %d files changed, %d unchanged, %d removed "
-            "(%d cached renders)",
+            "wrote %s: %s, %s changed, %d unchanged, %d removed (%s)",
             result.output,
-            len(result.components),
-            len(files.written),
+            plural(len(result.components), "component"),
+            plural(len(files.written), "file"),
             len(files.unchanged),
             len(files.removed),
-            result.cache_hits,
+            plural(result.cache_hits, "cached render"),
         )
     if timings:
         _print_timings(result)
@@ -415,20 +420,31 @@ def _print_timings(result: Any) -> None:
 
 
 @main.command()
-def version() -> None:
-    """Print the fab version and the helm it finds."""
+@output_format("text", "json", "yaml")
+@click.pass_context
+def version(ctx: click.Context, output_format: str) -> None:
+    """Print the fab version and the helm it finds; exit 1 when there is none."""
     from fabrikate.errors import FabrikateError
     from fabrikate.process import Command, run
 
     settings = _settings()
-    click.echo(f"fab {__version__}")
+    problem = None
     try:
         helm = (
             run(Command((settings.helm, "version", "--short"), timeout=30)).check().stdout.strip()
         )
     except FabrikateError as exc:
-        helm = f"not found ({exc})"
-    click.echo(f"helm {helm} ({settings.helm})")
+        helm, problem = None, str(exc)
+    if output_format == "text":
+        click.echo(f"fab {__version__}")
+        click.echo(
+            f"helm {helm} ({settings.helm})" if helm else f"helm: not found ({settings.helm})"
+        )
+    else:
+        _echo_data({"fab": __version__, "helm": helm, "helm_binary": settings.helm}, output_format)
+    if problem is not None:
+        click.echo(f"fab: error: {problem} (set FAB_HELM or put helm on PATH)", err=True)
+        ctx.exit(1)
 
 
 # -- fab diff: what a change does to the rendered objects ---------------------------------------
@@ -556,6 +572,20 @@ def init_command(
         log.warning("%s exists; left as it is", path / rel)
 
 
+# -- fab completion ---------------------------------------------------------------------------
+
+
+@main.command(name="completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_command(shell: str) -> None:
+    """Print the completion script of SHELL, e.g. `eval "$(fab completion bash)"`."""
+    from click.shell_completion import get_completion_class
+
+    complete = get_completion_class(shell)
+    assert complete is not None
+    click.echo(complete(main, {}, "fab", "_FAB_COMPLETE").source())
+
+
 # -- fab install, fab cache (issue 3) ---------------------------------------------------------
 
 
@@ -594,17 +624,25 @@ def cache() -> None:
 
 
 @cache.command("info")
-def cache_info() -> None:
+@output_format("text", "json", "yaml")
+def cache_info(output_format: str) -> None:
     """Print where the cache is and what it holds."""
     from fabrikate.cache import Cache
 
     store = Cache.default()
     entries = store.entries()
-    click.echo(f"cache: {store.root}")
+    kinds = {}
     for kind in sorted({e.kind for e in entries}):
         mine = [e for e in entries if e.kind == kind]
-        size = sum(e.size for e in mine)
-        click.echo(f"{kind}: {len(mine)} entries, {size / 1e6:.1f} MB")
+        kinds[kind] = {"entries": len(mine), "bytes": sum(e.size for e in mine)}
+    if output_format != "text":
+        _echo_data({"root": str(store.root), "kinds": kinds}, output_format)
+        return
+    click.echo(f"cache: {store.root}")
+    for kind, found in kinds.items():
+        click.echo(
+            f"{kind}: {plural(found['entries'], 'entry', 'entries')}, {found['bytes'] / 1e6:.1f} MB"
+        )
     if not entries:
         click.echo("empty")
 
@@ -622,7 +660,7 @@ def cache_prune(older_than: float) -> None:
 
     removed = Cache.default().prune(older_than * 86400)
     size = sum(e.size for e in removed)
-    click.echo(f"removed {len(removed)} entries ({size / 1e6:.1f} MB)")
+    click.echo(f"removed {plural(len(removed), 'entry', 'entries')} ({size / 1e6:.1f} MB)")
 
 
 # --- authoring and validation: add, remove, set, validate, schema, find --------------------------
@@ -717,25 +755,23 @@ def _report_validation(validation: Any) -> None:
             err=True,
         )
         sys.exit(1)
-    log.info("validated %d objects", validation.objects)
+    log.info("validated %s", plural(validation.objects, "object"))
 
 
 @main.command(name="validate")
 @click.argument("args", nargs=-1, metavar="[PATH] [ENV]...")
 @click.option("--manifests", is_flag=True, help="Also render ENVs and check every object.")
 @click.option("--kube-version", metavar="X.Y", help="Kubernetes schemas to check against.")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@output_format("text", "json", "yaml")
 @click.option("--allow-outside-root", is_flag=True, default=None)
 def validate_command(
     args: tuple[str, ...],
     manifests: bool,
     kube_version: str | None,
-    output: str,
+    output_format: str,
     allow_outside_root: bool | None,
 ) -> None:
     """Check the HLD at PATH (default: .) for ENVs; print every problem; exit 1 if any."""
-    import json
-
     from fabrikate.validate import validate
 
     root = Path(".")
@@ -743,13 +779,15 @@ def validate_command(
         root, args = Path(args[0]), args[1:]
     settings = _settings(allow_outside_root=allow_outside_root)
     report = validate(root, args, manifests=manifests, kube_version=kube_version, settings=settings)
-    if output == "json":
-        click.echo(json.dumps(report.as_json(), indent=2))
+    if output_format != "text":
+        _echo_data(report.as_json(), output_format)
     else:
         for item in report.diagnostics:
             click.echo(f"{item} ({item.level})" if item.level != "error" else str(item))
-        checked = f"{report.files} files" + (f", {report.objects} objects" if manifests else "")
-        summary = f"{len(report.errors)} errors in {checked}"
+        checked = plural(report.files, "file") + (
+            f", {plural(report.objects, 'object')}" if manifests else ""
+        )
+        summary = f"{plural(len(report.errors), 'error')} in {checked}"
         if report.not_installed:
             summary += f"; not installed, not checked: {', '.join(report.not_installed)}"
         click.echo(f"fab: {summary}" if report.errors else f"fab: ok, {checked}", err=True)
@@ -759,24 +797,27 @@ def validate_command(
 
 @main.command(name="schema")
 @click.argument("kind", type=click.Choice(["component", "config"]))
-def schema_command(kind: str) -> None:
+@output_format("json", "yaml")
+def schema_command(kind: str, output_format: str) -> None:
     """Print the JSON Schema of component or config files."""
-    import json
-
     from fabrikate.model import schema
 
-    click.echo(json.dumps(schema(kind), indent=2))
+    _echo_data(schema(kind), output_format)
 
 
 @main.command(name="find")
 @click.argument("keyword")
 @click.option("--repo", help="Definitions repository (default: microsoft/fabrikate-definitions).")
 @click.option("--offline", is_flag=True, default=None, help="Search the cached copy only.")
-def find_command(keyword: str, repo: str | None, offline: bool | None) -> None:
+@output_format("text", "json", "yaml")
+def find_command(keyword: str, repo: str | None, offline: bool | None, output_format: str) -> None:
     """List the definitions in a definitions repository that mention KEYWORD."""
     from fabrikate.find import DEFAULT_REPOSITORY, find
 
     found = find(keyword, repo or DEFAULT_REPOSITORY, settings=_settings(offline=offline))
+    if output_format != "text":
+        _echo_data([{"path": d.path, "description": d.description} for d in found], output_format)
+        return
     if not found:
         log.info("no definitions mention %r", keyword)
     width = max((len(d.path) for d in found), default=0)
@@ -791,19 +832,15 @@ _records_option = click.option(
 )
 
 
-def _open_records(url: str | None) -> Any:
+def _open_records(url: str | None, *, create: bool = False) -> Any:
+    """The records store, from --records or the root's; only writers may create one."""
     from fabrikate.records import open_store
 
-    store = open_store(url)
+    url = url or click.get_current_context().find_root().obj.get("records")
+    store = open_store(url, create=create)
     if store is None:
         raise click.UsageError("recording is off (records store 'none'); pass --records URL")
     return store
-
-
-def _echo_json(data: Any) -> None:
-    import json
-
-    click.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
 @main.group()
@@ -817,14 +854,14 @@ def records() -> None:
 @click.option("--env", "environment", help="Only this environment (joined name, e.g. prod).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--since", help="Newer than an age (30m, 2h, 7d) or an ISO date/time.")
-@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@output_format("text", "json", "yaml")
 def records_list(
     url: str | None,
     scope: str | None,
     environment: str | None,
     limit: int,
     since: str | None,
-    output: str,
+    output_format: str,
 ) -> None:
     """List records, newest first."""
     from fabrikate.records.view import parse_since, table
@@ -832,8 +869,8 @@ def records_list(
     after = parse_since(since) if since else None  # a bad --since opens (creates) no store
     with _open_records(url) as store:
         found = store.records(scope=scope, environment=environment, since=after, limit=limit)
-    if output == "json":
-        _echo_json(found)
+    if output_format != "text":
+        _echo_data(found, output_format)
     elif found:
         click.echo(table(found))
 
@@ -841,25 +878,26 @@ def records_list(
 @records.command("show")
 @_records_option
 @click.argument("record_id")
-def records_show(url: str | None, record_id: str) -> None:
+@output_format("json", "yaml")
+def records_show(url: str | None, record_id: str, output_format: str) -> None:
     """Print one whole record (by id, 12-digit deployment id, or a unique prefix)."""
     with _open_records(url) as store:
-        _echo_json(store.get(record_id))
+        _echo_data(store.get(record_id), output_format)
 
 
 @records.command("diff")
 @_records_option
 @click.argument("old")
 @click.argument("new")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def records_diff(url: str | None, old: str, new: str, output: str) -> None:
+@output_format("text", "json", "yaml")
+def records_diff(url: str | None, old: str, new: str, output_format: str) -> None:
     """Which component versions and images changed from OLD to NEW."""
     from fabrikate.records.view import diff, diff_text
 
     with _open_records(url) as store:
         changes = diff(store.get(old), store.get(new))
-    if output == "json":
-        _echo_json(changes)
+    if output_format != "text":
+        _echo_data(changes, output_format)
     else:
         click.echo(diff_text(changes))
 
@@ -869,9 +907,13 @@ def records_diff(url: str | None, old: str, new: str, output: str) -> None:
 @click.option("--scope", help="Only this scope (partition key).")
 @click.option("--env", "environment", help="Only this environment.")
 @click.option("--since", help="Newer than an age (30m, 2h, 7d) or an ISO date/time.")
-@click.option("--output", type=click.Choice(["json", "jsonl"]), default="json", show_default=True)
+@output_format("json", "jsonl", "yaml")
 def records_export(
-    url: str | None, scope: str | None, environment: str | None, since: str | None, output: str
+    url: str | None,
+    scope: str | None,
+    environment: str | None,
+    since: str | None,
+    output_format: str,
 ) -> None:
     """Write every matching record as JSON (an array, or one per line)."""
     import json
@@ -881,8 +923,8 @@ def records_export(
     after = parse_since(since) if since else None  # a bad --since opens (creates) no store
     with _open_records(url) as store:
         found = store.records(scope=scope, environment=environment, since=after)
-    if output == "json":
-        _echo_json(found)
+    if output_format != "jsonl":
+        _echo_data(found, output_format)
     else:
         for record in found:
             click.echo(json.dumps(record, sort_keys=True))
@@ -930,7 +972,7 @@ def deployment_create(url: str | None, scope: str | None, **values: str | None) 
     if not scope:
         raise click.UsageError("give -p/--partition-key (or FAB_RECORDS_SCOPE)")
     stage = check_stage(scope, Stage(**values))  # bad input opens (creates) no store
-    with _open_records(url) as store:
+    with _open_records(url, create=True) as store:
         click.echo(create(store, scope, stage))
 
 
@@ -944,9 +986,9 @@ def deployment_create(url: str | None, scope: str | None, **values: str | None) 
 @click.option("-r", "--ring", help="Only rows of this ring (env).")
 @click.option("-s", "--service", help="Only rows of this service.")
 @click.option("-t", "--top", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("-o", "--output", type=click.Choice(["normal", "json"]), default="normal")
+@output_format("text", "json", "yaml")
 def deployment_get(
-    url: str | None, scope: str | None, top: int, output: str, **filters: str | None
+    url: str | None, scope: str | None, top: int, output_format: str, **filters: str | None
 ) -> None:
     """List deployment rows, newest first."""
     from fabrikate.records.deployments import select
@@ -954,12 +996,13 @@ def deployment_get(
 
     with _open_records(url) as store:
         rows = select(store.rows(scope), **filters)[:top]
-    if output == "json":
-        _echo_json(
+    if output_format != "text":
+        _echo_data(
             [
                 {"PartitionKey": r.scope, "RowKey": r.row_key, **r.fields, "updated": r.updated}
                 for r in rows
-            ]
+            ],
+            output_format,
         )
     elif rows:
         click.echo(rows_table(rows))

@@ -210,4 +210,7 @@ def run_hooks(node: ResolvedComponent, event: str, settings: Settings) -> None:
             what=f"hook {event} command {text!r}",
             replace_env=True,
         )
-        run(command).check()
+        done = run(command).check()
+        for stream in (done.stdout, done.stderr):  # shown with -v
+            for line in stream.splitlines():
+                log.debug("hook %s of %s: %s", event, node.id, line)

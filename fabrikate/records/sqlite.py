@@ -29,21 +29,34 @@ _ATTEMPTS = 8
 
 
 def _path(url: str) -> Path:
+    """The file of a SQLAlchemy-style URL: ``sqlite:///relative.db``, ``sqlite:////abs.db``."""
     parts = urlsplit(url)
-    path = unquote(parts.path)
-    if parts.netloc or not path.startswith("/"):
-        raise InputError(f"records URL {url!r} must be sqlite:///absolute/path.db")
+    path = unquote(parts.path).removeprefix("/")
+    if parts.netloc or not path:
+        raise InputError(
+            f"records URL {url!r} must be sqlite:///relative/path.db or sqlite:////absolute/path.db"
+        )
     return Path(path)
 
 
 class SqliteStore(SqlStore):
     """Records in one SQLite file."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True, make_folder: bool = False) -> None:
+        """Open the file of ``url``. Without ``create`` it must exist (read commands never make
+        a store); its folder must exist unless ``make_folder`` (the default store's)."""
         self.url = url
         self.path = _path(url)
-        try:
+        if not create and not self.path.is_file():
+            raise RecordsError(f"no records database at {self.path} (nothing was recorded there)")
+        if make_folder:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.parent.is_dir():
+            raise RecordsError(
+                f"cannot open records database {self.path}: "
+                f"folder {self.path.parent} does not exist"
+            )
+        try:
             self.conn = sqlite3.connect(
                 self.path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False
             )

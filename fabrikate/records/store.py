@@ -1,10 +1,11 @@
 """Record stores, chosen by one URL: the small interface every backend implements.
 
-    with open_store("sqlite:///var/lib/fab/records.db") as store:
+    with open_store("sqlite:////var/lib/fab/records.db") as store:
         store.add(record)
         latest = store.records(environment="prod", limit=1)
 
-URLs: ``sqlite:///abs/path.db`` (default: ``records.db`` in the user data directory),
+URLs: ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` (SQLAlchemy's form;
+default: ``records.db`` in the user data directory),
 ``postgresql://user@host/db``, ``azuretable://TABLE`` (connection string in
 ``AZURE_STORAGE_CONNECTION_STRING``) and ``none``.
 """
@@ -152,8 +153,9 @@ def records_off(url: str | None) -> bool:
     return resolve_url(url).strip().lower() == "none"
 
 
-def open_store(url: str | None = None) -> Store | None:
-    """Open the store ``url`` names (None for ``none``: recording is off)."""
+def open_store(url: str | None = None, *, create: bool = True) -> Store | None:
+    """Open the store ``url`` names (None for ``none``: recording is off). Without ``create``
+    (read commands) a SQLite store that does not exist is an error rather than made."""
     if records_off(url):
         return None
     url = resolve_url(url)
@@ -161,7 +163,7 @@ def open_store(url: str | None = None) -> Store | None:
     if scheme == "sqlite":
         from fabrikate.records.sqlite import SqliteStore
 
-        return SqliteStore(url)
+        return SqliteStore(url, create=create, make_folder=url == default_url())
     if scheme in ("postgresql", "postgres"):
         from fabrikate.records.postgresql import PostgresStore
 
@@ -172,7 +174,7 @@ def open_store(url: str | None = None) -> Store | None:
         return AzureTableStore(url)
     raise InputError(
         f"unknown records store {_masked(url)!r} "
-        "(use sqlite:///path, postgresql://…, azuretable://TABLE or none)"
+        "(use sqlite:///path, sqlite:////abs/path, postgresql://…, azuretable://TABLE or none)"
     )
 
 

@@ -463,10 +463,10 @@ def test_cli_summary_and_cache_commands(tmp_path: Path, app_repo: dict[str, str]
     assert done.exit_code == 0, done.output
     assert "1 source (1 updated" in done.output and "0 failed" in done.output
     info = runner.invoke(main, ["cache", "info"])
-    assert "git: 1 entries" in info.output and "checkouts: 1 entries" in info.output
+    assert "git: 1 entry" in info.output and "checkouts: 1 entry" in info.output
     assert "validated: 2 entries" in info.output  # the schema checks of the two definitions
     assert "parsed: 2 entries" in info.output  # and their parsed YAML
-    listed = sum(int(n) for n in re.findall(r": (\d+) entries", info.output))
+    listed = sum(int(n) for n in re.findall(r": (\d+) entr(?:y|ies)", info.output))
     pruned = runner.invoke(main, ["cache", "prune"])
     assert f"removed {listed} entries" in pruned.output
 

@@ -187,7 +187,7 @@ def test_manifests_are_checked_against_kubernetes_and_crd_schemas(tree) -> None:
     assert "(checked against Kubernetes 1.30)" in lines[0]
     assert "Widget/w: spec.size: 'big' is not of type 'integer' (checked against its CRD)" in out
     assert "Gadget/g: no schema for other.io/v1 Gadget" in out and "(warning)" in out
-    assert "2 errors in 1 files, 4 objects" in err
+    assert "2 errors in 1 file, 4 objects" in err
 
 
 def test_generate_validate_checks_the_written_files(tree) -> None:
