@@ -113,14 +113,14 @@ class HelmFetcher:
         digest = _digest(archive)
         stamp = dest.parent / f".{dest.name}.fab-source"
         if dest.is_dir() and read_stamp(stamp) == digest:
-            return Placed(_shown_version(request), cached, False)
+            return Placed(_shown_version(request, dest), cached, False)
         with staging(dest) as temp:
             chart = _untar(archive, temp)
             if finish is not None:
                 finish(chart)
             swap_in(chart, dest)
         stamp.write_text(digest)
-        return Placed(_shown_version(request), cached, True)
+        return Placed(_shown_version(request, dest), cached, True)
 
     def prefetch(self, request: Request) -> tuple[Path, bool]:
         """The chart archive in the cache (pulled once per run), and whether it was there."""
@@ -180,6 +180,8 @@ class HelmFetcher:
             return False
         index = self.sources.once(("helm-index", access.url), lambda: self._index(access))
         entry = _find_version(index, request.path, request.version)
+        if entry is None and index is not None:
+            raise self._error(request, "no chart version found")
         if entry is None:
             return False  # helm pull reports the missing chart or version in its own words
         base = access.url.rstrip("/") + "/"
@@ -263,8 +265,29 @@ class HelmFetcher:
         what = f"chart {request.path!r}" + (
             f" version {request.version!r}" if request.version else ""
         )
+        if cause in ("chart not found", "chart version not found"):
+            cause = self._closest(request)
         text = f"cannot pull {what} from {request.shown}: {cause or stderr}"
         return FetchError(self.sources.mask(text), cause=cause, component=request.component)
+
+    def _closest(self, request: Request) -> str:
+        """What is missing (the chart or its version), with the closest names or versions in
+        the repository's index (none for OCI, or an index that cannot be read)."""
+        if not request.source.lower().startswith(("http://", "https://")):
+            return "chart not found"
+        access = self._access(request)
+        index = self.sources.once(("helm-index", access.url), lambda: self._index(access))
+        if not index:
+            return "chart not found"
+        entries = index.get(request.path)
+        if not entries:
+            import difflib
+
+            close = difflib.get_close_matches(request.path, [str(n) for n in index], 3, 0.4)
+            return "chart not found" + (f"; closest names: {', '.join(close)}" if close else "")
+        versions = [str(e.get("version")) for e in entries if isinstance(e, dict)]
+        near = ", ".join(_nearest(request.version, versions))
+        return f"chart version not found; nearest versions: {near}"
 
     def helm(self, args: list[str], *, what: str) -> str:
         """Run helm with fab's own homes; a failure raises ``SourceError`` with masked stderr."""
@@ -411,5 +434,29 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _shown_version(request: Request) -> str:
-    return f"{request.path} {request.version or '(latest)'}"
+def _shown_version(request: Request, chart: Path) -> str:
+    """``traefik 1.1.0 (from ^1.0.0)``: the version placed, and what was asked when it differs."""
+    try:
+        data, _ = parse_yaml(read_text(chart / "Chart.yaml"), str(chart / "Chart.yaml"))
+        placed = str(data.get("version") or "") if isinstance(data, dict) else ""
+    except FabrikateError:
+        placed = ""
+    asked = request.version
+    if not placed:
+        return f"{request.path} {asked or '(latest)'}"
+    if not asked:
+        return f"{request.path} {placed} (latest)"
+    same = asked.removeprefix("v") == placed.removeprefix("v")
+    return f"{request.path} {placed}" + ("" if same else f" (from {asked})")
+
+
+def _nearest(wanted: str, versions: list[str], count: int = 2) -> list[str]:
+    """The ``count`` versions just below and just above ``wanted`` (numbers compared)."""
+
+    def key(version: str) -> tuple[tuple[int, ...], bool, str]:
+        numbers = tuple(int(n) for n in re.findall(r"\d+", version.split("-")[0])[:3])
+        return numbers, "-" not in version, version
+
+    ordered = sorted(set(versions), key=key)
+    at = sum(1 for v in ordered if key(v) < key(wanted))
+    return ordered[max(0, at - count) : at + count]

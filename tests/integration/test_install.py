@@ -134,6 +134,9 @@ def test_failures_are_all_reported_and_earlier_copies_kept(
     assert sorted(errors) == sorted(expected)
     for component, cause in expected.items():
         assert cause in errors[component], errors[component]
+    assert errors["noversion"].endswith(
+        "version not found; nearest versions: 0.1.0, 0.2.0 [component noversion]"
+    )
     assert "main-1" in manifest(root, "keep")  # the failed update kept the earlier copy
     for line in errors.values():
         assert "Traceback" not in line
@@ -174,6 +177,12 @@ def test_helm_repository_and_oci_charts_then_generate(
     )
     result = fabrikate.install(root, settings())
     assert result.ok, result.failures
+    # The version placed, and what was asked when it differs.
+    assert {i.component: i.detail for i in result.installed} == {
+        "old": "demo 0.1.0",
+        "new": "demo 0.2.0 (latest)",
+        "oci": "demo 0.1.0",
+    }
     chart = root / "helm_repos"
     assert "version: 0.1.0" in (chart / "old" / "Chart.yaml").read_text()
     assert "version: 0.2.0" in (chart / "new" / "Chart.yaml").read_text()
@@ -184,6 +193,33 @@ def test_helm_repository_and_oci_charts_then_generate(
     assert 'version: "0.1.0"' in (out.output / "oci.yaml").read_text()
     again = fabrikate.install(root, settings())
     assert again.ok and again.changed == 0
+
+
+@pytest.mark.helm
+def test_chart_ranges_say_what_they_resolved_to_and_misses_name_the_closest(
+    tmp_path: Path, http_site: Http
+) -> None:
+    root = hld(
+        tmp_path / "hld",
+        f"""
+  - {{name: range, type: helm, method: helm, source: "{http_site.charts}", path: demo,
+      version: ">=0.1.0"}}
+""",
+    )
+    result = fabrikate.install(root, settings())
+    assert result.ok, result.failures
+    assert [i.detail for i in result.installed] == ["demo 0.2.0 (from >=0.1.0)"]
+    hld(
+        root,
+        f"""
+  - {{name: typo, type: helm, method: helm, source: "{http_site.charts}", path: dmeo}}
+  - {{name: far, type: helm, method: helm, source: "{http_site.charts}", path: demo,
+      version: "^3.0.0"}}
+""",
+    )
+    errors = {e.component: str(e) for e in fabrikate.install(root, settings()).failures}
+    assert errors["typo"].endswith("chart not found; closest names: demo [component typo]")
+    assert "chart version not found; nearest versions: 0.1.0, 0.2.0" in errors["far"]
 
 
 @pytest.mark.helm
