@@ -12,6 +12,8 @@ Names are imported on first use, so ``import fabrikate`` (and ``fab --version``)
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +51,7 @@ _EXPORTS = {
     "Explanation": "fabrikate.provenance",
     "diff": "fabrikate.review",
     "explain": "fabrikate.provenance",
+    "init": "fabrikate.scaffold",
 }
 # Exported under another name than the one in their module.
 _ALIASES = {"ValidationReport": "Report", "find_definitions": "find"}
@@ -74,6 +77,7 @@ if TYPE_CHECKING:
     from fabrikate.records import RecordsError, open_store
     from fabrikate.resolve import ResolvedComponent, Tree
     from fabrikate.review import DiffResult, diff
+    from fabrikate.scaffold import init
     from fabrikate.settings import Settings
     from fabrikate.validate import Report as ValidationReport
     from fabrikate.validate import validate
@@ -96,6 +100,19 @@ def lazy_exports(
 
 
 __getattr__ = lazy_exports(globals(), _EXPORTS, _ALIASES)
+
+
+class _Package(types.ModuleType):
+    """The package: importing a submodule named like an exported function (``validate``,
+    ``fabrikate.validate``) must not replace the function with the module."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == value.__name__:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

@@ -306,7 +306,7 @@ def _entry_name(entry: Any) -> str | None:
 
 
 def add_subcomponent(
-    directory: Path,
+    directory: str | Path,
     name: str,
     *,
     source: str | None = None,
@@ -332,7 +332,7 @@ def add_subcomponent(
     for what, value in (("source", source), ("version", version), ("branch", branch)):
         if value:
             check_source(value, what)
-    doc = _open_component(directory, create=True)
+    doc = _open_component(Path(directory), create=True)
 
     found = _subcomponents(doc, create=True)
     assert found is not None
@@ -397,8 +397,11 @@ def _update_entry(
         plain[key] = value
 
 
-def remove_subcomponent(directory: Path, name: str, *, prune_config: bool = False) -> list[Path]:
+def remove_subcomponent(
+    directory: str | Path, name: str, *, prune_config: bool = False
+) -> list[Path]:
     """Remove subcomponent ``name``; with ``prune_config`` also its entries in config files."""
+    directory = Path(directory)
     doc = _open_component(directory, create=False)
     found = _subcomponents(doc, create=False)
     seq, plain = found if found is not None else ([], [])
@@ -517,13 +520,13 @@ def _pairs_from_file(file: Path) -> list[Assignment]:
 
 
 def set_config(
-    directory: Path,
+    directory: str | Path,
     pairs: Sequence[str] = (),
     *,
     environment: str = "common",
     subcomponent: str = "",
     no_new_keys: bool = False,
-    file: Path | None = None,
+    file: str | Path | None = None,
     string: bool = False,
 ) -> Path:
     """Set config values in ``config/<environment>.yaml|json`` of the component in ``directory``.
@@ -532,10 +535,11 @@ def set_config(
     so ``pairs`` override them. ``subcomponent`` is a dotted path (``a.b``) through
     ``subcomponents``. Returns the file written.
     """
+    directory = Path(directory)
     check_environment(environment)
     if not pairs and file is None:
         raise InputError("set takes one or more key=value arguments and/or a --file")
-    assignments = _pairs_from_file(file) if file is not None else []
+    assignments = _pairs_from_file(Path(file)) if file is not None else []
     assignments.extend(_parse_pair(pair, string) for pair in pairs)
     subpath = parse_key(subcomponent) if subcomponent else ()
     path = config_file(directory, environment) or directory / "config" / f"{environment}.yaml"

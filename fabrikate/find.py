@@ -44,9 +44,14 @@ class Definition:
 
 
 def find(
-    keyword: str, repository: str = DEFAULT_REPOSITORY, *, settings: Settings | None = None
+    keyword: str,
+    repository: str | os.PathLike[str] = DEFAULT_REPOSITORY,
+    *,
+    settings: Settings | None = None,
 ) -> list[Definition]:
-    """The definitions of ``repository`` that mention ``keyword`` (case-insensitive)."""
+    """The definitions of ``repository`` (a URL or a local path) that mention ``keyword``
+    (case-insensitive)."""
+    repository = os.fspath(repository)
     settings = settings or Settings.from_env()
     if not keyword.strip():
         raise InputError("find needs a non-empty keyword")

@@ -79,7 +79,7 @@ class Report:
 
 
 def validate(
-    root: Path,
+    root: str | Path,
     environments: Sequence[str] = (),
     *,
     manifests: bool = False,
@@ -87,6 +87,7 @@ def validate(
     settings: Settings | None = None,
 ) -> Report:
     """Check the tree at ``root`` for ``environments``; never raises for a problem in it."""
+    root = Path(root)
     settings = settings or Settings.from_env()
     report = Report(root, tuple(environments))
     found: list[Diagnostic] = []
