@@ -580,7 +580,7 @@ def _counts(env: EnvironmentDiff) -> str:
 
 
 def _sides(result: DiffResult) -> tuple[str, str]:
-    base = str(result.base) + (f", {result.base.note}" if result.base.note else "")
+    base = str(result.base) + (f" ({result.base.note})" if result.base.note else "")
     return base, str(result.head)
 
 
@@ -621,8 +621,15 @@ def as_markdown(result: DiffResult, limit: int = MARKDOWN_LIMIT) -> str:
     characters (the objects that do not fit are counted, and ``fab diff`` shows them)."""
     import html
 
-    base, head = _sides(result)
-    parts = [f"**fab diff**: base {_code(base)} → head {_code(head)}", ""]
+    def side(revision: Revision) -> str:
+        if revision.ref is None:
+            return "the working tree"
+        text = f"`{revision.ref}`" if "`" not in revision.ref else revision.ref
+        short = (revision.commit or "")[:12]
+        text += f" ({short})" if short and short != revision.ref else ""
+        return text + (f" ({revision.note})" if revision.note else "")
+
+    parts = [f"**fab diff** from {side(result.base)} to {side(result.head)}", ""]
     for env in result.environments:
         parts.append(f"#### `{env.name}`: {_counts(env)}")
         parts.append("")
@@ -661,10 +668,6 @@ def as_markdown(result: DiffResult, limit: int = MARKDOWN_LIMIT) -> str:
             f"{'it' if left_out == 1 else 'them'}._"
         )
     return "\n".join([head_text, *blocks]).rstrip() + "\n"
-
-
-def _code(text: str) -> str:
-    return f"`{text}`" if "`" not in text else text
 
 
 def _cut(text: str, size: int) -> str:

@@ -135,7 +135,7 @@ def test_backticks_in_a_diff_cannot_close_the_code_block() -> None:
 def test_text_report_has_a_summary_table_then_each_diff() -> None:
     text = as_text(_result(1, 2))
     assert text.splitlines()[:5] == [
-        "base: main (aaaaaaaaaaaa), merge base with main",
+        "base: main (aaaaaaaaaaaa) (merge base with main)",
         "head: working tree",
         "prod: 0 added, 0 removed, 1 changed, 0 unchanged",
         "  component  kind       added  removed  changed",
