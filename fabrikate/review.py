@@ -45,6 +45,10 @@ class Revision:
     commit: str | None  # the commit it names; for the working tree, HEAD (None before any)
     note: str = ""  # how the default was found, e.g. "merge base with origin/main"
 
+    def as_json(self) -> dict[str, Any]:
+        """Plain data."""
+        return {"ref": self.ref, "commit": self.commit, "note": self.note}
+
     def __str__(self) -> str:
         if self.ref is None:
             return "working tree"
@@ -144,11 +148,10 @@ class DiffResult:
 
     def as_json(self) -> dict[str, Any]:
         """Plain data: what ``fab diff -o json`` prints."""
-        side = lambda r: {"ref": r.ref, "commit": r.commit, "note": r.note}  # noqa: E731
         return {
             "root": str(self.root),
-            "base": side(self.base),
-            "head": side(self.head),
+            "base": self.base.as_json(),
+            "head": self.head.as_json(),
             "changed": self.changed,
             "environments": [e.as_json() for e in self.environments],
             "warnings": [str(d) for d in self.diagnostics if d.level == "warning"],
@@ -182,8 +185,8 @@ def diff(
     with repo.checkout(base_side) as old, repo.checkout(head_side) as new:
         base_trees = _render_all(old, sets, settings, base_side, result)
         head_trees = _render_all(new, sets, settings, head_side, result)
-    for envs, old, new in zip(sets, base_trees, head_trees, strict=True):
-        result.environments.append(compare(envs, old, new))
+    for envs, before, after in zip(sets, base_trees, head_trees, strict=True):
+        result.environments.append(compare(envs, before, after))
     return result
 
 
