@@ -50,7 +50,8 @@ def timed(argv: list[str], env: dict[str, str], before: Callable[[], None] = lam
 def floor_script(root: Path, work: Path, helm: str, jobs: int) -> Path:
     """A shell script running fab's helm calls directly, ``jobs`` at a time."""
     import fabrikate
-    from fabrikate.generators import HELM_FLAGS, chart_path
+    from fabrikate.generators import HELM_FLAGS
+    from fabrikate.layout import chart_dir
 
     tree = fabrikate.load(root, [ENV])
     lines = []
@@ -60,7 +61,7 @@ def floor_script(root: Path, work: Path, helm: str, jobs: int) -> Path:
         flags = " ".join(HELM_FLAGS)
         lines.append(
             f"{helm} template --values - --namespace {node.namespace} {flags} "
-            f"-- {node.name} {chart_path(node)} < {values} > {work}/out-{i}.yaml"
+            f"-- {node.name} {chart_dir(node)} < {values} > {work}/out-{i}.yaml"
         )
     calls = work / "calls.txt"
     calls.write_text("\n".join(lines) + "\n")

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from fabrikate.cache import Cache, digest
 from fabrikate.errors import Diagnostic, InputError
-from fabrikate.output import WriteResult, output_dir
+from fabrikate.layout import output_dir
+from fabrikate.output import WriteResult
 from fabrikate.settings import Settings
 
 __all__ = ["GenerateResult", "Validation", "generate", "install", "load"]

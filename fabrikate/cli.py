@@ -610,6 +610,7 @@ def install(ctx: click.Context, path: Path, progress: str, **options: Any) -> No
         result = run_install(path, _settings(**options), progress=display)
     finally:
         display.close()
+    _print_diagnostics(result.warnings, ctx.obj["quiet"])
     for failure in result.failures:
         click.echo(f"fab: error: {failure}", err=True)
     if not ctx.obj["quiet"] or result.failures:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from fabrikate.errors import ConfigConflictError, Diagnostic, InputError, Location
-from fabrikate.model import check_name, schema_errors
+from fabrikate.layout import check_name
+from fabrikate.model import schema_errors
 from fabrikate.yamlio import duplicate_warnings, locate, parse_document
 
 __all__ = [

@@ -29,7 +29,8 @@ from typing import Any
 from fabrikate.config import check_environment, config_file
 from fabrikate.errors import InputError, Location
 from fabrikate.fsutil import write_file
-from fabrikate.model import COMPONENT_FILES, METHODS, TYPES, check_name, component_file
+from fabrikate.layout import check_name
+from fabrikate.model import COMPONENT_FILES, METHODS, TYPES, component_file
 from fabrikate.sources.credentials import check_source
 from fabrikate.yamlio import locate, parse_json, parse_yaml, read_text
 

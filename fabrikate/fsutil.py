@@ -1,16 +1,31 @@
-"""File-system steps that must never be seen half done.
+"""File-system steps that must never be seen half done, and bounded reads of regular files.
 
 replace_dir(staged, dest)  # dest now holds what staged held; staged is gone
+data = read_regular(path)  # a regular file of at most MAX_FILE_BYTES, or an InputError
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["new_file_mode", "recover_dir", "remove", "replace_dir", "write_file"]
+from fabrikate.errors import InputError, Location
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "new_file_mode",
+    "read_regular",
+    "recover_dir",
+    "remove",
+    "replace_dir",
+    "write_file",
+]
+
+# The most fab reads from one file it is given (a definition, a manifest, a chart file).
+MAX_FILE_BYTES = 16 * 1024 * 1024
 
 # ctypes, shutil and tempfile are imported where used: importing this module stays cheap.
 
@@ -128,3 +143,31 @@ def write_file(path: Path, text: str, *, new: bool = False) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of the regular file ``path`` (links followed), at most ``limit`` of them.
+
+    Devices, FIFOs and sockets are refused without reading them: ``/dev/zero`` never ends and a
+    FIFO blocks forever.
+    """
+    where = Location(str(path))
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", location=where) from exc
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("not a regular file (a device, FIFO or socket)", location=where)
+        if info.st_size > limit:
+            raise InputError(
+                f"file is too large ({info.st_size} bytes, limit {limit})", location=where
+            )
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read file: {exc.strerror}", location=where) from exc
+    if len(data) > limit:
+        raise InputError(f"file is too large (more than {limit} bytes)", location=where)
+    return data

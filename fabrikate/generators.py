@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Collection, Iterable
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fabrikate import __version__
+from fabrikate import __version__, layout
 from fabrikate.cache import Cache, digest
 from fabrikate.errors import (
     Diagnostic,
@@ -40,6 +41,7 @@ from fabrikate.errors import (
     ProcessError,
     component_context,
 )
+from fabrikate.fsutil import read_regular
 from fabrikate.parallel import Pool, first_failure
 from fabrikate.process import Command, run, run_hooks
 from fabrikate.progress import Event, Progress
@@ -53,7 +55,6 @@ __all__ = [
     "ComponentResult",
     "Renderer",
     "TreeRender",
-    "chart_path",
     "cluster_scoped_kinds",
     "helm_version",
     "inject_namespace",
@@ -61,7 +62,6 @@ __all__ = [
     "input_paths",
     "join_documents",
     "split_documents",
-    "static_path",
 ]
 
 log = logging.getLogger("fabrikate")
@@ -139,34 +139,16 @@ def join_documents(docs: Iterable[str]) -> str:
     return "".join(f"---\n{doc}" for doc in docs)
 
 
-def chart_path(node: ResolvedComponent) -> Path:
-    """Where a helm component's chart is (spec §6.1)."""
-    component = node.component
-    if component.method == "git":
-        return node.physical_path / "helm_repos" / component.name / component.path
-    if component.method == "helm":
-        return node.physical_path / "helm_repos" / component.name
-    return node.physical_path / component.path
-
-
 def input_paths(tree: Tree) -> list[Path]:
     """Every folder a generation of ``tree`` reads: component folders, charts, manifests."""
     paths = []
     for node in tree.components:
         paths.append(node.physical_path)
         if node.component.type == "helm":
-            paths.append(chart_path(node))
+            paths.append(layout.chart_dir(node))
         elif node.component.type == "static":
-            paths.append(static_path(node))
+            paths.append(layout.static_dir(node))
     return paths
-
-
-def static_path(node: ResolvedComponent) -> Path:
-    """Where a static component's manifests are (spec §6.4)."""
-    component = node.component
-    if component.method.lower() == "http":
-        return node.physical_path / "components" / component.name
-    return node.physical_path / component.path
 
 
 @dataclass
@@ -344,10 +326,11 @@ class Renderer:
             return ready
         chart = _chart(node)
         if self.cache is None:
-            return _helm(node, chart, self.settings, diagnostics)
+            layout.chart_files(chart)  # helm follows links: check them before it runs
+            return _helm(node, chart.path, self.settings, diagnostics)
         key = self.key(node, chart)
         found: list[Diagnostic] = []
-        documents = _helm(node, chart, self.settings, found)
+        documents = _helm(node, chart.path, self.settings, found)
         diagnostics.extend(found)
         entry = {"documents": documents, "warnings": [d.message for d in found]}
         self.cache.put("render", key, json.dumps(entry).encode())
@@ -367,14 +350,14 @@ class Renderer:
         self.cache.put("inject", key, json.dumps(injected).encode())
         return injected
 
-    def key(self, node: ResolvedComponent, chart: Path) -> str:
+    def key(self, node: ResolvedComponent, chart: layout.Chart) -> str:
         """The render cache key of a helm component, computed once per run."""
         found = self._keys.get(node.id)
         if found is None:
             found = self._keys[node.id] = self._key(node, chart)
         return found
 
-    def _key(self, node: ResolvedComponent, chart: Path) -> str:
+    def _key(self, node: ResolvedComponent, chart: layout.Chart) -> str:
         values = json.dumps(node.config.config, sort_keys=True, ensure_ascii=False, default=str)
         return digest(
             "helm-template",
@@ -387,11 +370,11 @@ class Renderer:
             " ".join(HELM_FLAGS),
         )
 
-    def chart_digest(self, chart: Path) -> str:
+    def chart_digest(self, chart: layout.Chart) -> str:
         """A digest of every file of a chart, computed once per run."""
-        found = self._charts.get(chart)
+        found = self._charts.get(chart.path)
         if found is None:
-            found = self._charts[chart] = _tree_digest(chart)
+            found = self._charts[chart.path] = _tree_digest(chart)
         return found
 
     def helm_version(self) -> str:
@@ -402,29 +385,17 @@ class Renderer:
             return self._helm_version
 
 
-def _chart(node: ResolvedComponent) -> Path:
-    """The chart of a helm component, which must be there."""
-    chart = chart_path(node)
-    if not (chart / "Chart.yaml").is_file():
-        hint = " (run 'fab install' first?)" if node.component.method in ("git", "helm") else ""
-        raise InputError(f"no helm chart at {chart}{hint}")
-    return chart
+def _chart(node: ResolvedComponent) -> layout.Chart:
+    """The chart of a helm component, which must be there and pass the layout's checks."""
+    return layout.checked_chart(node)
 
 
-def _tree_digest(folder: Path) -> str:
-
+def _tree_digest(chart: layout.Chart) -> str:
+    """A digest of every file helm would read from the chart (each checked first)."""
     parts: list[bytes | str] = []
-    for current, dirs, files in os.walk(folder, followlinks=True):
-        dirs.sort()
-        for name in sorted(files):
-            path = Path(current, name)
-            parts.append(path.relative_to(folder).as_posix())
-            try:
-                parts.append(path.read_bytes())
-            except OSError as exc:
-                raise InputError(
-                    f"cannot read chart file: {exc}", location=Location(str(path))
-                ) from exc
+    for rel, path in layout.chart_files(chart):
+        parts.append(rel)
+        parts.append(read_regular(path))
     return digest(*parts)
 
 
@@ -489,16 +460,17 @@ def _helm_message(stderr: str) -> str:
 
 
 def _static(node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
-    folder = static_path(node)
+    folder = layout.checked_static(node)
     if not folder.is_dir():
         raise InputError(f"static manifests folder {folder} does not exist")
+    where = layout.boundary_name(node)
     docs: list[str] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         path = Path(entry.path)
         if entry.name.startswith("."):
             continue
-        _check_link(path, node)
-        if entry.is_dir():
+        info = layout.stat_inside(path, node.boundary, "static manifest", where)
+        if stat.S_ISDIR(info.st_mode):
             diagnostics.append(
                 Diagnostic(
                     "warning",
@@ -519,28 +491,13 @@ def _static(node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]
             )
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_regular(path).decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise InputError(
                 f"cannot read static manifest: {exc}", location=Location(str(path))
             ) from exc
         docs.extend(split_documents(text))
     return docs
-
-
-def _check_link(path: Path, node: ResolvedComponent) -> None:
-    """A static manifest may not be a link to a file outside its component's tree."""
-    if not path.is_symlink():
-        return
-    try:
-        real = path.resolve(strict=True)
-    except (OSError, RuntimeError) as exc:
-        raise InputError("broken or looping symbolic link", location=Location(str(path))) from exc
-    boundary = node.boundary
-    if boundary is not None and not real.is_relative_to(boundary.resolve()):
-        raise InputError(
-            f"symbolic link points outside the tree: {real}", location=Location(str(path))
-        )
 
 
 def cluster_scoped_kinds(docs: Iterable[str]) -> frozenset[str]:

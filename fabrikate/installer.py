@@ -12,20 +12,24 @@ Every failure is collected; a failed component keeps its earlier installed copy.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from fabrikate import layout
 from fabrikate.cache import Cache
-from fabrikate.errors import Diagnostic, FabrikateError, InputError, component_context
-from fabrikate.model import Component, check_name
+from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, component_context
+from fabrikate.layout import check_name
+from fabrikate.model import Component
 from fabrikate.process import run_hooks
 from fabrikate.progress import Event, Progress
 from fabrikate.resolve import ResolvedComponent, walk
 from fabrikate.settings import Settings
-from fabrikate.sources import Finish, Placed, Request, Sources
+from fabrikate.sources import Finish, Placed, Request, Sources, stamp_file
+from fabrikate.sources.credentials import ACCESS_FILE
 
 __all__ = ["InstallResult", "Installed", "install"]
 
@@ -54,6 +58,7 @@ class InstallResult:
     visited: list[str] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
     failures: list[FabrikateError] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -101,7 +106,7 @@ class _Installer:
         if node.pointer:
             self.visit_pointer(node)
             return
-        self.sources.credentials.load(node.physical_path, node.id)
+        self.credentials(node)
         self.hook(node, "before-install")
         clones = [
             sub
@@ -143,18 +148,42 @@ class _Installer:
         """A root that points at a remote definition (spec §2.6): clone it first."""
         if check_name(node.name):  # the walk reports it; it must not become a path
             return
-        self.sources.credentials.load(node.physical_path, node.id)
+        self.credentials(node)
         self.hook(node, "before-install")
-        dest = self.root / "components" / node.name
+        dest = layout.own_folder(layout.clone_dir(self.root, node.name), self.root)
         self.place(node.id, _request(node.id, node.component), dest)
         self.hook(node, "after-install")
+
+    def credentials(self, node: ResolvedComponent) -> None:
+        """Read the ``access.yaml`` of a local component; a fetched one's is ignored, loudly:
+        another team's repository may not choose where the user's tokens are sent."""
+        path = node.physical_path / ACCESS_FILE
+        if not node.remote:
+            self.sources.credentials.load(node.physical_path, node.id)
+        elif os.path.lexists(path):
+            warning = Diagnostic(
+                "warning",
+                "access.yaml of a fetched definition is ignored: tokens are mapped only by the "
+                "local tree's access.yaml files",
+                Location(str(path)),
+                node.id,
+            )
+            with self._lock:
+                self.result.warnings.append(warning)
 
     def hook(self, node: ResolvedComponent, event: str) -> None:
         run_hooks(node, event, self.settings)
 
     def submit_clone(self, parent: ResolvedComponent, sub: Component) -> Future[Placed]:
         child_id = f"{parent.id}/{sub.name}"
-        dest = parent.physical_path / "components" / sub.name
+        try:
+            dest = layout.own_folder(
+                layout.clone_dir(parent.physical_path, sub.name), parent.physical_path
+            )
+        except FabrikateError as exc:
+            failed: Future[Placed] = Future()
+            failed.set_exception(exc)
+            return failed
         return self.pool.submit(self.place, child_id, _request(child_id, sub), dest)
 
     def submit_own(self, node: ResolvedComponent) -> Future[None] | None:
@@ -172,7 +201,8 @@ class _Installer:
                     f".yml; given: {self.sources.mask(component.source)!r}",
                     location=component.location,
                 )
-            dest = node.physical_path / "components" / component.name / f"{component.name}.yaml"
+            file = layout.http_static_file(node.physical_path, component.name)
+            dest = layout.own_folder(file, node.physical_path)
             request = _request(node.id, component, method="http")
             return self.pool.submit(self.place_none, node.id, request, dest)
         return None
@@ -180,7 +210,9 @@ class _Installer:
     def install_chart(self, node: ResolvedComponent) -> None:
         with component_context(node.id):
             component = node.component
-            dest = node.physical_path / "helm_repos" / component.name
+            fetched = layout.chart_clone_dir(node.physical_path, component.name)
+            dest = layout.own_folder(fetched, node.physical_path)
+            layout.own_folder(stamp_file(dest), node.physical_path)
             finish = self.chart_dependencies(node) if component.method == "git" else None
             self.place(node.id, _request(node.id, component), dest, finish)
 
@@ -189,7 +221,10 @@ class _Installer:
         helm = self.sources.fetcher("helm")
 
         def build(new: Path) -> None:
-            helm.dependencies(new / node.component.path, node.id)  # type: ignore[attr-defined]
+            chart = layout.Chart(new / node.component.path, new, "its clone")
+            layout.confine(chart.path, new, "chart path", "its clone")
+            layout.chart_files(chart)  # helm writes into charts/: never through a link
+            helm.dependencies(chart.path, node.id)  # type: ignore[attr-defined]
 
         return build
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fabrikate.errors import Diagnostic, InputError, Location
+from fabrikate.layout import check_name
 from fabrikate.yamlio import Locator, duplicate_warnings, parse_json, parse_yaml, read_text
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "METHODS",
     "TYPES",
     "Component",
-    "check_name",
     "component_file",
     "load_component",
     "parse_component",
@@ -211,20 +211,6 @@ def component_file(directory: Path) -> Path | None:
         candidate = directory / name
         if candidate.is_file():
             return candidate
-    return None
-
-
-def check_name(name: str, what: str = "component name") -> str | None:
-    """Why ``name`` cannot become a path segment, or None when it can."""
-    if not name:
-        return f"{what} is empty"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return f"{what} {name!r} contains a control character"
-
-    if "/" in name or "\\" in name:
-        return f"{what} {name!r} contains a path separator"
-    if name in (".", ".."):
-        return f"{what} {name!r} is not a plain name"
     return None
 
 

@@ -12,13 +12,13 @@ changes nothing does not touch the destination at all.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from fabrikate.errors import FabrikateError
 
-__all__ = ["WriteResult", "output_dir", "write_tree"]
+__all__ = ["WriteResult", "write_tree"]
 
 
 @dataclass
@@ -34,11 +34,6 @@ class WriteResult:
     def changed(self) -> bool:
         """Whether any file was added, changed or removed."""
         return bool(self.written or self.removed)
-
-
-def output_dir(root: Path, environments: Sequence[str]) -> Path:
-    """``generated/<env1-env2-…>``, or ``generated/common`` with no environment (spec §1.4)."""
-    return root / "generated" / ("-".join(environments) or "common")
 
 
 def _existing(dest: Path) -> set[str]:

@@ -18,10 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from fabrikate import layout
 from fabrikate.config import ConfigLayer, check_environment, config_file, load_layer, merge
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, component_context
 from fabrikate.interrupts import check_interrupted
-from fabrikate.model import Component, check_name, load_component
+from fabrikate.layout import check_name
+from fabrikate.model import Component, load_component
 from fabrikate.parallel import first_failure, run_parallel
 
 __all__ = ["ResolvedComponent", "Tree", "environment_layers", "walk"]
@@ -38,7 +40,7 @@ class ResolvedComponent:
     physical_path: Path
     config: ConfigLayer
     inline: bool = False
-    boundary: Path | None = None  # folder its local sources must stay inside
+    boundary: Path | None = None  # folder its paths must stay inside (None: anywhere)
     remote: bool = False  # defined in a fetched clone rather than the local tree
     pointer: bool = False  # a root that only points at a remote definition (spec §2.6)
     # Logical path plus name: unique in a tree, and where the output file goes.
@@ -108,8 +110,11 @@ class _Walker:
         location = exc.location or where
         self.tree.diagnostics.append(Diagnostic("error", exc.message, location, exc.component))
 
-    def own_config(self, directory: Path, start: ConfigLayer) -> ConfigLayer:
+    def own_config(
+        self, directory: Path, start: ConfigLayer, boundary: Path | None, where: str
+    ) -> ConfigLayer:
         """Merge a component folder's own config files below ``start`` (spec §3.4)."""
+        layout.check_definition(directory, boundary, self.layers, where)
         merged = start
         for env in self.layers:
             try:
@@ -122,34 +127,39 @@ class _Walker:
                 self.record(exc, Location(str(config_file(directory, env))))
         return merged
 
-    def load(self, directory: Path) -> Component:
+    def load(self, directory: Path, boundary: Path | None, where: str) -> Component:
+        layout.check_definition(directory, boundary, (), where)
         component, problems = load_component(directory, lenient=self.keep_going)
         self.tree.diagnostics.extend(problems)
         return component
 
     def root_node(self) -> ResolvedComponent:
-        component = self.load(self.root)
-        config = self.own_config(self.root, ConfigLayer())
-        node = ResolvedComponent(component, "", self.root, config, boundary=self.root)
+        # The local tree is the user's: with --allow-outside-root its paths may go anywhere.
+        boundary = None if self.allow_outside_root else self.root
+        component = self.load(self.root, boundary, "the tree")
+        config = self.own_config(self.root, ConfigLayer(), boundary, "the tree")
+        node = ResolvedComponent(component, "", self.root, config, boundary=boundary)
         if component.method == "git" and component.is_directory:
             # The root points at a remote definition (spec §2.6): its clone is the real root.
             failed = self.run_visits([replace(node, pointer=True)])
             if failed:
                 raise next(iter(failed.values()))
-            clone = self.root / "components" / component.name
+            clone = _clone(self.root, component.name)
             directory = _in_clone(clone, component.path, component.name)
-            remote = self.load_directory(directory, component.name)
-            config = self.own_config(directory, config)
+            remote = self.load_directory(directory, component.name, clone, True)
+            config = self.own_config(directory, config, clone, _FETCHED)
             node = ResolvedComponent(remote, "", directory, config, boundary=clone, remote=True)
         return node
 
-    def load_directory(self, directory: Path, name: str) -> Component:
+    def load_directory(
+        self, directory: Path, name: str, boundary: Path | None, remote: bool
+    ) -> Component:
         if not directory.is_dir():
-            hint = " (run 'fab install' first?)" if "components" in directory.parts else ""
+            hint = " (run 'fab install' first?)" if remote else ""
             raise InputError(
                 f"component folder {directory} of subcomponent {name!r} does not exist{hint}"
             )
-        return self.load(directory)
+        return self.load(directory, boundary, _FETCHED if remote else "the tree")
 
     def run_visits(self, level: list[ResolvedComponent]) -> dict[str, FabrikateError]:
         """Visit a level; with keep_going, return the failed ones by id instead of raising."""
@@ -191,7 +201,7 @@ class _Walker:
         return found
 
     def installed(self, parent: ResolvedComponent, sub: Component) -> bool:
-        return (parent.physical_path / "components" / sub.name).is_dir()
+        return layout.clone_dir(parent.physical_path, sub.name).is_dir()
 
     def child(
         self, parent: ResolvedComponent, sub: Component, ancestors: tuple[str, ...]
@@ -228,8 +238,8 @@ class _Walker:
         if identity in ancestors:
             chain = " -> ".join((*ancestors[ancestors.index(identity) :], identity))
             raise InputError(f"component cycle: {chain}")
-        component = self.load_directory(directory, sub.name)
-        merged = self.own_config(directory, config)
+        component = self.load_directory(directory, sub.name, boundary, remote)
+        merged = self.own_config(directory, config, boundary, _FETCHED if remote else "the tree")
         logical = (
             str(PurePosixPath(parent.logical_path) / sub.name) if parent.logical_path else sub.name
         )
@@ -243,7 +253,7 @@ class _Walker:
     ) -> tuple[Path, Path | None, bool]:
         """Physical path of a directory subcomponent (spec §2.5), checked against its boundary."""
         if sub.method == "git":
-            clone = parent.physical_path / "components" / sub.name
+            clone = _clone(parent.physical_path, sub.name)
             return _in_clone(clone, sub.path, sub.name), clone, True
         base = Path(sub.source) if sub.source else Path(".")
         directory = base if base.is_absolute() else parent.physical_path / base
@@ -251,14 +261,13 @@ class _Walker:
             directory = directory / sub.path
         directory = Path(os.path.normpath(directory))
         boundary = parent.boundary
-        if boundary is not None and not _inside(directory, boundary):
-            if parent.remote or not self.allow_outside_root:
-                where = "its fetched definition" if parent.remote else "the tree"
-                raise InputError(
-                    f"subcomponent {sub.name!r} points outside {where}: {directory} is not inside "
-                    f"{boundary}" + ("" if parent.remote else " (use --allow-outside-root)")
-                )
-            boundary = None
+        problem = layout.escape(directory, boundary) if boundary is not None else None
+        if problem:
+            where = _FETCHED if parent.remote else "the tree"
+            raise InputError(
+                f"subcomponent {sub.name!r} points outside {where}: {problem}"
+                + ("" if parent.remote else " (use --allow-outside-root)")
+            )
         return directory, boundary, parent.remote
 
     def walk(self) -> None:
@@ -290,19 +299,21 @@ def _identity(sub: Component, directory: Path) -> str:
     )
 
 
+_FETCHED = "its fetched definition"
+
+
+def _clone(parent: Path, name: str) -> Path:
+    """A git component's clone, which fab owns: no link on the way to it."""
+    return layout.own_folder(layout.clone_dir(parent, name), parent)
+
+
 def _in_clone(clone: Path, path: str, name: str) -> Path:
     """The folder ``path`` of a git component's clone; a path leading out of it is an error."""
     directory = Path(os.path.normpath(clone / path)) if path else clone
-    if not _inside(directory, clone):
-        raise InputError(
-            f"component {name!r} points outside its clone: path {path!r} leaves {clone}"
-        )
+    problem = layout.escape(directory, clone)
+    if problem:
+        raise InputError(f"component {name!r} points outside its clone: path {path!r} ({problem})")
     return directory
-
-
-def _inside(path: Path, boundary: Path) -> bool:
-    real, limit = os.path.realpath(path), os.path.realpath(boundary)
-    return real == limit or real.startswith(limit.rstrip(os.sep) + os.sep)
 
 
 def walk(

@@ -239,7 +239,7 @@ def _child_node(
 
 def _missing_local_paths(nodes: Iterable[ResolvedComponent]) -> list[Diagnostic]:
     """Local charts and static folders must exist (remote ones appear on install)."""
-    from fabrikate.generators import chart_path, static_path
+    from fabrikate.layout import chart_dir, static_dir
 
     problems = []
     for node in nodes:
@@ -247,9 +247,9 @@ def _missing_local_paths(nodes: Iterable[ResolvedComponent]) -> list[Diagnostic]
         if not node.inline or component.method not in ("", "local"):
             continue
         if component.type == "helm":
-            path, what = chart_path(node), "chart folder"
+            path, what = chart_dir(node), "chart folder"
         elif component.type == "static":
-            path, what = static_path(node), "manifest folder"
+            path, what = static_dir(node), "manifest folder"
         else:
             continue
         if not path.is_dir():

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import Diagnostic, InputError, Location
+from fabrikate.fsutil import MAX_FILE_BYTES, read_regular
 
 if TYPE_CHECKING:
     import yaml
@@ -36,7 +37,6 @@ __all__ = [
     "read_text",
 ]
 
-MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 5_000_000
 MAX_CACHED_BYTES = 4 * 1024 * 1024
 
@@ -50,17 +50,8 @@ def duplicate_warnings(duplicates: Sequence[tuple[str, int]], file: str) -> list
 
 
 def read_text(path: Path) -> str:
-    """Read a definition file as UTF-8, refusing binary and oversized files."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(
-                f"file is too large ({size} bytes, limit {MAX_FILE_BYTES})",
-                location=Location(str(path)),
-            )
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", location=Location(str(path))) from exc
+    """Read a definition file as UTF-8, refusing binary, oversized and non-regular files."""
+    raw = read_regular(path, MAX_FILE_BYTES)
     if b"\0" in raw:
         raise InputError("file is binary, expected YAML or JSON text", location=Location(str(path)))
     try:

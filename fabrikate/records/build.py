@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fabrikate.layout import COMPONENTS, GENERATED, HELM_REPOS
 from fabrikate.records import ci
 from fabrikate.records.gitinfo import hld_info, repo_commit, repo_name
 from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
@@ -37,7 +38,7 @@ __all__ = [
 
 SCHEMA = "fabrikate.deployment-record/v1"
 # Folders fab itself writes into the HLD: changes there do not make the HLD "dirty".
-_FAB_FOLDERS = ("generated", "components", "helm_repos")
+_FAB_FOLDERS = (GENERATED, COMPONENTS, HELM_REPOS)
 
 
 def output_digest(files: Mapping[str, bytes]) -> str:
@@ -63,11 +64,11 @@ def _helm_version(helm: str) -> str | None:
 def _chart(node: ResolvedComponent) -> dict[str, str] | None:
     import yaml
 
-    from fabrikate.generators import chart_path
+    from fabrikate.layout import chart_dir
     from fabrikate.yamlv2 import BASE_LOADER
 
     try:
-        data = yaml.load((chart_path(node) / "Chart.yaml").read_text(), Loader=BASE_LOADER)
+        data = yaml.load((chart_dir(node) / "Chart.yaml").read_text(), Loader=BASE_LOADER)
     except (OSError, yaml.YAMLError):
         return None
     if not isinstance(data, dict):
@@ -92,8 +93,10 @@ def _clone(node: ResolvedComponent, ref: Component) -> Path | None:
         return None
     if not node.inline:
         return node.boundary
-    folder = "helm_repos" if ref.type == "helm" else "components"
-    return node.physical_path / folder / ref.name
+    from fabrikate.layout import chart_clone_dir, clone_dir
+
+    place = chart_clone_dir if ref.type == "helm" else clone_dir
+    return place(node.physical_path, ref.name)
 
 
 def _component(

@@ -13,7 +13,9 @@ destination is replaced only once its new copy is complete (temp folder beside i
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +26,7 @@ from typing import Protocol, TypeVar
 
 from fabrikate.cache import Cache
 from fabrikate.errors import SourceError
-from fabrikate.fsutil import replace_dir
+from fabrikate.fsutil import replace_dir, write_file
 from fabrikate.settings import Settings
 from fabrikate.sources.credentials import Credentials, redact_url
 
@@ -37,7 +39,9 @@ __all__ = [
     "Sources",
     "cause_of",
     "read_stamp",
+    "stamp_file",
     "swap_in",
+    "write_stamp",
 ]
 
 T = TypeVar("T")
@@ -195,12 +199,27 @@ def cause_of(stderr: str, causes: Sequence[tuple[str, str]]) -> str:
     return next((cause for needle, cause in causes if needle in lowered), "")
 
 
+def stamp_file(dest: Path) -> Path:
+    """Where fab notes what it placed at ``dest`` (a chart or file, not a git checkout)."""
+    return dest.parent / f".{dest.name}.fab-source"
+
+
 def read_stamp(stamp: Path) -> str:
-    """What fab noted in ``stamp`` about an installed copy ('' when nothing)."""
+    """What fab noted in ``stamp`` about an installed copy ('' when nothing, or when a fetched
+    tree put something else there: a link is never followed, only a small file read)."""
     try:
-        return stamp.read_text()
+        fd = os.open(stamp, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return ""
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        return handle.read(4096).decode("utf-8", "replace")
+
+
+def write_stamp(stamp: Path, text: str) -> None:
+    """Note ``text`` in ``stamp``, replacing what is there (a link is replaced, not followed)."""
+    write_file(stamp, text)
 
 
 def swap_in(new: Path, dest: Path) -> None:

@@ -36,6 +36,7 @@ from fabrikate.sources import (
     read_stamp,
     staging,
     swap_in,
+    write_stamp,
 )
 from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
 
@@ -108,7 +109,7 @@ class GitFetcher:
                 f"{_last_line(exc.stderr)}",
                 component=request.component,
             ) from None
-        _stamp(dest).write_text(f"{sha} {_fingerprint(dest)}")
+        write_stamp(_stamp(dest), f"{sha} {_fingerprint(dest)}")
         return Placed(sha, cached, True)
 
     def _unchanged(self, dest: Path, sha: str) -> bool:
@@ -120,7 +121,7 @@ class GitFetcher:
             return True
         if self._installed(dest) != sha:
             return False
-        _stamp(dest).write_text(f"{sha} {_fingerprint(dest)}")
+        write_stamp(_stamp(dest), f"{sha} {_fingerprint(dest)}")
         return True
 
     def _target(self, request: Request) -> _Target:

@@ -39,7 +39,9 @@ from fabrikate.sources import (
     cause_of,
     read_stamp,
     staging,
+    stamp_file,
     swap_in,
+    write_stamp,
 )
 from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
 from fabrikate.yamlio import parse_yaml, read_text
@@ -111,7 +113,7 @@ class HelmFetcher:
             raise SourceError("helm component needs a source and a path (the chart name)")
         archive, cached = self.prefetch(request)
         digest = _digest(archive)
-        stamp = dest.parent / f".{dest.name}.fab-source"
+        stamp = stamp_file(dest)
         if dest.is_dir() and read_stamp(stamp) == digest:
             return Placed(_shown_version(request, dest), cached, False)
         with staging(dest) as temp:
@@ -119,7 +121,7 @@ class HelmFetcher:
             if finish is not None:
                 finish(chart)
             swap_in(chart, dest)
-        stamp.write_text(digest)
+        write_stamp(stamp, digest)
         return Placed(_shown_version(request, dest), cached, True)
 
     def prefetch(self, request: Request) -> tuple[Path, bool]:

@@ -4,6 +4,7 @@ one cache: all succeed, and every tree ends exactly as a serial run leaves it.""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,8 @@ def make_tree(root: Path, index: int, urls: list[str]) -> Path:
         f"- name: {name}\n  method: git\n  source: {url}\n  version: v{1 + (index + n) % 2}\n"
         for n, (name, url) in enumerate(zip(("alpha", "beta"), urls, strict=True))
     )
-    subs += f"- name: web\n  type: helm\n  path: {CHARTS / 'demo'}\n"
+    subs += "- name: web\n  type: helm\n  path: ./demo\n"
+    shutil.copytree(CHARTS / "demo", root / "demo")
     return write_tree(
         root,
         {

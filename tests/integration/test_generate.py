@@ -30,11 +30,13 @@ def chart_tree(tree, extra: dict[str, str] | None = None, chart: str = "demo") -
             - name: demo
               type: helm
               method: local
-              path: {CHARTS / chart}
+              path: ./charts/{chart}
         """,
     }
     files.update(extra or {})
-    return tree(files)
+    root = tree(files)
+    shutil.copytree(CHARTS, root / "charts")  # a local chart lives inside the tree
+    return root
 
 
 def test_example_trivia_renders_prod(tmp_path: Path) -> None:
@@ -237,8 +239,9 @@ def test_a_failing_hook_names_component_hook_and_exit_code(tree) -> None:
 def test_output_is_identical_whatever_the_job_count(tree, tmp_path: Path) -> None:
     files = {"component.yaml": "name: app\nsubcomponents:\n"}
     for i in range(6):
-        files["component.yaml"] += f"- name: d{i}\n  type: helm\n  path: {CHARTS / 'demo'}\n"
+        files["component.yaml"] += f"- name: d{i}\n  type: helm\n  path: ./charts/demo\n"
     root = tree(files)
+    shutil.copytree(CHARTS, root / "charts")
     serial = fabrikate.generate(
         root, [], output=tmp_path / "one", settings=fabrikate.Settings.from_env(jobs=1)
     )

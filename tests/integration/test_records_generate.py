@@ -230,15 +230,16 @@ def test_ci_run_is_projected_as_a_deployment_row(tree, db: str, monkeypatch) -> 
 def test_helm_component_records_chart_version(tree, db: str) -> None:
     root = tree(
         {
-            "component.yaml": f"""
+            "component.yaml": """
                 name: app
                 subcomponents:
                 - name: demo
                   type: helm
-                  path: {CHARTS / "demo"}
+                  path: ./demo
             """,
         }
     )
+    shutil.copytree(CHARTS / "demo", root / "demo")
     fabrikate.generate(root, [])
     [record] = _records(db)
     assert record["environment"] == "common" and record["hld"]["commit"] is None

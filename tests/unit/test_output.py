@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from fabrikate.errors import FabrikateError
-from fabrikate.output import output_dir, write_tree
+from fabrikate.layout import output_dir
+from fabrikate.output import write_tree
 
 
 def test_output_dir_layout(tmp_path: Path) -> None:
