@@ -207,8 +207,16 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     import logging
 
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    from fabrikate.redact import printable
+
+    class Printable(logging.Formatter):
+        """Log lines hold names, sources and tool output: no control character gets through."""
+
+        def format(self, record: logging.LogRecord) -> str:
+            return printable(super().format(record))
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("fab: %(message)s"))
+    handler.setFormatter(Printable("fab: %(message)s"))
     logger = logging.getLogger("fabrikate")
     logger.handlers[:] = [handler]
     logger.setLevel(level)
@@ -814,6 +822,7 @@ def schema_command(kind: str, output_format: str) -> None:
 def find_command(keyword: str, repo: str | None, offline: bool | None, output_format: str) -> None:
     """List the definitions in a definitions repository that mention KEYWORD."""
     from fabrikate.find import DEFAULT_REPOSITORY, find
+    from fabrikate.redact import printable
 
     found = find(keyword, repo or DEFAULT_REPOSITORY, settings=_settings(offline=offline))
     if output_format != "text":
@@ -823,7 +832,8 @@ def find_command(keyword: str, repo: str | None, offline: bool | None, output_fo
         log.info("no definitions mention %r", keyword)
     width = max((len(d.path) for d in found), default=0)
     for definition in found:
-        click.echo(f"{definition.path:<{width}}  {definition.description}".rstrip())
+        line = f"{definition.path:<{width}}  {definition.description}".rstrip()
+        click.echo(printable(line))  # a fetched README's words
 
 
 # ---- deployment records (issue 5): fab records …, fab deployment … ----------------------
@@ -842,6 +852,14 @@ def _open_records(url: str | None, *, create: bool = False) -> Any:
     if store is None:
         raise click.UsageError("recording is off (records store 'none'); pass --records URL")
     return store
+
+
+def _echo_text(text: str) -> None:
+    """Lines of a table or diff: fields come from records of definitions, so each line is made
+    printable (JSON output escapes control characters by itself)."""
+    from fabrikate.redact import printable
+
+    click.echo("\n".join(printable(line) for line in text.splitlines()))
 
 
 @main.group()
@@ -873,7 +891,7 @@ def records_list(
     if output_format != "text":
         _echo_data(found, output_format)
     elif found:
-        click.echo(table(found))
+        _echo_text(table(found))
 
 
 @records.command("show")
@@ -900,7 +918,7 @@ def records_diff(url: str | None, old: str, new: str, output_format: str) -> Non
     if output_format != "text":
         _echo_data(changes, output_format)
     else:
-        click.echo(diff_text(changes))
+        _echo_text(diff_text(changes))
 
 
 @records.command("export")
@@ -1006,4 +1024,4 @@ def deployment_get(
             output_format,
         )
     elif rows:
-        click.echo(rows_table(rows))
+        _echo_text(rows_table(rows))

@@ -19,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fabrikate.redact import printable
+
 __all__ = [
     "ConfigConflictError",
     "Diagnostic",
@@ -70,7 +72,7 @@ class FabrikateError(Exception):
             text = f"{self.location}: {text}"
         if self.component is not None:
             text = f"{text} [component {self.component}]"
-        return text
+        return printable(text)  # parts come from definitions and tools: never raw escapes
 
 
 class InputError(FabrikateError):
@@ -133,7 +135,8 @@ class Diagnostic:
 
     def __str__(self) -> str:
         text = self.message if self.location is None else f"{self.location}: {self.message}"
-        return text if self.component is None else f"{text} [component {self.component}]"
+        text = text if self.component is None else f"{text} [component {self.component}]"
+        return printable(text)
 
     def as_error(self) -> InputError:
         """The same problem as an exception."""

@@ -14,12 +14,13 @@ import logging
 import os
 import shlex
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fabrikate.errors import Interrupted, ProcessError
 from fabrikate.interrupts import check_interrupted, kill_group, track, untrack
+from fabrikate.redact import mask
 
 if TYPE_CHECKING:
     from fabrikate.resolve import ResolvedComponent
@@ -30,7 +31,6 @@ __all__ = [
     "Completed",
     "Interrupted",
     "TimedOut",
-    "mask",
     "run",
     "run_hooks",
 ]
@@ -46,14 +46,6 @@ class TimedOut(ProcessError):
 # Variables that make git act on another repository than the one we name (pre-commit's
 # no_git_env): fab may itself run inside a git hook.
 _GIT_LEAKS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
-
-
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in ``text`` with ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TextIO
 
+from fabrikate.redact import printable
 from fabrikate.text import plural
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ class Display:
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
+        # Names and sources come from definitions: no control character reaches the terminal.
+        event = replace(event, component=printable(event.component), detail=printable(event.detail))
         with self._lock:
             if event.state not in _FINISHED:
                 self.running[event.component] = event.detail

@@ -291,7 +291,7 @@ def _identity(sub: Component, directory: Path) -> str:
     component (a fresh clone at every level) its repository, ref and path."""
     if sub.method != "git":
         return os.path.realpath(directory)
-    from fabrikate.sources.credentials import redact_url
+    from fabrikate.redact import redact_url
 
     ref = sub.version or sub.branch
     return (

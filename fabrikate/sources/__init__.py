@@ -27,8 +27,9 @@ from typing import Protocol, TypeVar
 from fabrikate.cache import Cache
 from fabrikate.errors import SourceError
 from fabrikate.fsutil import replace_dir, write_file
+from fabrikate.redact import redact_url
 from fabrikate.settings import Settings
-from fabrikate.sources.credentials import Credentials, redact_url
+from fabrikate.sources.credentials import Credentials
 
 __all__ = [
     "FetchError",

@@ -17,33 +17,17 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 from fabrikate.errors import InputError, Location, SourceError
-from fabrikate.process import mask
+from fabrikate.redact import AmbiguousURL, mask, redact_url, split_userinfo
 from fabrikate.yamlio import parse_yaml, read_text
 
-__all__ = ["Credentials", "Grant", "basic_auth", "check_source", "redact_url"]
+__all__ = ["Credentials", "Grant", "basic_auth", "check_source"]
 
 ACCESS_FILE = "access.yaml"
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
 # Git transports that run a command or open a descriptor instead of fetching data.
 _COMMAND_TRANSPORTS = re.compile(r"(?i)^\s*(ext|fd)::")
-
-
-def redact_url(text: str) -> str:
-    """Drop the user and password part of every URL in ``text``."""
-    return _USERINFO.sub(r"\1", text)
-
-
-def strip_userinfo(url: str) -> tuple[str, str, str]:
-    """``url`` without credentials, and the user name and password it carried."""
-    parts = urlsplit(url)
-    if not parts.scheme or "@" not in parts.netloc:
-        return url, "", ""
-    userinfo, host = parts.netloc.rsplit("@", 1)
-    user, _, password = userinfo.partition(":")
-    return urlunsplit(parts._replace(netloc=host)), user, password
 
 
 def check_source(value: str, what: str) -> None:
@@ -129,6 +113,20 @@ class Credentials:
         with self._lock:
             self.secrets.add(token)
         return Grant(url, variable, declared_in, token)
+
+    def userinfo(self, url: str, component: str) -> tuple[str, str, str]:
+        """``url`` without credentials, and its user name and password (percent-decoded,
+        and remembered as secrets in both spellings)."""
+        try:
+            clean, user, password = split_userinfo(url)
+        except AmbiguousURL as exc:
+            raise SourceError(
+                f"source {exc} has '/' or '@' in its user info: percent-encode them ('%2F', '%40')",
+                component=component,
+            ) from None
+        raw = urlsplit(url).netloc.rpartition("@")[0].partition(":")[2]
+        self.add_secret(password, raw, quote(password, safe=""))
+        return clean, user, password
 
     def add_secret(self, *values: str) -> None:
         """Remember more values to mask (passwords from URLs or helm's repository config)."""

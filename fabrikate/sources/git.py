@@ -38,7 +38,7 @@ from fabrikate.sources import (
     swap_in,
     write_stamp,
 )
-from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
+from fabrikate.sources.credentials import basic_auth, check_source
 
 __all__ = ["GitFetcher"]
 
@@ -125,9 +125,8 @@ class GitFetcher:
         return True
 
     def _target(self, request: Request) -> _Target:
-        url, user, password = strip_userinfo(request.source)
         credentials = self.sources.credentials
-        credentials.add_secret(password)
+        url, user, password = credentials.userinfo(request.source, request.component)
         grant = credentials.grant(request.source, request.component)
         header = ""
         if grant is not None:

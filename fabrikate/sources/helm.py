@@ -20,15 +20,14 @@ import logging
 import os
 import re
 import tarfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fabrikate.cache import slug, touch
 from fabrikate.errors import FabrikateError, SourceError
+from fabrikate.fsutil import remove
 from fabrikate.process import Command, TimedOut, run
 from fabrikate.sources import (
     FetchError,
@@ -43,7 +42,8 @@ from fabrikate.sources import (
     swap_in,
     write_stamp,
 )
-from fabrikate.sources.credentials import basic_auth, check_source, strip_userinfo
+from fabrikate.sources.credentials import basic_auth, check_source
+from fabrikate.sources.web import HttpFailure, Tls, get
 from fabrikate.yamlio import parse_yaml, read_text
 
 __all__ = ["HelmFetcher"]
@@ -66,23 +66,25 @@ _CAUSES = (
     ("not found", "chart not found"),
     ("timed out", "timed out"),
 )
-# Keys of a helm repositories.yaml entry that carry its TLS settings.
-_TLS_FLAGS = (
-    ("certFile", "--cert-file"),
-    ("keyFile", "--key-file"),
-    ("caFile", "--ca-file"),
-)
 
 
 @dataclass(frozen=True)
 class _Access:
-    """How to reach one chart repository: ``helm pull`` flags and a header for direct downloads."""
+    """How to reach one chart repository with fab's own HTTP client."""
 
     url: str  # without credentials
-    flags: tuple[str, ...]
     header: str  # basic auth, or ''
-    direct: bool  # no client certificates or TLS options that only helm handles
+    tls: Tls
     pass_all: bool  # send the credentials to archive hosts other than the repository's
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A chart archive in the cache: its path, the exact version, whether the cache answered."""
+
+    archive: Path
+    version: str
+    cached: bool
 
 
 class HelmFetcher:
@@ -111,34 +113,43 @@ class HelmFetcher:
                 check_source(value, what)
         if not request.source or not request.path:
             raise SourceError("helm component needs a source and a path (the chart name)")
-        archive, cached = self.prefetch(request)
-        digest = _digest(archive)
+        fetched = self.prefetch(request)
+        digest = _digest(fetched.archive)
+        shown = _shown_version(request, fetched.version)
         stamp = stamp_file(dest)
         if dest.is_dir() and read_stamp(stamp) == digest:
-            return Placed(_shown_version(request, dest), cached, False)
+            return Placed(shown, fetched.cached, False)
         with staging(dest) as temp:
-            chart = _untar(archive, temp)
+            chart = _untar(fetched.archive, temp)
             if finish is not None:
                 finish(chart)
             swap_in(chart, dest)
         write_stamp(stamp, digest)
-        return Placed(_shown_version(request, dest), cached, True)
+        return Placed(shown, fetched.cached, True)
 
-    def prefetch(self, request: Request) -> tuple[Path, bool]:
-        """The chart archive in the cache (pulled once per run), and whether it was there."""
+    def prefetch(self, request: Request) -> _Fetched:
+        """The chart archive in the cache (fetched once per run)."""
         key = ("helm", request.source, request.path, request.version)
         return self.sources.once(key, lambda: self._archive(request))
 
-    def _archive(self, request: Request) -> tuple[Path, bool]:
-        """The chart archive in the cache, pulled unless an exact version is already there."""
-        cache = self.sources.cache
-        folder = cache.folder("charts")
-        exact = bool(_EXACT.fullmatch(request.version))
-        key = slug(f"{request.source}#{request.path}@{request.version}")
-        archive = folder / f"{key}.tgz"
-        if exact and archive.is_file():
-            touch(archive)
-            return archive, True
+    def _archive(self, request: Request) -> _Fetched:
+        """The chart archive in the cache, downloaded unless an exact version is already there.
+
+        Chart repositories are read with fab's own HTTP client, version ranges resolved from
+        their index; only OCI registries need ``helm pull`` (and no secret on its command line).
+        """
+        oci = request.source.lower().startswith("oci://")
+        if not oci and not request.source.lower().startswith(("http://", "https://")):
+            raise FetchError(
+                f"chart source {request.shown} is neither an http(s) chart repository nor an "
+                "oci:// registry",
+                component=request.component,
+            )
+        exact = request.version.removeprefix("v") if _EXACT.fullmatch(request.version) else ""
+        if exact:
+            found = self._cached(request, exact)
+            if found is not None:
+                return _Fetched(found, exact, True)
         if self.settings.offline:
             raise FetchError(
                 f"chart {request.path!r} version {request.version or '(latest)'!r} of "
@@ -146,150 +157,160 @@ class HelmFetcher:
                 cause="offline",
                 component=request.component,
             )
-        with cache.lock("charts", key):
-            if exact and archive.is_file():
-                return archive, True
-            with cache.building("charts") as temp:
-                if not (exact and self._download(request, temp)):
-                    self._pull(request, temp)
-                pulled = [p for p in temp.iterdir() if p.name.endswith(".tgz")]
-                if len(pulled) != 1:
-                    raise FetchError(f"helm pull of {request.shown} wrote no chart archive")
-                os.replace(pulled[0], archive)
-        return archive, False
-
-    def _pull(self, request: Request, into: Path) -> None:
-        if request.source.startswith("oci://"):
-            ref = f"{request.source.rstrip('/')}/{request.path}"
-            extra = self._registry_flags(request.source)
-        else:
-            ref = request.path
-            extra = list(self._access(request).flags)
-        args = ["pull", *self.flags, *extra, "--destination", str(into)]
-        if request.version:
-            args += ["--version", request.version]
-        try:
-            self.helm([*args, "--", ref], what="helm pull")
-        except SourceError as exc:
-            raise self._error(request, str(exc)) from None
-
-    def _download(self, request: Request, into: Path) -> bool:
-        """Fetch an exact version straight from the repository; False leaves it to helm pull."""
-        if not request.source.lower().startswith(("http://", "https://")):
-            return False
+        if oci:
+            version, body = self._oci(request)
+            return _Fetched(self._keep(request, exact or version, body), exact or version, False)
         access = self._access(request)
-        if not access.direct:
-            return False
-        index = self.sources.once(("helm-index", access.url), lambda: self._index(access))
-        entry = _find_version(index, request.path, request.version)
-        if entry is None and index is not None:
-            raise self._error(request, "no chart version found")
-        if entry is None:
-            return False  # helm pull reports the missing chart or version in its own words
+        index = self.sources.once(("helm-index", access.url), lambda: self._index(access, request))
+        entry = self._pick(index, request)
+        version = str(entry["version"]).removeprefix("v")
+        with self.sources.cache.lock("charts", _archive_key(request, version)):
+            found = self._cached(request, version)
+            if found is None:
+                found = self._keep(request, version, self._download(access, entry, request))
+        return _Fetched(found, version, False)
+
+    def _cached(self, request: Request, version: str) -> Path | None:
+        """The archive of ``version`` in the cache if it is whole (its digest checked)."""
+        entry = self.sources.cache.folder("charts") / _archive_key(request, version)
+        archive = entry / "chart.tgz"
+        try:
+            expected = (entry / "sha256").read_text().strip()
+            if _digest(archive) == expected:
+                touch(entry)
+                return archive
+        except OSError:
+            return None
+        log.debug("damaged chart archive in the cache: %s (fetching it again)", entry)
+        return None
+
+    def _keep(self, request: Request, version: str, body: bytes) -> Path:
+        """Put an archive into the cache as the entry of ``version``, with its digest."""
+        cache = self.sources.cache
+        with cache.building("charts") as temp:
+            (temp / "chart.tgz").write_bytes(body)
+            (temp / "sha256").write_text(hashlib.sha256(body).hexdigest())
+            entry = cache.folder("charts") / _archive_key(request, version)
+            remove(entry)  # a damaged entry, which _cached refused
+            os.rename(temp, entry)
+        return entry / "chart.tgz"
+
+    def _oci(self, request: Request) -> tuple[str, bytes]:
+        """A chart from an OCI registry with ``helm pull``: its version and archive."""
+        _, user, password = self.sources.credentials.userinfo(request.source, request.component)
+        if user or password:
+            raise FetchError(
+                f"credentials in the oci:// source {request.shown} are not used: fab never puts "
+                "a secret on a command line; log in with 'helm registry login' instead",
+                component=request.component,
+            )
+        with self.sources.cache.building("charts") as temp:
+            ref = f"{request.source.rstrip('/')}/{request.path}"
+            args = ["pull", *self.flags, *self._registry_flags(request.source)]
+            args += ["--destination", str(temp)]
+            if request.version:
+                args += ["--version", request.version]
+            try:
+                self.helm([*args, "--", ref], what="helm pull")
+            except SourceError as exc:
+                raise self._error(request, str(exc)) from None
+            pulled = [p for p in temp.iterdir() if p.name.endswith(".tgz")]
+            if len(pulled) != 1:
+                raise FetchError(f"helm pull of {request.shown} wrote no chart archive")
+            version = pulled[0].name.removeprefix(f"{request.path}-")[: -len(".tgz")]
+            return version, pulled[0].read_bytes()
+
+    def _pick(self, index: dict[str, Any], request: Request) -> dict[str, Any]:
+        """The index entry of the version ``request`` asks for (helm's rules)."""
+        listed = index.get(request.path) or []
+        entries = [e for e in listed if isinstance(e, dict) and e.get("urls")]
+        if not entries:
+            import difflib
+
+            close = difflib.get_close_matches(request.path, [str(n) for n in index], 3, 0.4)
+            names = f"; closest names: {', '.join(close)}" if close else ""
+            raise self._error(request, "", cause="chart not found" + names)
+        found = pick_version(entries, request.version)
+        if found is None:
+            versions = [str(e.get("version")) for e in entries]
+            near = ", ".join(_nearest(request.version, versions))
+            cause = f"chart version not found; nearest versions: {near}"
+            raise self._error(request, "", cause=cause)
+        return found
+
+    def _download(self, access: _Access, entry: dict[str, Any], request: Request) -> bytes:
+        """A chart archive named by the index, checked against the index's digest."""
         base = access.url.rstrip("/") + "/"
         url = urllib.parse.urljoin(base, str(entry["urls"][0]))
         same_host = urllib.parse.urlsplit(url)[:2] == urllib.parse.urlsplit(base)[:2]
-        body = self._get(url, access.header if same_host or access.pass_all else "")
-        if body is None:
-            return False
+        header = access.header if same_host or access.pass_all else ""
+        try:
+            body = get(url, header=header, timeout=self.settings.timeout, tls=access.tls)
+        except HttpFailure as exc:
+            raise self._error(request, exc.detail, cause=exc.cause) from None
         expected = str(entry.get("digest") or "")
         if expected and hashlib.sha256(body).hexdigest() != expected:
             raise FetchError(
-                f"chart {request.path!r} version {request.version!r} from {request.shown}: "
+                f"chart {request.path!r} version {entry.get('version')!r} from {request.shown}: "
                 "the archive does not match the digest in the repository index",
                 cause="digest mismatch",
                 component=request.component,
             )
-        (into / f"{request.path}-{entry.get('version')}.tgz").write_bytes(body)
-        return True
+        return body
 
-    def _index(self, access: _Access) -> dict[str, Any] | None:
-        """The repository's parsed ``index.yaml``, or None when it cannot be read."""
-        body = self._get(access.url.rstrip("/") + "/index.yaml", access.header)
-        if body is None:
-            return None
+    def _index(self, access: _Access, request: Request) -> dict[str, Any]:
+        """The repository's parsed ``index.yaml`` (its ``entries``)."""
+        url = access.url.rstrip("/") + "/index.yaml"
+        try:
+            body = get(url, header=access.header, timeout=self.settings.timeout, tls=access.tls)
+        except HttpFailure as exc:
+            cause = "chart repository not found" if exc.status == 404 else exc.cause
+            raise self._error(request, exc.detail, cause=cause) from None
         try:
             data, _ = parse_yaml(body.decode("utf-8"), "index.yaml")
         except (FabrikateError, UnicodeDecodeError):
-            return None
+            data = None
         entries = data.get("entries") if isinstance(data, dict) else None
-        return entries if isinstance(entries, dict) else None
-
-    def _get(self, url: str, header: str) -> bytes | None:
-        """A 2xx body, or None on any failure (helm pull then reports it)."""
-        request = urllib.request.Request(url, headers={"User-Agent": "fabrikate"})
-        if header:
-            request.add_unredirected_header("Authorization", header)
-        try:
-            with urllib.request.urlopen(request, timeout=self.settings.timeout) as response:
-                return response.read()
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            log.debug("direct download of %s failed: %s", self.sources.mask(url), exc)
-            return None
+        if not isinstance(entries, dict):
+            raise self._error(request, "", cause="the repository's index.yaml is not an index")
+        return entries
 
     def _access(self, request: Request) -> _Access:
         """Credentials for a chart repository: access.yaml, else a user alias, else the URL's."""
-        url, user, password = strip_userinfo(request.source)
         credentials = self.sources.credentials
-        credentials.add_secret(password)
+        url, user, password = credentials.userinfo(request.source, request.component)
         grant = credentials.grant(request.source, request.component)
         entry = (
             None
             if grant is not None
             else _find_repo(self._user_env().get("HELM_REPOSITORY_CONFIG", ""), url)
         )
-        flags = ["--repo", url]
-        direct, pass_all = True, False
+        tls, pass_all = Tls(), False
         if grant is not None:
             user, password = user or "x-access-token", grant.token
         elif entry is not None:
             log.debug("using the credentials of helm repository alias %s", entry.get("name"))
             user, password = str(entry.get("username") or ""), str(entry.get("password") or "")
-            for key, flag in _TLS_FLAGS:
-                if entry.get(key):
-                    flags += [flag, str(entry[key])]
-                    direct = False
-            if entry.get("insecure_skip_tls_verify"):
-                flags.append("--insecure-skip-tls-verify")
-                direct = False
-            if entry.get("pass_credentials_all"):
-                flags.append("--pass-credentials")
-                pass_all = True
+            tls = Tls(
+                str(entry.get("caFile") or ""),
+                str(entry.get("certFile") or ""),
+                str(entry.get("keyFile") or ""),
+                bool(entry.get("insecure_skip_tls_verify")),
+            )
+            pass_all = bool(entry.get("pass_credentials_all"))
         header = ""
         if user or password:
-            flags += ["--username", user, "--password", password]
             header = basic_auth(user, password)
             credentials.add_secret(password, header, header.removeprefix("Basic "))
-        return _Access(url, tuple(flags), header, direct, pass_all)
+        return _Access(url, header, tls, pass_all)
 
-    def _error(self, request: Request, stderr: str) -> FetchError:
-        cause = cause_of(stderr, _CAUSES)
+    def _error(self, request: Request, stderr: str, cause: str = "") -> FetchError:
+        cause = cause or cause_of(stderr, _CAUSES)
         what = f"chart {request.path!r}" + (
             f" version {request.version!r}" if request.version else ""
         )
-        if cause in ("chart not found", "chart version not found"):
-            cause = self._closest(request)
         text = f"cannot pull {what} from {request.shown}: {cause or stderr}"
         return FetchError(self.sources.mask(text), cause=cause, component=request.component)
-
-    def _closest(self, request: Request) -> str:
-        """What is missing (the chart or its version), with the closest names or versions in
-        the repository's index (none for OCI, or an index that cannot be read)."""
-        if not request.source.lower().startswith(("http://", "https://")):
-            return "chart not found"
-        access = self._access(request)
-        index = self.sources.once(("helm-index", access.url), lambda: self._index(access))
-        if not index:
-            return "chart not found"
-        entries = index.get(request.path)
-        if not entries:
-            import difflib
-
-            close = difflib.get_close_matches(request.path, [str(n) for n in index], 3, 0.4)
-            return "chart not found" + (f"; closest names: {', '.join(close)}" if close else "")
-        versions = [str(e.get("version")) for e in entries if isinstance(e, dict)]
-        near = ", ".join(_nearest(request.version, versions))
-        return f"chart version not found; nearest versions: {near}"
 
     def helm(self, args: list[str], *, what: str) -> str:
         """Run helm with fab's own homes; a failure raises ``SourceError`` with masked stderr."""
@@ -357,6 +378,14 @@ class HelmFetcher:
             )
         repos = sorted({d for d in declared if d.startswith(("http://", "https://"))})
         for url in repos:
+            _, user, password = self.sources.credentials.userinfo(url, component)
+            if user or password:
+                raise FetchError(
+                    f"chart {chart} names a dependency repository with credentials in its URL "
+                    f"({self.sources.mask(url)}); fab never puts a secret on helm's command line",
+                    component=component,
+                )
+        for url in repos:
             self.sources.once(("helm-repo", url), lambda url=url: self._add_repo(url, component))
         locked = (chart / "Chart.lock").is_file() or (chart / "requirements.lock").is_file()
         action = "build" if locked else "update"
@@ -399,15 +428,32 @@ def _find_repo(config: str, url: str) -> dict[str, Any] | None:
     return None
 
 
-def _find_version(index: dict[str, Any] | None, chart: str, version: str) -> dict[str, Any] | None:
-    """The index entry of exactly ``chart`` at ``version`` (a leading ``v`` is ignored)."""
-    wanted = version.removeprefix("v")
-    for entry in (index or {}).get(chart) or []:
-        if not isinstance(entry, dict) or not entry.get("urls"):
-            continue
-        if str(entry.get("version", "")).removeprefix("v") == wanted:
+def pick_version(entries: list[dict[str, Any]], wanted: str) -> dict[str, Any] | None:
+    """The entry ``helm pull --version wanted`` would take: the exact version string if one
+    matches, else the highest SemVer version that satisfies the range (``*`` when empty, so
+    pre-releases only when the range names one). Masterminds ranges: ``,`` or blanks for AND,
+    ``||``, ``^``, ``~``, ``x``, hyphens and ``!=``."""
+    import nodesemver
+
+    for entry in entries:
+        if wanted and str(entry.get("version")) == wanted:
             return entry
-    return None
+    exclude = {v.removeprefix("v") for v in re.findall(r"!=\s*([^\s,|]+)", wanted)}
+    ranged = re.sub(r"!=\s*[^\s,|]+", " ", wanted).replace(",", " ").strip() or "*"
+    best: tuple[Any, dict[str, Any]] | None = None
+    for entry in entries:
+        text = str(entry.get("version"))
+        if text.removeprefix("v") in exclude or not nodesemver.valid(text, loose=True):
+            continue
+        try:
+            if not nodesemver.satisfies(text, ranged, loose=True):
+                continue
+        except ValueError:
+            return None
+        version = nodesemver.make_semver(text, loose=True)
+        if best is None or nodesemver.gt(version, best[0], loose=True):
+            best = (version, entry)
+    return best[1] if best else None
 
 
 def _dependencies(chart: Path) -> list[str]:
@@ -436,16 +482,9 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _shown_version(request: Request, chart: Path) -> str:
+def _shown_version(request: Request, placed: str) -> str:
     """``traefik 1.1.0 (from ^1.0.0)``: the version placed, and what was asked when it differs."""
-    try:
-        data, _ = parse_yaml(read_text(chart / "Chart.yaml"), str(chart / "Chart.yaml"))
-        placed = str(data.get("version") or "") if isinstance(data, dict) else ""
-    except FabrikateError:
-        placed = ""
     asked = request.version
-    if not placed:
-        return f"{request.path} {asked or '(latest)'}"
     if not asked:
         return f"{request.path} {placed} (latest)"
     same = asked.removeprefix("v") == placed.removeprefix("v")
@@ -462,3 +501,8 @@ def _nearest(wanted: str, versions: list[str], count: int = 2) -> list[str]:
     ordered = sorted(set(versions), key=key)
     at = sum(1 for v in ordered if key(v) < key(wanted))
     return ordered[max(0, at - count) : at + count]
+
+
+def _archive_key(request: Request, version: str) -> str:
+    """The cache entry of one exact chart version."""
+    return slug(f"{request.source}#{request.path}@{version}")

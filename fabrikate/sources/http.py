@@ -12,23 +12,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from fabrikate.sources import FetchError, Finish, Placed, Request, Sources, cause_of
-from fabrikate.sources.credentials import check_source, strip_userinfo
+from fabrikate.sources import FetchError, Finish, Placed, Request, Sources
+from fabrikate.sources.credentials import basic_auth, check_source
+from fabrikate.sources.web import HttpFailure, get
 
 __all__ = ["HttpFetcher"]
 
-# What urllib's reason says, and what to tell the user.
-_CAUSES = (
-    ("name or service not known", "unknown host"),
-    ("nodename nor servname", "unknown host"),
-    ("temporary failure in name resolution", "unknown host"),
-    ("no address associated", "unknown host"),
-    ("connection refused", "connection refused"),
-)
 _MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -72,31 +63,18 @@ class HttpFetcher:
         return Placed(request.shown, False, True)
 
     def _get(self, request: Request) -> bytes:
-        url, user, password = strip_userinfo(request.source)
         credentials = self.sources.credentials
-        credentials.add_secret(password)
+        url, user, password = credentials.userinfo(request.source, request.component)
         grant = credentials.grant(request.source, request.component)
-        http_request = urllib.request.Request(url, headers={"User-Agent": "fabrikate"})
-        if grant is not None:
-            header = grant.header(user)
-            credentials.add_secret(header, header.removeprefix("Basic "))
-            http_request.add_unredirected_header("Authorization", header)
+        header = grant.header(user) if grant is not None else ""
+        if not header and (user or password):
+            header = basic_auth(user, password)
+        credentials.add_secret(header, header.removeprefix("Basic "))
         try:
-            with urllib.request.urlopen(http_request, timeout=self.settings.timeout) as response:
-                body = response.read(_MAX_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            raise self._error(
-                request, f"http {exc.code}", f"http {exc.code} {exc.reason}"
-            ) from None
-        except urllib.error.URLError as exc:
-            reason = str(exc.reason)
-            cause = cause_of(reason, _CAUSES)
-            raise self._error(request, cause, cause or reason) from None
-        except (TimeoutError, OSError) as exc:
-            raise self._error(request, "timed out", str(exc)) from None
-        if len(body) > _MAX_BYTES:
-            raise self._error(request, "too large", f"larger than {_MAX_BYTES} bytes")
-        return body
+            return get(url, header=header, timeout=self.settings.timeout, limit=_MAX_BYTES)
+        except HttpFailure as exc:
+            cause = f"http {exc.status}" if exc.status else exc.cause
+            raise self._error(request, cause, exc.detail) from None
 
     def _error(self, request: Request, cause: str, text: str) -> FetchError:
         message = self.sources.mask(f"cannot download {request.shown}: {text}")

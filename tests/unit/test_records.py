@@ -41,7 +41,7 @@ def test_mask_text(text: str, masked: str) -> None:
     )
 )
 def test_mask_text_skips_only_strings_no_pattern_can_match(text: str) -> None:
-    from fabrikate.records import mask
+    from fabrikate import redact as mask
 
     full = text
     for pattern, repl in (

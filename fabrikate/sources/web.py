@@ -1,0 +1,99 @@
+"""fab's own HTTP client: how chart indexes, chart archives and static files are downloaded.
+
+    body = get("https://charts.example.com/index.yaml", header=auth, timeout=30, tls=Tls())
+
+Credentials travel in an ``Authorization`` header of this process's own request, never in a
+command line, and the header is not sent on after a redirect. TLS options (a CA file, a client
+certificate, skipped verification) come from the user's helm repository alias.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from fabrikate.sources import cause_of
+
+__all__ = ["MAX_DOWNLOAD_BYTES", "HttpFailure", "Tls", "get"]
+
+log = logging.getLogger("fabrikate")
+
+MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
+# What urllib's reason says, and what to tell the user.
+_CAUSES = (
+    ("name or service not known", "unknown host"),
+    ("nodename nor servname", "unknown host"),
+    ("temporary failure in name resolution", "unknown host"),
+    ("no address associated", "unknown host"),
+    ("connection refused", "connection refused"),
+    ("timed out", "timed out"),
+    ("certificate verify failed", "TLS certificate not trusted"),
+)
+_STATUS = {401: "authentication required", 403: "access denied", 404: "not found"}
+
+
+class HttpFailure(Exception):
+    """A download failed; ``cause`` says why in a few words, ``status`` is the HTTP code."""
+
+    def __init__(self, cause: str, detail: str, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.cause = cause
+        self.detail = detail
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Tls:
+    """TLS options for one host (from a helm repository alias)."""
+
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    insecure: bool = False
+
+    def context(self) -> ssl.SSLContext | None:
+        """The SSL context these options make, or None for the default one."""
+        if not (self.ca_file or self.cert_file or self.insecure):
+            return None
+        context = ssl.create_default_context(cafile=self.ca_file or None)
+        if self.cert_file:
+            context.load_cert_chain(self.cert_file, self.key_file or None)
+        if self.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+
+def get(
+    url: str,
+    *,
+    header: str = "",
+    timeout: float | None,
+    tls: Tls | None = None,
+    limit: int = MAX_DOWNLOAD_BYTES,
+) -> bytes:
+    """The body of a 2xx answer to GET ``url``; any other outcome raises ``HttpFailure``."""
+    request = urllib.request.Request(url, headers={"User-Agent": "fabrikate"})
+    if header:
+        request.add_unredirected_header("Authorization", header)
+    try:
+        context = (tls or Tls()).context()
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            body = response.read(limit + 1)
+    except urllib.error.HTTPError as exc:
+        cause = _STATUS.get(exc.code, f"http {exc.code}")
+        raise HttpFailure(cause, f"http {exc.code} {exc.reason}", exc.code) from None
+    except urllib.error.URLError as exc:
+        reason = str(exc.reason)
+        cause = cause_of(reason, _CAUSES)
+        raise HttpFailure(cause, cause or reason) from None
+    except (TimeoutError, OSError, ssl.SSLError, ValueError) as exc:
+        timed_out = "timed out" if isinstance(exc, TimeoutError) else ""
+        cause = cause_of(str(exc), _CAUSES) or timed_out
+        raise HttpFailure(cause, str(exc) or type(exc).__name__) from None
+    if len(body) > limit:
+        raise HttpFailure("too large", f"larger than {limit} bytes")
+    return body
