@@ -10,9 +10,13 @@
 The folder is ``FAB_CACHE_DIR``, else the user cache dir (platformdirs), always with a version
 subfolder. Kinds: ``git`` (bare mirrors), ``checkouts`` (one tree per commit), ``charts``
 (pulled chart archives), ``helm`` (fab's own helm homes), ``definitions`` (``fab find``), and the
-small entries ``render``, ``inject``, ``parsed``, ``validated``, ``tools`` and ``stamps``. Small
-entries are best-effort: an unreadable one is a miss and a failed write is ignored. The folders
-are private to the user: rendered manifests may hold secrets.
+small entries ``render``, ``inject``, ``parsed``, ``validated``, ``tools`` and ``stamps``. The
+folders are private to the user: rendered manifests may hold secrets.
+
+A cache file is untrusted input. Small entries are written atomically and sealed with their
+length and digest; a damaged one is a miss (logged at debug level, then rewritten). Any fault of
+the cache itself (a folder that is a file, no permission, a full disk) makes the process run
+without it, in a private temporary folder, after one warning: never a failed run.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -40,6 +45,12 @@ CACHE_VERSION = "v1"
 SMALL_KINDS = ("render", "inject", "parsed", "validated", "tools", "stamps")
 LARGE_KINDS = ("git", "checkouts", "charts", "definitions")
 README = "This folder is fab's cache (fabrikate-gitops); it is safe to delete. See `fab cache`.\n"
+# A small entry: magic, the data's length (8 bytes) and SHA-256 (32 bytes), then the data.
+_MAGIC = b"fab\x01"
+_HEADER = len(_MAGIC) + 8 + 32
+# Caches that failed, by configured folder: the private temporary folder used instead.
+_FALLBACK: dict[Path, Path] = {}
+_FALLBACK_LOCK = threading.Lock()
 
 
 def cache_root() -> Path:
@@ -85,28 +96,82 @@ class CacheEntry:
     last_used: float
 
 
+def _seal(data: bytes) -> bytes:
+    return _MAGIC + len(data).to_bytes(8, "big") + hashlib.sha256(data).digest() + data
+
+
+def _unseal(blob: bytes) -> bytes | None:
+    """The data of a sealed entry, or None when it is not whole."""
+    data = blob[_HEADER:]
+    if (
+        blob[: len(_MAGIC)] != _MAGIC
+        or int.from_bytes(blob[len(_MAGIC) : len(_MAGIC) + 8], "big") != len(data)
+        or hashlib.sha256(data).digest() != blob[len(_MAGIC) + 8 : _HEADER]
+    ):
+        return None
+    return data
+
+
+def _fall_back(configured: Path, exc: OSError) -> Path:
+    """The private temporary folder a failed cache is replaced by (one warning per process)."""
+    import atexit
+    import tempfile
+
+    with _FALLBACK_LOCK:
+        if configured not in _FALLBACK:
+            log.warning(
+                "cannot use the cache at %s (%s): running without it",
+                configured,
+                exc.strerror or exc,
+            )
+            temp = Path(tempfile.mkdtemp(prefix="fab-cache-")) / CACHE_VERSION
+            temp.mkdir(mode=0o700)
+            atexit.register(remove, temp.parent)
+            _FALLBACK[configured] = temp
+        return _FALLBACK[configured]
+
+
+def drop_fallbacks() -> None:
+    """Remove the temporary folders of failed caches (the ``fab`` program leaves without
+    running ``atexit`` handlers)."""
+    with _FALLBACK_LOCK:
+        for temp in _FALLBACK.values():
+            remove(temp.parent)
+
+
 @dataclass(frozen=True)
 class Cache:
-    """The versioned cache folder at ``root``."""
+    """The versioned cache folder at ``location`` (or, once it failed, a temporary one)."""
 
-    root: Path
+    location: Path
 
     @classmethod
     def default(cls) -> Cache:
         """The cache at ``cache_root()``."""
         return cls(cache_root())
 
+    @property
+    def root(self) -> Path:
+        """The folder in use: ``location``, unless it failed this run."""
+        return _FALLBACK.get(self.location, self.location)
+
     def folder(self, kind: str) -> Path:
         """The folder of one kind of entry, created on first use."""
         path = self.root / kind
-        if not path.is_dir():
+        if path.is_dir() and not path.is_symlink():
+            return path
+        try:
             # Private: rendered manifests and parsed config may hold the tree's secrets.
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.mkdir(mode=0o700, exist_ok=True)
-            readme = self.root.parent / "README"
-            if not readme.exists():
-                with contextlib.suppress(OSError):
-                    readme.write_text(README)
+        except OSError as exc:
+            path = _fall_back(self.location, exc) / kind
+            path.mkdir(mode=0o700, exist_ok=True)
+            return path
+        readme = self.root.parent / "README"
+        if not readme.exists():
+            with contextlib.suppress(OSError):
+                readme.write_text(README)
         return path
 
     def path(self, kind: str, key: str) -> Path:
@@ -114,29 +179,41 @@ class Cache:
         return Path(f"{self.root}/{kind}/{key[:2]}/{key}")  # one parse: called very often
 
     def get(self, kind: str, key: str) -> bytes | None:
-        """A small entry, or None when missing or unreadable."""
+        """A small entry, or None when missing, unreadable or damaged (then it is dropped)."""
+        path = self.path(kind, key)
         try:
-            return self.path(kind, key).read_bytes()
+            blob = path.read_bytes()
         except OSError:
             return None
+        data = _unseal(blob)
+        if data is None:
+            log.debug("damaged cache entry %s: a miss", path)
+            with contextlib.suppress(OSError):
+                path.unlink()
+        return data
 
     def has(self, kind: str, key: str) -> bool:
-        """Whether a small entry exists."""
+        """Whether a small entry exists (``get`` still checks that it is whole)."""
         return self.path(kind, key).is_file()
 
     def put(self, kind: str, key: str, data: bytes) -> None:
-        """Store a small entry atomically; failures are ignored (it is best-effort)."""
+        """Store a small entry atomically, sealed; a cache that cannot be written is given up
+        for this run after one warning."""
         path = self.path(kind, key)
         temp = path.parent / f".tmp-{os.getpid()}-{os.urandom(6).hex()}"
         try:
             self.folder(kind)
+            path = self.path(kind, key)  # the folder may have fallen back
+            temp = path.parent / temp.name
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(temp, "xb") as handle:
-                handle.write(data)
+                handle.write(_seal(data))
             os.replace(temp, path)
-        except OSError:
+        except OSError as exc:
             with contextlib.suppress(OSError):
                 temp.unlink()
+            if self.root == self.location:
+                _fall_back(self.location, exc)
 
     @contextlib.contextmanager
     def lock(self, kind: str, key: str, *, wait: bool = True, what: str = "") -> Iterator[None]:
@@ -144,7 +221,11 @@ class Cache:
         holds it, naming ``what`` it protects."""
         # flock locks belong to the open file: another process, or another open of the same
         # file in this process, waits; the kernel drops them when the holder dies.
-        fd = os.open(self.folder(kind) / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.folder(kind) / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            _fall_back(self.location, exc)
+            fd = os.open(self.folder(kind) / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -163,7 +244,11 @@ class Cache:
         """A temp folder inside the cache, removed unless the caller renamed it away."""
         import tempfile
 
-        temp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder(kind)))
+        try:
+            temp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder(kind)))
+        except OSError as exc:
+            _fall_back(self.location, exc)
+            temp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder(kind)))
         try:
             yield temp
         finally:

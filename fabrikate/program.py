@@ -32,6 +32,9 @@ def entry() -> None:
         code = exc.code
     if threading.active_count() > 1:  # a worker still finishing (an interrupt): wait for it
         sys.exit(code)
+    cache = sys.modules.get("fabrikate.cache")
+    if cache is not None:  # os._exit runs no atexit handler: drop a failed cache's stand-in
+        cache.drop_fallbacks()
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1

@@ -50,7 +50,7 @@ def _newest_first_key(record: Mapping[str, Any]) -> str:
 class AzureTableStore(Store):
     """Deployment rows and native records in Azure Table storage (or Azurite)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         with driver("Azure Table", "azure"):
             from azure.core import exceptions
             from azure.data.tables import TableServiceClient
@@ -62,8 +62,9 @@ class AzureTableStore(Store):
             raise RecordsError(f"the Azure Table records store needs {CONNECTION_VARIABLE}")
         try:
             service = TableServiceClient.from_connection_string(connection, retry_total=2)
-            self.deployments = service.create_table_if_not_exists(name)
-            self.native = service.create_table_if_not_exists(f"{name}records")
+            table = service.create_table_if_not_exists if create else service.get_table_client
+            self.deployments = table(name)
+            self.native = table(f"{name}records")
         except (exceptions.AzureError, ValueError) as exc:
             raise self._error(exc) from exc
         self._service = service

@@ -26,13 +26,16 @@ class PostgresStore(SqlStore):
 
     json_type = "JSONB"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         with driver("PostgreSQL", "postgresql"):
             import psycopg
         self._psycopg = psycopg
         self.url = url
         try:
             self.conn = psycopg.connect(url, autocommit=True, connect_timeout=15)
+            if not create:  # read-only: every statement of this session; no table is made
+                self.conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                return
             with self.conn.transaction():
                 self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 for statement in self.schema_statements():

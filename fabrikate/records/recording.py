@@ -59,6 +59,9 @@ def recording(path: str | Path, environments: Sequence[str], settings: Settings)
     if records_off(settings.records):
         yield run
         return
+    # A required record's store is opened before anything is rendered or written: when it
+    # cannot be reached, the run fails with nothing on disk changed.
+    store = _open_required(settings) if settings.record_required else None
     try:
         yield run
     except KeyboardInterrupt as exc:
@@ -69,17 +72,28 @@ def recording(path: str | Path, environments: Sequence[str], settings: Settings)
         raise
     finally:
         run.finished = datetime.now(UTC)
-        record_generation(run)
+        record_generation(run, store)
 
 
-def record_generation(run: Run) -> dict[str, Any] | None:
-    """Build and store ``run``'s record; a failure warns unless the record is required."""
+def _open_required(settings: Settings) -> Store | None:
+    from fabrikate.records.mask import mask_text
+
+    try:
+        return open_store(settings.records)
+    except Exception as exc:  # any failure: the record is required
+        message = f"cannot open the deployment records store: {mask_text(str(exc))}"
+        raise RecordsError(message + " (--record-required)") from exc
+
+
+def record_generation(run: Run, store: Store | None = None) -> dict[str, Any] | None:
+    """Build and store ``run``'s record (into ``store`` if it is open already, which is then
+    closed); a failure warns unless the record is required."""
     from fabrikate.records.build import build_record
     from fabrikate.records.mask import mask_text
 
     try:
         record = build_record(run, os.environ)
-        store = open_store(run.settings.records)
+        store = store or open_store(run.settings.records)
         if store is None:
             return None
         with store:

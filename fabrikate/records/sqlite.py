@@ -9,13 +9,14 @@ so parallel ``fab generate`` processes lose no record.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from fabrikate.errors import InputError
 from fabrikate.records.sqlstore import SqlStore
@@ -43,12 +44,14 @@ class SqliteStore(SqlStore):
     """Records in one SQLite file."""
 
     def __init__(self, url: str, *, create: bool = True, make_folder: bool = False) -> None:
-        """Open the file of ``url``. Without ``create`` it must exist (read commands never make
-        a store); its folder must exist unless ``make_folder`` (the default store's)."""
+        """Open the file of ``url``. Without ``create`` (read commands) it must exist and is
+        opened read-only; its folder must exist unless ``make_folder`` (the default store's)."""
         self.url = url
         self.path = _path(url)
-        if not create and not self.path.is_file():
-            raise RecordsError(f"no records database at {self.path} (nothing was recorded there)")
+        self._in_transaction = False
+        if not create:
+            self.conn = self._open_read_only()
+            return
         if make_folder:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif not self.path.parent.is_dir():
@@ -62,8 +65,32 @@ class SqliteStore(SqlStore):
             )
         except (OSError, sqlite3.Error) as exc:
             raise RecordsError(f"cannot open records database {self.path}: {exc}") from exc
-        self._in_transaction = False
         self._retry(self._setup)
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A connection that cannot write (``mode=ro``); the file must exist. Where SQLite
+        cannot even make the WAL index (a read-only folder), nobody can be writing the file,
+        so it is opened as immutable."""
+        if not self.path.is_file():
+            raise RecordsError(f"no records database at {self.path} (nothing was recorded there)")
+        absolute = "/" + os.path.abspath(self.path).lstrip("/")  # //x would be a URI authority
+        base = f"file:{quote(absolute)}?mode=ro"
+        for uri in (base, base + "&immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    uri,
+                    uri=True,
+                    timeout=_BUSY_SECONDS,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+                return conn
+            except sqlite3.DatabaseError as exc:
+                error = exc
+                if "unable to open" not in str(exc):
+                    break
+        raise RecordsError(f"cannot read records database {self.path}: {error}") from error
 
     def _setup(self) -> None:
         self.conn.execute("PRAGMA journal_mode=WAL")

@@ -154,8 +154,11 @@ def records_off(url: str | None) -> bool:
 
 
 def open_store(url: str | None = None, *, create: bool = True) -> Store | None:
-    """Open the store ``url`` names (None for ``none``: recording is off). Without ``create``
-    (read commands) a SQLite store that does not exist is an error rather than made."""
+    """Open the store ``url`` names (None for ``none``: recording is off).
+
+    Without ``create`` (the commands that only read) the store is opened read-only: it is never
+    created, migrated or written, and one that does not exist is an error.
+    """
     if records_off(url):
         return None
     url = resolve_url(url)
@@ -167,11 +170,11 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store | None:
     if scheme in ("postgresql", "postgres"):
         from fabrikate.records.postgresql import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, create=create)
     if scheme == "azuretable":
         from fabrikate.records.azuretable import AzureTableStore
 
-        return AzureTableStore(url)
+        return AzureTableStore(url, create=create)
     raise InputError(
         f"unknown records store {_masked(url)!r} "
         "(use sqlite:///path, sqlite:////abs/path, postgresql://…, azuretable://TABLE or none)"
