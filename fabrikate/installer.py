@@ -258,7 +258,8 @@ class _Installer:
     def merge_walk_errors(self, diagnostics: list[Diagnostic]) -> None:
         """Add the walk's errors (failed visits, unreadable definitions) to the failures."""
         for item in diagnostics:
-            if item.level == "error":
+            # A component whose install failed is reported once, not again by the walk.
+            if item.level == "error" and item.component not in self._failed_ids:
                 self.fail(item.component or ".", item.as_error())
 
 

@@ -161,7 +161,9 @@ class HelmFetcher:
             version, body = self._oci(request)
             return _Fetched(self._keep(request, exact or version, body), exact or version, False)
         access = self._access(request)
-        index = self.sources.once(("helm-index", access.url), lambda: self._index(access, request))
+        index = self.sources.once(("helm-index", access.url), lambda: self._index(access))
+        if isinstance(index, HttpFailure):  # told to each component in its own words
+            raise self._error(request, index.detail, cause=index.cause)
         entry = self._pick(index, request)
         version = str(entry["version"]).removeprefix("v")
         with self.sources.cache.lock("charts", _archive_key(request, version)):
@@ -258,21 +260,22 @@ class HelmFetcher:
             )
         return body
 
-    def _index(self, access: _Access, request: Request) -> dict[str, Any]:
-        """The repository's parsed ``index.yaml`` (its ``entries``)."""
+    def _index(self, access: _Access) -> dict[str, Any] | HttpFailure:
+        """The repository's parsed ``index.yaml`` (its ``entries``), or why not."""
         url = access.url.rstrip("/") + "/index.yaml"
         try:
             body = get(url, header=access.header, timeout=self.settings.timeout, tls=access.tls)
         except HttpFailure as exc:
-            cause = "chart repository not found" if exc.status == 404 else exc.cause
-            raise self._error(request, exc.detail, cause=cause) from None
+            if exc.status == 404:
+                return HttpFailure("chart repository not found", exc.detail, 404)
+            return exc
         try:
             data, _ = parse_yaml(body.decode("utf-8"), "index.yaml")
         except (FabrikateError, UnicodeDecodeError):
             data = None
         entries = data.get("entries") if isinstance(data, dict) else None
         if not isinstance(entries, dict):
-            raise self._error(request, "", cause="the repository's index.yaml is not an index")
+            return HttpFailure("the repository's index.yaml is not an index", "")
         return entries
 
     def _access(self, request: Request) -> _Access:

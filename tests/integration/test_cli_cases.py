@@ -14,6 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 from fabrikate.cli import main
+from tests.fixtures.trees import git, make_repo
 
 CASES = Path(__file__).resolve().parent.parent / "data" / "cases"
 
@@ -39,30 +40,79 @@ def snapshot(root: Path) -> dict[str, bytes | str]:
     return found
 
 
+def make_fetched(tmp_path: Path, files: dict[str, str], links: dict[str, str]) -> None:
+    """A bare repository ``fetched.git`` holding ``files`` and symbolic ``links``."""
+    work = tmp_path / "fetched-work"
+    for rel, text in files.items():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_text(text)
+    for rel, target in links.items():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, work / rel)
+    make_repo(work)
+    git(tmp_path, "clone", "-q", "--bare", str(work), "fetched.git")
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
 @pytest.mark.parametrize(("case", "spec"), load_cases())
 def test_case(case: Path, spec: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Optional keys: ``symlinks`` (path: target, made after the copy), ``stdout`` (a part of
-    it, where the command reports its problems; else stdout is empty), ``helm``. ``{root}`` in
-    an argument is the case's folder. A failing case changes nothing on disk."""
+    """Optional keys: ``symlinks`` (path: target, made after the copy), ``outside`` (files made
+    beside the tree, which no case may change), ``fetched`` (``files`` and ``links`` of a
+    repository whose URL is ``{fetched}``), ``env`` (variables), ``stdout`` (a part of it,
+    where the command reports its problems; else stdout is empty), ``absent`` (a text no
+    output may hold: a secret, a raw escape), ``installs`` (the tree may gain fetched
+    copies), ``loud`` (run without ``--quiet``), ``helm``. ``{root}``, ``{outside}`` and ``{fetched}`` are filled in arguments,
+    link targets, fetched files and the case's YAML files. A failing case changes nothing on
+    disk (but what an install fetches)."""
     root = tmp_path / case.name
+    outside = tmp_path / "outside"
+    values = {"root": str(root), "outside": str(outside)}
+    for rel, text in (spec.get("outside") or {}).items():
+        (outside / rel).parent.mkdir(parents=True, exist_ok=True)
+        (outside / rel).write_text(text)
+    outside.mkdir(exist_ok=True)
+    values["fetched"] = (tmp_path / "fetched.git").as_uri()
+    fetched = spec.get("fetched")
+    if fetched:
+        make_fetched(
+            tmp_path,
+            {rel: fill(text, values) for rel, text in (fetched.get("files") or {}).items()},
+            {rel: fill(target, values) for rel, target in (fetched.get("links") or {}).items()},
+        )
     shutil.copytree(case, root, ignore=shutil.ignore_patterns("case.yaml"))
+    for path in root.rglob("*.yaml"):
+        text = path.read_bytes().decode("utf-8", "surrogateescape")
+        if "{" in text:
+            path.write_bytes(fill(text, values).encode("utf-8", "surrogateescape"))
     for link, target in (spec.get("symlinks") or {}).items():
         (root / link).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(target, root / link)
+        os.symlink(fill(target, values), root / link)
+    for name, value in (spec.get("env") or {}).items():
+        monkeypatch.setenv(name, fill(value, values))
     keep = root / "generated" / "prod" / "keep.yaml"
     keep.parent.mkdir(parents=True)
     keep.write_text("earlier output\n")
-    before = snapshot(root)
+    before, before_outside = snapshot(root), snapshot(outside)
     monkeypatch.chdir(root)
-    args = [arg.replace("{root}", str(root)) for arg in spec["args"]]
-    result = CliRunner().invoke(main, ["--quiet", *args], catch_exceptions=False)
+    args = [fill(arg, values) for arg in spec["args"]]
+    quiet = [] if spec.get("loud") else ["--quiet"]
+    result = CliRunner().invoke(main, [*quiet, *args], catch_exceptions=False)
     assert result.exit_code == spec["exit"], result.stderr
     assert spec["stderr"] in result.stderr
     assert "Traceback" not in result.stderr
+    if "absent" in spec:
+        assert spec["absent"] not in result.stderr + result.stdout
     if spec["exit"] == 1:
         errors = [line for line in result.stderr.splitlines() if line.startswith("fab: error:")]
         assert len(errors) == (0 if "stdout" in spec else 1)
-        assert snapshot(root) == before
+        if not spec.get("installs"):
+            assert snapshot(root) == before
+    assert snapshot(outside) == before_outside
     assert keep.read_text() == "earlier output\n"
     assert spec.get("stdout", "") in result.stdout
     if "stdout" not in spec:
