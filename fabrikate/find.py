@@ -18,14 +18,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from fabrikate.cache import Cache
 from fabrikate.errors import FabrikateError, InputError, SourceError
 from fabrikate.model import component_file
 from fabrikate.process import Command, run
+from fabrikate.redact import AmbiguousURL, split_userinfo
 from fabrikate.settings import Settings
-from fabrikate.sources.credentials import check_source
+from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.yamlio import parse_document
 
 __all__ = ["DEFAULT_REPOSITORY", "Definition", "find"]
@@ -60,11 +60,6 @@ def find(
     return [d for d, text in _definitions(checkout) if needle in text.lower()]
 
 
-def _secrets(url: str) -> tuple[str, ...]:
-    parts = urlsplit(url)
-    return tuple(s for s in (parts.password, parts.username if parts.password else None) if s)
-
-
 def _refresh(url: str, settings: Settings) -> Path:
     """A current shallow checkout of ``url`` in the cache (the cached one when offline)."""
     check_source(url, "definitions repository")
@@ -72,13 +67,28 @@ def _refresh(url: str, settings: Settings) -> Path:
     cache = Cache.default()
     root = cache.folder("definitions")
     checkout = root / hashlib.sha256(url.encode()).hexdigest()[:16]
-    secrets = _secrets(url)
+    # Credentials in the URL go to git as a header in its environment: never on its command
+    # line (where every local user sees them) nor into the checkout's .git/config.
+    try:
+        url, user, password = split_userinfo(url)
+    except AmbiguousURL as exc:
+        raise SourceError(f"{exc} has '/' or '@' in its user info: percent-encode them") from None
+    env = {"GIT_TERMINAL_PROMPT": "0"}
+    secrets: tuple[str, ...] = ()
+    if user or password:
+        header = basic_auth(user, password)
+        secrets = (password, header.removeprefix("Basic "))
+        env.update(
+            GIT_CONFIG_COUNT="1",
+            GIT_CONFIG_KEY_0=f"http.{url}.extraHeader",
+            GIT_CONFIG_VALUE_0=f"Authorization: {header}",
+        )
 
     def git(*args: str, cwd: Path | None = None) -> None:
         command = Command(
             (settings.git, *args),
             cwd=str(cwd) if cwd else None,
-            env={"GIT_TERMINAL_PROMPT": "0"},
+            env=env,
             timeout=settings.timeout,
             secrets=secrets,
             what=f"git {args[0]}",
@@ -88,7 +98,7 @@ def _refresh(url: str, settings: Settings) -> Path:
     with cache.lock("definitions", checkout.name):
         if not (checkout / ".git").is_dir():
             if settings.offline:
-                raise SourceError(f"{_shown(url, secrets)} is not cached and --offline is set")
+                raise SourceError(f"{url} is not cached and --offline is set")
             temp = checkout.with_name(checkout.name + ".new")
             if temp.exists():
                 import shutil
@@ -103,12 +113,6 @@ def _refresh(url: str, settings: Settings) -> Path:
             except FabrikateError as exc:
                 log.warning("could not refresh %s, searching the cached copy: %s", checkout, exc)
     return checkout
-
-
-def _shown(url: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        url = url.replace(secret, "***")
-    return url
 
 
 def _definitions(checkout: Path) -> Iterator[tuple[Definition, str]]:

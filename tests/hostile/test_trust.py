@@ -295,3 +295,26 @@ def test_record_required_with_an_unreachable_store_changes_nothing(tmp_path: Pat
     assert "cannot open the deployment records store" in err
     assert (root / "generated/common/m.yaml").read_text() == "---\nkind: A\n"
     assert {p: p.stat().st_mtime_ns for p in (root / "generated").rglob("*")} == before
+
+
+def test_fab_find_keeps_url_credentials_off_the_command_line_and_out_of_the_clone(
+    tmp_path: Path, git_http: GitHttp
+) -> None:
+    url = git_http.repo(
+        f"defs-{tmp_path.name}", {"ingress/component.yaml": "name: ingress\n", "README.md": "x\n"}
+    )
+    private = url.replace("http://", f"http://me:{TOKEN}@")
+    env = {**os.environ, "FAB_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "fabrikate", "find", "ingress", "--repo", private]
+    with CommandLines() as watched:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "ingress" in done.stdout
+    children = [
+        line for line in watched.seen if b"fabrikate" not in line
+    ]  # fab's own argv is the user's
+    assert any(b"clone" in line for line in children)
+    assert not any(TOKEN.encode() in line for line in children)
+    for path in (tmp_path / "cache").rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
