@@ -238,8 +238,10 @@ def _child_node(
 
 
 def _missing_local_paths(nodes: Iterable[ResolvedComponent]) -> list[Diagnostic]:
-    """Local charts and static folders must exist (remote ones appear on install)."""
-    from fabrikate.layout import chart_dir, static_dir
+    """Local charts and static folders must exist inside their boundary (remote ones appear
+    on install)."""
+    from fabrikate.errors import InputError
+    from fabrikate.layout import boundary_name, chart_dir, confine, static_dir
 
     problems = []
     for node in nodes:
@@ -251,6 +253,11 @@ def _missing_local_paths(nodes: Iterable[ResolvedComponent]) -> list[Diagnostic]
         elif component.type == "static":
             path, what = static_dir(node), "manifest folder"
         else:
+            continue
+        try:
+            confine(path, node.boundary, what, boundary_name(node))
+        except InputError as exc:
+            problems.append(Diagnostic("error", exc.message, component.location, node.id))
             continue
         if not path.is_dir():
             problems.append(
