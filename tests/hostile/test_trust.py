@@ -318,3 +318,54 @@ def test_fab_find_keeps_url_credentials_off_the_command_line_and_out_of_the_clon
     for path in (tmp_path / "cache").rglob("*"):
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_a_token_is_never_sent_on_to_the_host_a_redirect_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import http.server
+
+    from tests.fixtures.servers import serving
+
+    seen: list[tuple[str, str]] = []
+
+    class Elsewhere(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers.get("Authorization", "")))
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serving(Elsewhere) as other:
+        # The same machine under another name: a different host to git, curl and urllib.
+        target = other.replace("127.0.0.1", "localhost")
+
+        class Redirect(Elsewhere):
+            def do_GET(self) -> None:
+                self.send_response(302)
+                self.send_header("Location", target + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        with serving(Redirect) as url:
+            root = write_tree(
+                tmp_path / "hld",
+                {
+                    "component.yaml": f"""
+                        name: app
+                        subcomponents:
+                        - {{name: g, method: git, source: "{url}/x.git"}}
+                        - {{name: c, type: helm, method: helm, source: "{url}/charts", path: demo}}
+                        - {{name: s, type: static, method: http, source: "{url}/s.yaml"}}
+                        """,
+                    "access.yaml": f"{url}/x.git: T\n{url}/charts: T\n{url}/s.yaml: T\n",
+                },
+            )
+            monkeypatch.setenv("T", TOKEN)
+            code, err = fab("install", str(root))
+    assert code == 1 and len(errors(err)) == 3
+    assert {path.split("/")[1].split("?")[0] for path, _ in seen} >= {"x.git", "charts", "s.yaml"}
+    assert all(header == "" for _, header in seen), seen
