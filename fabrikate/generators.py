@@ -471,7 +471,9 @@ def _check_manifests(text: str, chart: Path) -> None:
         except yaml.YAMLError as exc:
             problem, line = f"invalid YAML ({exc})", 1
     if problem:
-        bad = text.splitlines()[line - 1] if text.splitlines()[line - 1 : line] else ""
+        lines = text.splitlines() or [""]
+        line = min(line, len(lines))  # an error at the end of the stream: its last line
+        bad = lines[line - 1]
         raise ProcessError(
             f"helm template printed {problem} for chart {chart}, line {line}: {bad[:80]!r}"
         )
