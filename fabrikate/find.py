@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fabrikate.cache import Cache
 from fabrikate.errors import FabrikateError, InputError, SourceError
+from fabrikate.layout import read_file
 from fabrikate.model import component_file
 from fabrikate.process import Command, run
 from fabrikate.redact import AmbiguousURL, split_userinfo
@@ -125,9 +126,19 @@ def _definitions(checkout: Path) -> Iterator[tuple[Definition, str]]:
             continue
         path = here.relative_to(checkout).as_posix()
         readme = next((here / n for n in ("README.md", "readme.md") if (here / n).is_file()), None)
-        readme_text = readme.read_text(errors="replace") if readme else ""
-        text = "\n".join((path, definition.read_text(errors="replace"), readme_text))
-        yield Definition(path, _description(readme_text, definition)), text
+        readme_text = _read(readme, checkout) if readme else ""
+        definition_text = _read(definition, checkout)
+        text = "\n".join((path, definition_text, readme_text))
+        described = _description(readme_text, definition) if definition_text else ""
+        yield Definition(path, described), text
+
+
+def _read(path: Path, checkout: Path) -> str:
+    """A file of the fetched repository: '' when it is a link out of it or not a regular file."""
+    try:
+        return read_file(path, checkout).decode("utf-8", "replace")
+    except InputError:
+        return ""
 
 
 def _description(readme: str, definition: Path) -> str:

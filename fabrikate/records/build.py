@@ -64,12 +64,15 @@ def _helm_version(helm: str) -> str | None:
 def _chart(node: ResolvedComponent) -> dict[str, str] | None:
     import yaml
 
+    from fabrikate.errors import InputError
+    from fabrikate.fsutil import read_regular
     from fabrikate.layout import chart_dir
     from fabrikate.yamlv2 import BASE_LOADER
 
-    try:
-        data = yaml.load((chart_dir(node) / "Chart.yaml").read_text(), Loader=BASE_LOADER)
-    except (OSError, yaml.YAMLError):
+    try:  # a failed run is recorded too: its chart may be anything, a FIFO included
+        text = read_regular(chart_dir(node) / "Chart.yaml").decode("utf-8", "replace")
+        data = yaml.load(text, Loader=BASE_LOADER)
+    except (InputError, yaml.YAMLError):
         return None
     if not isinstance(data, dict):
         return None
