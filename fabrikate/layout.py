@@ -147,11 +147,14 @@ def escape(path: Path, boundary: Path) -> str | None:
 
     The answer names the first link on the way that leads out, when a link is the cause.
     """
+    plain, top = os.path.abspath(path), os.path.abspath(boundary)
+    lexical = f"{os.sep}..{os.sep}" not in f"{os.sep}{os.fspath(path)}{os.sep}"  # abspath folds ..
+    if lexical and _inside(plain, top) and not _links_below(top, plain):
+        return None  # the common case, decided with a few lstat calls: no link on the way
     limit = os.path.realpath(boundary)
     real = os.path.realpath(path)
     if _inside(real, limit):
         return None
-    plain, top = os.path.abspath(path), os.path.abspath(boundary)
     if _inside(plain, top):
         parts = Path(plain).relative_to(top).parts
         current = Path(top)
@@ -160,6 +163,17 @@ def escape(path: Path, boundary: Path) -> str | None:
             if os.path.islink(current) and not _inside(os.path.realpath(current), limit):
                 return f"symbolic link {current} points to {os.readlink(current)}"
     return f"{real} is outside {limit}"
+
+
+def _links_below(top: str, plain: str) -> bool:
+    """Whether any path from just below ``top`` down to ``plain`` is a symbolic link."""
+    current = top
+    for part in plain[len(top) :].split(os.sep):
+        if part:
+            current = os.path.join(current, part)
+            if os.path.islink(current):
+                return True
+    return False
 
 
 def confine(path: Path, boundary: Path | None, what: str, where: str = "the tree") -> Path:
@@ -226,7 +240,8 @@ def check_definition(
     names += [f"config/{env}{suffix}" for env in layers for suffix in (".yaml", ".json")]
     for name in names:
         path = directory / name
-        if os.path.lexists(path):
+        # The folder itself is inside (the walk checked it): only a link can lead out.
+        if os.path.islink(path):
             confine(path, boundary, "definition file", where)
 
 
