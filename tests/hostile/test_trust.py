@@ -369,3 +369,27 @@ def test_a_token_is_never_sent_on_to_the_host_a_redirect_names(
     assert code == 1 and len(errors(err)) == 3
     assert {path.split("/")[1].split("?")[0] for path, _ in seen} >= {"x.git", "charts", "s.yaml"}
     assert all(header == "" for _, header in seen), seen
+
+
+def test_read_commands_create_no_store_of_any_kind(store_url: str, tmp_path: Path) -> None:
+    for args in (["records", "list"], ["deployment", "get"]):
+        code, err = fab(*args, "--records", store_url)
+        assert code == 1 and len(errors(err)) == 1, err
+    if store_url.startswith("sqlite"):
+        assert not (tmp_path / "records.db").exists()
+    elif store_url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(store_url) as conn:
+            found = conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            ).fetchall()
+        assert found == []
+    else:
+        from azure.data.tables import TableServiceClient
+
+        name = store_url.removeprefix("azuretable://")
+        with TableServiceClient.from_connection_string(
+            os.environ["AZURE_STORAGE_CONNECTION_STRING"]
+        ) as service:
+            assert not [t for t in service.list_tables() if t.name.startswith(name)]
