@@ -20,7 +20,8 @@ from fabrikate import __version__
 from fabrikate.config import check_environment
 from fabrikate.errors import InputError
 from fabrikate.fsutil import write_file
-from fabrikate.model import check_name, component_file
+from fabrikate.layout import check_name
+from fabrikate.model import component_file
 
 __all__ = ["CI_FILES", "HELM_VERSION", "InitResult", "init"]
 
