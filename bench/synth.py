@@ -46,7 +46,7 @@ def chart(root: Path, name: str, templates: int) -> None:
         (root / "templates" / f"t{i}.yaml").write_text(body)
 
 
-def group(root: Path, index: int, charts: Path) -> list[str]:
+def group(root: Path, index: int) -> list[str]:
     """A group folder of about GROUP_SIZE components; returns the names of its helm leaves."""
     folder = root / f"group{index}"
     nested = folder / "nested"
@@ -54,14 +54,19 @@ def group(root: Path, index: int, charts: Path) -> list[str]:
     sizes = list(CHART_SIZES)
     helm = [f"svc{index}-{i}" for i in range(6)]
     subs = [
-        {"name": name, "type": "helm", "method": "local", "path": str(charts / sizes[i % 3])}
+        {"name": name, "type": "helm", "method": "local", "path": f"../charts/{sizes[i % 3]}"}
         for i, name in enumerate(helm[:4])
     ]
     subs.append({"name": f"static{index}", "type": "static", "path": "./manifests"})
     subs.append({"name": "nested", "method": "local", "path": "./nested"})
     write(folder / f"component.{ext}", {"name": f"group{index}", "subcomponents": subs})
     nested_subs = [
-        {"name": name, "type": "helm", "method": "local", "path": str(charts / sizes[(i + 1) % 3])}
+        {
+            "name": name,
+            "type": "helm",
+            "method": "local",
+            "path": f"../../charts/{sizes[(i + 1) % 3]}",
+        }
         for i, name in enumerate(helm[4:])
     ]
     nested_subs.append({"name": f"crds{index}", "type": "static", "path": "./manifests"})
@@ -104,7 +109,7 @@ def synth(n: int, root: Path) -> Path:
     subs = [{"name": f"group{i}", "path": f"./group{i}"} for i in range(groups)]
     write(root / "component.json", {"name": "bench", "subcomponents": subs})
     for i in range(groups):
-        group(root, i, charts)
+        group(root, i)
     for env in ("common", *ENVIRONMENTS):
         namespace = {"namespace": f"bench-{env}", "injectNamespace": True}
         layer = {"subcomponents": {f"group{i}": {"subcomponents": {}} for i in range(groups)}}

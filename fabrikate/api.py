@@ -21,12 +21,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.cache import Cache, digest
-from fabrikate.errors import Diagnostic, InputError
+from fabrikate.errors import Diagnostic, FabrikateError, raise_all
 from fabrikate.layout import output_dir
-from fabrikate.output import WriteResult
+from fabrikate.output import MANIFEST, WriteResult
 from fabrikate.settings import Settings
 
-__all__ = ["GenerateResult", "Validation", "generate", "install", "load"]
+__all__ = [
+    "GenerateResult",
+    "Validation",
+    "ValidationFailed",
+    "generate",
+    "install",
+    "load",
+    "render",
+]
 
 if TYPE_CHECKING:
     from fabrikate.generators import ComponentResult
@@ -90,23 +98,30 @@ def load(
     settings: Settings | None = None,
 ) -> Tree:
     """Resolve the tree at ``path`` for ``environments`` without running anything."""
-    return _load(Path(path), environments, settings or Settings.from_env())
-
-
-def _load(root: Path, environments: Sequence[str], settings: Settings, found: Any = None) -> Tree:
-    """``load``, telling ``found`` of each component as soon as it is placed."""
     from fabrikate.resolve import walk
 
-    tree = walk(root, environments, found=found, allow_outside_root=settings.allow_outside_root)
-    _check_environments(tree, settings)
+    settings = settings or Settings.from_env()
+    tree = walk(Path(path), environments, allow_outside_root=settings.allow_outside_root)
+    raise_all(_strict(tree.diagnostics, settings))
     return tree
 
 
-def _check_environments(tree: Tree, settings: Settings) -> None:
-    if settings.strict:
-        missing = [d for d in tree.diagnostics if "has no config file anywhere" in d.message]
-        if missing:
-            raise InputError(missing[0].message + " (--strict)")
+def _strict(diagnostics: Sequence[Diagnostic], settings: Settings) -> list[FabrikateError]:
+    """With ``--strict``, every warning as an error."""
+    if not settings.strict:
+        return []
+    return [d.escalated(" (--strict)").as_error() for d in diagnostics if d.level == "warning"]
+
+
+class ValidationFailed(FabrikateError):
+    """``generate(validate=True)`` found invalid objects; the output was written all the same
+    (as Fabrikate's ``--validate`` did) and ``result`` tells the whole run."""
+
+    def __init__(self, result: GenerateResult) -> None:
+        assert result.validation is not None
+        checked = result.validation
+        super().__init__(f"{len(checked.errors)} of {checked.objects} objects are invalid")
+        self.result = result
 
 
 def generate(
@@ -125,13 +140,19 @@ def generate(
     ``settings.incremental``, a run whose inputs and output did not change since the last
     identical one renders nothing and returns ``up_to_date``. With ``validate``, every written
     object is checked offline against Kubernetes ``kube_version`` (default: the newest known)
-    and the result lands in ``validation`` and in the record; the output is written either way.
+    and the result lands in ``validation`` and in the record; the output is written either way,
+    and invalid objects raise ``ValidationFailed``. Every failing component is reported at
+    once (``Failures`` when there are several); the old output then stays as it was.
     ``progress`` hears of each helm and static component as it starts and ends rendering.
     """
     settings = settings or Settings.from_env()
     root = Path(path)
     dest = Path(output) if output is not None else output_dir(root, list(environments))
     incremental = settings.incremental and settings.render_cache and not validate
+    if validate:  # an unknown version fails before anything renders
+        from fabrikate.validate import check_kube_version
+
+        kube_version = check_kube_version(kube_version)
     with tree_lock(root, settings):
         stamped = _Stamped(root, environments, dest, settings) if incremental else None
         if stamped is not None:
@@ -144,19 +165,21 @@ def generate(
         with recording(root, environments, settings) as run:
             result = run.result = _generate(root, environments, dest, settings, run, progress)
             if validate:
+                assert kube_version is not None
                 result.validation = _validate(result, kube_version)
+                if result.validation.errors:
+                    raise ValidationFailed(result)  # recorded as failed, with the findings
         if stamped is not None and run.tree is not None:
             stamped.save(run.tree, result)
     return result
 
 
-def _validate(result: GenerateResult, kube_version: str | None) -> Validation:
-    from fabrikate.validate import default_kube_version, validate_manifests
+def _validate(result: GenerateResult, kube_version: str) -> Validation:
+    from fabrikate.validate import validate_manifests
 
-    version = kube_version or default_kube_version()
     files = [(str(result.output / c.file), c.id, c.documents) for c in result.components]
-    problems, count = validate_manifests(files, version)
-    return Validation(version, count, problems)
+    problems, count = validate_manifests(files, kube_version)
+    return Validation(kube_version, count, problems)
 
 
 def tree_lock(root: Path, settings: Settings) -> contextlib.AbstractContextManager[None]:
@@ -255,38 +278,94 @@ def _generate(
     run: Run,
     progress: Progress | None = None,
 ) -> GenerateResult:
-    from fabrikate.generators import Renderer, TreeRender, inject_namespaces, join_documents
+    from fabrikate.generators import join_documents
+    from fabrikate.layout import check_output_dir
     from fabrikate.output import write_tree
-    from fabrikate.parallel import Pool
 
     started = time.perf_counter()
+    check_output_dir(dest, root)  # the cheap checks first; the tree's folders after the walk
     result = GenerateResult(root, tuple(environments), dest)
+    tree = render(result, settings, run, progress)
+    mark = time.perf_counter()
+    check_output_dir(dest, root, tree.components)
+    files = {c.file: join_documents(c.documents).encode() for c in result.components}
+    take_over = os.path.realpath(dest) == os.path.realpath(output_dir(root, environments))
+    result.files = write_tree(dest, files, take_over=take_over)
+    result.diagnostics.extend(_ownership_warnings(result.files))
+    result.timings["write"] = time.perf_counter() - mark
+    result.timings["total"] = time.perf_counter() - started
+    return result
+
+
+def render(
+    result: GenerateResult,
+    settings: Settings,
+    run: Run | None = None,
+    progress: Progress | None = None,
+) -> Tree:
+    """Walk and render the tree of ``result`` into it, without writing or recording anything
+    (``run`` hears of the tree, ``progress`` of each component rendered). Every failure is
+    collected, then raised at once."""
+    from fabrikate.generators import Renderer, TreeRender, inject_namespaces
+    from fabrikate.parallel import Pool
+    from fabrikate.resolve import duplicate_outputs, walk
+
+    started = time.perf_counter()
     cache = Cache.default() if settings.render_cache else None
     with Pool(settings.jobs) as pool:
         renderer = Renderer(settings, cache)
         renders = TreeRender(settings, renderer, pool, progress=progress)
-        tree = run.tree = _load(root, environments, settings, found=renders.offer)
+        tree = walk(
+            result.root,
+            result.environments,
+            visit=renders.visit,
+            visit_when=renders.hooked,
+            found=renders.offer,
+            jobs=settings.jobs,
+            allow_outside_root=settings.allow_outside_root,
+            keep_going=True,
+            skip_missing=False,
+        )
+        if run is not None:
+            run.tree = tree
         result.disabled = list(tree.disabled)
-        result.diagnostics.extend(tree.diagnostics)
+        errors = [d.as_error() for d in tree.diagnostics if d.level == "error"]
+        errors.extend(duplicate_outputs(tree))
+        result.diagnostics.extend(d for d in tree.diagnostics if d.level != "error")
         result.timings["load"] = time.perf_counter() - started
         mark = time.perf_counter()
-        result.components = renders.finish(tree)
-        for item in result.components:
-            result.diagnostics.extend(item.diagnostics)
+        for outcome in renders.finish(tree):
+            if isinstance(outcome, FabrikateError):
+                errors.append(outcome)
+            elif isinstance(outcome, Exception):
+                raise outcome
+            else:
+                result.components.append(outcome)
+                result.diagnostics.extend(outcome.diagnostics)
         result.cache_hits, result.cache_misses = renderer.hits, renderer.misses
         result.timings["render"] = time.perf_counter() - mark
+        raise_all(errors + _strict(result.diagnostics, settings), "errors; nothing was written")
         mark = time.perf_counter()
         inject_namespaces(result.components, renderer)
         result.timings["inject"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    files = {c.file: join_documents(c.documents).encode() for c in result.components}
-    result.files = write_tree(dest, files)
-    result.timings["write"] = time.perf_counter() - mark
     if cache is not None and renderer.misses:
         cache.trim(["render", "inject", "parsed"], settings.render_cache_bytes, every=600)
+    return tree
 
-    result.timings["total"] = time.perf_counter() - started
-    return result
+
+def _ownership_warnings(files: WriteResult) -> list[Diagnostic]:
+    """A folder taken over from Fabrikate or an earlier fab: the files it did not write now."""
+    if not files.taken_over or not files.foreign:
+        return []
+    shown = ", ".join(files.foreign[:5]) + (" ..." if len(files.foreign) > 5 else "")
+    return [
+        Diagnostic(
+            "warning",
+            f"{files.destination} had no {MANIFEST} (written by Fabrikate or an earlier fab): "
+            f"fab now owns the files it wrote; {len(files.foreign)} other files were left "
+            f"alone ({shown}): remove them if they are stale",
+        )
+    ]
 
 
 def install(

@@ -127,13 +127,15 @@ class _Group(click.Group):
             sys.exit(128 + _SIGNAL.get("signum", SIGINT))
 
     def invoke(self, ctx: click.Context) -> Any:
-        from fabrikate.errors import FabrikateError, Interrupted
+        from fabrikate.errors import FabrikateError, Failures, Interrupted
 
         try:
             return super().invoke(ctx)
         except FabrikateError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 _traceback()
+            for each in exc.errors if isinstance(exc, Failures) else ():
+                click.echo(f"fab: error: {each}", err=True)
             click.echo(f"fab: error: {exc}", err=True)
             ctx.exit(ctx.obj.get("error_code", 1) if ctx.obj else 1)
         except (KeyboardInterrupt, Interrupted):
@@ -335,7 +337,7 @@ def _deprecated_output(ctx: click.Context, param: click.Parameter, value: Path |
     hidden=True,
 )
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Parallel renders (0: CPU count).")
-@click.option("--strict", is_flag=True, help="Environments without any config file are errors.")
+@click.option("--strict", is_flag=True, help="Every warning is an error.")
 @_run_options
 @click.option(
     "--no-cache",
@@ -376,6 +378,7 @@ def generate(
     **options: Any,
 ) -> None:
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
+    from fabrikate.api import ValidationFailed
     from fabrikate.api import generate as run_generate
     from fabrikate.progress import Display
 
@@ -383,18 +386,27 @@ def generate(
     settings = _settings(**options)
     display = Display(sys.stderr, progress, quiet=ctx.obj["quiet"], piped_lines=False)
     try:
-        result = run_generate(
-            root,
-            environments,
-            output=output or old_output,
-            settings=settings,
-            validate=validate,
-            kube_version=kube_version,
-            progress=display,
-        )
-    finally:
-        display.close()
-    _print_diagnostics(result.diagnostics, ctx.obj["quiet"])
+        try:
+            result = run_generate(
+                root,
+                environments,
+                output=output or old_output,
+                settings=settings,
+                validate=validate,
+                kube_version=kube_version,
+                progress=display,
+            )
+        finally:
+            display.close()
+    except ValidationFailed as exc:
+        _report_generation(exc.result, ctx.obj["quiet"], timings)
+        raise
+    _report_generation(result, ctx.obj["quiet"], timings)
+
+
+def _report_generation(result: Any, quiet: bool, timings: bool) -> None:
+    """What a generation did, on stderr: its warnings, a summary, timings, validation."""
+    _print_diagnostics(result.diagnostics, quiet)
     files = result.files
     assert files is not None
     if result.up_to_date:
@@ -416,7 +428,9 @@ def generate(
     if timings:
         _print_timings(result)
     if result.validation is not None:
-        _report_validation(result.validation)
+        _print_diagnostics(result.validation.problems)
+        if not result.validation.errors:
+            log.info("validated %s", plural(result.validation.objects, "object"))
 
 
 def _print_timings(result: Any) -> None:
@@ -730,41 +744,30 @@ def remove(name: str, directory: Path, prune_config: bool) -> None:
     help="A YAML file of values to merge in (before the KEY=VALUE pairs).",
 )
 @click.option("--string", is_flag=True, help="Keep every value a string.")
+@click.option("--json", "json_values", is_flag=True, help="Read every value as JSON.")
+@click.option("--namespace", help="Set the namespace of the component (or -s subcomponent).")
+@click.option(
+    "--inject-namespace/--no-inject-namespace",
+    default=None,
+    help="Set injectNamespace of the component (or -s subcomponent).",
+)
+@click.option(
+    "--disable/--enable",
+    "disabled",
+    default=None,
+    help="Set disabled: true (or false) of the -s subcomponent.",
+)
 @_CHDIR
-def set_command(
-    pairs: tuple[str, ...],
-    directory: Path,
-    environment: str,
-    subcomponent: str,
-    no_new_config_keys: bool,
-    file: Path | None,
-    string: bool,
-) -> None:
-    """Set config values in config/<environment>.yaml (values typed as YAML scalars)."""
+def set_command(pairs: tuple[str, ...], directory: Path, **options: Any) -> None:
+    """Set config values in config/<environment>.yaml.
+
+    Values are typed as helm --set types them: integers, true/false and null are typed,
+    everything else (1.10, 0777, 1e3, yes) stays the string typed.
+    """
     from fabrikate.edit import set_config
 
-    path = set_config(
-        directory,
-        pairs,
-        environment=environment,
-        subcomponent=subcomponent,
-        no_new_keys=no_new_config_keys,
-        file=file,
-        string=string,
-    )
-    _wrote([path])
-
-
-def _report_validation(validation: Any) -> None:
-    """``generate --validate``: the problems, and exit 1 on an invalid object."""
-    _print_diagnostics(validation.problems)
-    if validation.errors:
-        click.echo(
-            f"fab: error: {len(validation.errors)} of {validation.objects} objects are invalid",
-            err=True,
-        )
-        sys.exit(1)
-    log.info("validated %s", plural(validation.objects, "object"))
+    options["no_new_keys"] = options.pop("no_new_config_keys")
+    _wrote([set_config(directory, pairs, **options)])
 
 
 @main.command(name="validate")
@@ -772,12 +775,14 @@ def _report_validation(validation: Any) -> None:
 @click.option("--manifests", is_flag=True, help="Also render ENVs and check every object.")
 @click.option("--kube-version", metavar="X.Y", help="Kubernetes schemas to check against.")
 @output_format("text", "json", "yaml")
+@click.option("--strict", is_flag=True, help="Every warning is an error.")
 @click.option("--allow-outside-root", is_flag=True, default=None)
 def validate_command(
     args: tuple[str, ...],
     manifests: bool,
     kube_version: str | None,
     output_format: str,
+    strict: bool,
     allow_outside_root: bool | None,
 ) -> None:
     """Check the HLD at PATH (default: .) for ENVs; print every problem; exit 1 if any."""
@@ -786,7 +791,7 @@ def validate_command(
     root = Path(".")
     if args and ("/" in args[0] or Path(args[0]).is_dir()):
         root, args = Path(args[0]), args[1:]
-    settings = _settings(allow_outside_root=allow_outside_root)
+    settings = _settings(allow_outside_root=allow_outside_root, strict=strict)
     report = validate(root, args, manifests=manifests, kube_version=kube_version, settings=settings)
     if output_format != "text":
         _echo_data(report.as_json(), output_format)

@@ -5,8 +5,8 @@
 
 ``merge`` is a pure function: the higher-priority layer wins for scalars, maps merge key by
 key, lists concatenate (higher items first), and a map over a non-map is a conflict.
-``namespace`` and ``injectNamespace`` travel together from the first layer that names a
-namespace; ``disabled`` comes from the first layer that mentions the subcomponent.
+``namespace``, ``injectNamespace`` and ``disabled`` each come from the highest layer that sets
+them; what Fabrikate's merge would have made of them is kept beside, to warn where it differs.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from typing import Any
 
 from fabrikate.errors import ConfigConflictError, Diagnostic, InputError, Location
 from fabrikate.layout import check_name
-from fabrikate.model import schema_errors
+from fabrikate.model import schema_errors, unknown_key
 from fabrikate.yamlio import duplicate_warnings, locate, parse_document
 
 __all__ = [
     "ConfigLayer",
+    "Fabrikate",
     "MergeConflict",
     "check_environment",
     "config_file",
@@ -36,19 +37,33 @@ LAYER_KEYS = ("config", "namespace", "injectNamespace", "disabled", "subcomponen
 
 
 @dataclass(frozen=True, slots=True)
+class Fabrikate:
+    """What Fabrikate's merge made of ``namespace``, ``injectNamespace`` and ``disabled``
+    (spec §3.3), kept to warn where fab's fixed merge gives another result."""
+
+    namespace: str = ""
+    inject_namespace: bool = False
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigLayer:
     """One level of config: values, namespace settings and per-subcomponent layers.
 
     ``origins`` lists, highest priority first, the files and key prefixes merged into it.
-    Layers are never mutated once built; ``merge`` shares unchanged subtrees.
+    ``inject_namespace`` and ``disabled`` are None where no layer sets them; ``set_in`` names
+    the file that set each of ``namespace``, ``injectNamespace`` and ``disabled``. Layers are
+    never mutated once built; ``merge`` shares unchanged subtrees.
     """
 
     config: Mapping[str, Any] = field(default_factory=dict)
     namespace: str = ""
-    inject_namespace: bool = False
-    disabled: bool = False
+    inject_namespace: bool | None = None
+    disabled: bool | None = None
     subcomponents: Mapping[str, ConfigLayer] = field(default_factory=dict)
     origins: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    set_in: Mapping[str, str] = field(default_factory=dict)
+    fabrikate: Fabrikate = field(default_factory=Fabrikate)
 
     def sub(self, name: str) -> ConfigLayer:
         """The layer for subcomponent ``name`` (empty when not configured)."""
@@ -56,6 +71,11 @@ class ConfigLayer:
         if found is not None:
             return found
         return ConfigLayer(origins=tuple((f, (*p, "subcomponents", name)) for f, p in self.origins))
+
+    @property
+    def injects(self) -> bool:
+        """Whether namespaces are injected (into ``namespace``, when there is one)."""
+        return bool(self.inject_namespace and self.namespace)
 
 
 class MergeConflict(Exception):
@@ -84,8 +104,14 @@ def config_file(directory: Path, environment: str) -> Path | None:
     return None
 
 
-def load_layer(directory: Path, environment: str) -> tuple[ConfigLayer | None, list[Diagnostic]]:
-    """Read one environment's config of a component folder; None when it has no such file."""
+def load_layer(
+    directory: Path, environment: str, *, lenient: bool = False
+) -> tuple[ConfigLayer | None, list[Diagnostic]]:
+    """Read one environment's config of a component folder; None when it has no such file.
+
+    An invalid file raises, unless ``lenient``: then its errors are among the problems, and
+    a file whose only errors are mistyped keys still gives its layer.
+    """
     path = config_file(directory, environment)
     if path is None:
         return None, []
@@ -94,8 +120,10 @@ def load_layer(directory: Path, environment: str) -> tuple[ConfigLayer | None, l
     layer, found = parse_layer(data, text, str(path))
     problems.extend(found)
     errors = [p for p in problems if p.level == "error"]
-    if errors:
+    if errors and not lenient:
         raise errors[0].as_error()
+    if any(p.code != "unknown-key" for p in errors):
+        return None, problems
     return layer, problems
 
 
@@ -107,6 +135,8 @@ def parse_layer(data: Any, text: str, file: str) -> tuple[ConfigLayer, list[Diag
             "error", f"expected a mapping at the top level, got {kind}", Location(file, 1, 1)
         )
         return ConfigLayer(), [problem]
+    if data is None:  # an empty or comment-only file is an empty layer, as in Fabrikate
+        return _build({}, file, ()), []
     problems: list[Diagnostic] = []
     for error in schema_errors("config", data, text, file):
         path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
@@ -126,17 +156,9 @@ def parse_layer(data: Any, text: str, file: str) -> tuple[ConfigLayer, list[Diag
 def _unknown_keys(
     data: dict[str, Any], text: str, file: str, path: tuple[str, ...], problems: list[Diagnostic]
 ) -> None:
-    import difflib
-
     for key in data:
         if key not in LAYER_KEYS:
-            hint = difflib.get_close_matches(str(key), LAYER_KEYS, n=1)
-            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-            problems.append(
-                Diagnostic(
-                    "warning", f"unknown key {key!r}{suggestion}", locate(text, [*path, key], file)
-                )
-            )
+            problems.append(unknown_key(key, LAYER_KEYS, locate(text, [*path, key], file)))
     for name, sub in (data.get("subcomponents") or {}).items():
         _unknown_keys(sub or {}, text, file, (*path, "subcomponents", str(name)), problems)
 
@@ -146,18 +168,29 @@ def _build(data: Mapping[str, Any], file: str, prefix: tuple[str, ...]) -> Confi
         str(name): _build(sub or {}, file, (*prefix, "subcomponents", str(name)))
         for name, sub in (data.get("subcomponents") or {}).items()
     }
+    namespace = data.get("namespace") or ""
+    inject, disabled = data.get("injectNamespace"), data.get("disabled")
+    written = {"namespace": namespace, "injectNamespace": inject, "disabled": disabled}
     return ConfigLayer(
         config=data.get("config") or {},
-        namespace=data.get("namespace") or "",
-        inject_namespace=bool(data.get("injectNamespace")),
-        disabled=bool(data.get("disabled")),
+        namespace=namespace,
+        inject_namespace=None if inject is None else bool(inject),
+        disabled=None if disabled is None else bool(disabled),
         subcomponents=subs,
         origins=((file, prefix),),
+        set_in={key: file for key, value in written.items() if value not in (None, "")},
+        fabrikate=Fabrikate(namespace, bool(inject), bool(disabled)),
     )
 
 
 def merge(higher: ConfigLayer, lower: ConfigLayer) -> ConfigLayer:
-    """Merge ``lower`` below ``higher`` with Fabrikate's rules; raise ``ConfigConflictError``."""
+    """Merge ``lower`` below ``higher``; raise ``ConfigConflictError``.
+
+    Values follow Fabrikate's rules. ``namespace``, ``injectNamespace`` and ``disabled`` each
+    come from the highest layer that sets them (Fabrikate coupled the first two and let any
+    higher mention of a subcomponent undo a lower ``disabled: true``; ``fabrikate`` keeps what
+    it would have made of them).
+    """
     try:
         values = merge_values(higher.config, lower.config, ())
     except MergeConflict as conflict:
@@ -165,18 +198,29 @@ def merge(higher: ConfigLayer, lower: ConfigLayer) -> ConfigLayer:
     subs = dict(higher.subcomponents)
     for name, layer in lower.subcomponents.items():
         subs[name] = merge(subs[name], layer) if name in subs else layer
-    merged = ConfigLayer(
+    set_in = dict(lower.set_in)
+    set_in.update(higher.set_in)
+    old = higher.fabrikate
+    if not old.namespace:  # Fabrikate's fix-up: both travel from the first namespace (§3.3)
+        old = replace(
+            old,
+            namespace=lower.fabrikate.namespace,
+            inject_namespace=lower.fabrikate.inject_namespace,
+        )
+    return ConfigLayer(
         config=values,
-        namespace=higher.namespace,
-        inject_namespace=higher.inject_namespace,
-        disabled=higher.disabled,
+        namespace=higher.namespace or lower.namespace,
+        inject_namespace=_first(higher.inject_namespace, lower.inject_namespace),
+        disabled=_first(higher.disabled, lower.disabled),
         subcomponents=subs,
         origins=higher.origins + lower.origins,
+        set_in=set_in,
+        fabrikate=old,
     )
-    if not merged.namespace:
-        # Fabrikate's fix-up: namespace and injectNamespace travel together (spec §3.3).
-        merged = replace(merged, namespace=lower.namespace, inject_namespace=lower.inject_namespace)
-    return merged
+
+
+def _first(higher: bool | None, lower: bool | None) -> bool | None:
+    return lower if higher is None else higher
 
 
 def merge_values(higher: Any, lower: Any, keypath: tuple[str, ...]) -> Any:

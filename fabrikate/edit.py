@@ -36,6 +36,7 @@ from fabrikate.yamlio import locate, parse_json, parse_yaml, read_text
 
 __all__ = [
     "add_subcomponent",
+    "helm_typed",
     "parse_key",
     "remove_subcomponent",
     "set_config",
@@ -471,8 +472,28 @@ def parse_key(text: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def _parse_pair(pair: str, as_string: bool) -> tuple[tuple[str, ...], Any]:
-    """``a.b=value`` → key parts and the value typed as a YAML scalar."""
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def helm_typed(text: str) -> Any:
+    """A ``--set`` value typed as ``helm --set`` types it: ``true``/``false``/``null`` (any
+    case) and 64-bit integers without a leading zero; everything else stays the string typed
+    (``1.10``, ``0777``, ``1e3`` and ``yes`` too)."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    if text == "0" or (_INTEGER.fullmatch(text) and text[0] != "0"):
+        number = int(text)
+        if -(2**63) <= number < 2**63:
+            return number
+    return text
+
+
+def _parse_pair(pair: str, typing: str) -> tuple[tuple[str, ...], Any]:
+    """``a.b=value`` → key parts and the value: typed as ``helm --set`` does, kept a string
+    (``typing="string"``), or read as JSON (``typing="json"``)."""
     quoted = False
     for index, char in enumerate(pair):
         if char == '"':
@@ -483,18 +504,14 @@ def _parse_pair(pair: str, as_string: bool) -> tuple[tuple[str, ...], Any]:
     else:
         raise InputError(f"{pair!r} is not a key=value pair")
     parts = parse_key(key)
-    if as_string or raw == "":
+    if typing == "string":
         return parts, raw
-    try:
-        value, _ = parse_yaml(raw, "value")
-    except InputError:
-        return parts, raw
-    if isinstance(value, dict | list):
-        raise InputError(
-            f"{pair!r}: the value is a YAML {'map' if isinstance(value, dict) else 'list'}; "
-            "set takes scalars (use --string, or -f FILE for maps and lists)"
-        )
-    return parts, value
+    if typing == "json":
+        try:
+            return parts, json.loads(raw)
+        except ValueError as exc:
+            raise InputError(f"{pair!r}: the value is not JSON ({exc})") from None
+    return parts, helm_typed(raw)
 
 
 Assignment = tuple[tuple[str, ...], Any]
@@ -529,42 +546,89 @@ def set_config(
     no_new_keys: bool = False,
     file: str | Path | None = None,
     string: bool = False,
+    json_values: bool = False,
+    namespace: str | None = None,
+    inject_namespace: bool | None = None,
+    disabled: bool | None = None,
 ) -> Path:
     """Set config values in ``config/<environment>.yaml|json`` of the component in ``directory``.
 
-    Values are typed as YAML scalars unless ``string``; ``file`` contributes its values first,
-    so ``pairs`` override them. ``subcomponent`` is a dotted path (``a.b``) through
-    ``subcomponents``. Returns the file written.
+    Values are typed as ``helm --set`` types them, kept strings with ``string``, or read as
+    JSON with ``json_values``; ``file`` contributes its values (YAML-typed) first, so ``pairs``
+    override them. ``subcomponent`` is a dotted path (``a.b``) through ``subcomponents``; when
+    the component's tree can be read it must name subcomponents of it. ``namespace``,
+    ``inject_namespace`` and ``disabled`` set those keys of the layer. Returns the file written.
     """
     directory = Path(directory)
     check_environment(environment)
-    if not pairs and file is None:
-        raise InputError("set takes one or more key=value arguments and/or a --file")
-    assignments = _pairs_from_file(Path(file)) if file is not None else []
-    assignments.extend(_parse_pair(pair, string) for pair in pairs)
+    flags = {"namespace": namespace, "injectNamespace": inject_namespace, "disabled": disabled}
+    flags = {key: value for key, value in flags.items() if value is not None}
+    if not pairs and file is None and not flags:
+        raise InputError(
+            "set takes one or more key=value arguments, a --file, or --namespace, "
+            "--inject-namespace or --disable"
+        )
+    if string and json_values:
+        raise InputError("--string and --json exclude each other")
     subpath = parse_key(subcomponent) if subcomponent else ()
+    if "disabled" in flags and not subpath:
+        raise InputError("--disable/--enable apply to a subcomponent: give -s NAME")
+    _check_subcomponent_path(directory, subpath)
+    typing = "string" if string else "json" if json_values else "helm"
+    assignments = _pairs_from_file(Path(file)) if file is not None else []
+    assignments.extend(_parse_pair(pair, typing) for pair in pairs)
     path = config_file(directory, environment) or directory / "config" / f"{environment}.yaml"
     doc = _open(path)
+    layer = [step for name in subpath for step in ("subcomponents", name)]
+    for key, value in flags.items():
+        _assign(doc, layer, key, value, no_new_keys)
     for keys, value in assignments:
-        _assign(doc, subpath, keys, value, no_new_keys)
+        _assign(doc, [*layer, "config", *keys[:-1]], keys[-1], value, no_new_keys)
     _commit([doc])
     return path
 
 
-def _assign(
-    doc: _Document, subpath: tuple[str, ...], keys: tuple[str, ...], value: Any, strict: bool
-) -> None:
-    """Set ``subcomponents.<subpath...>.config.<keys>`` to ``value`` in data and expectation."""
-    steps: list[str] = []
-    for name in subpath:
-        steps += ["subcomponents", name]
-    steps += ["config", *keys[:-1]]
+def _check_subcomponent_path(directory: Path, subpath: Sequence[str]) -> None:
+    """Each part of ``-s a.b`` must name a subcomponent, as far as the tree can be read (a
+    definition that is missing or not installed yet ends the check)."""
+    from fabrikate.layout import subcomponent_dir
+    from fabrikate.model import load_component
+
+    folder = directory
+    try:
+        component, _ = load_component(folder, lenient=True)
+    except InputError:
+        return
+    for depth, name in enumerate(subpath):
+        subs = {sub.name: sub for sub in component.subcomponents}
+        sub = subs.get(name)
+        if sub is None:
+            shown = ".".join(subpath)
+            hint = difflib.get_close_matches(name, list(subs), n=1)
+            fix = (
+                f"did you mean {'.'.join((*subpath[:depth], hint[0]))!r}?"
+                if hint
+                else f"it has: {', '.join(subs) or 'none'}"
+            )
+            raise InputError(
+                f"-s {shown}: component {component.name!r} has no subcomponent {name!r}; {fix}"
+            )
+        if sub.is_directory:
+            folder = subcomponent_dir(folder, sub)
+            try:
+                sub, _ = load_component(folder, lenient=True)
+            except InputError:
+                return
+        component = sub
+
+
+def _assign(doc: _Document, steps: Sequence[str], last: str, value: Any, strict: bool) -> None:
+    """Set ``<steps...>.<last>`` to ``value`` in data and expectation."""
     node, plain = doc.data, doc.expected
     trail: list[str] = []
     for step in steps:
         node, plain = _descend(doc, node, plain, step, trail, strict)
         trail.append(step)
-    last = keys[-1]
     key = _find_key(node, last)
     if key is None:
         if strict:

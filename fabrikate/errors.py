@@ -6,7 +6,8 @@ Every error a user can cause is a ``FabrikateError``; the CLI prints its one lin
     ├── InputError            a definition, config or argument is invalid
     │   └── ConfigConflictError   two config layers disagree on a value's type
     ├── ProcessError          an external command (helm, git, a hook) failed or timed out
-    └── SourceError           a remote source could not be fetched
+    ├── SourceError           a remote source could not be fetched
+    └── Failures              several of the above at once (``errors`` lists them)
 
 Misuse of the library (wrong argument types, say) raises the ordinary Python errors instead,
 so that ``except FabrikateError`` never hides a bug.
@@ -25,12 +26,14 @@ __all__ = [
     "ConfigConflictError",
     "Diagnostic",
     "FabrikateError",
+    "Failures",
     "InputError",
     "Interrupted",
     "Location",
     "ProcessError",
     "SourceError",
     "component_context",
+    "raise_all",
 ]
 
 
@@ -104,6 +107,23 @@ class SourceError(FabrikateError):
     """A remote source (git, helm repository, OCI registry, http) could not be fetched."""
 
 
+class Failures(FabrikateError):
+    """Several things failed at once; ``errors`` holds each (the CLI prints one line each)."""
+
+    def __init__(self, errors: Sequence[FabrikateError], what: str = "errors") -> None:
+        super().__init__(f"{len(errors)} {what}")
+        self.errors = list(errors)
+
+
+def raise_all(errors: Sequence[FabrikateError], what: str = "errors") -> None:
+    """Raise the one error, or ``Failures`` of several (duplicates dropped); nothing if none."""
+    unique = list({str(e): e for e in errors}.values())
+    if len(unique) == 1:
+        raise unique[0]
+    if unique:
+        raise Failures(unique, what)
+
+
 class Interrupted(BaseException):
     """The run was interrupted (SIGINT or SIGTERM).
 
@@ -132,6 +152,7 @@ class Diagnostic:
     message: str
     location: Location | None = None
     component: str | None = None
+    code: str = ""  # what kind of problem, for code that treats some kinds differently
 
     def __str__(self) -> str:
         text = self.message if self.location is None else f"{self.location}: {self.message}"
@@ -142,15 +163,19 @@ class Diagnostic:
         """The same problem as an exception."""
         return InputError(self.message, location=self.location, component=self.component)
 
-    def to_data(self) -> tuple[str, str, str | None, int | None, int | None, str | None]:
+    def to_data(self) -> tuple[str, str, str | None, int | None, int | None, str | None, str]:
         """Plain values for storing (``from_data`` reads them back)."""
         where = self.location
         file, line, column = (where.file, where.line, where.column) if where else (None,) * 3
-        return self.level, self.message, file, line, column, self.component
+        return self.level, self.message, file, line, column, self.component, self.code
 
     @classmethod
     def from_data(cls, data: Sequence[Any]) -> Diagnostic:
         """The diagnostic ``to_data`` stored."""
-        level, message, file, line, column, component = data
+        level, message, file, line, column, component, code = data
         location = Location(file, line, column) if file is not None else None
-        return cls(level, message, location, component)
+        return cls(level, message, location, component, code)
+
+    def escalated(self, why: str = "") -> Diagnostic:
+        """The same problem as an error."""
+        return Diagnostic("error", self.message + why, self.location, self.component, self.code)

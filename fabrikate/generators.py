@@ -42,7 +42,7 @@ from fabrikate.errors import (
     component_context,
 )
 from fabrikate.fsutil import read_regular
-from fabrikate.parallel import Pool, first_failure
+from fabrikate.parallel import Pool
 from fabrikate.process import Command, run, run_hooks
 from fabrikate.progress import Event, Progress
 from fabrikate.resolve import ResolvedComponent, Tree
@@ -56,6 +56,7 @@ __all__ = [
     "Renderer",
     "TreeRender",
     "cluster_scoped_kinds",
+    "helm_documents",
     "helm_version",
     "inject_namespace",
     "inject_namespaces",
@@ -68,6 +69,8 @@ log = logging.getLogger("fabrikate")
 
 STATIC_SUFFIXES = (".yaml", ".yml", ".json")
 HELM_FLAGS = ("--include-crds",)
+# Part of the render cache key: a change to how helm's output is read changes it.
+HELM_OUTPUT_FORMAT = "helm3-trimmed"
 GENERATE_HOOKS = ("before-generate", "after-generate")
 
 # Kinds that live outside namespaces (kubectl api-resources --namespaced=false).
@@ -188,13 +191,27 @@ class TreeRender:
     progress: Progress | None = None
 
     def offer(self, node: ResolvedComponent) -> None:
-        """Sort ``node`` as the walk places it: served by the cache, or a helm run started now."""
+        """Sort ``node`` as the walk places it: served by the cache, or a helm run started now.
+        A component with generate hooks waits for ``visit``."""
         if _hooked(node):
             return
         if self.renderer.ready(node):
             self.served.add(node.id)
         elif node.component.type == "helm":
             self.started[node.id] = self.pool.submit(self.one, node)
+
+    def visit(self, node: ResolvedComponent) -> None:
+        """The walk's visit of a component with generate hooks (``hooked``): it is rendered,
+        hooks and all, before its children are read, as Fabrikate did (a hook may create their
+        folders). A failure is the walk's: it skips the subtree."""
+        done: Future[ComponentResult | Exception] = Future()
+        done.set_result(self.one(node))
+        self.started[node.id] = done
+
+    @staticmethod
+    def hooked(node: ResolvedComponent) -> bool:
+        """Whether ``node`` has generate hooks, and so is rendered by ``visit``."""
+        return _hooked(node)
 
     def one(self, node: ResolvedComponent) -> ComponentResult:
         """Render one component, with its hooks."""
@@ -223,10 +240,12 @@ class TreeRender:
         assert self.progress is not None
         self.progress(event)
 
-    def finish(self, tree: Tree) -> list[ComponentResult]:
-        """Every component of ``tree`` rendered; the first failure in tree order raises."""
-        hits = [n for n in tree.components if n.id in self.served]
-        rest = [n for n in tree.components if n.id not in self.served and n.id not in self.started]
+    def finish(self, tree: Tree) -> list[ComponentResult | Exception]:
+        """Every component of ``tree`` rendered, in tree order: each result or its failure.
+        Components whose visit failed are left out (the walk reported them)."""
+        nodes = [n for n in tree.components if not (_hooked(n) and n.id not in self.started)]
+        hits = [n for n in nodes if n.id in self.served]
+        rest = [n for n in nodes if n.id not in self.served and n.id not in self.started]
         futures = dict(self.started)
         batch = None
         for node in [*rest[:1], None, *rest[1:]] if hits else rest:
@@ -236,11 +255,9 @@ class TreeRender:
                 futures[node.id] = self.pool.submit(self.one, node)
         self.pool.wait()
         from_cache = batch.result() if batch is not None else {}
-        outcomes = [
-            futures[n.id].result() if n.id in futures else _pick(from_cache, n.id)
-            for n in tree.components
+        return [
+            futures[n.id].result() if n.id in futures else _pick(from_cache, n.id) for n in nodes
         ]
-        return first_failure(outcomes)
 
     def serve(self, hits: list[ResolvedComponent]) -> dict[str, ComponentResult]:
         """Components the cache serves, one after another (threads would only slow them)."""
@@ -285,7 +302,7 @@ class Renderer:
     cache: Cache | None = None
     hits: int = 0
     misses: int = 0
-    _charts: dict[Path, str] = field(default_factory=dict)
+    _charts: dict[str, str] = field(default_factory=dict)
     _keys: dict[str, str] = field(default_factory=dict)
     _helm_version: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -368,13 +385,16 @@ class Renderer:
             node.namespace,
             node.name,
             " ".join(HELM_FLAGS),
+            HELM_OUTPUT_FORMAT,
         )
 
     def chart_digest(self, chart: layout.Chart) -> str:
-        """A digest of every file of a chart, computed once per run."""
-        found = self._charts.get(chart.path)
+        """A digest of every file of a chart, computed once per run and chart folder (however
+        many paths lead to it: ``a/../charts/x`` and ``b/../charts/x``)."""
+        real = os.path.realpath(chart.path)
+        found = self._charts.get(real)
         if found is None:
-            found = self._charts[chart.path] = _tree_digest(chart)
+            found = self._charts[real] = _tree_digest(chart)
         return found
 
     def helm_version(self) -> str:
@@ -451,7 +471,28 @@ def _helm(
         if line.strip():
             diagnostics.append(Diagnostic("warning", f"helm: {line.strip()}", component=node.id))
     _check_manifests(result.stdout, chart)
-    return split_documents(result.stdout)
+    return helm_documents(result.stdout)
+
+
+# A rendered template's document (not a CRD file, which both helms print as it is written).
+_TEMPLATE_SOURCE = re.compile(r"# Source: [^/\n]+(?:/charts/[^/\n]+)*/templates/")
+# Go's unicode.IsSpace, which helm 3 trims with (Python's str.isspace also has \x1c-\x1f).
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    chr(c) for c in range(0x2000, 0x200B)
+)
+
+
+def helm_documents(stdout: str) -> list[str]:
+    """The documents of ``helm template``'s output, byte for byte as helm 3 prints them.
+
+    helm 3 trims the white space around each rendered template; helm 4.2 and later keep its
+    trailing newline, which puts a blank line before every ``---`` (helm/helm#32565). Trimming
+    here, the one place helm output is read, makes both give the same files.
+    """
+    return [
+        doc.rstrip(_GO_SPACE) + "\n" if _TEMPLATE_SOURCE.match(doc) else doc
+        for doc in split_documents(stdout)
+    ]
 
 
 def _check_manifests(text: str, chart: Path) -> None:

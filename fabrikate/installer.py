@@ -15,20 +15,28 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from fabrikate import layout
+from fabrikate import installs, layout
 from fabrikate.cache import Cache
-from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, component_context
+from fabrikate.errors import (
+    Diagnostic,
+    FabrikateError,
+    InputError,
+    Location,
+    SourceError,
+    component_context,
+)
 from fabrikate.layout import check_name
 from fabrikate.model import Component
 from fabrikate.process import run_hooks
 from fabrikate.progress import Event, Progress
-from fabrikate.resolve import ResolvedComponent, walk
+from fabrikate.resolve import ResolvedComponent, child_id, walk
 from fabrikate.settings import Settings
-from fabrikate.sources import Finish, Placed, Request, Sources, stamp_file
+from fabrikate.sources import Finish, Placed, Request, Sources
 from fabrikate.sources.credentials import ACCESS_FILE
 
 __all__ = ["InstallResult", "Installed", "install"]
@@ -117,16 +125,16 @@ class _Installer:
             and not node.config.sub(sub.name).disabled
         ]
         git = self.sources.fetcher("git")
-        plan = git.plan([_request(f"{node.id}/{sub.name}", sub) for sub in clones])  # type: ignore[attr-defined]
+        plan = git.plan([_request(child_id(node, sub.name), sub) for sub in clones])  # type: ignore[attr-defined]
         for batch in plan:
             self.pool.submit(batch)
-        jobs = [(f"{node.id}/{sub.name}", self.submit_clone(node, sub)) for sub in clones]
+        jobs = [(child_id(node, sub.name), self.submit_clone(node, sub)) for sub in clones]
         self.prefetch_charts(node)
         own = self.submit_own(node)
-        for child_id, future in jobs:
+        for name, future in jobs:
             error = future.exception()
             if isinstance(error, FabrikateError):
-                self.fail(child_id, error)
+                self.fail(name, error)
             elif error is not None:
                 raise error
         if own is not None:
@@ -140,7 +148,7 @@ class _Installer:
         for sub in node.component.subcomponents:
             wanted = sub.type == "helm" and sub.method == "helm" and sub.source and sub.path
             if wanted and not node.config.sub(sub.name).disabled:
-                inline_id = str(PurePosixPath(node.logical_path or ".") / sub.name)
+                inline_id = child_id(node, sub.name)
                 helm = self.sources.fetcher("helm")
                 self.pool.submit(helm.prefetch, _request(inline_id, sub))  # type: ignore[attr-defined]
 
@@ -175,7 +183,7 @@ class _Installer:
         run_hooks(node, event, self.settings)
 
     def submit_clone(self, parent: ResolvedComponent, sub: Component) -> Future[Placed]:
-        child_id = f"{parent.id}/{sub.name}"
+        name = child_id(parent, sub.name)
         try:
             dest = layout.own_folder(
                 layout.clone_dir(parent.physical_path, sub.name), parent.physical_path
@@ -184,7 +192,7 @@ class _Installer:
             failed: Future[Placed] = Future()
             failed.set_exception(exc)
             return failed
-        return self.pool.submit(self.place, child_id, _request(child_id, sub), dest)
+        return self.pool.submit(self.place, name, _request(name, sub), dest)
 
     def submit_own(self, node: ResolvedComponent) -> Future[None] | None:
         component = node.component
@@ -212,17 +220,23 @@ class _Installer:
             component = node.component
             fetched = layout.chart_clone_dir(node.physical_path, component.name)
             dest = layout.own_folder(fetched, node.physical_path)
-            layout.own_folder(stamp_file(dest), node.physical_path)
+            layout.own_folder(installs.stamp_file(dest, component.method), node.physical_path)
             finish = self.chart_dependencies(node) if component.method == "git" else None
-            self.place(node.id, _request(node.id, component), dest, finish)
+            request = _request(node.id, component)
+            self.place(node.id, request, dest, finish)
+            if finish is not None:  # an unchanged checkout, asked for another path
+                _chart_in(dest, request, self.sources.mask)
 
     def chart_dependencies(self, node: ResolvedComponent) -> Finish:
-        """Build a git chart's dependencies in its new copy: a failure keeps the earlier copy."""
+        """Check that a git chart's path is a chart, and build its dependencies, in its new
+        copy: a failure keeps the earlier copy."""
         helm = self.sources.fetcher("helm")
+        request = _request(node.id, node.component)
 
         def build(new: Path) -> None:
-            chart = layout.Chart(new / node.component.path, new, "its clone")
+            chart = layout.Chart(layout.join_path(new, node.component.path), new, "its clone")
             layout.confine(chart.path, new, "chart path", "its clone")
+            _chart_in(new, request, self.sources.mask)
             layout.chart_files(chart)  # helm writes into charts/: never through a link
             helm.dependencies(chart.path, node.id)  # type: ignore[attr-defined]
 
@@ -263,6 +277,16 @@ class _Installer:
                 self.fail(item.component or ".", item.as_error())
 
 
+def _chart_in(checkout: Path, request: Request, mask: Callable[[str], str]) -> None:
+    """A git chart's ``path`` must be a chart folder of its checkout."""
+    if not (layout.join_path(checkout, request.path) / "Chart.yaml").is_file():
+        ref = request.version or request.branch or "the default branch"
+        raise SourceError(
+            mask(f"chart path {request.path!r} is not in {request.shown} at {ref}: no Chart.yaml"),
+            component=request.component,
+        )
+
+
 def _request(component_id: str, component: Component, method: str = "") -> Request:
     return Request(
         component_id,
@@ -300,6 +324,7 @@ def install(
                 jobs=jobs,
                 allow_outside_root=settings.allow_outside_root,
                 keep_going=True,
+                check_installs=False,  # what install replaces may well be stale
             )
         except FabrikateError as exc:
             installer.fail(exc.component or ".", exc)

@@ -32,6 +32,7 @@ from fabrikate.errors import InputError, Location
 from fabrikate.fsutil import MAX_FILE_BYTES, read_regular
 
 if TYPE_CHECKING:
+    from fabrikate.model import Component
     from fabrikate.resolve import ResolvedComponent
 
 __all__ = [
@@ -47,17 +48,20 @@ __all__ = [
     "chart_files",
     "check_definition",
     "check_name",
+    "check_output_dir",
     "checked_chart",
     "checked_static",
     "clone_dir",
     "confine",
     "escape",
     "http_static_file",
+    "join_path",
     "output_dir",
     "own_folder",
     "read_file",
     "stat_inside",
     "static_dir",
+    "subcomponent_dir",
 ]
 
 COMPONENTS = "components"  # fetched directory components (and http static files)
@@ -117,14 +121,32 @@ def output_dir(root: Path, environments: Sequence[str]) -> Path:
     return root / GENERATED / name
 
 
+def join_path(folder: Path, path: str) -> Path:
+    """``path`` inside ``folder``, as Fabrikate's ``path.Join``: a leading ``/`` does not make
+    it absolute (real definitions write ``path: /helm-chart/app``)."""
+    return folder / path.lstrip("/") if path else folder
+
+
+def subcomponent_dir(folder: Path, sub: Component) -> Path:
+    """The folder of directory subcomponent ``sub`` of the component in ``folder`` (spec
+    §2.5), unchecked: its clone for git, else its ``source`` (relative to ``folder`` unless
+    absolute), then ``path`` inside it."""
+    if sub.method == "git":
+        base = clone_dir(folder, sub.name)
+    else:
+        source = Path(sub.source) if sub.source else Path(".")
+        base = source if source.is_absolute() else folder / source
+    return Path(os.path.normpath(join_path(base, sub.path)))
+
+
 def chart_dir(node: ResolvedComponent) -> Path:
     """Where a helm component's chart is (spec §6.1), unchecked."""
     component = node.component
     if component.method == "git":
-        return chart_clone_dir(node.physical_path, component.name) / component.path
+        return join_path(chart_clone_dir(node.physical_path, component.name), component.path)
     if component.method == "helm":
         return chart_clone_dir(node.physical_path, component.name)
-    return node.physical_path / component.path
+    return join_path(node.physical_path, component.path)
 
 
 def static_dir(node: ResolvedComponent) -> Path:
@@ -132,7 +154,62 @@ def static_dir(node: ResolvedComponent) -> Path:
     component = node.component
     if component.method.lower() == "http":
         return clone_dir(node.physical_path, component.name)
-    return node.physical_path / component.path
+    return join_path(node.physical_path, component.path)
+
+
+def check_output_dir(dest: Path, root: Path, nodes: Sequence[ResolvedComponent] = ()) -> None:
+    """Refuse an output folder that is the tree root, contains it, or lies inside a folder fab
+    reads: ``config/``, ``components/`` and ``helm_repos/`` of the root and of every component
+    folder among ``nodes``, and their chart and static manifest folders."""
+    real, top = os.path.realpath(dest), os.path.realpath(root)
+    if real == top:
+        raise InputError(f"the output folder {dest} is the tree root; pick a folder inside it")
+    if _inside(top, real):
+        raise InputError(f"the output folder {dest} contains the tree root {root}")
+    # The folders holding the output, as file identities: one stat per input folder then
+    # tells whether it is one of them (links included), far cheaper than a realpath each.
+    around = {_identity(p) for p in (real, *_ancestors(real))} - {None}
+    plain = os.path.abspath(dest)
+    for folder, what in [*_read_folders(root, "the root"), *_inputs(nodes)]:
+        if _identity(str(folder)) in around or _inside(plain, os.path.abspath(folder)):
+            raise InputError(
+                f"the output folder {dest} lies inside {folder} ({what}), which fab reads"
+            )
+
+
+def _read_folders(folder: Path, component: str) -> list[tuple[Path, str]]:
+    return [
+        (folder / name, f"the {name} folder of {component}")
+        for name in ("config", COMPONENTS, HELM_REPOS)
+    ]
+
+
+def _inputs(nodes: Sequence[ResolvedComponent]) -> list[tuple[Path, str]]:
+    found = []
+    for node in nodes:
+        if not node.inline:
+            found.extend(_read_folders(node.physical_path, f"component {node.id}"))
+        if node.component.type == "helm":
+            found.append((chart_dir(node), f"the chart of component {node.id}"))
+        elif node.component.type == "static":
+            found.append((static_dir(node), f"the manifests of component {node.id}"))
+    return found
+
+
+def _ancestors(path: str) -> list[str]:
+    found = []
+    while (parent := os.path.dirname(path)) != path:
+        found.append(parent)
+        path = parent
+    return found
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 # -- checks ------------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,11 @@ __all__ = [
     "TYPES",
     "Component",
     "component_file",
+    "edits",
     "load_component",
     "parse_component",
     "schema",
+    "unknown_key",
 ]
 
 COMPONENT_FILES = ("component.yaml", "component.json")
@@ -214,11 +216,14 @@ def component_file(directory: Path) -> Path | None:
     return None
 
 
-def load_component(directory: Path, *, lenient: bool = False) -> tuple[Component, list[Diagnostic]]:
+def load_component(
+    directory: Path, *, lenient: bool = False, name: str | None = None
+) -> tuple[Component, list[Diagnostic]]:
     """Load the component defined in ``directory``; raise ``InputError`` when it is invalid.
 
     ``lenient`` returns the problems of a file that parses as diagnostics instead of raising
-    (``fab validate`` goes on with what could be read).
+    (``fab validate`` goes on with what could be read). An empty definition is an empty
+    component named ``name`` (the parent's name for it), else after its folder.
     """
     path = component_file(directory)
     if path is None:
@@ -239,16 +244,25 @@ def load_component(directory: Path, *, lenient: bool = False) -> tuple[Component
     errors = [p for p in problems if p.level == "error"]
     if errors and not lenient:
         raise errors[0].as_error()
+    if any(p.code == "empty-component" for p in problems):
+        component = replace(component, name=name or os.path.basename(os.path.abspath(directory)))
     return component, diagnostics + problems
 
 
 def parse_component(text: str, file: str) -> tuple[Component, list[Diagnostic]]:
-    """Parse and check a component definition; return it with every problem found."""
-    data, where = _parse(text, file)
-    data = {} if data is None else data  # an empty file is an empty component (spec §2.1)
-    problems = _check(data, where)
+    """Parse and check a component definition; return it with every problem found.
 
-    if any(p.level == "error" for p in problems):
+    An empty or comment-only file is an empty component, as in Fabrikate (spec §2.1), with a
+    warning; it has no name of its own (``load_component`` gives it one).
+    """
+    data, where = _parse(text, file)
+    if data is None and not file.endswith(".json"):
+        message = "empty definition: an empty component (no subcomponents, no output)"
+        empty = Diagnostic("warning", message, Location(file, 1, 1), code="empty-component")
+        return Component(name="", where=where), [empty]
+    problems = _check(data, where)
+    # A mistyped key is an error, but what was read is still a component (validate goes on).
+    if any(p.level == "error" and p.code != "unknown-key" for p in problems):
         return Component(name=""), problems
     component = _build(data or {}, where, (), problems)
     return component, problems
@@ -311,19 +325,42 @@ def _json_type(value: Any) -> str:
     )
 
 
+def edits(a: str, b: str) -> int:
+    """The edit distance of two words: insertions, deletions, substitutions and swaps of two
+    neighbouring letters (optimal string alignment)."""
+    previous, current = None, list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        before, previous, current = previous, current, [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y))
+            if before is not None and i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                current[j] = min(current[j], before[j - 2] + 1)
+    return current[-1]
+
+
+def unknown_key(key: Any, known: Sequence[str], location: Location | None) -> Diagnostic:
+    """An unknown key: an error when it is within two edits of a known key (almost surely a
+    typo, and the value would be lost), else a warning."""
+    import difflib
+
+    text = str(key)
+    near = min(known, key=lambda k: edits(text, k))
+    if edits(text, near) <= 2:
+        return Diagnostic(
+            "error", f"unknown key {text!r}; did you mean {near!r}?", location, code="unknown-key"
+        )
+    hint = difflib.get_close_matches(text, known, n=1)
+    suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+    return Diagnostic("warning", f"unknown key {text!r}{suggestion}", location, code="unknown-key")
+
+
 def _unknown_keys(
     data: dict[str, Any], where: Locator, path: tuple[str | int, ...]
 ) -> list[Diagnostic]:
     problems = []
     for key in data:
         if key not in FIELDS:
-            import difflib
-
-            hint = difflib.get_close_matches(str(key), FIELDS, n=1)
-            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-            problems.append(
-                Diagnostic("warning", f"unknown key {key!r}{suggestion}", where.at([*path, key]))
-            )
+            problems.append(unknown_key(key, FIELDS, where.at([*path, key])))
     for index, sub in enumerate(data.get("subcomponents") or []):
         if isinstance(sub, dict):
             problems.extend(_unknown_keys(sub, where, (*path, "subcomponents", index)))

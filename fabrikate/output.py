@@ -1,24 +1,47 @@
-"""Output layout and atomic writes: the only code that writes ``generated/``.
+"""Output layout, ownership and atomic writes: the only code that writes ``generated/``.
 
     result = write_tree(Path("generated/prod"), {"trivia.yaml": b"...", "infra/x.yaml": b"..."})
 
+fab owns only the files it wrote. The output folder's manifest, ``.fabrikate-output``, lists
+them; stale files it lists are removed, every other file stays (a manifest repository's
+``.git``, a hand-written ``kustomization.yaml``), and a file fab did not write where it must
+write is an error naming it. A folder without a manifest is adopted file by file: a file with
+exactly the bytes fab would write becomes fab's; in the default ``generated/<envs>`` folder
+(which Fabrikate and earlier fab versions owned entirely) every file fab writes is taken over.
+
 The new tree is built in a staging folder beside the destination and swapped in only when it
-is complete, so a failed run leaves the previous output byte-for-byte intact. Files whose bytes
-did not change are hard-linked from the old tree, keeping their inode and mtime; a run that
-changes one existing file only renames that file into place, which is as atomic; a run that
-changes nothing does not touch the destination at all.
+is complete, so a failed or killed run leaves the previous output byte-for-byte intact. Files
+that stay (unchanged ones and files fab does not own) are hard-linked into the staging folder,
+keeping their inode and mtime; a run that changes one existing file only renames that file into
+place, which is as atomic; a run that changes nothing does not touch the destination at all.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from fabrikate.errors import FabrikateError
+from fabrikate.errors import FabrikateError, InputError
 
-__all__ = ["WriteResult", "write_tree"]
+__all__ = [
+    "MANIFEST",
+    "OutputConflict",
+    "WriteResult",
+    "write_tree",
+]
+
+MANIFEST = ".fabrikate-output"
+_HEADER = (
+    "# fab generate wrote the files listed below; it removes or rewrites only these.\n"
+    "# Other files in this folder are left alone. Do not edit.\n"
+)
+
+
+class OutputConflict(InputError):
+    """A file fab did not write is in the way of one it must write."""
 
 
 @dataclass
@@ -29,6 +52,8 @@ class WriteResult:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)  # files fab does not own, left alone
+    taken_over: bool = False  # a folder without a manifest whose files fab took over
 
     @property
     def changed(self) -> bool:
@@ -36,14 +61,38 @@ class WriteResult:
         return bool(self.written or self.removed)
 
 
-def _existing(dest: Path) -> set[str]:
-    if not dest.is_dir():
-        return set()
-    found = set()
-    for folder, _, names in os.walk(dest):
-        for name in names:
-            found.add(PurePosixPath(Path(folder, name).relative_to(dest)).as_posix())
-    return found
+@dataclass
+class _Present:
+    """What the destination holds: every entry but folders by relative path (True for a
+    regular file, False for a link or anything else), and the folders."""
+
+    files: dict[str, bool] = field(default_factory=dict)
+    folders: set[str] = field(default_factory=set)
+
+    def regular(self, rel: str) -> bool:
+        return self.files.get(rel, False)
+
+
+def _existing(dest: Path) -> _Present:
+    present = _Present()
+    pending = [""]
+    while pending:
+        rel = pending.pop()
+        try:
+            entries = list(os.scandir(os.path.join(dest, rel)))
+        except (FileNotFoundError, NotADirectoryError):
+            if rel:
+                raise
+            return present
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                present.folders.add(name)
+                pending.append(name)
+            else:
+                present.files[name] = entry.is_file(follow_symlinks=False)
+    present.files.pop(MANIFEST, None)
+    return present
 
 
 def _same(path: Path, data: bytes) -> bool:
@@ -53,6 +102,32 @@ def _same(path: Path, data: bytes) -> bool:
         return path.read_bytes() == data
     except OSError:
         return False
+
+
+def _read_manifest(dest: Path) -> set[str] | None:
+    """The files the manifest says fab wrote; None without a manifest. Entries that are not
+    plain relative paths inside the folder are ignored (nothing outside it is ever fab's)."""
+    try:
+        text = (dest / MANIFEST).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FabrikateError(f"cannot read {dest / MANIFEST}: {exc}") from exc
+    owned = set()
+    for line in text.splitlines():
+        rel = line.strip()
+        if not rel or rel.startswith("#"):
+            continue
+        parts = PurePosixPath(rel).parts
+        if rel.startswith("/") or ".." in parts or "." in parts or rel == MANIFEST:
+            continue
+        owned.add(rel)
+    return owned
+
+
+def manifest_text(files: Iterable[str]) -> str:
+    """The manifest listing ``files``."""
+    return _HEADER + "".join(f"{rel}\n" for rel in sorted(files))
 
 
 def recover(dest: Path) -> None:
@@ -66,23 +141,78 @@ def recover(dest: Path) -> None:
             remove(stale)
 
 
-def write_tree(dest: Path, files: Mapping[str, bytes]) -> WriteResult:
-    """Make ``dest`` hold exactly ``files`` (relative POSIX paths to contents), atomically."""
+def write_tree(dest: Path, files: Mapping[str, bytes], *, take_over: bool = False) -> WriteResult:
+    """Make ``dest`` hold ``files`` (relative POSIX paths to contents) and every file fab does
+    not own, atomically. ``take_over``: a folder without a manifest was all fab's (the default
+    output folder); its files at the paths of ``files`` are replaced."""
     result = WriteResult(dest)
     try:
         recover(dest)
-        before = _existing(dest)
+        present = _existing(dest)
+        listed = _read_manifest(dest)
     except OSError as exc:
         raise FabrikateError(f"cannot write output to {dest}: {exc.strerror or exc}") from exc
-    result.removed = sorted(before - set(files))
+    owned = _owned(dest, files, present, listed, take_over)
+    _check_conflicts(dest, files, present, owned)
+    stale = sorted(owned - set(files))
+    result.removed = stale
+    result.foreign = sorted(set(present.files) - owned)
+    result.taken_over = listed is None and take_over and bool(present.files)
     for rel in sorted(files):
-        same = rel in before and _same(dest / rel, files[rel])
+        same = rel in owned and _same(dest / rel, files[rel])
         (result.unchanged if same else result.written).append(rel)
-    if len(result.written) == 1 and not result.removed and result.written[0] in before:
+    manifest = manifest_text(files)
+    manifest_same = _same(dest / MANIFEST, manifest.encode())
+    one = len(result.written) == 1 and result.written[0] in owned
+    if one and not result.removed and manifest_same:
         _replace_one(dest, result.written[0], files[result.written[0]])
-    elif result.changed or not dest.is_dir():
-        _swap(dest, files, set(result.unchanged))
+    elif result.changed or not manifest_same or not dest.is_dir():
+        keep = (set(present.files) - owned) | set(result.unchanged)
+        _swap(dest, files, manifest, keep, _kept_folders(present, keep, stale))
     return result
+
+
+def _owned(
+    dest: Path,
+    files: Mapping[str, bytes],
+    present: _Present,
+    listed: set[str] | None,
+    take_over: bool,
+) -> set[str]:
+    """The present regular files fab owns."""
+    if listed is not None:
+        return {rel for rel in listed if present.regular(rel)}
+    if take_over:
+        return {rel for rel in files if present.regular(rel)}
+    return {rel for rel in files if present.regular(rel) and _same(dest / rel, files[rel])}
+
+
+def _check_conflicts(
+    dest: Path, files: Mapping[str, bytes], present: _Present, owned: set[str]
+) -> None:
+    """A file fab must write may not replace a file, link or folder fab does not own, nor go
+    below one that is not a folder."""
+    for rel in sorted(files):
+        if (rel in present.files and rel not in owned) or rel in present.folders:
+            clash: str | None = rel
+        else:
+            parents = (p.as_posix() for p in PurePosixPath(rel).parents)
+            clash = next((p for p in parents if p in present.files), None)
+        if clash is not None:
+            raise OutputConflict(
+                f"{dest / clash} was not written by fab (it is not listed in "
+                f"{dest / MANIFEST}) and is in the way of {rel}; move it away or remove it"
+            )
+
+
+def _kept_folders(present: _Present, keep: set[str], stale: Sequence[str]) -> set[str]:
+    """Folders to carry over: those holding kept files, and empty ones fab did not empty."""
+    needed = {p.as_posix() for rel in keep for p in PurePosixPath(rel).parents}
+    emptied = {p.as_posix() for rel in stale for p in PurePosixPath(rel).parents}
+    holding = {p.as_posix() for rel in present.files for p in PurePosixPath(rel).parents}
+    holding |= {p.as_posix() for rel in present.folders for p in PurePosixPath(rel).parents}
+    empty = {f for f in present.folders if f not in holding and f not in emptied}
+    return (needed | empty) & present.folders
 
 
 def _replace_one(dest: Path, rel: str, data: bytes) -> None:
@@ -104,8 +234,11 @@ def _replace_one(dest: Path, rel: str, data: bytes) -> None:
         raise
 
 
-def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
-    """Build the new tree in a staging folder beside ``dest``, then swap it in."""
+def _swap(
+    dest: Path, files: Mapping[str, bytes], manifest: str, keep: set[str], folders: set[str]
+) -> None:
+    """Build the new tree in a staging folder beside ``dest``, then swap it in: ``files`` and
+    the ``manifest`` are written, ``keep`` (files) and ``folders`` carried over from ``dest``."""
     from fabrikate.fsutil import remove, replace_dir
     from fabrikate.interrupts import check_interrupted
 
@@ -115,15 +248,20 @@ def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
         # Not mkdtemp: its 0700 would become the output folder's mode; mkdir follows the umask.
         stage = dest.parent / f".{dest.name}.fab-new-{os.getpid()}-{os.urandom(4).hex()}"
         stage.mkdir()
+        if dest.is_dir():
+            os.chmod(stage, stat.S_IMODE(os.stat(dest).st_mode))
+        for folder in sorted(folders):
+            (stage / folder).mkdir(parents=True, exist_ok=True)
+            os.chmod(stage / folder, stat.S_IMODE(os.stat(dest / folder).st_mode))
         for folder in sorted({PurePosixPath(rel).parent for rel in files}):
             (stage / folder).mkdir(parents=True, exist_ok=True)
-        for rel in sorted(files):
-            target = stage / rel
-            if rel in unchanged:
-                _link(dest / rel, target)
-            else:
-                with open(target, "wb") as handle:
-                    handle.write(files[rel])
+        for rel in sorted(keep):
+            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+            _link(dest / rel, stage / rel)
+        for rel in sorted(set(files) - keep):
+            with open(stage / rel, "wb") as handle:
+                handle.write(files[rel])
+        (stage / MANIFEST).write_text(manifest, encoding="utf-8")
         check_interrupted()
         replace_dir(stage, dest)
     except OSError as exc:
@@ -137,10 +275,10 @@ def _swap(dest: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
 
 
 def _link(source: Path, target: Path) -> None:
-    """Carry an unchanged file over, keeping its inode and mtime."""
+    """Carry a file over, keeping its inode and mtime (a link stays a link)."""
     try:
-        os.link(source, target)
+        os.link(source, target, follow_symlinks=False)
     except OSError:
         import shutil
 
-        shutil.copy2(source, target)
+        shutil.copy2(source, target, follow_symlinks=False)

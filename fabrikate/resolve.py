@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from fabrikate import layout
+from fabrikate import installs, layout
 from fabrikate.config import ConfigLayer, check_environment, config_file, load_layer, merge
 from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location, component_context
 from fabrikate.interrupts import check_interrupted
@@ -26,7 +26,14 @@ from fabrikate.layout import check_name
 from fabrikate.model import Component, load_component
 from fabrikate.parallel import first_failure, run_parallel
 
-__all__ = ["ResolvedComponent", "Tree", "environment_layers", "walk"]
+__all__ = [
+    "ResolvedComponent",
+    "Tree",
+    "child_id",
+    "duplicate_outputs",
+    "environment_layers",
+    "walk",
+]
 
 log = logging.getLogger("fabrikate")
 
@@ -85,6 +92,11 @@ def environment_layers(environments: Sequence[str]) -> tuple[str, ...]:
     return (*ordered, "common")
 
 
+def child_id(parent: ResolvedComponent, name: str) -> str:
+    """How a subcomponent is named in messages before it is placed: its logical path."""
+    return f"{parent.logical_path}/{name}" if parent.logical_path else name
+
+
 @dataclass
 class _Walker:
     root: Path
@@ -96,12 +108,35 @@ class _Walker:
     keep_going: bool = False
     found: Visit | None = None
     found_envs: set[str] = field(default_factory=set)
+    skip_missing: bool = True
+    check_installs: bool = True
+    visit_when: Callable[[ResolvedComponent], bool] | None = None
 
     def place(self, node: ResolvedComponent) -> ResolvedComponent:
-        """Tell ``found`` of a new component."""
+        """Note what is odd about a new component's config, and tell ``found`` of it."""
+        self.tree.diagnostics.extend(_config_warnings(node))
         if self.found is not None:
             self.found(node)
         return node
+
+    def check_installed(self, folder: Path, component: Component) -> None:
+        """A component installed for another source or ref than its definition asks for is an
+        error (``fab install`` fixes it), not a silent render of the old copy."""
+        found = installs.install_path(folder, component) if self.check_installs else None
+        if found is None:
+            return
+        dest = found[0]
+        shown = os.path.relpath(dest, self.root)
+        shown = str(dest) if shown.startswith("..") else shown
+        problem = installs.stale(component, dest, shown)
+        if problem is None:
+            return
+        level, message = problem
+        if level == "error":
+            raise InputError(message, location=component.location)
+        self.tree.diagnostics.append(
+            Diagnostic("warning", message, component.location, code="install-unchecked")
+        )
 
     def record(self, exc: FabrikateError, where: Location | None = None) -> None:
         """Keep going past ``exc`` (it becomes an error diagnostic), or raise it."""
@@ -118,18 +153,21 @@ class _Walker:
         merged = start
         for env in self.layers:
             try:
-                layer, problems = load_layer(directory, env)
+                layer, problems = load_layer(directory, env, lenient=self.keep_going)
                 self.tree.diagnostics.extend(problems)
-                if layer is not None:
+                if layer is not None or problems:
                     self.found_envs.add(env)
+                if layer is not None:
                     merged = merge(merged, layer)
             except FabrikateError as exc:
                 self.record(exc, Location(str(config_file(directory, env))))
         return merged
 
-    def load(self, directory: Path, boundary: Path | None, where: str) -> Component:
+    def load(
+        self, directory: Path, boundary: Path | None, where: str, name: str | None = None
+    ) -> Component:
         layout.check_definition(directory, boundary, (), where)
-        component, problems = load_component(directory, lenient=self.keep_going)
+        component, problems = load_component(directory, lenient=self.keep_going, name=name)
         self.tree.diagnostics.extend(problems)
         return component
 
@@ -144,6 +182,7 @@ class _Walker:
             failed = self.run_visits([replace(node, pointer=True)])
             if failed:
                 raise next(iter(failed.values()))
+            self.check_installed(self.root, component)
             clone = _clone(self.root, component.name)
             directory = _in_clone(clone, component.path, component.name)
             remote = self.load_directory(directory, component.name, clone, True)
@@ -159,11 +198,13 @@ class _Walker:
             raise InputError(
                 f"component folder {directory} of subcomponent {name!r} does not exist{hint}"
             )
-        return self.load(directory, boundary, _FETCHED if remote else "the tree")
+        return self.load(directory, boundary, _FETCHED if remote else "the tree", name)
 
     def run_visits(self, level: list[ResolvedComponent]) -> dict[str, FabrikateError]:
         """Visit a level; with keep_going, return the failed ones by id instead of raising."""
-        if self.visit is None:
+        if self.visit_when is not None:
+            level = [node for node in level if self.visit_when(node)]
+        if self.visit is None or not level:
             return {}
         visit = self.visit
 
@@ -188,14 +229,17 @@ class _Walker:
     ) -> list[tuple[ResolvedComponent, tuple[str, ...]]]:
         found = []
         check_interrupted()
+        names = set()
         for sub in parent.component.subcomponents:
-            if check_name(sub.name):  # already reported by the (lenient) load; not a path
+            if check_name(sub.name) or sub.name in names:  # reported by the (lenient) load
                 continue
+            names.add(sub.name)
             try:
                 found.extend(self.child(parent, sub, ancestors))
             except FabrikateError as exc:
-                if self.keep_going and sub.method == "git" and not self.installed(parent, sub):
-                    self.tree.not_installed.append(f"{parent.id}/{sub.name}")
+                missing = sub.method == "git" and not self.installed(parent, sub)
+                if self.keep_going and self.skip_missing and missing:
+                    self.tree.not_installed.append(child_id(parent, sub.name))
                     continue
                 self.record(exc, sub.location)
         return found
@@ -207,12 +251,14 @@ class _Walker:
         self, parent: ResolvedComponent, sub: Component, ancestors: tuple[str, ...]
     ) -> list[tuple[ResolvedComponent, tuple[str, ...]]]:
         """The node of one subcomponent: none when it is disabled."""
-        with component_context(f"{parent.id}/{sub.name}"):
+        with component_context(child_id(parent, sub.name)):
             config = parent.config.sub(sub.name)
+            self.tree.diagnostics.extend(_disabled_warnings(parent, sub.name, config))
             if config.disabled:
                 log.info("subcomponent %s of %s is disabled", sub.name, parent.id)
-                self.tree.disabled.append(f"{parent.id}/{sub.name}")
+                self.tree.disabled.append(child_id(parent, sub.name))
                 return []
+            self.check_installed(parent.physical_path, sub)
             if not sub.is_directory:
                 node = ResolvedComponent(
                     sub,
@@ -255,11 +301,7 @@ class _Walker:
         if sub.method == "git":
             clone = _clone(parent.physical_path, sub.name)
             return _in_clone(clone, sub.path, sub.name), clone, True
-        base = Path(sub.source) if sub.source else Path(".")
-        directory = base if base.is_absolute() else parent.physical_path / base
-        if sub.path:
-            directory = directory / sub.path
-        directory = Path(os.path.normpath(directory))
+        directory = layout.subcomponent_dir(parent.physical_path, sub)
         boundary = parent.boundary
         problem = layout.escape(directory, boundary) if boundary is not None else None
         if problem:
@@ -309,7 +351,7 @@ def _clone(parent: Path, name: str) -> Path:
 
 def _in_clone(clone: Path, path: str, name: str) -> Path:
     """The folder ``path`` of a git component's clone; a path leading out of it is an error."""
-    directory = Path(os.path.normpath(clone / path)) if path else clone
+    directory = Path(os.path.normpath(layout.join_path(clone, path)))
     problem = layout.escape(directory, clone)
     if problem:
         raise InputError(f"component {name!r} points outside its clone: path {path!r} ({problem})")
@@ -325,43 +367,146 @@ def walk(
     jobs: int = 1,
     allow_outside_root: bool = False,
     keep_going: bool = False,
+    skip_missing: bool = True,
+    check_installs: bool = True,
+    visit_when: Callable[[ResolvedComponent], bool] | None = None,
 ) -> Tree:
     """Walk the tree at ``root`` for ``environments`` (highest priority first).
 
-    With ``keep_going`` (``fab validate``, ``fab install``) a broken subcomponent, config file,
-    merge or failed visit becomes an error diagnostic and the walk goes on with the rest (a
-    failed visit skips its subtree); a ``method: git`` subcomponent that is not installed is
-    listed in ``not_installed``. Only a root that cannot be read raises.
+    With ``keep_going`` (generate, validate, install) a broken subcomponent, config file, merge
+    or failed visit becomes an error diagnostic and the walk goes on with the rest (a failed
+    visit skips its subtree); a ``method: git`` subcomponent that is not installed is listed in
+    ``not_installed`` unless ``skip_missing`` is off (then it is an error too). Only a root that
+    cannot be read raises. ``check_installs`` compares installed components with their
+    definitions (install, which replaces them, turns it off). ``visit_when`` limits the visits
+    to the components it is true for.
     """
     layers = environment_layers(environments)
     tree = Tree(root=root, environments=tuple(environments))
-    walker = _Walker(root, layers, visit, jobs, allow_outside_root, tree, keep_going, found)
+    walker = _Walker(
+        root,
+        layers,
+        visit,
+        jobs,
+        allow_outside_root,
+        tree,
+        keep_going,
+        found,
+        skip_missing=skip_missing,
+        check_installs=check_installs,
+        visit_when=visit_when,
+    )
     try:
         walker.walk()
     except RecursionError as exc:
         raise InputError("the component tree is nested too deeply") from exc
-    try:
-        _check_outputs(tree)
-    except FabrikateError as exc:
-        walker.record(exc)
     for env in dict.fromkeys(environments):
         if env != "common" and env not in walker.found_envs:
             tree.diagnostics.append(
                 Diagnostic(
-                    "warning", f"environment {env!r} has no config file anywhere in the tree"
+                    "warning",
+                    f"environment {env!r} has no config file anywhere in the tree",
+                    code="missing-environment",
                 )
             )
     return tree
 
 
-def _check_outputs(tree: Tree) -> None:
-    """Two components may not write the same output file (one used to overwrite the other)."""
+def duplicate_outputs(tree: Tree) -> list[FabrikateError]:
+    """Two components may not write the same output file (one used to overwrite the other);
+    a generate error, but no reason not to install."""
     seen: dict[str, ResolvedComponent] = {}
+    errors = []
     for node in tree.components:
         if node.id in seen:
-            raise FabrikateError(
-                f"two components write {node.id}.yaml: {node.component.location} and "
-                f"{seen[node.id].component.location}",
-                component=node.id,
+            errors.append(
+                FabrikateError(
+                    f"two components write {node.id}.yaml: {node.component.location} and "
+                    f"{seen[node.id].component.location}",
+                    component=node.id,
+                )
             )
-        seen[node.id] = node
+        seen.setdefault(node.id, node)
+    return errors
+
+
+def _disabled_warnings(
+    parent: ResolvedComponent, name: str, config: ConfigLayer
+) -> list[Diagnostic]:
+    """Where Fabrikate's merge would have made a subcomponent enabled (or disabled) otherwise."""
+    if bool(config.disabled) == config.fabrikate.disabled:
+        return []
+    mention = config.origins[0][0] if config.origins else "a higher layer"
+    where = config.set_in.get("disabled", "a config file")
+    return [
+        Diagnostic(
+            "warning",
+            f"subcomponent {name!r} is disabled by {where}; Fabrikate rendered it because "
+            f"{mention} mentions it without 'disabled' (fab re-enables only with an explicit "
+            "'disabled: false')",
+            component=child_id(parent, name),
+            code="fabrikate-differs",
+        )
+    ]
+
+
+def _config_warnings(node: ResolvedComponent) -> list[Diagnostic]:
+    """Config for subcomponents the component does not have; namespace settings Fabrikate's
+    merge would have coupled."""
+    found = _unknown_subcomponents(node)
+    config = node.config
+    old = config.fabrikate
+    if node.component.type == "helm" and (
+        (config.namespace or "default", config.injects)
+        != (old.namespace or "default", bool(old.inject_namespace and old.namespace))
+    ):
+        found.append(
+            Diagnostic(
+                "warning",
+                f"renders into namespace {node.namespace!r} {_injection(config.injects)} "
+                f"(namespace from {config.set_in.get('namespace', 'no file')}, injectNamespace "
+                f"from {config.set_in.get('injectNamespace', 'no file')}); Fabrikate took both "
+                "from the first layer that sets a namespace and rendered into "
+                f"{old.namespace or 'default'!r} "
+                f"{_injection(bool(old.inject_namespace and old.namespace))}",
+                component=node.id,
+                code="fabrikate-differs",
+            )
+        )
+    return found
+
+
+def _injection(injects: bool) -> str:
+    return "with injection" if injects else "without injection"
+
+
+def _unknown_subcomponents(node: ResolvedComponent) -> list[Diagnostic]:
+    import difflib
+
+    from fabrikate.yamlio import locate, parse_document
+
+    names = [sub.name for sub in node.component.subcomponents]
+    found = []
+    for key, layer in node.config.subcomponents.items():
+        if key in names:
+            continue
+        hint = difflib.get_close_matches(key, names, n=1)
+        known = f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(names) or 'none'}"
+        location = None
+        if layer.origins:
+            file, prefix = layer.origins[0]
+            try:
+                location = locate(parse_document(Path(file))[1], list(prefix), file)
+            except FabrikateError:
+                location = Location(file)
+        found.append(
+            Diagnostic(
+                "warning",
+                f"config for subcomponent {key!r}, but {node.name!r} has no such subcomponent; "
+                f"{known}",
+                location,
+                node.id,
+                code="unknown-subcomponent",
+            )
+        )
+    return found

@@ -15,23 +15,32 @@ or, for custom resources, against the ``openAPIV3Schema`` of CRDs in the same ou
 from __future__ import annotations
 
 import difflib
-import tempfile
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fabrikate.config import parse_layer
-from fabrikate.errors import Diagnostic, FabrikateError, InputError, Location
+from fabrikate.errors import Diagnostic, FabrikateError, Failures, InputError, Location
 from fabrikate.model import Component, component_file, parse_component
-from fabrikate.resolve import ResolvedComponent, walk
+from fabrikate.resolve import ResolvedComponent, duplicate_outputs, walk
 from fabrikate.settings import Settings
 from fabrikate.yamlio import duplicate_warnings, locate, parse_document, read_text
 
-__all__ = ["Report", "default_kube_version", "validate", "validate_manifests"]
+__all__ = [
+    "Report",
+    "check_kube_version",
+    "default_kube_version",
+    "supported_kube_versions",
+    "validate",
+    "validate_manifests",
+]
 
-# Warnings of the loaders that validate treats as errors: they are almost always typos.
-_ESCALATE = ("unknown key", "environment ")
+# Warnings of the loaders that validate treats as errors: an environment without any file.
+_ESCALATE = ("missing-environment",)
+# Warnings of the walk that validate finds itself, in every config file (not only the merged).
+_OWN_CHECKS = ("unknown-subcomponent",)
 
 
 @dataclass
@@ -89,6 +98,7 @@ def validate(
     """Check the tree at ``root`` for ``environments``; never raises for a problem in it."""
     root = Path(root)
     settings = settings or Settings.from_env()
+    target = check_kube_version(kube_version) if manifests else ""
     report = Report(root, tuple(environments))
     found: list[Diagnostic] = []
     nodes: list[ResolvedComponent] = []
@@ -99,11 +109,12 @@ def validate(
             allow_outside_root=settings.allow_outside_root,
             keep_going=True,
         )
-        found.extend(tree.diagnostics)
+        found.extend(d for d in tree.diagnostics if d.code not in _OWN_CHECKS)
+        found.extend(_diagnostic(exc) for exc in duplicate_outputs(tree))
         nodes = tree.components
         report.not_installed = tree.not_installed
     except FabrikateError as exc:
-        found.append(Diagnostic("error", exc.message, exc.location, exc.component))
+        found.append(_diagnostic(exc))
     folders = [n for n in nodes if not n.inline]
     readable = [n for n in folders if _check_definition(n, found)]
     by_path = {n.logical_path: n for n in readable}
@@ -112,18 +123,23 @@ def validate(
     if not nodes:
         report.files += _check_bare_root(root, found)
     found.extend(_missing_local_paths(nodes))
-    report.diagnostics = _tidy(found)
+    report.diagnostics = _tidy(found, settings.strict)
     if manifests and report.ok:
-        _check_manifests(report, settings, kube_version or default_kube_version())
+        _check_manifests(report, settings, target)
     return report
 
 
-def _tidy(found: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """Escalate typo warnings, drop duplicates, sort by place."""
+def _diagnostic(exc: FabrikateError) -> Diagnostic:
+    return Diagnostic("error", exc.message, exc.location, exc.component)
+
+
+def _tidy(found: Iterable[Diagnostic], strict: bool = False) -> list[Diagnostic]:
+    """Escalate missing environments (with ``strict``: every warning), drop duplicates, sort
+    by place."""
     seen: dict[str, Diagnostic] = {}
     for item in found:
-        if item.level == "warning" and item.message.startswith(_ESCALATE):
-            item = Diagnostic("error", item.message, item.location, item.component)
+        if item.level == "warning" and (strict or item.code in _ESCALATE):
+            item = item.escalated(" (--strict)" if strict else "")
         key = f"{item.location}: {item.message}" if item.location else item.message
         if key not in seen or (item.component and not seen[key].component):
             seen[key] = item
@@ -190,7 +206,8 @@ def _check_config(
     problems = duplicate_warnings(duplicates, str(path))
     _, found = parse_layer(data, text, str(path))
     problems.extend(found)
-    if node is not None and isinstance(data, dict) and not any(p.level == "error" for p in found):
+    invalid = any(p.level == "error" and p.code != "unknown-key" for p in found)
+    if node is not None and isinstance(data, dict) and not invalid:
         problems.extend(_unknown_subcomponents(data, node, by_path, text, str(path), ()))
     return problems
 
@@ -214,10 +231,12 @@ def _unknown_subcomponents(
             known = f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(subs) or 'none'}"
             problems.append(
                 Diagnostic(
-                    "error",
+                    # Inside a fetched definition it is another team's to fix.
+                    "warning" if node.remote else "error",
                     f"config for subcomponent {name!r}, but {node.name!r} has no such "
                     f"subcomponent; {known}",
                     locate(text, list(where), file),
+                    code="unknown-subcomponent",
                 )
             )
             continue
@@ -270,21 +289,49 @@ def _missing_local_paths(nodes: Iterable[ResolvedComponent]) -> list[Diagnostic]
 
 
 def default_kube_version() -> str:
-    """The newest Kubernetes version kubernetes-validate ships schemas for."""
-    import kubernetes_validate
+    """The newest Kubernetes version kubernetes-validate ships schemas for, as ``1.37``."""
+    return supported_kube_versions()[-1]
 
-    return kubernetes_validate.utils.latest_version()
+
+def supported_kube_versions() -> list[str]:
+    """Every Kubernetes version (``major.minor``) whose schemas kubernetes-validate ships."""
+    from kubernetes_validate import utils
+
+    found = {tuple(int(p) for p in v.split(".")[:2]) for v in utils.all_versions()}
+    return [f"{major}.{minor}" for major, minor in sorted(found)]
+
+
+def check_kube_version(text: str | None) -> str:
+    """``--kube-version`` as ``major.minor`` (``v1.30`` and ``1.30.2`` mean 1.30); an unknown
+    one is an error listing the supported ones. None: the newest."""
+    if text is None:
+        return default_kube_version()
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", text.strip())
+    supported = supported_kube_versions()
+    version = f"{int(match.group(1))}.{int(match.group(2))}" if match else None
+    if version not in supported:
+        raise InputError(
+            f"--kube-version {text}: not a Kubernetes version fab has schemas for; "
+            f"supported: {', '.join(supported)}"
+        )
+    return version
 
 
 def _check_manifests(report: Report, settings: Settings, kube_version: str) -> None:
-    from fabrikate.api import generate
+    """Render (writing and recording nothing) and check every object."""
+    from fabrikate.api import GenerateResult, render
+    from fabrikate.output import output_dir
 
-    with tempfile.TemporaryDirectory(prefix="fab-validate-") as out:
-        try:
-            result = generate(report.root, report.environments, output=out, settings=settings)
-        except FabrikateError as exc:
-            report.diagnostics.append(Diagnostic("error", exc.message, exc.location, exc.component))
-            return
+    dest = output_dir(report.root, report.environments)
+    result = GenerateResult(report.root, report.environments, dest)
+    try:
+        render(result, settings)
+    except Failures as exc:
+        report.diagnostics.extend(_diagnostic(e) for e in exc.errors)
+        return
+    except FabrikateError as exc:
+        report.diagnostics.append(_diagnostic(exc))
+        return
     files = [(c.file, c.id, c.documents) for c in result.components]
     problems, count = validate_manifests(files, kube_version)
     report.objects = count
@@ -366,6 +413,9 @@ def _check_object(
 
     if not obj.get("apiVersion") or not obj.get("kind"):
         return "error", f"{_name(obj)}: an object needs apiVersion and kind"
+    removed = _removed(obj, kube_version)
+    if removed is not None and removed[0] == "error":
+        return removed
     crd = crds.get((str(obj["apiVersion"]), str(obj["kind"])))
     if crd is not None:
         error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(crd).iter_errors(obj))
@@ -381,7 +431,30 @@ def _check_object(
         )
     except utils.VersionNotSupportedError as exc:
         raise InputError(f"--kube-version: {exc.message}") from None
-    return None
+    return removed  # a deprecation warning, or None
+
+
+def _removed(obj: Mapping[str, Any], kube_version: str) -> tuple[str, str] | None:
+    """An object whose API the target version no longer serves (an error) or has deprecated
+    (a warning), as pluto and kubent report them."""
+    from fabrikate.kube_apis import removal
+
+    api, kind = str(obj["apiVersion"]), str(obj["kind"])
+    change = removal(api, kind)
+    target = tuple(int(p) for p in kube_version.split(".")[:2])
+    if change is None or target < change.deprecated:
+        return None
+    removed = ".".join(map(str, change.removed))
+    if target >= change.removed:
+        return "error", (
+            f"{_name(obj)}: {api} {kind} was removed in Kubernetes {removed}; use "
+            f"{change.replacement} (target Kubernetes {kube_version})"
+        )
+    deprecated = ".".join(map(str, change.deprecated))
+    return "warning", (
+        f"{_name(obj)}: {api} {kind} is deprecated since Kubernetes {deprecated} and removed "
+        f"in {removed}; use {change.replacement}"
+    )
 
 
 def _message(obj: Mapping[str, Any], error: Any, against: str) -> str:

@@ -39,6 +39,7 @@ __all__ = [
 SCHEMA = "fabrikate.deployment-record/v1"
 # Folders fab itself writes into the HLD: changes there do not make the HLD "dirty".
 _FAB_FOLDERS = (GENERATED, COMPONENTS, HELM_REPOS)
+_FINDINGS = 200  # validation findings kept in a record; the counts cover every one
 
 
 def output_digest(files: Mapping[str, bytes]) -> str:
@@ -255,6 +256,16 @@ def _validation(run: Run) -> dict[str, Any] | None:
         "errors": len(checked.errors),
         "warnings": len(checked.problems) - len(checked.errors),
         "passed": not checked.errors,
+        "findings": [
+            {
+                "level": problem.level,
+                "message": problem.message,
+                "file": problem.location.file if problem.location else None,
+                "line": problem.location.line if problem.location else None,
+                "component": problem.component,
+            }
+            for problem in checked.problems[:_FINDINGS]
+        ],
     }
 
 

@@ -13,9 +13,7 @@ destination is replaced only once its new copy is complete (temp folder beside i
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +24,7 @@ from typing import Protocol, TypeVar
 
 from fabrikate.cache import Cache
 from fabrikate.errors import SourceError
-from fabrikate.fsutil import replace_dir, write_file
+from fabrikate.fsutil import replace_dir
 from fabrikate.redact import redact_url
 from fabrikate.settings import Settings
 from fabrikate.sources.credentials import Credentials
@@ -39,8 +37,6 @@ __all__ = [
     "Request",
     "Sources",
     "cause_of",
-    "read_stamp",
-    "stamp_file",
     "swap_in",
     "write_stamp",
 ]
@@ -198,29 +194,6 @@ def cause_of(stderr: str, causes: Sequence[tuple[str, str]]) -> str:
     whose needle the tool's stderr contains (case-insensitive), or ''."""
     lowered = stderr.lower()
     return next((cause for needle, cause in causes if needle in lowered), "")
-
-
-def stamp_file(dest: Path) -> Path:
-    """Where fab notes what it placed at ``dest`` (a chart or file, not a git checkout)."""
-    return dest.parent / f".{dest.name}.fab-source"
-
-
-def read_stamp(stamp: Path) -> str:
-    """What fab noted in ``stamp`` about an installed copy ('' when nothing, or when a fetched
-    tree put something else there: a link is never followed, only a small file read)."""
-    try:
-        fd = os.open(stamp, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return ""
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return ""
-        return handle.read(4096).decode("utf-8", "replace")
-
-
-def write_stamp(stamp: Path, text: str) -> None:
-    """Note ``text`` in ``stamp``, replacing what is there (a link is replaced, not followed)."""
-    write_file(stamp, text)
 
 
 def swap_in(new: Path, dest: Path) -> None:

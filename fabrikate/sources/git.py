@@ -23,6 +23,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
+from fabrikate import installs
 from fabrikate.cache import slug, touch
 from fabrikate.errors import InputError, ProcessError, SourceError
 from fabrikate.process import Command, TimedOut, run
@@ -33,10 +34,8 @@ from fabrikate.sources import (
     Request,
     Sources,
     cause_of,
-    read_stamp,
     staging,
     swap_in,
-    write_stamp,
 )
 from fabrikate.sources.credentials import basic_auth, check_source
 
@@ -97,7 +96,7 @@ class GitFetcher:
         sha, cached = self.sources.once(
             _key(target, request), lambda: self._resolve(target, request)
         )
-        if self._unchanged(dest, sha):
+        if self._unchanged(dest, sha, request):
             return Placed(sha, cached, False)
         mirror = self.sources.cache.folder("git") / slug(target.url)
         branch = "" if request.version else request.branch
@@ -109,19 +108,20 @@ class GitFetcher:
                 f"{_last_line(exc.stderr)}",
                 component=request.component,
             ) from None
-        write_stamp(_stamp(dest), f"{sha} {_fingerprint(dest)}")
+        _note(dest, request, sha)
         return Placed(sha, cached, True)
 
-    def _unchanged(self, dest: Path, sha: str) -> bool:
+    def _unchanged(self, dest: Path, sha: str, request: Request) -> bool:
         """Whether ``dest`` is an unmodified checkout of ``sha``: its files as fab left them
-        (no git process needed), else what ``git status`` says."""
+        (no git process needed), else what ``git status`` says. Its note then names
+        ``request`` (another ref may point at the same commit)."""
         if not dest.is_dir():
             return False
-        if read_stamp(_stamp(dest)) == f"{sha} {_fingerprint(dest)}":
-            return True
-        if self._installed(dest) != sha:
+        note = installs.read(dest, "git")
+        fingerprint = _fingerprint(dest)
+        if (note is None or note.check != f"{sha} {fingerprint}") and self._installed(dest) != sha:
             return False
-        write_stamp(_stamp(dest), f"{sha} {_fingerprint(dest)}")
+        _note(dest, request, sha, fingerprint)
         return True
 
     def _target(self, request: Request) -> _Target:
@@ -504,10 +504,16 @@ def _init(git_dir: Path, bare: bool) -> None:
     )
 
 
-def _stamp(dest: Path) -> Path:
-    """Where fab notes what it checked out (inside ``.git``, so neither git nor a listing of
-    ``components/`` sees it)."""
-    return dest / ".git" / "fab-source"
+def _note(dest: Path, request: Request, sha: str, fingerprint: str | None = None) -> None:
+    """Note what was asked for and the commit checked out, with a fingerprint of the files."""
+    note = installs.Note(
+        source=request.shown,
+        version=request.version,
+        branch=request.branch,
+        installed=sha,
+        check=f"{sha} {fingerprint or _fingerprint(dest)}",
+    )
+    installs.write(dest, "git", note)
 
 
 def _fingerprint(dest: Path) -> str:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fabrikate import installs
 from fabrikate.cache import slug, touch
 from fabrikate.errors import FabrikateError, SourceError
 from fabrikate.fsutil import remove
@@ -36,11 +37,8 @@ from fabrikate.sources import (
     Request,
     Sources,
     cause_of,
-    read_stamp,
     staging,
-    stamp_file,
     swap_in,
-    write_stamp,
 )
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.sources.web import HttpFailure, Tls, get
@@ -116,15 +114,16 @@ class HelmFetcher:
         fetched = self.prefetch(request)
         digest = _digest(fetched.archive)
         shown = _shown_version(request, fetched.version)
-        stamp = stamp_file(dest)
-        if dest.is_dir() and read_stamp(stamp) == digest:
+        note = installs.read(dest, "helm")
+        if dest.is_dir() and note is not None and note.check == digest:
+            installs.write(dest, "helm", _note(request, fetched.version, digest))
             return Placed(shown, fetched.cached, False)
         with staging(dest) as temp:
             chart = _untar(fetched.archive, temp)
             if finish is not None:
                 finish(chart)
             swap_in(chart, dest)
-        write_stamp(stamp, digest)
+        installs.write(dest, "helm", _note(request, fetched.version, digest))
         return Placed(shown, fetched.cached, True)
 
     def prefetch(self, request: Request) -> _Fetched:
@@ -483,6 +482,16 @@ def _untar(archive: Path, into: Path) -> Path:
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _note(request: Request, version: str, digest: str) -> installs.Note:
+    return installs.Note(
+        source=request.shown,
+        version=request.version,
+        chart=request.path,
+        installed=version,
+        check=digest,
+    )
 
 
 def _shown_version(request: Request, placed: str) -> str:

@@ -14,6 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from fabrikate import installs
 from fabrikate.sources import FetchError, Finish, Placed, Request, Sources
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.sources.web import HttpFailure, get
@@ -47,7 +48,9 @@ class HttpFetcher:
                 component=request.component,
             )
         body = self.sources.once(("http", request.source), lambda: self._get(request))
-        if dest.is_file() and _digest(dest.read_bytes()) == _digest(body):
+        note = installs.Note(source=request.shown, installed=_digest(body))
+        if dest.is_file() and _digest(dest.read_bytes()) == note.installed:
+            installs.write(dest, "http", note)
             return Placed(request.shown, False, False)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{dest.name}.fab-", dir=dest.parent)
@@ -60,6 +63,7 @@ class HttpFetcher:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        installs.write(dest, "http", note)
         return Placed(request.shown, False, True)
 
     def _get(self, request: Request) -> bytes:

@@ -35,8 +35,8 @@ def test_binary_definition(tree) -> None:
     assert keep.read_text() == "earlier\n"
 
 
-def test_empty_definition_has_no_name(tree) -> None:
-    root = tree({"component.yaml": ""})
+def test_a_definition_without_a_name_is_an_error(tree) -> None:
+    root = tree({"component.yaml": "subcomponents: []\n"})
     code, err = fab(root, "generate")
     assert code == 1 and "component name is empty" in err
 

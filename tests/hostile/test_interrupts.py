@@ -55,18 +55,23 @@ def test_killed_twenty_times_at_random_points(tmp_path: Path) -> None:
     (root / "config").mkdir(parents=True)
     chart = root / "chart"  # a private copy: its path tells this test's processes apart
     shutil.copytree(CHARTS / "demo", chart)
-    subs = "".join(f"- name: c{i}\n  type: helm\n  path: {chart}\n" for i in range(4))
+    subs = "".join(f"- name: c{i}\n  type: helm\n  path: ./chart\n" for i in range(4))
     (root / "component.yaml").write_text(f"name: app\nsubcomponents:\n{subs}")
     set_value(root, 0)
     fabrikate.generate(root, ["prod"])
     out = root / "generated" / "prod"
+    # Files fab did not write survive every swap too.
+    foreign = {"kustomization.yaml": b"resources: []\n", "docs/notes.txt": b"mine\n"}
+    for rel, data in foreign.items():
+        (out / rel).parent.mkdir(exist_ok=True)
+        (out / rel).write_bytes(data)
     rng = random.Random(1234)
     env = dict(os.environ, FAB_NO_CACHE="1")
     outcomes = set()
     for attempt in range(1, 21):
         old = snapshot(out)
         set_value(root, attempt)
-        new = expected(root, tmp_path / f"expected-{attempt}")
+        new = {**expected(root, tmp_path / f"expected-{attempt}"), **foreign}
         proc = subprocess.Popen(
             [
                 sys.executable,

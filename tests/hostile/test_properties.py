@@ -86,7 +86,14 @@ def test_set_values_read_back_with_their_types(tmp_path_factory, key, value, fmt
     if fmt == "json":
         (folder / "config" / "common.json").write_text('{"config": {}}')
     text = json.dumps(value) if not isinstance(value, str) else value
-    set_config(folder, [f"{key}={text}"], environment="common", string=isinstance(value, str))
+    # helm --set types integers and booleans; a float needs --json (1.10 is a string).
+    set_config(
+        folder,
+        [f"{key}={text}"],
+        environment="common",
+        string=isinstance(value, str),
+        json_values=isinstance(value, float),
+    )
     layer, _ = load_layer(folder, "common")
     assert layer is not None
     assert layer.config[key] == value

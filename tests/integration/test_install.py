@@ -87,7 +87,7 @@ def test_git_branch_tag_and_commits_then_generate(tmp_path: Path, app_repo: dict
     os.utime(root / "components/head/manifests/cm.yaml")
     (root / "components/tag/manifests/cm.yaml").write_text("edited: true\n")
     third = fabrikate.install(root, settings())
-    assert third.ok and [i.component for i in third.installed if i.changed] == ["root/tag"]
+    assert third.ok and [i.component for i in third.installed if i.changed] == ["tag"]
     assert "main-1" in manifest(root, "tag")
     out = fabrikate.generate(root, ["prod"], settings=settings())
     assert "main-3" in (out.output / "head" / "app.yaml").read_text()
@@ -120,12 +120,12 @@ def test_failures_are_all_reported_and_earlier_copies_kept(
     result = fabrikate.install(root, settings())
     errors = {e.component: str(e) for e in result.failures}
     expected = {
-        "root/keep": "version 'v404' not found",
-        "root/nobranch": "branch 'nope' not found",
-        "root/nocommit": "not found",
-        "root/nohost": "unknown host",
-        "root/refused": "connection refused",
-        "root/notrepo": "not a git repository",
+        "keep": "version 'v404' not found",
+        "nobranch": "branch 'nope' not found",
+        "nocommit": "not found",
+        "nohost": "unknown host",
+        "refused": "connection refused",
+        "notrepo": "not a git repository",
         "nochart": "chart not found",
         "noversion": "chart version not found",
         "missing": "http 404",
@@ -285,7 +285,7 @@ def test_private_git_with_access_yaml_and_masked_token(
     runner = CliRunner()
     unset = runner.invoke(main, ["install", str(root)])
     assert unset.exit_code == 1
-    assert "PRIVATE_TOKEN" in unset.output and "root/private" in unset.output
+    assert "PRIVATE_TOKEN" in unset.output and "[component private]" in unset.output
 
     monkeypatch.setenv("PRIVATE_TOKEN", "wrong-token-value")
     wrong = runner.invoke(main, ["install", str(root)])
@@ -413,7 +413,7 @@ def test_cache_serves_pinned_refs_with_servers_gone(
     shutil.rmtree(Path(app_repo["url"].removeprefix("file://")))
     second = hld(tmp_path / "two", subs)
     result = fabrikate.install(second, settings())
-    assert [e.component for e in result.failures] == ["root/head"]  # a branch needs the server
+    assert [e.component for e in result.failures] == ["head"]  # a branch needs the server
     assert "main-1" in manifest(second, "app")
     assert (second / "helm_repos/chart/Chart.yaml").is_file()
     offline = fabrikate.install(second, settings(offline=True))
@@ -459,7 +459,7 @@ def test_disabled_and_root_pointer(tmp_path: Path, app_repo: dict[str, str]) -> 
         },
     )
     result = fabrikate.install(root, settings())
-    assert result.ok and result.disabled == ["root/skip"]
+    assert result.ok and result.disabled == ["skip"]
     assert not (root / "components/skip").exists()
     assert (root / "components/prodskip").is_dir()  # install reads only common config
 

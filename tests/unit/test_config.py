@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fabrikate.config import ConfigLayer, load_layer, merge, merge_values
+from fabrikate.config import ConfigLayer, load_layer, merge, merge_values, parse_layer
 from fabrikate.errors import ConfigConflictError, InputError
 from fabrikate.resolve import environment_layers
 
@@ -47,20 +48,34 @@ def test_map_over_scalar_is_a_conflict_naming_both_files(tmp_path: Path) -> None
     assert "prod.yaml:2" in message and "common.yaml:2" in message
 
 
-def test_namespace_and_inject_travel_together() -> None:
-    high = layer(inject_namespace=True)
-    low = layer(namespace="x")
-    merged = merge(high, low)
-    assert (merged.namespace, merged.inject_namespace) == ("x", False)
-    merged = merge(layer(namespace="a"), layer(namespace="b", inject_namespace=True))
-    assert (merged.namespace, merged.inject_namespace) == ("a", False)
+def parsed(data: dict, file: str) -> ConfigLayer:
+    built, problems = parse_layer(data, json.dumps(data), file)
+    assert not problems
+    return built
 
 
-def test_disabled_comes_from_the_first_layer_mentioning_the_subcomponent() -> None:
-    low = layer(subcomponents={"s": layer(disabled=True)})
+def test_namespace_and_inject_merge_each_on_their_own() -> None:
+    merged = merge(parsed({"injectNamespace": True}, "prod"), parsed({"namespace": "x"}, "common"))
+    assert (merged.namespace, merged.inject_namespace) == ("x", True)
+    assert merged.set_in == {"namespace": "common", "injectNamespace": "prod"}
+    assert (merged.fabrikate.namespace, merged.fabrikate.inject_namespace) == ("x", False)
+    low = parsed({"namespace": "b", "injectNamespace": True}, "common")
+    merged = merge(parsed({"namespace": "a"}, "prod"), low)
+    assert (merged.namespace, merged.inject_namespace) == ("a", True)
+    assert (merged.fabrikate.namespace, merged.fabrikate.inject_namespace) == ("a", False)
+    merged = merge(parsed({"injectNamespace": False}, "prod"), low)
+    assert (merged.namespace, merged.inject_namespace) == ("b", False)
+
+
+def test_only_an_explicit_disabled_false_re_enables_a_subcomponent() -> None:
+    low = parsed({"subcomponents": {"s": {"disabled": True}}}, "common")
     assert merge(layer(), low).sub("s").disabled
-    high = layer(subcomponents={"s": layer(config={"a": 1})})
-    assert not merge(high, low).sub("s").disabled
+    mention = parsed({"subcomponents": {"s": {"config": {"a": 1}}}}, "prod")
+    merged = merge(mention, low).sub("s")
+    assert merged.disabled and not merged.fabrikate.disabled  # Fabrikate rendered it
+    assert merged.set_in["disabled"] == "common"
+    enable = parsed({"subcomponents": {"s": {"disabled": False}}}, "prod")
+    assert merge(enable, low).sub("s").disabled is False
 
 
 def test_naming_common_or_an_environment_twice_does_not_repeat_layers() -> None:
@@ -95,10 +110,15 @@ def test_yaml_wins_over_json_and_missing_files_are_none(tmp_path: Path) -> None:
 
 def test_wrong_types_and_unknown_keys(tmp_path: Path) -> None:
     (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "a.yaml").write_text("namespce: x\nconfig: {}\n")
-    loaded, problems = load_layer(tmp_path, "a")
+    (tmp_path / "config" / "a.yaml").write_text("namespce: x\nconfig: {}\nnotes: mine\n")
+    with pytest.raises(InputError, match=r"a\.yaml:1:1: unknown key 'namespce'; did you mean"):
+        load_layer(tmp_path, "a")  # a typo of a known key: its value would be lost
+    loaded, problems = load_layer(tmp_path, "a", lenient=True)
     assert loaded is not None
-    assert [p.message for p in problems] == ["unknown key 'namespce'; did you mean 'namespace'?"]
+    assert [(p.level, p.message) for p in problems] == [
+        ("error", "unknown key 'namespce'; did you mean 'namespace'?"),
+        ("warning", "unknown key 'notes'"),  # far from every known key
+    ]
     (tmp_path / "config" / "b.yaml").write_text("injectNamespace: 'yes'\n")
     with pytest.raises(InputError, match=r"b\.yaml:1:\d+: injectNamespace: 'yes' is not of type"):
         load_layer(tmp_path, "b")

@@ -129,3 +129,45 @@ def test_version_ranges_pick_what_helm_would(wanted: str, version: str | None) -
     entries = [{"version": v} for v in ("2.0.0-rc.1", "1.3.0", "1.2.9", "v1.2.0", "1.2.0", "junk")]
     found = pick_version(entries, wanted)
     assert (found or {}).get("version") == version
+
+
+# --- the output folder -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        (".", "is the tree root"),
+        ("..", "contains the tree root"),
+        ("config", "lies inside"),
+        ("components/x/out", "lies inside"),
+        ("helm_repos", "lies inside"),
+        ("charts/app/templates", "the chart of component app"),
+    ],
+)
+def test_the_output_may_not_be_the_root_contain_it_or_lie_in_an_input(
+    tmp_path: Path, output: str, message: str
+) -> None:
+    from fabrikate.config import ConfigLayer
+    from fabrikate.layout import check_output_dir
+    from fabrikate.model import Component
+    from fabrikate.resolve import ResolvedComponent
+
+    root = tmp_path / "hld"
+    root.mkdir()
+    chart = Component(name="app", type="helm", path="/charts/app")  # inside, as Fabrikate joins
+    nodes = [ResolvedComponent(chart, "", root, ConfigLayer(), inline=True)]
+    with pytest.raises(InputError, match=message):
+        check_output_dir(root / output, root, nodes)
+    check_output_dir(root / "generated" / "prod", root, nodes)
+    check_output_dir(tmp_path / "elsewhere", root, nodes)
+
+
+def test_a_link_into_an_input_folder_is_refused_too(tmp_path: Path) -> None:
+    from fabrikate.layout import check_output_dir
+
+    root = tmp_path / "hld"
+    (root / "config").mkdir(parents=True)
+    os.symlink(root / "config", tmp_path / "out")
+    with pytest.raises(InputError, match="lies inside"):
+        check_output_dir(tmp_path / "out" / "prod", root)

@@ -9,7 +9,7 @@ import pytest
 
 from fabrikate.errors import FabrikateError
 from fabrikate.layout import output_dir
-from fabrikate.output import write_tree
+from fabrikate.output import MANIFEST, OutputConflict, write_tree
 
 
 def test_output_dir_layout(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
     (tmp_path / ".out.old-1234").mkdir()  # as if killed between the two renames of a fallback swap
     os.replace(dest, tmp_path / ".out.old-1234" / "x")
     write_tree(dest, {"a.yaml": b"a", "b.yaml": b"b"})
-    assert sorted(p.name for p in dest.iterdir()) == ["a.yaml", "b.yaml"]
+    assert sorted(p.name for p in dest.iterdir()) == [MANIFEST, "a.yaml", "b.yaml"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
@@ -107,3 +107,77 @@ def test_replace_dir_exchanges_atomically_and_drops_the_old_tree(tmp_path: Path)
     (tmp_path / "a").mkdir()
     assert _exchange(tmp_path / "a", tmp_path / "dest")  # Linux and ext4/tmpfs support it
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["new.yaml"]
+
+
+# --- ownership: fab removes and rewrites only the files its manifest lists ---------------------
+
+
+def test_the_manifest_lists_what_fab_wrote_and_foreign_files_stay(tmp_path: Path) -> None:
+    dest = tmp_path / "prod"
+    write_tree(dest, {"app.yaml": b"a", "infra/db.yaml": b"d"})
+    assert (dest / MANIFEST).read_text().splitlines()[-2:] == ["app.yaml", "infra/db.yaml"]
+    (dest / "kustomization.yaml").write_text("resources: [app.yaml]\n")  # added by hand
+    (dest / "infra" / "notes.txt").write_text("mine\n")
+    (dest / "empty").mkdir()
+    result = write_tree(dest, {"app.yaml": b"A"})
+    assert (result.written, result.removed) == (["app.yaml"], ["infra/db.yaml"])
+    assert result.foreign == ["infra/notes.txt", "kustomization.yaml"]
+    assert (dest / "kustomization.yaml").read_text() == "resources: [app.yaml]\n"
+    assert (dest / "infra" / "notes.txt").read_text() == "mine\n"
+    assert (dest / "empty").is_dir()
+    assert not (dest / "infra" / "db.yaml").exists()
+    assert (dest / MANIFEST).read_text().splitlines()[-1] == "app.yaml"
+
+
+def test_a_manifest_repository_clone_keeps_its_git_folder_and_readme(tmp_path: Path) -> None:
+    clone = tmp_path / "manifests"
+    (clone / ".git" / "objects" / "pack").mkdir(parents=True)
+    (clone / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (clone / ".git" / "objects" / "pack" / "p.pack").write_bytes(b"PACK")
+    os.symlink("HEAD", clone / ".git" / "LINK")
+    (clone / "README.md").write_text("# manifests\n")
+    head = os.stat(clone / ".git" / "HEAD")
+    write_tree(clone, {"prod/app.yaml": b"a"})
+    write_tree(clone, {"prod/app.yaml": b"b", "prod/db.yaml": b"d"})  # a swap of the folder
+    assert (clone / "README.md").read_text() == "# manifests\n"
+    assert (clone / ".git" / "objects" / "pack" / "p.pack").read_bytes() == b"PACK"
+    assert os.readlink(clone / ".git" / "LINK") == "HEAD"
+    assert os.stat(clone / ".git" / "HEAD").st_ino == head.st_ino
+    assert (clone / "prod" / "app.yaml").read_bytes() == b"b"
+
+
+def test_a_foreign_file_where_fab_must_write_is_an_error_naming_it(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "app.yaml").write_text("hand-written\n")
+    (dest / "same.yaml").write_bytes(b"s")
+    with pytest.raises(OutputConflict, match=r"out/app.yaml was not written by fab"):
+        write_tree(dest, {"app.yaml": b"a", "same.yaml": b"s"})
+    assert (dest / "app.yaml").read_text() == "hand-written\n"
+    assert not (dest / MANIFEST).exists()
+    # A file with exactly the bytes fab would write is adopted; a file below a foreign one fails.
+    write_tree(dest, {"same.yaml": b"s"})
+    assert (dest / MANIFEST).read_text().splitlines()[-1] == "same.yaml"
+    with pytest.raises(OutputConflict, match=r"out/app.yaml was not written by fab"):
+        write_tree(dest, {"app.yaml/x.yaml": b"x"})
+
+
+def test_the_default_folder_without_a_manifest_is_taken_over(tmp_path: Path) -> None:
+    dest = tmp_path / "generated" / "prod"
+    dest.mkdir(parents=True)
+    (dest / "app.yaml").write_text("written by Fabrikate\n")
+    (dest / "gone.yaml").write_text("a component removed since\n")
+    result = write_tree(dest, {"app.yaml": b"new"}, take_over=True)
+    assert result.taken_over and result.foreign == ["gone.yaml"]
+    assert (dest / "app.yaml").read_bytes() == b"new"
+    assert (dest / "gone.yaml").exists()  # never fab's for sure: left alone (and warned about)
+
+
+def test_manifest_entries_outside_the_folder_are_ignored(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    write_tree(dest, {"a.yaml": b"a"})
+    (tmp_path / "victim.yaml").write_text("keep\n")
+    (dest / MANIFEST).write_text("a.yaml\n../victim.yaml\n/etc/passwd\n")
+    write_tree(dest, {"b.yaml": b"b"})
+    assert (tmp_path / "victim.yaml").read_text() == "keep\n"
+    assert sorted(p.name for p in dest.iterdir()) == [MANIFEST, "b.yaml"]

@@ -116,7 +116,7 @@ def test_missing_component_folder_names_the_subcomponent(tree) -> None:
     root = tree({"component.yaml": "name: root\nsubcomponents:\n- name: gone\n  source: ./gone\n"})
     with pytest.raises(InputError, match="subcomponent 'gone' does not exist") as info:
         walk(root)
-    assert info.value.component == "root/gone"
+    assert info.value.component == "gone"  # its path, not the root's name
 
 
 def test_unused_environment_is_a_warning(tree) -> None:

@@ -171,14 +171,84 @@ def test_set_types_values_and_keeps_every_other_byte(tmp_path: Path) -> None:
     file = write(tmp_path / "config/common.yaml", CONFIG)
     set_config(tmp_path, ["image.tag=2.0", "replicas=4", 'labels."k8s.io/name"=web', "on=true"])
     text = file.read_text()
-    assert text == CONFIG.replace('tag: "1.0"    # pinned', "tag: 2.0      # pinned").replace(
+    assert text == CONFIG.replace('tag: "1.0"    # pinned', 'tag: "2.0"    # pinned').replace(
         "    flag: yes\n",
         '    flag: yes\n    replicas: 4\n    labels:\n        k8s.io/name: web\n    "on": true\n',
     )
     config = read_yaml(file)["config"]
-    assert config["replicas"] == 4 and config["image"]["tag"] == 2.0
+    assert config["replicas"] == 4 and config["image"]["tag"] == "2.0"
     assert config["labels"] == {"k8s.io/name": "web"} and config["on"] is True
     assert config["mode"] == 0o777 and config["flag"] is True
+
+
+def test_set_types_values_as_helm_set_does(tmp_path: Path) -> None:
+    """Only integers, true/false and null are typed; 1.10 is not 1.1, a different image."""
+    file = write(tmp_path / "config/common.yaml", "config: {}\n")
+    pairs = ["tag=1.10", "mode=0777", "n=1e3", "y=yes", "i=-42", "z=0", "t=TRUE", "f=false"]
+    pairs += ["gone=null", "big=9223372036854775808", "zero=007", "ratio=0.5", "sign=+5"]
+    set_config(tmp_path, pairs)
+    assert read_yaml(file)["config"] == {
+        "tag": "1.10",
+        "mode": "0777",
+        "n": "1e3",
+        "y": "yes",
+        "i": -42,
+        "z": 0,
+        "t": True,
+        "f": False,
+        "gone": None,
+        "big": "9223372036854775808",
+        "zero": "007",
+        "ratio": "0.5",
+        "sign": 5,
+    }
+    assert 'tag: "1.10"' in file.read_text() and 'mode: "0777"' in file.read_text()
+
+
+def test_set_json_gives_explicit_types(tmp_path: Path) -> None:
+    file = write(tmp_path / "config/common.yaml", "config: {}\n")
+    code, err = fab("set", "--json", "r=0.5", 'tags=["a", 1]', 's="x"', "-C", str(tmp_path))
+    assert code == 0, err
+    assert read_yaml(file)["config"] == {"r": 0.5, "tags": ["a", 1], "s": "x"}
+    code, err = fab("set", "--json", "bad=nope", "-C", str(tmp_path))
+    assert code == 1 and "'bad=nope': the value is not JSON" in err
+
+
+def test_set_a_mistyped_subcomponent_path_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
+    write(tmp_path / "component.yaml", "name: app\nsubcomponents:\n- {name: parent, source: ./p}\n")
+    write(
+        tmp_path / "p/component.yaml", "name: parent\nsubcomponents:\n- {name: child, type: helm}\n"
+    )
+    code, err = fab("set", "-s", "parent.chlid", "k=v", "-C", str(tmp_path))
+    assert code == 1
+    assert "-s parent.chlid: component 'parent' has no subcomponent 'chlid'; did you mean " in err
+    assert "'parent.child'?" in err
+    assert not (tmp_path / "config").exists()
+    assert fab("set", "-s", "parent.child", "k=v", "-C", str(tmp_path))[0] == 0
+    # A part of the tree that cannot be read yet (not installed) ends the check.
+    write(tmp_path / "component.yaml", "name: app\nsubcomponents:\n- {name: r, method: git}\n")
+    assert fab("set", "-s", "r.anything", "k=v", "-C", str(tmp_path))[0] == 0
+
+
+def test_set_namespace_inject_namespace_and_disabled(tmp_path: Path) -> None:
+    write(tmp_path / "component.yaml", "name: app\nsubcomponents:\n- {name: web, type: static}\n")
+    code, err = fab(
+        "set", "-e", "prod", "--namespace", "web", "--inject-namespace", "-C", str(tmp_path)
+    )
+    assert code == 0, err
+    code, err = fab(
+        "set", "-e", "prod", "-s", "web", "--disable", "--namespace", "w", "-C", str(tmp_path)
+    )
+    assert code == 0, err
+    assert read_yaml(tmp_path / "config/prod.yaml") == {
+        "namespace": "web",
+        "injectNamespace": True,
+        "subcomponents": {"web": {"disabled": True, "namespace": "w"}},
+    }
+    assert fab("set", "-e", "prod", "-s", "web", "--enable", "-C", str(tmp_path))[0] == 0
+    assert read_yaml(tmp_path / "config/prod.yaml")["subcomponents"]["web"]["disabled"] is False
+    code, err = fab("set", "--disable", "-C", str(tmp_path))
+    assert code == 1 and "apply to a subcomponent: give -s NAME" in err
 
 
 def test_set_string_keeps_strings(tmp_path: Path) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import fabrikate
+from fabrikate.api import ValidationFailed
 from fabrikate.cli import main
 from tests.fixtures.trees import write_tree
 
@@ -60,7 +62,7 @@ BAD_TREE = {
 
 GOLDEN = """\
 environment 'staging' has no config file anywhere in the tree
-component.yaml:5:5: component folder nope of subcomponent 'missing' does not exist [component hld/missing]
+component.yaml:5:5: component folder nope of subcomponent 'missing' does not exist [component missing]
 component.yaml:10:5: chart folder charts/x does not exist [component chart]
 config/common.yaml: config conflict at config.a: config/prod.yaml:2:3 sets a list, \
 config/common.yaml:2:3 sets a map
@@ -88,7 +90,7 @@ def test_every_problem_is_reported_in_the_golden_format(tmp_path: Path, monkeypa
     code, out, err = run(tmp_path, ".", "prod", "staging")
     assert code == 1
     assert out == GOLDEN
-    assert "10 errors in 5 files; not installed, not checked: hld/remote" in err
+    assert "10 errors in 5 files; not installed, not checked: remote" in err
 
 
 def test_cycles_and_duplicate_names(tree) -> None:
@@ -213,8 +215,13 @@ def test_the_record_says_whether_validation_ran_and_what_it_found(
     url = f"sqlite:///{tmp_path / 'records.db'}"
     monkeypatch.setenv("FAB_RECORDS", url)
     root = tree(MANIFESTS)
-    checked = fabrikate.generate(root, validate=True, kube_version="1.30")
+    with pytest.raises(ValidationFailed, match="2 of 4 objects are invalid") as info:
+        fabrikate.generate(root, validate=True, kube_version="1.30")
+    checked = info.value.result
     assert checked.validation is not None and len(checked.validation.errors) == 2
+    assert (root / "generated" / "common" / "hld.yaml").is_file()  # written, as Fabrikate did
+    findings = checked.record["validation"].pop("findings")
+    assert checked.record["outcome"] == "failed"
     assert checked.record["validation"] == {
         "kubernetesVersion": "1.30",
         "objects": 4,
@@ -222,11 +229,14 @@ def test_the_record_says_whether_validation_ran_and_what_it_found(
         "warnings": 1,  # the Gadget, whose kind has no schema
         "passed": False,
     }
+    assert [f["level"] for f in findings].count("error") == 2
+    assert any("spec.replicas" in f["message"] and f["line"] for f in findings)
     plain = fabrikate.generate(root)
     assert plain.validation is None and plain.record["validation"] is None
     with open_store(url) as store:
         records = store.records()
     assert [r["validation"] and r["validation"]["passed"] for r in records] == [None, False]
+    assert [r["outcome"] for r in records] == ["succeeded", "failed"]
     assert all(record_errors(r) == [] for r in records)
 
 
@@ -235,3 +245,89 @@ def test_schema_command_prints_the_schemas() -> None:
         result = CliRunner().invoke(main, ["schema", kind])
         assert result.exit_code == 0
         assert json.loads(result.stdout)["$id"] == f"urn:fabrikate-gitops:schema:{kind}:1"
+
+
+REMOVED = {
+    "component.yaml": "name: old\ntype: static\npath: ./manifests\n",
+    "manifests/all.yaml": """
+        apiVersion: extensions/v1beta1
+        kind: Deployment
+        metadata: {name: web}
+        ---
+        apiVersion: rbac.authorization.k8s.io/v1beta1
+        kind: ClusterRole
+        metadata: {name: reader}
+        ---
+        apiVersion: apiextensions.k8s.io/v1beta1
+        kind: CustomResourceDefinition
+        metadata: {name: things.example.com}
+        ---
+        apiVersion: policy/v1beta1
+        kind: PodSecurityPolicy
+        metadata: {name: restricted}
+        ---
+        apiVersion: flowcontrol.apiserver.k8s.io/v1beta3
+        kind: FlowSchema
+        metadata: {name: flows}
+    """,
+}
+
+
+def test_objects_of_removed_apis_are_errors_naming_version_and_replacement(tree) -> None:
+    root = tree(REMOVED)
+    code, out, err = run(root, str(root), "--manifests", "--kube-version", "1.31")
+    assert code == 1
+    assert out.splitlines() == [
+        "old.yaml:2: Deployment/web: extensions/v1beta1 Deployment was removed in Kubernetes "
+        "1.16; use apps/v1 (target Kubernetes 1.31) [component old]",
+        "old.yaml:6: ClusterRole/reader: rbac.authorization.k8s.io/v1beta1 ClusterRole was "
+        "removed in Kubernetes 1.22; use rbac.authorization.k8s.io/v1 (target Kubernetes 1.31) "
+        "[component old]",
+        "old.yaml:10: CustomResourceDefinition/things.example.com: apiextensions.k8s.io/v1beta1 "
+        "CustomResourceDefinition was removed in Kubernetes 1.22; use apiextensions.k8s.io/v1 "
+        "(target Kubernetes 1.31) [component old]",
+        "old.yaml:14: PodSecurityPolicy/restricted: policy/v1beta1 PodSecurityPolicy was removed "
+        "in Kubernetes 1.25; use nothing (use Pod Security Admission) (target Kubernetes 1.31) "
+        "[component old]",
+        "old.yaml:18: FlowSchema/flows: flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema is "
+        "deprecated since Kubernetes 1.29 and removed in 1.32; use "
+        "flowcontrol.apiserver.k8s.io/v1 [component old] (warning)",
+    ]
+    assert "4 errors in 1 file, 5 objects" in err
+    # The target picks: on 1.32 the FlowSchema is gone too.
+    code, out, _ = run(root, str(root), "--manifests", "--kube-version", "v1.32.4")
+    assert "FlowSchema was removed in Kubernetes 1.32" in out
+
+
+def test_an_unknown_kube_version_lists_the_supported_ones(tree) -> None:
+    from fabrikate.validate import supported_kube_versions
+
+    root = tree(REMOVED)
+    supported = supported_kube_versions()
+    assert supported[0] == "1.25" and len(supported) > 5
+    for args in (
+        ["validate", str(root), "--manifests"],
+        ["generate", "-C", str(root), "--validate"],
+    ):
+        result = CliRunner().invoke(main, [*args, "--kube-version", "1.99"])
+        assert result.exit_code == 1
+        assert (
+            f"--kube-version 1.99: not a Kubernetes version fab has schemas for; supported: {', '.join(supported)}"
+            in (result.stderr + result.stdout)
+        )
+    assert not (root / "generated").exists()  # generate failed before writing anything
+
+
+def test_validation_writes_no_record(tree, tmp_path: Path, monkeypatch) -> None:
+    from fabrikate.records import open_store
+
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    monkeypatch.setenv("FAB_RECORDS", url)
+    root = tree(REMOVED)
+    code, _, _ = run(root, str(root), "--manifests")
+    assert code == 1
+    assert not (root / "generated").exists()  # nor any output
+    assert not (tmp_path / "records.db").exists()
+    fabrikate.generate(root)  # a real generate is recorded
+    with open_store(url) as store:
+        assert len(store.records()) == 1
