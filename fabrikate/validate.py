@@ -320,7 +320,7 @@ def check_kube_version(text: str | None) -> str:
 def _check_manifests(report: Report, settings: Settings, kube_version: str) -> None:
     """Render (writing and recording nothing) and check every object."""
     from fabrikate.api import GenerateResult, render
-    from fabrikate.output import output_dir
+    from fabrikate.layout import output_dir
 
     dest = output_dir(report.root, report.environments)
     result = GenerateResult(report.root, report.environments, dest)

@@ -38,7 +38,6 @@ __all__ = [
     "Sources",
     "cause_of",
     "swap_in",
-    "write_stamp",
 ]
 
 T = TypeVar("T")

@@ -158,6 +158,9 @@ def build(work: Path, tree: dict, fetched: str) -> Path:
     shutil.copytree(CHART, root / "chart")
     for place, target in tree["links"].items():
         path = root / place
+        folders = [root / p for p in Path(place).parents if str(p) != "."]
+        if any(f.is_symlink() or (f.exists() and not f.is_dir()) for f in folders):
+            continue  # below a link or file made just before: no folder there to hold it
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
@@ -196,8 +199,9 @@ def test_random_trees_never_fail_as_a_bug_nor_touch_anything_outside(
             lines = [line for line in err.splitlines() if line.startswith("fab: error:")]
             if code == 1:
                 assert lines, err
-                if args[0] == "generate":
-                    assert len(lines) == 1, err
+                if args[0] == "generate":  # one line per failure, then their count
+                    count = f"fab: error: {len(lines) - 1} errors; nothing was written"
+                    assert len(lines) == 1 or lines[-1] == count, err
             assert all("\x1b" not in line for line in lines)
         assert snapshot(work / "outside") == outside
         assert snapshot(Path(fetched.removeprefix("file://"))) == fetched_repo
