@@ -50,8 +50,8 @@ def timed(argv: list[str], env: dict[str, str], before: Callable[[], None] = lam
 def floor_script(root: Path, work: Path, helm: str, jobs: int) -> Path:
     """A shell script running fab's helm calls directly, ``jobs`` at a time."""
     import fabrikate
-    from fabrikate.generators import HELM_FLAGS
-    from fabrikate.layout import chart_dir
+    from fabrikate.hld.layout import chart_dir
+    from fabrikate.render.generators import HELM_FLAGS
 
     tree = fabrikate.load(root, [ENV])
     lines = []

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fabrikate.installer import install
 from fabrikate.settings import Settings
+from fabrikate.sources.installer import install
 from tests.fixtures.servers import make_chart, package, static_server
 from tests.fixtures.trees import git, make_repo, write_tree
 

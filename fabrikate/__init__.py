@@ -11,48 +11,45 @@ Names are imported on first use, so ``import fabrikate`` (and ``fab --version``)
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from fabrikate._version import __version__
+from fabrikate.support.lazy import lazy_exports
 
 _EXPORTS = {
-    "Component": "fabrikate.model",
-    "ComponentResult": "fabrikate.generators",
+    "Component": "fabrikate.hld.model",
+    "ComponentResult": "fabrikate.render.generators",
     "ConfigConflictError": "fabrikate.errors",
     "Diagnostic": "fabrikate.errors",
     "FabrikateError": "fabrikate.errors",
     "Failures": "fabrikate.errors",
-    "GenerateResult": "fabrikate.api",
+    "GenerateResult": "fabrikate.api.generate",
     "InputError": "fabrikate.errors",
     "Location": "fabrikate.errors",
     "ProcessError": "fabrikate.errors",
     "RecordsError": "fabrikate.records",
-    "ResolvedComponent": "fabrikate.resolve",
+    "ResolvedComponent": "fabrikate.hld.resolve",
     "Settings": "fabrikate.settings",
     "SourceError": "fabrikate.errors",
-    "Tree": "fabrikate.resolve",
-    "generate": "fabrikate.api",
-    "install": "fabrikate.api",
-    "load": "fabrikate.api",
+    "Tree": "fabrikate.hld.resolve",
+    "generate": "fabrikate.api.generate",
+    "install": "fabrikate.api.generate",
+    "load": "fabrikate.api.generate",
     # authoring and validation
-    "ValidationReport": "fabrikate.validate",
-    "add_subcomponent": "fabrikate.edit",
-    "find_definitions": "fabrikate.find",
-    "remove_subcomponent": "fabrikate.edit",
-    "set_config": "fabrikate.edit",
-    "validate": "fabrikate.validate",
+    "ValidationReport": "fabrikate.api.validate",
+    "add_subcomponent": "fabrikate.api.edit",
+    "find_definitions": "fabrikate.api.find",
+    "remove_subcomponent": "fabrikate.api.edit",
+    "set_config": "fabrikate.api.edit",
+    "validate": "fabrikate.api.validate",
     # deployment records
     "open_store": "fabrikate.records",
     # review
-    "DiffResult": "fabrikate.review",
-    "Explanation": "fabrikate.provenance",
-    "diff": "fabrikate.review",
-    "explain": "fabrikate.provenance",
-    "init": "fabrikate.scaffold",
+    "DiffResult": "fabrikate.api.diff",
+    "Explanation": "fabrikate.api.explain",
+    "diff": "fabrikate.api.diff",
+    "explain": "fabrikate.api.explain",
+    "init": "fabrikate.api.scaffold",
 }
 # Exported under another name than the one in their module.
 _ALIASES = {"ValidationReport": "Report", "find_definitions": "find"}
@@ -60,8 +57,14 @@ _ALIASES = {"ValidationReport": "Report", "find_definitions": "find"}
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:
-    from fabrikate.api import GenerateResult, generate, install, load
-    from fabrikate.edit import add_subcomponent, remove_subcomponent, set_config
+    from fabrikate.api.diff import DiffResult, diff
+    from fabrikate.api.edit import add_subcomponent, remove_subcomponent, set_config
+    from fabrikate.api.explain import Explanation, explain
+    from fabrikate.api.find import find as find_definitions
+    from fabrikate.api.generate import GenerateResult, generate, install, load
+    from fabrikate.api.scaffold import init
+    from fabrikate.api.validate import Report as ValidationReport
+    from fabrikate.api.validate import validate
     from fabrikate.errors import (
         ConfigConflictError,
         Diagnostic,
@@ -72,49 +75,14 @@ if TYPE_CHECKING:
         ProcessError,
         SourceError,
     )
-    from fabrikate.find import find as find_definitions
-    from fabrikate.generators import ComponentResult
-    from fabrikate.model import Component
-    from fabrikate.provenance import Explanation, explain
+    from fabrikate.hld.model import Component
+    from fabrikate.hld.resolve import ResolvedComponent, Tree
     from fabrikate.records import RecordsError, open_store
-    from fabrikate.resolve import ResolvedComponent, Tree
-    from fabrikate.review import DiffResult, diff
-    from fabrikate.scaffold import init
+    from fabrikate.render.generators import ComponentResult
     from fabrikate.settings import Settings
-    from fabrikate.validate import Report as ValidationReport
-    from fabrikate.validate import validate
-
-
-def lazy_exports(
-    namespace: dict[str, Any], exports: Mapping[str, str], aliases: Mapping[str, str]
-) -> Callable[[str], Any]:
-    """A module ``__getattr__`` that imports each of ``exports`` (name: module) on first use."""
-
-    def get(name: str) -> Any:
-        module = exports.get(name)
-        if module is None:
-            raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), aliases.get(name, name))
-        namespace[name] = value
-        return value
-
-    return get
 
 
 __getattr__ = lazy_exports(globals(), _EXPORTS, _ALIASES)
-
-
-class _Package(types.ModuleType):
-    """The package: importing a submodule named like an exported function (``validate``,
-    ``fabrikate.validate``) must not replace the function with the module."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == value.__name__:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

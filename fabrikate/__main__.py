@@ -1,5 +1,5 @@
 """``python -m fabrikate``."""
 
-from fabrikate.program import entry
+from fabrikate.cli.program import entry
 
 entry()

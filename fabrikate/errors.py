@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fabrikate.redact import printable
+from fabrikate.support.redact import printable
 
 __all__ = [
     "ConfigConflictError",

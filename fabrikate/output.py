@@ -133,7 +133,7 @@ def manifest_text(files: Iterable[str]) -> str:
 def recover(dest: Path) -> None:
     """Undo what an earlier, killed run left half done, and drop its staging folders (the
     caller holds the tree lock, so no other run is writing them)."""
-    from fabrikate.fsutil import recover_dir, remove
+    from fabrikate.support.fsutil import recover_dir, remove
 
     recover_dir(dest)
     if dest.parent.is_dir():
@@ -217,7 +217,7 @@ def _kept_folders(present: _Present, keep: set[str], stale: Sequence[str]) -> se
 
 def _replace_one(dest: Path, rel: str, data: bytes) -> None:
     """Rewrite the one changed file: a single rename is as atomic as swapping the tree."""
-    from fabrikate.interrupts import check_interrupted
+    from fabrikate.support.interrupts import check_interrupted
 
     # Staged beside ``dest`` with the staging folders' prefix, so ``recover`` cleans it up.
     temp = dest.parent / f".{dest.name}.fab-new-{os.getpid()}-{os.urandom(4).hex()}"
@@ -239,8 +239,8 @@ def _swap(
 ) -> None:
     """Build the new tree in a staging folder beside ``dest``, then swap it in: ``files`` and
     the ``manifest`` are written, ``keep`` (files) and ``folders`` carried over from ``dest``."""
-    from fabrikate.fsutil import remove, replace_dir
-    from fabrikate.interrupts import check_interrupted
+    from fabrikate.support.fsutil import remove, replace_dir
+    from fabrikate.support.interrupts import check_interrupted
 
     stage: Path | None = None
     try:

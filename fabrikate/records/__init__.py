@@ -14,22 +14,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fabrikate import lazy_exports
+from fabrikate.support.lazy import lazy_exports
 
 _EXPORTS = {
-    "BEDROCK_FIELDS": "fabrikate.records.store",
+    "BEDROCK_FIELDS": "fabrikate.records.stores.base",
     "SCHEMA": "fabrikate.records.build",
-    "RecordsError": "fabrikate.records.store",
-    "Row": "fabrikate.records.store",
+    "RecordsError": "fabrikate.records.stores.base",
+    "Row": "fabrikate.records.stores.base",
     "Run": "fabrikate.records.recording",
     "Stage": "fabrikate.records.deployments",
-    "Store": "fabrikate.records.store",
+    "Store": "fabrikate.records.stores.base",
     "build_record": "fabrikate.records.build",
     "create": "fabrikate.records.deployments",
-    "default_url": "fabrikate.records.store",
-    "open_store": "fabrikate.records.store",
+    "default_url": "fabrikate.records.stores.base",
+    "open_store": "fabrikate.records.stores.base",
     "record_generation": "fabrikate.records.recording",
-    "resolve_url": "fabrikate.records.store",
+    "resolve_url": "fabrikate.records.stores.base",
     "validate": "fabrikate.records.build",
     "write_record": "fabrikate.records.recording",
 }
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from fabrikate.records.build import SCHEMA, build_record, validate
     from fabrikate.records.deployments import Stage, create
     from fabrikate.records.recording import Run, record_generation, write_record
-    from fabrikate.records.store import (
+    from fabrikate.records.stores.base import (
         BEDROCK_FIELDS,
         RecordsError,
         Row,

@@ -16,15 +16,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fabrikate.layout import COMPONENTS, GENERATED, HELM_REPOS
+from fabrikate.hld.layout import COMPONENTS, GENERATED, HELM_REPOS
 from fabrikate.records import ci
 from fabrikate.records.gitinfo import hld_info, repo_commit, repo_name
 from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
 
 if TYPE_CHECKING:
-    from fabrikate.model import Component
+    from fabrikate.hld.model import Component
+    from fabrikate.hld.resolve import ResolvedComponent
     from fabrikate.records.recording import Run
-    from fabrikate.resolve import ResolvedComponent
 
 __all__ = [
     "SCHEMA",
@@ -52,9 +52,9 @@ def output_digest(files: Mapping[str, bytes]) -> str:
 
 @functools.cache
 def _helm_version(helm: str) -> str | None:
-    from fabrikate.cache import Cache
     from fabrikate.errors import FabrikateError
-    from fabrikate.generators import helm_version
+    from fabrikate.render.generators import helm_version
+    from fabrikate.support.cache import Cache
 
     try:
         return helm_version(helm, Cache.default())
@@ -66,9 +66,9 @@ def _chart(node: ResolvedComponent) -> dict[str, str] | None:
     import yaml
 
     from fabrikate.errors import InputError
-    from fabrikate.fsutil import read_regular
-    from fabrikate.layout import chart_dir
-    from fabrikate.yamlv2 import BASE_LOADER
+    from fabrikate.hld.layout import chart_dir
+    from fabrikate.support.fsutil import read_regular
+    from fabrikate.support.yamlv2 import BASE_LOADER
 
     try:  # a failed run is recorded too: its chart may be anything, a FIFO included
         text = read_regular(chart_dir(node) / "Chart.yaml").decode("utf-8", "replace")
@@ -97,7 +97,7 @@ def _clone(node: ResolvedComponent, ref: Component) -> Path | None:
         return None
     if not node.inline:
         return node.boundary
-    from fabrikate.layout import chart_clone_dir, clone_dir
+    from fabrikate.hld.layout import chart_clone_dir, clone_dir
 
     place = chart_clone_dir if ref.type == "helm" else clone_dir
     return place(node.physical_path, ref.name)
@@ -130,8 +130,8 @@ def _nodes(run: Run) -> list[ResolvedComponent]:
 
 def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The output summary and the images, for a run that rendered."""
-    from fabrikate.generators import join_documents
     from fabrikate.records.images import extract_images
+    from fabrikate.render.generators import join_documents
 
     result = run.result
     if result is None or run.error is not None or result.files is None:
@@ -200,7 +200,7 @@ def _manifest(env: Mapping[str, str], path: str) -> dict[str, Any] | None:
 
 def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
     """The masked native record of ``run``; ``env`` is the process environment."""
-    from fabrikate import __version__
+    from fabrikate._version import __version__
 
     run_ci = ci.detect(env)
     branch_hint = run_ci.pop("branch")
@@ -295,7 +295,7 @@ def _tree_facts(run: Run, top: Path | None) -> dict[str, Any]:
 
 def schema() -> dict[str, Any]:
     """The record's JSON Schema (``schemas/record.schema.json``)."""
-    from fabrikate.model import schema as load_schema
+    from fabrikate.hld.model import schema as load_schema
 
     return load_schema("record")
 

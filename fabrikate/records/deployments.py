@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 
 from fabrikate.errors import InputError
 from fabrikate.records.mask import strip_credentials
-from fabrikate.records.store import RecordsError, Row, Store
+from fabrikate.records.stores.base import RecordsError, Row, Store
 
 __all__ = ["Stage", "check_stage", "create", "new_row_key", "select"]
 

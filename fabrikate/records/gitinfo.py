@@ -45,7 +45,7 @@ def pr_from_message(message: str) -> str | None:
 def _git(path: Path, *args: str) -> str | None:
     """Run git in ``path``; its stdout, or None when it fails (not a repository, no commit)."""
     from fabrikate.errors import FabrikateError
-    from fabrikate.process import Command, Interrupted, run
+    from fabrikate.support.process import Command, Interrupted, run
 
     git = os.environ.get("FAB_GIT") or "git"
     env = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}

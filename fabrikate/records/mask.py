@@ -3,14 +3,14 @@
 mask_text("clone https://user:s3cret@host/repo.git failed")
 # 'clone https://***@host/repo.git failed'
 
-The patterns live in ``fabrikate.redact``, the one masker; records add ``mask_tree``.
+The patterns live in ``fabrikate.support.redact``, the one masker; records add ``mask_tree``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fabrikate.redact import mask_text, strip_credentials
+from fabrikate.support.redact import mask_text, strip_credentials
 
 __all__ = ["mask_text", "mask_tree", "strip_credentials"]
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import Diagnostic
-from fabrikate.records.store import RecordsError, Store, open_store, records_off
+from fabrikate.records.stores.base import RecordsError, Store, open_store, records_off
 
 if TYPE_CHECKING:
-    from fabrikate.api import GenerateResult
-    from fabrikate.resolve import Tree
+    from fabrikate.api.generate import GenerateResult
+    from fabrikate.hld.resolve import Tree
     from fabrikate.settings import Settings
 
 # Building and projecting records (yaml, git, the Spektate rows) is imported when a record is

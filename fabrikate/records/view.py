@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fabrikate.errors import InputError
-from fabrikate.records.store import Row
+from fabrikate.records.stores.base import Row
 
 __all__ = ["diff", "diff_text", "parse_since", "rows_table", "table"]
 

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from fabrikate.cache import Cache
 from fabrikate.errors import SourceError
-from fabrikate.fsutil import replace_dir
-from fabrikate.redact import redact_url
 from fabrikate.settings import Settings
 from fabrikate.sources.credentials import Credentials
+from fabrikate.support.cache import Cache
+from fabrikate.support.fsutil import replace_dir
+from fabrikate.support.redact import redact_url
 
 __all__ = [
     "FetchError",

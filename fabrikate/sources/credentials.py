@@ -20,8 +20,8 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from fabrikate.errors import InputError, Location, SourceError
-from fabrikate.redact import AmbiguousURL, mask, redact_url, split_userinfo
-from fabrikate.yamlio import parse_yaml, read_text
+from fabrikate.support.redact import AmbiguousURL, mask, redact_url, split_userinfo
+from fabrikate.support.yamlio import parse_yaml, read_text
 
 __all__ = ["Credentials", "Grant", "basic_auth", "check_source"]
 

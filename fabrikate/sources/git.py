@@ -23,10 +23,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from fabrikate import installs
-from fabrikate.cache import slug, touch
 from fabrikate.errors import InputError, ProcessError, SourceError
-from fabrikate.process import Command, TimedOut, run
+from fabrikate.hld import installs
 from fabrikate.sources import (
     FetchError,
     Finish,
@@ -38,6 +36,8 @@ from fabrikate.sources import (
     swap_in,
 )
 from fabrikate.sources.credentials import basic_auth, check_source
+from fabrikate.support.cache import slug, touch
+from fabrikate.support.process import Command, TimedOut, run
 
 __all__ = ["GitFetcher"]
 

@@ -25,11 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fabrikate import installs
-from fabrikate.cache import slug, touch
 from fabrikate.errors import FabrikateError, SourceError
-from fabrikate.fsutil import remove
-from fabrikate.process import Command, TimedOut, run
+from fabrikate.hld import installs
 from fabrikate.sources import (
     FetchError,
     Finish,
@@ -42,7 +39,10 @@ from fabrikate.sources import (
 )
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.sources.web import HttpFailure, Tls, get
-from fabrikate.yamlio import parse_yaml, read_text
+from fabrikate.support.cache import slug, touch
+from fabrikate.support.fsutil import remove
+from fabrikate.support.process import Command, TimedOut, run
+from fabrikate.support.yamlio import parse_yaml, read_text
 
 __all__ = ["HelmFetcher"]
 

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from fabrikate import installs
+from fabrikate.hld import installs
 from fabrikate.sources import FetchError, Finish, Placed, Request, Sources
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.sources.web import HttpFailure, get

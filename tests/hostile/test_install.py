@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from fabrikate.settings import Settings
 from tests.fixtures.servers import TOKEN, free_port
 from tests.fixtures.trees import git, make_repo, write_tree
@@ -214,7 +214,7 @@ def test_access_yaml_tokens_are_not_in_a_hooks_environment(
 
 
 def test_a_second_install_on_the_same_tree_fails_clearly_or_waits(tmp_path: Path) -> None:
-    from fabrikate.api import tree_lock
+    from fabrikate.api.generate import tree_lock
 
     root = hld(tmp_path, "name: app\n")
     with tree_lock(root, Settings.from_env()):

@@ -7,9 +7,9 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fabrikate.config import load_layer
-from fabrikate.edit import add_subcomponent, set_config
-from fabrikate.model import load_component
+from fabrikate.api.edit import add_subcomponent, set_config
+from fabrikate.hld.config import load_layer
+from fabrikate.hld.model import load_component
 
 # Strings that YAML 1.1 would read as something else unless quoted.
 tricky = st.sampled_from(

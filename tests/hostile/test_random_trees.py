@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from tests.fixtures.trees import git, make_repo, write_tree
 
 CHART = Path(__file__).resolve().parent.parent / "data" / "charts" / "demo"

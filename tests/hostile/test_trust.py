@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fabrikate.cache import Cache
-from fabrikate.cli import main
+from fabrikate.cli.main import main
+from fabrikate.support.cache import Cache
 from tests.fixtures.servers import TOKEN, GitHttp, Http, free_port
 from tests.fixtures.trees import git, make_repo, write_tree
 
@@ -75,23 +75,28 @@ class CommandLines:
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self.roots.add(proc.pid)
+        self.own.add(b"".join(os.fsencode(arg) + b"\0" for arg in command))
         out, err = proc.communicate()
         return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
     @property
     def seen(self) -> set[bytes]:
-        """Every command line of the watched commands' process trees but their own."""
+        """Every command line of the watched commands' process trees but their own.
+
+        A child forked but not yet exec'd shows its parent's command line: a root's own line
+        seen again in a descendant is that moment, not a command fab ran."""
         found: set[bytes] = set()
         for pid, lines in self.lines.items():
             ancestor = self.parents.get(pid)
             while ancestor is not None and ancestor not in self.roots:
                 ancestor = self.parents.get(ancestor)
             if ancestor is not None:
-                found |= lines
+                found |= lines - self.own
         return found
 
     def __enter__(self) -> CommandLines:
         self.roots: set[int] = set()
+        self.own: set[bytes] = set()  # the watched commands' own lines, as /proc shows them
         self._thread.start()
         return self
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from tests.fixtures.trees import git, make_repo
 
 CASES = Path(__file__).resolve().parent.parent / "data" / "cases"

@@ -14,7 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from tests.fixtures.trees import git, make_repo
 
 # Every command, and the formats its -o/--output takes (None: it prints no data). A command

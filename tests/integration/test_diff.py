@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.cli import main
-from fabrikate.review import MARKDOWN_LIMIT
+from fabrikate.api.diff import MARKDOWN_LIMIT
+from fabrikate.cli.main import main
 from tests.conftest import HELM, REPO
 from tests.fixtures.trees import git, write_tree
 

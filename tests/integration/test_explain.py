@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 
 # root -> mid (a directory component) -> app (an inline helm component of mid).
 TREE = {

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from fabrikate.errors import FabrikateError, Failures
 from fabrikate.settings import Settings
 from tests.fixtures.trees import copy_chart

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fabrikate
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from fabrikate.records import open_store
 from fabrikate.settings import Settings
 

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from fabrikate.cli import main
-from fabrikate.scaffold import CI_FILES
+from fabrikate.api.scaffold import CI_FILES
+from fabrikate.cli.main import main
 
 # Flags the pipelines use that another branch is adding (issue 15: `fab install --locked`).
 # A pending flag that exists fails the test below: then remove it from here.

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.cache import Cache
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from fabrikate.settings import Settings
+from fabrikate.support.cache import Cache
 from tests.fixtures.servers import TOKEN, GitHttp, Http, Registry, static_server
 from tests.fixtures.trees import git, make_repo, write_tree
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from fabrikate.output import MANIFEST
 from tests.fixtures.trees import git, make_repo
 from tests.integration.test_cli_cases import snapshot

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from fabrikate.errors import FabrikateError
 from fabrikate.records import open_store, validate
 from tests.fixtures.trees import git, make_repo

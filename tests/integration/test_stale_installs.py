@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from fabrikate.errors import FabrikateError, Failures
 from fabrikate.records import open_store
 from fabrikate.settings import Settings

@@ -15,9 +15,9 @@ def test_every_exported_name_resolves() -> None:
 
 def test_import_does_not_load_heavy_modules() -> None:
     code = (
-        "import sys, fabrikate.cli; "
+        "import sys, fabrikate.cli.main; "
         "heavy = [m for m in ('jsonschema', 'fastjsonschema', 'git', 'ruamel.yaml', 'yaml', "
-        "'fabrikate.api', 'fabrikate.process', 'psycopg', 'logging', 'subprocess') "
+        "'fabrikate.api.generate', 'fabrikate.support.process', 'psycopg', 'logging', 'subprocess') "
         "if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -38,9 +38,9 @@ def test_repeat_generate_runs_stay_light(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("FAB_RECORDS", "none")
     code = (
         "import sys; sys.argv = ['fab', '-q', 'generate', '-C', sys.argv[1]]\n"
-        "from fabrikate.cli import main\n"
+        "from fabrikate.cli.main import main\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print([m for m in ('yaml', 'fastjsonschema', 'fabrikate.resolve', 'fabrikate.generators', "
+        "print([m for m in ('yaml', 'fastjsonschema', 'fabrikate.hld.resolve', 'fabrikate.render.generators', "
         "'fabrikate.records.build', 'subprocess') if m in sys.modules])"
     )
 
@@ -52,5 +52,5 @@ def test_repeat_generate_runs_stay_light(tmp_path, monkeypatch) -> None:
     assert loaded() == "[]"  # up to date
     (root / "config" / "common.json").write_text('{"config": {"a": 2}}')
     changed = loaded()
-    assert "fabrikate.generators" in changed
+    assert "fabrikate.render.generators" in changed
     assert "'yaml'" not in changed and "fastjsonschema" not in changed  # but the file is checked

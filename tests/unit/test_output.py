@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fabrikate.errors import FabrikateError
-from fabrikate.layout import output_dir
+from fabrikate.hld.layout import output_dir
 from fabrikate.output import MANIFEST, OutputConflict, write_tree
 
 
@@ -95,7 +95,7 @@ def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
 
 
 def test_replace_dir_exchanges_atomically_and_drops_the_old_tree(tmp_path: Path) -> None:
-    from fabrikate.fsutil import _exchange, replace_dir
+    from fabrikate.support.fsutil import _exchange, replace_dir
 
     (tmp_path / "dest").mkdir()
     (tmp_path / "dest" / "old.yaml").write_text("old")

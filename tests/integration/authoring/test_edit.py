@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fabrikate.cli import main
-from fabrikate.edit import add_subcomponent, parse_key, remove_subcomponent, set_config
+from fabrikate.api.edit import add_subcomponent, parse_key, remove_subcomponent, set_config
+from fabrikate.cli.main import main
 from fabrikate.errors import InputError
-from fabrikate.yamlio import parse_yaml
+from fabrikate.support.yamlio import parse_yaml
 
 COMPONENT = """\
 # The whole platform.

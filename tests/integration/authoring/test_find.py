@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from fabrikate.cli import main
+from fabrikate.cli.main import main
 from tests.fixtures.trees import git, make_repo
 
 DEFINITIONS = {

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from fabrikate.edit import set_config
-from fabrikate.yamlio import parse_yaml
+from fabrikate.api.edit import set_config
+from fabrikate.support.yamlio import parse_yaml
 
 # yaml.v2 reads a plain `on:` key as the boolean true, so trees have none (set quotes new ones).
 TREE_KEYS = st.sampled_from(["a", "b", "image", "tag", "k8s.io/name", "x-y", "10", "Name"])

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.api import ValidationFailed
-from fabrikate.cli import main
+from fabrikate.api.generate import ValidationFailed
+from fabrikate.cli.main import main
 from tests.fixtures.trees import write_tree
 
 BAD_TREE = {
@@ -300,7 +300,7 @@ def test_objects_of_removed_apis_are_errors_naming_version_and_replacement(tree)
 
 
 def test_an_unknown_kube_version_lists_the_supported_ones(tree) -> None:
-    from fabrikate.validate import supported_kube_versions
+    from fabrikate.api.validate import supported_kube_versions
 
     root = tree(REMOVED)
     supported = supported_kube_versions()

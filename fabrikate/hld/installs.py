@@ -1,0 +1,155 @@
+"""What ``fab install`` put where, and whether it is still what the definitions ask for.
+
+    write(dest, "git", Note(source="https://host/redis.git", version="v1.0.0", installed=sha))
+    problem = stale(component, Path("components/redis"), "components/redis")
+
+``fab install`` notes each source it places in a small stamp beside (or, for git, inside the
+``.git`` of) the installed copy: the source without credentials, the ref asked for, and the
+commit or chart version placed. Generate and validate compare every installed component with
+its definition through that note, so a stale checkout is an error instead of silently rendered:
+``components/redis is v1.0.0 but component.yaml asks for v1.1.0: run fab install``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from fabrikate.hld import layout
+from fabrikate.hld.model import Component
+
+__all__ = ["Note", "install_path", "read", "stale", "stamp_file", "write"]
+
+_FORMAT = 2
+_MAX_BYTES = 4096
+_HEX = re.compile(r"[0-9a-f]{4,40}")
+
+
+@dataclass(frozen=True)
+class Note:
+    """One installed source: what was asked for, and what was placed."""
+
+    source: str = ""  # without credentials
+    version: str = ""
+    branch: str = ""
+    chart: str = ""  # the chart name of a helm repository source
+    installed: str = ""  # the commit, or the chart version, placed
+    check: str = ""  # the fetcher's own note to tell an untouched copy (not compared here)
+    legacy: bool = False  # a stamp of an earlier fab: only ``installed``/``check`` are known
+
+
+def install_path(folder: Path, component: Component) -> tuple[Path, str] | None:
+    """Where install puts ``component``'s source (spec §1.3) and the stamp method; None for
+    components that install nothing."""
+    kind, method, name = component.type, component.method, component.name
+    if kind == "component" and method == "git":
+        return layout.clone_dir(folder, name), "git"
+    if kind == "helm" and method in ("git", "helm") and component.source and component.path:
+        return layout.chart_clone_dir(folder, name), method
+    if kind == "static" and method.lower() == "http":
+        return layout.http_static_file(folder, name), "http"
+    return None
+
+
+def stamp_file(dest: Path, method: str) -> Path:
+    """Where the note of the copy at ``dest`` is kept: inside a checkout's ``.git`` (neither
+    git nor a listing of ``components/`` sees it), else a hidden file beside the copy."""
+    if method == "git":
+        return dest / ".git" / "fab-source"
+    return dest.parent / f".{dest.name}.fab-source"
+
+
+def write(dest: Path, method: str, note: Note) -> None:
+    """Note what was placed at ``dest`` (a link there is replaced, never followed)."""
+    from fabrikate.support.fsutil import write_file
+
+    data = {"format": _FORMAT, **{k: v for k, v in asdict(note).items() if k != "legacy"}}
+    text = json.dumps(data, sort_keys=True) + "\n"
+    path = stamp_file(dest, method)
+    if _read_small(path) != text:
+        write_file(path, text)
+
+
+def _read_small(path: Path) -> str | None:
+    """A small regular file's text; None when there is none, or something else is there (a
+    link is never followed: a fetched tree may have put one)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read(_MAX_BYTES).decode("utf-8", "replace")
+
+
+def read(dest: Path, method: str) -> Note | None:
+    """The note of the copy at ``dest``; None when there is none (or it cannot be read)."""
+    text = _read_small(stamp_file(dest, method))
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("format") == _FORMAT:
+        known = {f.name for f in fields(Note)} - {"legacy"}
+        return Note(**{k: str(v) for k, v in data.items() if k in known})
+    # An earlier fab wrote "<commit> <fingerprint>" (git) or the archive digest (helm).
+    first = text.strip().partition(" ")[0]
+    return Note(installed=first if method == "git" else "", check=text, legacy=True)
+
+
+def _ref(method: str, version: str, branch: str) -> str:
+    if version:
+        return version
+    if method == "helm":
+        return "the latest version"
+    return f"branch {branch}" if branch else "the default branch"
+
+
+def stale(component: Component, dest: Path, shown: str) -> tuple[str, str] | None:
+    """Why the copy at ``dest`` (``shown`` as a path the user knows) is not what ``component``
+    asks for, as (level, message); None when it is, or when nothing is installed there."""
+    found = install_path(Path(), component)
+    if found is None or not (dest.is_dir() or dest.is_file()):
+        return None
+    method = found[1]
+    note = read(dest, method)
+    asked = Path(component.location.file).name if component.location else "the definition"
+    if note is None:
+        return "warning", (
+            f"{shown} was not placed by fab install; cannot check that it is what {asked} asks for"
+        )
+    if note.legacy:
+        pinned = method == "git" and _HEX.fullmatch(component.version)
+        if pinned and note.installed.startswith(component.version):
+            return None
+        return "warning", (
+            f"{shown} was installed by an earlier fab: run fab install to check that it is what "
+            f"{asked} asks for"
+        )
+    return _mismatch(component, method, note, shown, asked)
+
+
+def _mismatch(
+    component: Component, method: str, note: Note, shown: str, asked: str
+) -> tuple[str, str] | None:
+    from fabrikate.support.redact import redact_url
+
+    source = redact_url(component.source)
+    if note.source != source:
+        problem = f"was installed from {note.source} but {asked} asks for {source}"
+    elif method == "helm" and note.chart != component.path:
+        problem = f"is chart {note.chart} but {asked} asks for chart {component.path}"
+    else:
+        branch = component.branch if method == "git" else ""
+        if method == "http" or (note.version, note.branch) == (component.version, branch):
+            return None
+        have = _ref(method, note.version, note.branch)
+        problem = f"is {have} but {asked} asks for {_ref(method, component.version, branch)}"
+    return "error", f"{shown} {problem}: run fab install"

@@ -1,0 +1,1 @@
+"""Record stores, picked by URL."""

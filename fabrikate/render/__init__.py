@@ -1,0 +1,1 @@
+"""The generate side: turn resolved components into Kubernetes documents; never writes files."""

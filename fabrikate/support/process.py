@@ -1,0 +1,208 @@
+"""One runner for every external command: helm, git and hooks.
+
+    result = run(Command(("helm", "version", "--short"), timeout=30))
+    print(result.stdout)
+
+Commands take an argv tuple (hooks are the one ``sh -c`` exception), have a timeout that kills
+the whole process group, capture stdout and stderr separately, and mask secrets in everything
+they log or raise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fabrikate.errors import Interrupted, ProcessError
+from fabrikate.support.interrupts import check_interrupted, kill_group, track, untrack
+from fabrikate.support.redact import mask
+
+if TYPE_CHECKING:
+    from fabrikate.hld.resolve import ResolvedComponent
+    from fabrikate.settings import Settings
+
+__all__ = [
+    "Command",
+    "Completed",
+    "Interrupted",
+    "TimedOut",
+    "run",
+    "run_hooks",
+]
+
+
+log = logging.getLogger("fabrikate")
+
+
+class TimedOut(ProcessError):
+    """A command outlived its timeout and was killed."""
+
+
+# Variables that make git act on another repository than the one we name (pre-commit's
+# no_git_env): fab may itself run inside a git hook.
+_GIT_LEAKS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
+
+
+@dataclass(frozen=True)
+class Command:
+    """An external command: argv, where to run it, extra environment and a timeout in seconds."""
+
+    argv: tuple[str, ...]
+    cwd: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | None = 300.0
+    secrets: tuple[str, ...] = ()
+    what: str = ""  # a short description for errors, e.g. "helm template"
+    replace_env: bool = False  # env is the whole environment, not an overlay
+    input: bytes | None = field(default=None, repr=False)  # written to stdin (else: none)
+
+    def __str__(self) -> str:
+        text = shlex.join(self.argv)
+        if self.cwd:
+            text += f" (in {self.cwd})"
+        return mask(text, self.secrets)
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a finished command returned."""
+
+    command: Command
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def check(self) -> Completed:
+        """Raise ``ProcessError`` unless the command succeeded."""
+        if self.returncode != 0:
+            what = self.command.what or self.command.argv[0]
+            detail = mask(_last_lines(self.stderr or self.stdout), self.command.secrets)
+            raise ProcessError(
+                f"{what} failed (exit {self.returncode}): {detail}"
+                if detail
+                else f"{what} failed (exit {self.returncode})",
+                returncode=self.returncode,
+                stderr=mask(self.stderr, self.command.secrets),
+            )
+        return self
+
+
+def _last_lines(text: str, limit: int = 6) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-limit:])
+
+
+def _environment(command: Command) -> dict[str, str]:
+    if command.replace_env:
+        return dict(command.env)
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_LEAKS}
+    env.update(command.env)
+    return env
+
+
+def run(command: Command) -> Completed:
+    """Run ``command`` to completion, killing its process group if it outlives its timeout."""
+    log.debug("running %s", command)
+    what = command.what or command.argv[0]
+    check_interrupted()
+    try:
+        proc = subprocess.Popen(
+            command.argv,
+            cwd=command.cwd,
+            env=_environment(command),
+            stdin=subprocess.DEVNULL if command.input is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise ProcessError(f"{what}: executable not found: {command.argv[0]}") from exc
+    except PermissionError as exc:
+        raise ProcessError(f"{what}: cannot execute {command.argv[0]}: permission denied") from exc
+    except NotADirectoryError as exc:
+        raise ProcessError(f"{what}: working directory does not exist: {command.cwd}") from exc
+    track(proc)
+    try:
+        out, err = proc.communicate(command.input, timeout=command.timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        proc.communicate()
+        raise TimedOut(f"{what} timed out after {command.timeout:g}s: {command}") from None
+    except BaseException:
+        kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        untrack(proc)
+    check_interrupted()
+
+    return Completed(
+        command,
+        proc.returncode,
+        out.decode("utf-8", errors="replace"),
+        err.decode("utf-8", errors="replace"),
+    )
+
+
+# What a hook sees of fab's environment: enough to run tools, never a credential.
+HOOK_ENV_KEEP = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "FAB_HELM",
+    "FAB_GIT",
+)
+
+
+def hook_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """The documented, minimal environment of a hook command."""
+    env = {key: os.environ[key] for key in HOOK_ENV_KEEP if key in os.environ}
+    env.update(extra)
+    return env
+
+
+def run_hooks(node: ResolvedComponent, event: str, settings: Settings) -> None:
+    """Run a component's hook commands for ``event`` in order with ``sh -c``, as the
+    ``--hooks`` policy allows; the first failure raises."""
+    commands = node.component.hook(event)
+    if not commands:
+        return
+    if settings.hooks == "none" or (settings.hooks == "local" and node.remote):
+        log.info("skipping hook %s of %s (--hooks %s)", event, node.id, settings.hooks)
+        return
+    env = {"FAB_COMPONENT": node.name, "FAB_COMPONENT_PATH": node.id, "FAB_HOOK": event}
+    for text in commands:
+        log.info("hook %s: %s", event, text)
+        command = Command(
+            ("sh", "-c", text),
+            cwd=str(node.physical_path),
+            env=hook_environment(env),
+            timeout=settings.timeout,
+            what=f"hook {event} command {text!r}",
+            replace_env=True,
+        )
+        done = run(command).check()
+        for stream in (done.stdout, done.stderr):  # shown with -v
+            for line in stream.splitlines():
+                log.debug("hook %s of %s: %s", event, node.id, line)

@@ -1,0 +1,225 @@
+"""Reading YAML and JSON definitions with Fabrikate's typing rules and exact error locations.
+
+YAML is read with yaml.v2's typing (``yamlv2``), so values reach helm with the types they had
+under Fabrikate::
+
+    data, duplicates = parse_yaml(text, "config/prod.yaml")
+    where = locate(text, ["subcomponents", "backend", "config"], "config/prod.yaml")
+
+A parsed YAML text is remembered in the cache by its contents, so an unchanged file costs a
+read and a digest, and a run whose changed files are all JSON never imports PyYAML.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import marshal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fabrikate.errors import Diagnostic, InputError, Location
+from fabrikate.support.fsutil import MAX_FILE_BYTES, read_regular
+
+if TYPE_CHECKING:
+    import yaml
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "Locator",
+    "duplicate_warnings",
+    "locate",
+    "parse_document",
+    "parse_json",
+    "parse_yaml",
+    "read_text",
+]
+
+MAX_NODES = 5_000_000
+MAX_CACHED_BYTES = 4 * 1024 * 1024
+
+
+def duplicate_warnings(duplicates: Sequence[tuple[str, int]], file: str) -> list[Diagnostic]:
+    """A warning for each key written twice in one mapping (the last value wins, as in yaml.v2)."""
+    return [
+        Diagnostic("warning", f"duplicate key {key!r}; the last value wins", Location(file, line))
+        for key, line in duplicates
+    ]
+
+
+def read_text(path: Path) -> str:
+    """Read a definition file as UTF-8, refusing binary, oversized and non-regular files."""
+    raw = read_regular(path, MAX_FILE_BYTES)
+    if b"\0" in raw:
+        raise InputError("file is binary, expected YAML or JSON text", location=Location(str(path)))
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"file is not UTF-8 text (byte {exc.start})", location=Location(str(path))
+        ) from exc
+
+
+def parse_yaml(text: str, file: str, *, strings: bool = False) -> tuple[Any, list[tuple[str, int]]]:
+    """Parse one YAML document; return the data and the duplicated keys with their lines.
+
+    With ``strings`` every scalar but null is read as a string (``StringLoader``).
+    """
+    from fabrikate.support.cache import Cache, digest
+
+    cache = Cache.default()
+    key = digest("yaml", _loader_version(), str(strings), text)
+    known = cache.get("parsed", key)
+    if known is not None:
+        with contextlib.suppress(EOFError, ValueError, TypeError):  # damaged: parse again
+            data, duplicates = marshal.loads(known)
+            return data, [tuple(d) for d in duplicates]
+    data, duplicates = _parse_yaml(text, file, strings)
+    try:
+        blob = marshal.dumps((data, duplicates))
+    except ValueError:  # a type marshal cannot keep
+        return data, duplicates
+    if len(blob) <= MAX_CACHED_BYTES:
+        cache.put("parsed", key, blob)
+    return data, duplicates
+
+
+@functools.cache
+def _loader_version() -> str:
+    """What the typing rules are: fab's version and the loaders' source."""
+    from fabrikate._version import __version__
+
+    source = Path(__file__).with_name("yamlv2.py").stat()
+    return f"{__version__}:{source.st_size}:{source.st_mtime_ns}"
+
+
+def _parse_yaml(text: str, file: str, strings: bool) -> tuple[Any, list[tuple[str, int]]]:
+    import yaml
+
+    from fabrikate.support.yamlv2 import Loader, StringLoader
+
+    loader = (StringLoader if strings else Loader)(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = _problem(exc)
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        raise InputError(f"invalid YAML: {problem}", location=Location(file, line, column)) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", location=Location(file)) from exc
+    finally:
+        loader.dispose()
+    _check_size(data, file)
+    return data, loader.duplicates
+
+
+def _problem(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's problem, with the context it started in when that is elsewhere."""
+    problem = exc.problem or exc.context or "syntax error"
+    context, where = exc.context_mark, exc.problem_mark
+    if exc.context and context and where and context.line != where.line:
+        problem += f" ({exc.context} at line {context.line + 1})"
+    return problem
+
+
+def parse_json(text: str, file: str) -> Any:
+    """Parse JSON, keeping integers as integers (Fabrikate turned them into floats)."""
+    if not text.strip():
+        raise InputError("invalid JSON: the file is empty", location=Location(file))
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"invalid JSON: {exc.msg}", location=Location(file, exc.lineno, exc.colno)
+        ) from exc
+    except RecursionError as exc:
+        raise InputError("invalid JSON: nested too deeply", location=Location(file)) from exc
+
+
+def parse_document(path: Path) -> tuple[Any, str, list[tuple[str, int]]]:
+    """Read and parse a ``.yaml`` or ``.json`` file; return data, text and duplicate keys."""
+    text = read_text(path)
+    if path.suffix == ".json":
+        return parse_json(text, str(path)), text, []
+    data, duplicates = parse_yaml(text, str(path))
+    return data, text, duplicates
+
+
+def _check_size(data: Any, file: str) -> None:
+    """Refuse documents whose aliases expand to more nodes than any real definition has."""
+    sizes: dict[int, int] = {}
+
+    def size(value: Any) -> int:
+        if not isinstance(value, dict | list):
+            return 1
+        key = id(value)
+        if key not in sizes:
+            sizes[key] = 0  # a recursive alias counts once
+            children = value.values() if isinstance(value, dict) else value
+            sizes[key] = 1 + sum(size(child) for child in children)
+            if sizes[key] > MAX_NODES:
+                raise InputError(
+                    f"document expands to more than {MAX_NODES} values (alias bomb?)",
+                    location=Location(file),
+                )
+        return sizes[key]
+
+    size(data)
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The node tree of a YAML or JSON text (C parser), or None when it does not parse."""
+    import yaml
+
+    from fabrikate.support.yamlv2 import BASE_LOADER
+
+    try:
+        return yaml.compose(text, Loader=BASE_LOADER)
+    except yaml.YAMLError:
+        return None
+
+
+class Locator:
+    """Finds where key paths are written in one file, composing its text at most once."""
+
+    def __init__(self, text: str, file: str, node: yaml.Node | None = None) -> None:
+        self.text = text
+        self.file = file
+        self.duplicates: list[tuple[str, int]] = []
+        self._node = node
+        self._composed = node is not None
+
+    def at(self, keypath: Sequence[str | int], value: bool = False) -> Location:
+        """The line and column of ``keypath`` (its key, or with ``value`` its value)."""
+        import yaml
+
+        if not self._composed:
+            self._node, self._composed = compose(self.text), True
+        node = self._node
+        if node is None:
+            return Location(self.file)
+        mark = node.start_mark
+        for part in keypath:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if key_node.value == str(part):
+                        mark = value_node.start_mark if value else key_node.start_mark
+                        child = value_node
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                child = node.value[part] if 0 <= part < len(node.value) else None
+                mark = child.start_mark if child is not None else mark
+            if child is None:
+                break
+            node = child
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+
+def locate(text: str, keypath: Sequence[str | int], file: str, value: bool = False) -> Location:
+    """Find the line and column of ``keypath`` in a YAML or JSON text, as near as it exists."""
+    return Locator(text, file).at(keypath, value)

@@ -1,0 +1,60 @@
+"""The cache folder: small entries, locks, trimming and pruning."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fabrikate.errors import FabrikateError
+from fabrikate.support.cache import Cache, cache_root, digest
+
+
+def test_root_honours_fab_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAB_CACHE_DIR", str(tmp_path))
+    assert cache_root() == tmp_path / "v1"
+
+
+def test_digest_separates_parts() -> None:
+    assert digest("ab", "c") != digest("a", "bc")
+
+
+def test_small_entries_round_trip_and_trim_keeps_the_newest(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "v1")
+    for i in range(5):
+        cache.put("render", digest(str(i)), b"x" * 100)
+        os.utime(cache.path("render", digest(str(i))), (i, i))
+    assert cache.get("render", digest("4")) == b"x" * 100
+    assert cache.trim(["render"], 300) == 3  # each entry: 100 bytes and its 44-byte seal
+    assert [cache.has("render", digest(str(i))) for i in range(5)] == [False] * 3 + [True] * 2
+    assert (tmp_path / "README").exists()
+    for i in range(5):
+        cache.put("render", digest(f"more {i}"), b"x" * 100)
+    assert cache.trim(["render"], 300, every=600) == 0  # trimmed a moment ago
+    assert cache.trim(["render"], 300) == 5
+
+
+def test_the_cache_is_private_to_the_user(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "fab" / "v1")
+    cache.put("render", digest("secret"), b"kind: Secret\n")
+    for folder in (cache.root, cache.root / "render"):
+        assert folder.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_held_lock_fails_fast_without_wait(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "v1")
+    other = Cache(tmp_path / "v1").lock("locks", "tree", wait=False, what="my tree")
+    with cache.lock("locks", "tree"), pytest.raises(FabrikateError, match="working on my tree"):
+        other.__enter__()
+
+
+def test_prune_all_and_old_versions(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "v1")
+    cache.put("validated", digest("a"), b"")
+    (cache.folder("git") / "mirror").mkdir()
+    (tmp_path / "v0").mkdir()
+    removed = cache.prune()
+    assert sorted(e.kind for e in removed) == ["git", "validated"]
+    assert cache.entries() == []
+    assert not (tmp_path / "v0").exists()
