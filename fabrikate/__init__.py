@@ -27,7 +27,7 @@ _EXPORTS = {
     "InputError": "fabrikate.errors",
     "Location": "fabrikate.errors",
     "ProcessError": "fabrikate.errors",
-    "RecordsError": "fabrikate.records",
+    "RecordsError": "fabrikate.errors",
     "ResolvedComponent": "fabrikate.hld.resolve",
     "Settings": "fabrikate.settings",
     "SourceError": "fabrikate.errors",
@@ -73,11 +73,12 @@ if TYPE_CHECKING:
         InputError,
         Location,
         ProcessError,
+        RecordsError,
         SourceError,
     )
     from fabrikate.hld.model import Component
     from fabrikate.hld.resolve import ResolvedComponent, Tree
-    from fabrikate.records import RecordsError, open_store
+    from fabrikate.records import open_store
     from fabrikate.render.generators import ComponentResult
     from fabrikate.settings import Settings
 

@@ -7,6 +7,8 @@ Every error a user can cause is a ``FabrikateError``; the CLI prints its one lin
     │   └── ConfigConflictError   two config layers disagree on a value's type
     ├── ProcessError          an external command (helm, git, a hook) failed or timed out
     ├── SourceError           a remote source could not be fetched
+    │   └── FetchError        ... with the cause in a few words (``unknown host``)
+    ├── RecordsError          a deployment record could not be written or read
     └── Failures              several of the above at once (``errors`` lists them)
 
 Misuse of the library (wrong argument types, say) raises the ordinary Python errors instead,
@@ -27,10 +29,12 @@ __all__ = [
     "Diagnostic",
     "FabrikateError",
     "Failures",
+    "FetchError",
     "InputError",
     "Interrupted",
     "Location",
     "ProcessError",
+    "RecordsError",
     "SourceError",
     "component_context",
     "raise_all",
@@ -105,6 +109,18 @@ class ProcessError(FabrikateError):
 
 class SourceError(FabrikateError):
     """A remote source (git, helm repository, OCI registry, http) could not be fetched."""
+
+
+class FetchError(SourceError):
+    """A fetch failed; ``cause`` says why in a few words (``unknown host``, ``http 404``)."""
+
+    def __init__(self, message: str, *, cause: str = "", component: str | None = None) -> None:
+        super().__init__(message, component=component)
+        self.cause = cause
+
+
+class RecordsError(FabrikateError):
+    """A deployment record could not be written or read."""
 
 
 class Failures(FabrikateError):

@@ -207,7 +207,7 @@ class _Stamped:
     def up_to_date(self) -> GenerateResult | None:
         """The result of a run that needs to render nothing, with its record written; or None."""
         from fabrikate.api import stamp
-        from fabrikate.records.stores.base import records_off
+        from fabrikate.records.stores import records_off
 
         started = time.perf_counter()
         payload = stamp.check(Cache.default(), self.key, self.root, self.dest, self.facts)
@@ -241,12 +241,11 @@ class _Stamped:
     def save(self, tree: Tree, result: GenerateResult) -> None:
         """Stamp a successful run whose every input lies inside its tree (so a scan covers it)."""
         from fabrikate.api import stamp
+        from fabrikate.hld.hooks import has_generate_hooks
         from fabrikate.records.build import tree_facts
-        from fabrikate.render.generators import GENERATE_HOOKS, input_paths
+        from fabrikate.render.generators import input_paths
 
-        if result.files is None or any(
-            n.component.hook(e) for n in tree.components for e in GENERATE_HOOKS
-        ):
+        if result.files is None or any(has_generate_hooks(n) for n in tree.components):
             return
         # Plain paths are enough: a link to a folder inside the tree makes the scan refuse one.
         root, dest = os.path.abspath(self.root), os.path.abspath(self.dest)

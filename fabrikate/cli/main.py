@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from fabrikate._version import __version__
+from fabrikate.cli.display import MODES as PROGRESS_MODES
 from fabrikate.settings import HOOK_POLICIES
-from fabrikate.support.progress import MODES as PROGRESS_MODES
 from fabrikate.support.text import plural
 
 if TYPE_CHECKING:
@@ -380,7 +380,7 @@ def generate(
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
     from fabrikate.api.generate import ValidationFailed
     from fabrikate.api.generate import generate as run_generate
-    from fabrikate.support.progress import Display
+    from fabrikate.cli.display import Display
 
     options["records"] = options["records"] or ctx.obj["records"]
     settings = _settings(**options)
@@ -625,7 +625,7 @@ def completion_command(shell: str) -> None:
 def install(ctx: click.Context, path: Path, progress: str, **options: Any) -> None:
     """Fetch every remote component of the tree at PATH (git, helm, OCI, http)."""
     from fabrikate.api.generate import install as run_install
-    from fabrikate.support.progress import Display, summary
+    from fabrikate.cli.display import Display, summary
 
     display = Display(sys.stderr, progress, quiet=ctx.obj["quiet"])
     try:

@@ -19,17 +19,17 @@ from fabrikate.support.lazy import lazy_exports
 _EXPORTS = {
     "BEDROCK_FIELDS": "fabrikate.records.stores.base",
     "SCHEMA": "fabrikate.records.build",
-    "RecordsError": "fabrikate.records.stores.base",
+    "RecordsError": "fabrikate.errors",
     "Row": "fabrikate.records.stores.base",
     "Run": "fabrikate.records.recording",
     "Stage": "fabrikate.records.deployments",
     "Store": "fabrikate.records.stores.base",
     "build_record": "fabrikate.records.build",
     "create": "fabrikate.records.deployments",
-    "default_url": "fabrikate.records.stores.base",
-    "open_store": "fabrikate.records.stores.base",
+    "default_url": "fabrikate.records.stores",
+    "open_store": "fabrikate.records.stores",
     "record_generation": "fabrikate.records.recording",
-    "resolve_url": "fabrikate.records.stores.base",
+    "resolve_url": "fabrikate.records.stores",
     "validate": "fabrikate.records.build",
     "write_record": "fabrikate.records.recording",
 }
@@ -37,18 +37,12 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from fabrikate.errors import RecordsError
     from fabrikate.records.build import SCHEMA, build_record, validate
     from fabrikate.records.deployments import Stage, create
     from fabrikate.records.recording import Run, record_generation, write_record
-    from fabrikate.records.stores.base import (
-        BEDROCK_FIELDS,
-        RecordsError,
-        Row,
-        Store,
-        default_url,
-        open_store,
-        resolve_url,
-    )
+    from fabrikate.records.stores import default_url, open_store, resolve_url
+    from fabrikate.records.stores.base import BEDROCK_FIELDS, Row, Store
 
 
 __getattr__ = lazy_exports(globals(), _EXPORTS, {})

@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from fabrikate.errors import InputError
+from fabrikate.errors import InputError, RecordsError
 from fabrikate.records.mask import strip_credentials
-from fabrikate.records.stores.base import RecordsError, Row, Store
+from fabrikate.records.stores.base import Row, Store
 
 __all__ = ["Stage", "check_stage", "create", "new_row_key", "select"]
 

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fabrikate.errors import Diagnostic
-from fabrikate.records.stores.base import RecordsError, Store, open_store, records_off
+from fabrikate.errors import Diagnostic, RecordsError
+from fabrikate.records.stores import open_store, records_off
+from fabrikate.records.stores.base import Store
 
 if TYPE_CHECKING:
     from fabrikate.api.generate import GenerateResult

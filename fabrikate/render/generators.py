@@ -41,12 +41,13 @@ from fabrikate.errors import (
     component_context,
 )
 from fabrikate.hld import layout
+from fabrikate.hld.hooks import has_generate_hooks, run_hooks
 from fabrikate.hld.resolve import ResolvedComponent, Tree
 from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache, digest
 from fabrikate.support.fsutil import read_regular
 from fabrikate.support.parallel import Pool
-from fabrikate.support.process import Command, run, run_hooks
+from fabrikate.support.process import Command, run
 from fabrikate.support.progress import Event, Progress
 from fabrikate.support.text import plural
 
@@ -72,7 +73,6 @@ STATIC_SUFFIXES = (".yaml", ".yml", ".json")
 HELM_FLAGS = ("--include-crds",)
 # Part of the render cache key: a change to how helm's output is read changes it.
 HELM_OUTPUT_FORMAT = "helm3-trimmed"
-GENERATE_HOOKS = ("before-generate", "after-generate")
 
 # Kinds that live outside namespaces (kubectl api-resources --namespaced=false).
 CLUSTER_SCOPED = frozenset(
@@ -194,7 +194,7 @@ class TreeRender:
     def offer(self, node: ResolvedComponent) -> None:
         """Sort ``node`` as the walk places it: served by the cache, or a helm run started now.
         A component with generate hooks waits for ``visit``."""
-        if _hooked(node):
+        if has_generate_hooks(node):
             return
         if self.renderer.ready(node):
             self.served.add(node.id)
@@ -212,7 +212,7 @@ class TreeRender:
     @staticmethod
     def hooked(node: ResolvedComponent) -> bool:
         """Whether ``node`` has generate hooks, and so is rendered by ``visit``."""
-        return _hooked(node)
+        return has_generate_hooks(node)
 
     def one(self, node: ResolvedComponent) -> ComponentResult:
         """Render one component, with its hooks."""
@@ -244,7 +244,9 @@ class TreeRender:
     def finish(self, tree: Tree) -> list[ComponentResult | Exception]:
         """Every component of ``tree`` rendered, in tree order: each result or its failure.
         Components whose visit failed are left out (the walk reported them)."""
-        nodes = [n for n in tree.components if not (_hooked(n) and n.id not in self.started)]
+        nodes = [
+            n for n in tree.components if not (has_generate_hooks(n) and n.id not in self.started)
+        ]
         hits = [n for n in nodes if n.id in self.served]
         rest = [n for n in nodes if n.id not in self.served and n.id not in self.started]
         futures = dict(self.started)
@@ -267,10 +269,6 @@ class TreeRender:
 
 def _pick(batch: dict[str, ComponentResult] | Exception, key: str) -> ComponentResult | Exception:
     return batch if isinstance(batch, Exception) else batch[key]
-
-
-def _hooked(node: ResolvedComponent) -> bool:
-    return any(node.component.hook(event) for event in GENERATE_HOOKS)
 
 
 def inject_namespaces(results: list[ComponentResult], renderer: Renderer) -> None:

@@ -23,18 +23,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from fabrikate.errors import InputError, ProcessError, SourceError
+from fabrikate.errors import FetchError, InputError, ProcessError, SourceError
 from fabrikate.hld import installs
-from fabrikate.sources import (
-    FetchError,
-    Finish,
-    Placed,
-    Request,
-    Sources,
-    cause_of,
-    staging,
-    swap_in,
-)
+from fabrikate.sources.base import Finish, Placed, Request, SourceRun, cause_of, staging, swap_in
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.support.cache import slug, touch
 from fabrikate.support.process import Command, TimedOut, run
@@ -84,7 +75,7 @@ class _Target:
 class GitFetcher:
     """Fetch ``method: git`` sources through per-URL bare mirrors."""
 
-    def __init__(self, sources: Sources) -> None:
+    def __init__(self, sources: SourceRun) -> None:
         self.sources = sources
         self.settings = sources.settings
 

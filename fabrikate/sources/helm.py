@@ -25,18 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fabrikate.errors import FabrikateError, SourceError
+from fabrikate.errors import FabrikateError, FetchError, SourceError
 from fabrikate.hld import installs
-from fabrikate.sources import (
-    FetchError,
-    Finish,
-    Placed,
-    Request,
-    Sources,
-    cause_of,
-    staging,
-    swap_in,
-)
+from fabrikate.sources.base import Finish, Placed, Request, SourceRun, cause_of, staging, swap_in
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.sources.web import HttpFailure, Tls, get
 from fabrikate.support.cache import slug, touch
@@ -88,7 +79,7 @@ class _Fetched:
 class HelmFetcher:
     """Fetch ``method: helm`` charts (``oci://`` sources included) through the chart cache."""
 
-    def __init__(self, sources: Sources) -> None:
+    def __init__(self, sources: SourceRun) -> None:
         self.sources = sources
         self.settings = sources.settings
         home = sources.cache.folder("helm")

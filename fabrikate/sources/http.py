@@ -14,8 +14,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from fabrikate.errors import FetchError
 from fabrikate.hld import installs
-from fabrikate.sources import FetchError, Finish, Placed, Request, Sources
+from fabrikate.sources.base import Finish, Placed, Request, SourceRun
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.sources.web import HttpFailure, get
 
@@ -27,7 +28,7 @@ _MAX_BYTES = 64 * 1024 * 1024
 class HttpFetcher:
     """Download one file per component."""
 
-    def __init__(self, sources: Sources) -> None:
+    def __init__(self, sources: SourceRun) -> None:
         self.sources = sources
         self.settings = sources.settings
 

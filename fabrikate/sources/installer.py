@@ -29,6 +29,7 @@ from fabrikate.errors import (
     component_context,
 )
 from fabrikate.hld import installs, layout
+from fabrikate.hld.hooks import run_hooks
 from fabrikate.hld.layout import check_name
 from fabrikate.hld.model import Component
 from fabrikate.hld.resolve import ResolvedComponent, child_id, walk
@@ -36,7 +37,6 @@ from fabrikate.settings import Settings
 from fabrikate.sources import Finish, Placed, Request, Sources
 from fabrikate.sources.credentials import ACCESS_FILE
 from fabrikate.support.cache import Cache
-from fabrikate.support.process import run_hooks
 from fabrikate.support.progress import Event, Progress
 
 __all__ = ["InstallResult", "Installed", "install"]

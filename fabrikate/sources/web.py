@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from fabrikate.sources import cause_of
+from fabrikate.sources.base import cause_of
 
 __all__ = ["MAX_DOWNLOAD_BYTES", "HttpFailure", "Tls", "get"]
 

@@ -1,4 +1,4 @@
-"""One runner for every external command: helm, git and hooks.
+"""One runner for every external command: helm, git and hooks (``hld/hooks.py``).
 
     result = run(Command(("helm", "version", "--short"), timeout=30))
     print(result.stdout)
@@ -16,15 +16,10 @@ import shlex
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from fabrikate.errors import Interrupted, ProcessError
 from fabrikate.support.interrupts import check_interrupted, kill_group, track, untrack
 from fabrikate.support.redact import mask
-
-if TYPE_CHECKING:
-    from fabrikate.hld.resolve import ResolvedComponent
-    from fabrikate.settings import Settings
 
 __all__ = [
     "Command",
@@ -32,7 +27,6 @@ __all__ = [
     "Interrupted",
     "TimedOut",
     "run",
-    "run_hooks",
 ]
 
 
@@ -147,62 +141,3 @@ def run(command: Command) -> Completed:
         out.decode("utf-8", errors="replace"),
         err.decode("utf-8", errors="replace"),
     )
-
-
-# What a hook sees of fab's environment: enough to run tools, never a credential.
-HOOK_ENV_KEEP = (
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TERM",
-    "TMPDIR",
-    "TZ",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "FAB_HELM",
-    "FAB_GIT",
-)
-
-
-def hook_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """The documented, minimal environment of a hook command."""
-    env = {key: os.environ[key] for key in HOOK_ENV_KEEP if key in os.environ}
-    env.update(extra)
-    return env
-
-
-def run_hooks(node: ResolvedComponent, event: str, settings: Settings) -> None:
-    """Run a component's hook commands for ``event`` in order with ``sh -c``, as the
-    ``--hooks`` policy allows; the first failure raises."""
-    commands = node.component.hook(event)
-    if not commands:
-        return
-    if settings.hooks == "none" or (settings.hooks == "local" and node.remote):
-        log.info("skipping hook %s of %s (--hooks %s)", event, node.id, settings.hooks)
-        return
-    env = {"FAB_COMPONENT": node.name, "FAB_COMPONENT_PATH": node.id, "FAB_HOOK": event}
-    for text in commands:
-        log.info("hook %s: %s", event, text)
-        command = Command(
-            ("sh", "-c", text),
-            cwd=str(node.physical_path),
-            env=hook_environment(env),
-            timeout=settings.timeout,
-            what=f"hook {event} command {text!r}",
-            replace_env=True,
-        )
-        done = run(command).check()
-        for stream in (done.stdout, done.stderr):  # shown with -v
-            for line in stream.splitlines():
-                log.debug("hook %s of %s: %s", event, node.id, line)

@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from fabrikate.errors import InputError
+from fabrikate.errors import InputError, RecordsError
 from fabrikate.records.mask import mask_text
-from fabrikate.records.stores.base import BEDROCK_FIELDS, RecordsError, Row, Store, driver
+from fabrikate.records.stores.base import BEDROCK_FIELDS, Row, Store, driver
 from fabrikate.records.stores.sql import now
 
 __all__ = ["CONNECTION_VARIABLE", "AzureTableStore"]

@@ -12,8 +12,9 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from fabrikate.errors import RecordsError
 from fabrikate.records.mask import mask_text
-from fabrikate.records.stores.base import RecordsError, driver
+from fabrikate.records.stores.base import driver
 from fabrikate.records.stores.sql import SqlStore
 
 __all__ = ["PostgresStore"]

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
-from fabrikate.errors import InputError
-from fabrikate.records.stores.base import RecordsError
+from fabrikate.errors import InputError, RecordsError
 from fabrikate.records.stores.sql import SqlStore
 
 __all__ = ["SqliteStore"]

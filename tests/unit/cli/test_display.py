@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from fabrikate.cli.display import Display, summary
 from fabrikate.sources.installer import Installed, InstallResult
-from fabrikate.support.progress import Display, Event, summary
+from fabrikate.support.progress import Event
 
 
 class _Terminal(io.StringIO):

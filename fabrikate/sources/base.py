@@ -1,0 +1,162 @@
+"""What every fetcher shares: requests, results, the ``Fetcher`` protocol and one run's state.
+
+    run = SourceRun(settings)
+    commit = run.once(("git", url), lambda: resolve(url))   # computed once per run
+
+Fetchers (``git.py``, ``helm.py``, ``http.py``) import this module, never the registry in
+``sources/__init__.py`` that picks them by method.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from fabrikate.settings import Settings
+from fabrikate.sources.credentials import Credentials
+from fabrikate.support.cache import Cache
+from fabrikate.support.fsutil import replace_dir
+from fabrikate.support.redact import redact_url
+
+__all__ = [
+    "Fetcher",
+    "Finish",
+    "Placed",
+    "Request",
+    "SourceRun",
+    "cause_of",
+    "staging",
+    "swap_in",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one component asks for: a method, a source URL, and which version of it."""
+
+    component: str
+    method: str
+    source: str
+    path: str = ""  # the chart name for helm sources
+    version: str = ""
+    branch: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The source as it may be printed (no credentials)."""
+        return redact_url(self.source)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What a fetch did: the exact version placed, and whether the network was needed."""
+
+    detail: str
+    cached: bool
+    changed: bool
+
+
+Finish = Callable[[Path], None]
+
+
+class Fetcher(Protocol):
+    """Make one source present at one path."""
+
+    def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
+        """Fetch ``request`` (through the cache) and put it at ``dest``.
+
+        ``finish`` runs on the complete new copy before it replaces ``dest``; when it raises,
+        ``dest`` stays as it was.
+        """
+        ...
+
+
+@dataclass
+class SourceRun:
+    """What the fetchers of one run share: settings, the cache, credentials, a once-per-run
+    memo and the slots that bound running commands to ``-j``."""
+
+    settings: Settings
+    cache: Cache = field(default_factory=Cache.default)
+    credentials: Credentials = field(default_factory=Credentials)
+    _memo: dict[object, Future[object]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _slots: threading.BoundedSemaphore | None = field(default=None, repr=False)
+    # File copies run one at a time: they are many small system calls, and threads copying
+    # together only hand the GIL back and forth (most of a cold install's time went there).
+    copying: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of ``settings.jobs`` slots while an external command runs.
+
+        Fetch threads outnumber the slots, since most of them wait (for a lock, or for the same
+        ref fetched by another thread); only running git and helm processes count against -j.
+        """
+        with self._lock:
+            if self._slots is None:
+                self._slots = threading.BoundedSemaphore(max(1, self.settings.jobs))
+            slots = self._slots
+        with slots:
+            yield
+
+    def once(self, key: object, compute: Callable[[], T]) -> T:
+        """Compute ``key`` once per run; concurrent and later callers share the result or error."""
+        with self._lock:
+            future = self._memo.get(key)
+            owner = future is None
+            if owner:
+                future = self._memo[key] = Future()
+        assert future is not None
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()  # type: ignore[return-value]
+
+    def promise(self, key: object) -> Future[object] | None:
+        """Claim ``key`` for a result computed elsewhere (``once`` callers then wait for it);
+        None when the key is already claimed."""
+        with self._lock:
+            if key in self._memo:
+                return None
+            future: Future[object] = Future()
+            self._memo[key] = future
+            return future
+
+    def mask(self, text: str) -> str:
+        """``text`` without any secret of this run."""
+        return self.credentials.mask(text)
+
+
+@contextlib.contextmanager
+def staging(dest: Path) -> Iterator[Path]:
+    """A temp folder beside ``dest`` (same filesystem, so the swap is a rename)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.fab-", dir=dest.parent))
+    try:
+        yield temp
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def cause_of(stderr: str, causes: Sequence[tuple[str, str]]) -> str:
+    """What to tell the user about a failed tool: the cause of the first ``(needle, cause)``
+    whose needle the tool's stderr contains (case-insensitive), or ''."""
+    lowered = stderr.lower()
+    return next((cause for needle, cause in causes if needle in lowered), "")
+
+
+def swap_in(new: Path, dest: Path) -> None:
+    """Replace ``dest`` by the complete ``new`` copy; the old one is removed only afterwards."""
+    replace_dir(new, dest)
