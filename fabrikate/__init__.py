@@ -23,7 +23,7 @@ _EXPORTS = {
     "Diagnostic": "fabrikate.errors",
     "FabrikateError": "fabrikate.errors",
     "Failures": "fabrikate.errors",
-    "GenerateResult": "fabrikate.api.generate",
+    "GenerateResult": "fabrikate.api.results",
     "InputError": "fabrikate.errors",
     "Location": "fabrikate.errors",
     "ProcessError": "fabrikate.errors",
@@ -33,8 +33,8 @@ _EXPORTS = {
     "SourceError": "fabrikate.errors",
     "Tree": "fabrikate.hld.resolve",
     "generate": "fabrikate.api.generate",
-    "install": "fabrikate.api.generate",
-    "load": "fabrikate.api.generate",
+    "install": "fabrikate.api.install",
+    "load": "fabrikate.api.load",
     # authoring and validation
     "ValidationReport": "fabrikate.api.validate",
     "add_subcomponent": "fabrikate.api.edit",
@@ -61,7 +61,10 @@ if TYPE_CHECKING:
     from fabrikate.api.edit import add_subcomponent, remove_subcomponent, set_config
     from fabrikate.api.explain import Explanation, explain
     from fabrikate.api.find import find as find_definitions
-    from fabrikate.api.generate import GenerateResult, generate, install, load
+    from fabrikate.api.generate import generate
+    from fabrikate.api.install import install
+    from fabrikate.api.load import load
+    from fabrikate.api.results import GenerateResult
     from fabrikate.api.scaffold import init
     from fabrikate.api.validate import Report as ValidationReport
     from fabrikate.api.validate import validate

@@ -373,7 +373,7 @@ def _naming(side: Revision, folder: Path | None) -> Iterator[None]:
 
 def _install(root: Path, settings: Settings) -> None:
     """Fetch the remote components of a checked-out revision (the cache serves most)."""
-    from fabrikate.api.generate import install
+    from fabrikate.api.install import install
 
     installed = install(root, settings)
     if installed.failures:

@@ -97,7 +97,7 @@ def explain(
     """Explain the config value ``key`` (dotted, or its parts) of ``component`` (its id, as in
     the output path, or a name that is unique in the tree) for ``environments``."""
     from fabrikate.api.edit import parse_key
-    from fabrikate.api.generate import load
+    from fabrikate.api.load import load
 
     parts = parse_key(key) if isinstance(key, str) else tuple(key)
     tree = load(path, environments, settings=settings)

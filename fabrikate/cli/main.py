@@ -1,6 +1,6 @@
 """The ``fab`` command: a thin click shell over the library API.
 
-Commands parse arguments, call ``fabrikate.api.generate`` and print. Logs and warnings go to stderr,
+Commands parse arguments, call ``fabrikate.api`` and print. Logs and warnings go to stderr,
 data to stdout. Exit codes: 0 success, 1 a user or input error, 2 a usage error, 3 a bug,
 130 interrupted.
 """
@@ -378,8 +378,8 @@ def generate(
     **options: Any,
 ) -> None:
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
-    from fabrikate.api.generate import ValidationFailed
     from fabrikate.api.generate import generate as run_generate
+    from fabrikate.api.results import ValidationFailed
     from fabrikate.cli.display import Display
 
     options["records"] = options["records"] or ctx.obj["records"]
@@ -624,7 +624,7 @@ def completion_command(shell: str) -> None:
 @click.pass_context
 def install(ctx: click.Context, path: Path, progress: str, **options: Any) -> None:
     """Fetch every remote component of the tree at PATH (git, helm, OCI, http)."""
-    from fabrikate.api.generate import install as run_install
+    from fabrikate.api.install import install as run_install
     from fabrikate.cli.display import Display, summary
 
     display = Display(sys.stderr, progress, quiet=ctx.obj["quiet"])

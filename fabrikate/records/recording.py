@@ -24,7 +24,7 @@ from fabrikate.records.stores import open_store, records_off
 from fabrikate.records.stores.base import Store
 
 if TYPE_CHECKING:
-    from fabrikate.api.generate import GenerateResult
+    from fabrikate.api.results import GenerateResult
     from fabrikate.hld.resolve import Tree
     from fabrikate.settings import Settings
 

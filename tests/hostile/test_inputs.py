@@ -155,7 +155,7 @@ def test_hooks_see_a_minimal_environment(tree, monkeypatch: pytest.MonkeyPatch) 
 def test_a_second_run_on_the_same_tree_fails_clearly_or_waits(tree) -> None:
     import threading
 
-    from fabrikate.api.generate import tree_lock
+    from fabrikate.api.lock import tree_lock
     from fabrikate.settings import Settings
 
     root = tree({"component.yaml": "name: app\n"})

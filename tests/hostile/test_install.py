@@ -214,7 +214,7 @@ def test_access_yaml_tokens_are_not_in_a_hooks_environment(
 
 
 def test_a_second_install_on_the_same_tree_fails_clearly_or_waits(tmp_path: Path) -> None:
-    from fabrikate.api.generate import tree_lock
+    from fabrikate.api.lock import tree_lock
 
     root = hld(tmp_path, "name: app\n")
     with tree_lock(root, Settings.from_env()):

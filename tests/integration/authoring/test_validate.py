@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.api.generate import ValidationFailed
+from fabrikate.api.results import ValidationFailed
 from fabrikate.cli.main import main
 from tests.fixtures.trees import write_tree
 
@@ -300,7 +300,7 @@ def test_objects_of_removed_apis_are_errors_naming_version_and_replacement(tree)
 
 
 def test_an_unknown_kube_version_lists_the_supported_ones(tree) -> None:
-    from fabrikate.api.validate import supported_kube_versions
+    from fabrikate.render.validation import supported_kube_versions
 
     root = tree(REMOVED)
     supported = supported_kube_versions()

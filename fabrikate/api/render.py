@@ -1,0 +1,82 @@
+"""``render``: walk a tree and render every component, writing and recording nothing (what
+``generate`` writes, ``validate --manifests`` checks and ``diff`` compares).
+
+    result = GenerateResult(root, ("prod",), output_dir(root, ["prod"]))
+    tree = render(result, settings)
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from fabrikate.api.load import strict_errors
+from fabrikate.api.results import GenerateResult
+from fabrikate.errors import FabrikateError, raise_all
+from fabrikate.settings import Settings
+from fabrikate.support.cache import Cache
+
+if TYPE_CHECKING:
+    from fabrikate.hld.resolve import Tree
+    from fabrikate.records.recording import Run
+    from fabrikate.support.progress import Progress
+
+__all__ = ["render"]
+
+
+def render(
+    result: GenerateResult,
+    settings: Settings,
+    run: Run | None = None,
+    progress: Progress | None = None,
+) -> Tree:
+    """Walk and render the tree of ``result`` into it, without writing or recording anything
+    (``run`` hears of the tree, ``progress`` of each component rendered). Every failure is
+    collected, then raised at once."""
+    from fabrikate.hld.resolve import duplicate_outputs, walk
+    from fabrikate.render.generators import Renderer, TreeRender, inject_namespaces
+    from fabrikate.support.parallel import Pool
+
+    started = time.perf_counter()
+    cache = Cache.default() if settings.render_cache else None
+    with Pool(settings.jobs) as pool:
+        renderer = Renderer(settings, cache)
+        renders = TreeRender(settings, renderer, pool, progress=progress)
+        tree = walk(
+            result.root,
+            result.environments,
+            visit=renders.visit,
+            visit_when=renders.hooked,
+            found=renders.offer,
+            jobs=settings.jobs,
+            allow_outside_root=settings.allow_outside_root,
+            keep_going=True,
+            skip_missing=False,
+        )
+        if run is not None:
+            run.tree = tree
+        result.disabled = list(tree.disabled)
+        errors = [d.as_error() for d in tree.diagnostics if d.level == "error"]
+        errors.extend(duplicate_outputs(tree))
+        result.diagnostics.extend(d for d in tree.diagnostics if d.level != "error")
+        result.timings["load"] = time.perf_counter() - started
+        mark = time.perf_counter()
+        for outcome in renders.finish(tree):
+            if isinstance(outcome, FabrikateError):
+                errors.append(outcome)
+            elif isinstance(outcome, Exception):
+                raise outcome
+            else:
+                result.components.append(outcome)
+                result.diagnostics.extend(outcome.diagnostics)
+        result.cache_hits, result.cache_misses = renderer.hits, renderer.misses
+        result.timings["render"] = time.perf_counter() - mark
+        raise_all(
+            errors + strict_errors(result.diagnostics, settings), "errors; nothing was written"
+        )
+        mark = time.perf_counter()
+        inject_namespaces(result.components, renderer)
+        result.timings["inject"] = time.perf_counter() - mark
+    if cache is not None and renderer.misses:
+        cache.trim(["render", "inject", "parsed"], settings.render_cache_bytes, every=600)
+    return tree
