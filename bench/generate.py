@@ -51,7 +51,7 @@ def floor_script(root: Path, work: Path, helm: str, jobs: int) -> Path:
     """A shell script running fab's helm calls directly, ``jobs`` at a time."""
     import fabrikate
     from fabrikate.hld.layout import chart_dir
-    from fabrikate.render.generators import HELM_FLAGS
+    from fabrikate.render.helm import HELM_FLAGS
 
     tree = fabrikate.load(root, [ENV])
     lines = []

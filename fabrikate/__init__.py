@@ -18,7 +18,7 @@ from fabrikate.support.lazy import lazy_exports
 
 _EXPORTS = {
     "Component": "fabrikate.hld.model",
-    "ComponentResult": "fabrikate.render.generators",
+    "ComponentResult": "fabrikate.render.tree",
     "ConfigConflictError": "fabrikate.errors",
     "Diagnostic": "fabrikate.errors",
     "FabrikateError": "fabrikate.errors",
@@ -82,7 +82,7 @@ if TYPE_CHECKING:
     from fabrikate.hld.model import Component
     from fabrikate.hld.resolve import ResolvedComponent, Tree
     from fabrikate.records import open_store
-    from fabrikate.render.generators import ComponentResult
+    from fabrikate.render.tree import ComponentResult
     from fabrikate.settings import Settings
 
 

@@ -103,7 +103,7 @@ def _generate(
 ) -> GenerateResult:
     from fabrikate.hld.layout import check_output_dir
     from fabrikate.output import write_tree
-    from fabrikate.render.generators import join_documents
+    from fabrikate.render.documents import join_documents
 
     started = time.perf_counter()
     check_output_dir(dest, root)  # the cheap checks first; the tree's folders after the walk

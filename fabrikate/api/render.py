@@ -34,7 +34,8 @@ def render(
     (``run`` hears of the tree, ``progress`` of each component rendered). Every failure is
     collected, then raised at once."""
     from fabrikate.hld.resolve import duplicate_outputs, walk
-    from fabrikate.render.generators import Renderer, TreeRender, inject_namespaces
+    from fabrikate.render.renderer import Renderer
+    from fabrikate.render.tree import TreeRender, inject_namespaces
     from fabrikate.support.parallel import Pool
 
     started = time.perf_counter()

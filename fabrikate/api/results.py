@@ -14,7 +14,7 @@ from fabrikate.errors import Diagnostic, FabrikateError
 
 if TYPE_CHECKING:
     from fabrikate.output import WriteResult
-    from fabrikate.render.generators import ComponentResult
+    from fabrikate.render.tree import ComponentResult
 
 __all__ = ["GenerateResult", "Validation", "ValidationFailed"]
 

@@ -83,7 +83,7 @@ class UpToDate:
         from fabrikate.api import stamp
         from fabrikate.hld.hooks import has_generate_hooks
         from fabrikate.records.build import tree_facts
-        from fabrikate.render.generators import input_paths
+        from fabrikate.render.tree import input_paths
 
         if result.files is None or any(has_generate_hooks(n) for n in tree.components):
             return

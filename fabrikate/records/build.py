@@ -53,7 +53,7 @@ def output_digest(files: Mapping[str, bytes]) -> str:
 @functools.cache
 def _helm_version(helm: str) -> str | None:
     from fabrikate.errors import FabrikateError
-    from fabrikate.render.generators import helm_version
+    from fabrikate.render.helm import helm_version
     from fabrikate.support.cache import Cache
 
     try:
@@ -131,7 +131,7 @@ def _nodes(run: Run) -> list[ResolvedComponent]:
 def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The output summary and the images, for a run that rendered."""
     from fabrikate.records.images import extract_images
-    from fabrikate.render.generators import join_documents
+    from fabrikate.render.documents import join_documents
 
     result = run.result
     if result is None or run.error is not None or result.files is None:

@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fabrikate.render.generators import (
+from fabrikate.render.documents import (
     CLUSTER_SCOPED,
     cluster_scoped_kinds,
     inject_namespace,

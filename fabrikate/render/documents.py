@@ -1,0 +1,185 @@
+"""YAML documents as text: split and join streams, and inject namespaces, keeping every byte
+fab does not change.
+
+    docs = split_documents(stream)
+    docs = [inject_namespace(doc, "prod", cluster_scoped_kinds(docs)) for doc in docs]
+    text = join_documents(docs)
+
+Documents are text, each ending with a newline, with empty documents dropped. PyYAML is
+imported by the functions that parse documents: a run served from the caches never needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from fabrikate.errors import FabrikateError
+
+__all__ = [
+    "CLUSTER_SCOPED",
+    "cluster_scoped_kinds",
+    "inject_namespace",
+    "join_documents",
+    "split_documents",
+]
+
+# Kinds that live outside namespaces (kubectl api-resources --namespaced=false).
+CLUSTER_SCOPED = frozenset(
+    {
+        "APIService",
+        "CertificateSigningRequest",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ClusterTrustBundle",
+        "ComponentStatus",
+        "CSIDriver",
+        "CSINode",
+        "CustomResourceDefinition",
+        "DeviceClass",
+        "FlowSchema",
+        "IngressClass",
+        "IPAddress",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "PodSecurityPolicy",
+        "PriorityClass",
+        "PriorityLevelConfiguration",
+        "ResourceSlice",
+        "RuntimeClass",
+        "SelfSubjectAccessReview",
+        "SelfSubjectReview",
+        "SelfSubjectRulesReview",
+        "ServiceCIDR",
+        "StorageClass",
+        "StorageVersion",
+        "StorageVersionMigration",
+        "SubjectAccessReview",
+        "TokenReview",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingWebhookConfiguration",
+        "VolumeAttachment",
+        "VolumeAttributesClass",
+    }
+)
+
+_SEPARATOR = re.compile(r"^---(?:[ \t]+(.*))?$")
+_CONTENT = re.compile(r"^[ \t]*[^ \t#\r\n]", re.MULTILINE)
+
+
+def split_documents(text: str) -> list[str]:
+    """Split a YAML stream on ``---`` lines; drop empty and comment-only documents."""
+    docs: list[str] = []
+    current: list[str] = []
+    for line in text.splitlines(keepends=True):
+        stripped = line.rstrip("\r\n")
+        match = _SEPARATOR.match(stripped)
+        if match or stripped == "...":
+            docs.append("".join(current))
+            current = [match.group(1) + "\n"] if match and match.group(1) else []
+        else:
+            current.append(line)
+    docs.append("".join(current))
+    return [doc if doc.endswith("\n") else doc + "\n" for doc in docs if _CONTENT.search(doc)]
+
+
+def join_documents(docs: Iterable[str]) -> str:
+    """One YAML stream: every document after a ``---`` line."""
+    return "".join(f"---\n{doc}" for doc in docs)
+
+
+def cluster_scoped_kinds(docs: Iterable[str]) -> frozenset[str]:
+    """The built-in cluster-scoped kinds plus those of cluster-scoped CRDs among ``docs``."""
+    kinds = set(CLUSTER_SCOPED)
+    for doc in docs:
+        if "CustomResourceDefinition" not in doc:
+            continue
+        import yaml
+
+        try:
+            data = yaml.load(doc, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError:
+            continue
+        if isinstance(data, dict) and data.get("kind") == "CustomResourceDefinition":
+            spec = data.get("spec") or {}
+            if isinstance(spec, dict) and spec.get("scope") == "Cluster":
+                kind = (spec.get("names") or {}).get("kind")
+                if isinstance(kind, str):
+                    kinds.add(kind)
+    return frozenset(kinds)
+
+
+def inject_namespace(doc: str, namespace: str, cluster_scoped: Collection[str]) -> str:
+    """Add ``metadata.namespace`` to a namespaced object lacking one; change nothing else.
+
+    The text is edited in place, so comments, key order and quoting are kept.
+    """
+    import yaml
+
+    try:
+        root = yaml.compose(doc, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise FabrikateError(f"cannot inject namespace into an invalid document: {exc}") from exc
+    if not isinstance(root, yaml.MappingNode):
+        return doc
+    fields = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
+    kind = fields.get("kind")
+    if isinstance(kind, yaml.ScalarNode) and kind.value in cluster_scoped:
+        return doc
+    metadata = fields.get("metadata")
+    if not isinstance(metadata, yaml.MappingNode):
+        return doc
+    entries = {k.value: (k, v) for k, v in metadata.value if isinstance(k, yaml.ScalarNode)}
+    value = _quote(namespace)
+    if "namespace" in entries:
+        key, current = entries["namespace"]
+        if not (isinstance(current, yaml.ScalarNode) and current.tag.endswith(":null")):
+            return doc
+        if current.start_mark.index == current.end_mark.index:  # `namespace:` with no value
+            at = key.end_mark.index
+            colon = doc.index(":", at)
+            return doc[: colon + 1] + " " + value + doc[colon + 1 :]
+        return doc[: current.start_mark.index] + value + doc[current.end_mark.index :]
+    if metadata.flow_style or not metadata.value:
+        return _inject_roundtrip(doc, namespace)
+    anchor_key, anchor_value = entries.get("name", metadata.value[0])
+    indent = anchor_key.start_mark.column
+    if (
+        isinstance(anchor_value, yaml.ScalarNode)
+        and anchor_value.start_mark.line == anchor_value.end_mark.line
+    ):
+        line_end = doc.find("\n", anchor_value.end_mark.index)
+        at = len(doc) if line_end < 0 else line_end + 1
+    else:
+        at = anchor_key.start_mark.index - indent
+    return doc[:at] + " " * indent + f"namespace: {value}\n" + doc[at:]
+
+
+def _quote(value: str) -> str:
+    """``value`` as a YAML scalar that reads back as the same string."""
+    import yaml
+
+    plain = yaml.safe_load(value) if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value) else None
+    return value if plain == value else json.dumps(value)
+
+
+def _inject_roundtrip(doc: str, namespace: str) -> str:
+    """Fallback for flow-style or empty ``metadata``: a ruamel round trip."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    rt = YAML()
+    rt.preserve_quotes = True
+    data: Any = rt.load(doc)
+    data["metadata"]["namespace"] = namespace
+    out = io.StringIO()
+    rt.dump(data, out)
+    return out.getvalue()

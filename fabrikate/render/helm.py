@@ -1,0 +1,133 @@
+"""The helm generator: ``helm template`` of a component's chart, its stdout read as helm 3
+prints it (the one place helm 3 and 4 are made alike).
+
+    documents = helm_template(node, chart, settings, diagnostics)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from fabrikate.errors import Diagnostic, ProcessError
+from fabrikate.hld.resolve import ResolvedComponent
+from fabrikate.render.documents import split_documents
+from fabrikate.settings import Settings
+from fabrikate.support.cache import Cache, digest
+from fabrikate.support.process import Command, run
+
+__all__ = ["HELM_FLAGS", "HELM_OUTPUT_FORMAT", "helm_documents", "helm_template", "helm_version"]
+
+HELM_FLAGS = ("--include-crds",)
+# Part of the render cache key: a change to how helm's output is read changes it.
+HELM_OUTPUT_FORMAT = "helm3-trimmed"
+
+
+def helm_version(helm: str, cache: Cache | None) -> str:
+    """`helm version --short`, remembered in the cache by the binary's path, size and mtime."""
+    binary = shutil.which(helm) or helm
+    try:
+        stat = os.stat(binary)
+    except OSError as exc:
+        raise ProcessError(f"helm not found: {helm} (set FAB_HELM or put helm on PATH)") from exc
+    key = digest("helm-version", os.path.realpath(binary), str(stat.st_size), str(stat.st_mtime_ns))
+    if cache is not None:
+        known = cache.get("tools", key)
+        if known:
+            return known.decode()
+    version = run(Command((binary, "version", "--short"), timeout=60, what="helm version"))
+    text = version.check().stdout.strip()
+    if cache is not None:
+        cache.put("tools", key, text.encode())
+    return text
+
+
+def helm_template(
+    node: ResolvedComponent,
+    chart: Path,
+    settings: Settings,
+    diagnostics: list[Diagnostic],
+) -> list[str]:
+    # Values go to helm's stdin as JSON, which is YAML that keeps every type: "1e3", "yes" and
+    # "0777" stay strings.
+    values = json.dumps(node.config.config, ensure_ascii=False, default=str).encode()
+    argv = (
+        settings.helm,
+        "template",
+        "--values",
+        "-",
+        "--namespace",
+        node.namespace,
+        *HELM_FLAGS,
+        "--",
+        node.name,
+        str(chart),
+    )
+    result = run(Command(argv, timeout=settings.timeout, what="helm template", input=values))
+    if result.returncode != 0:
+        message = _helm_message(result.stderr)
+        raise ProcessError(
+            f"helm template failed for chart {chart}: {message}",
+            returncode=result.returncode,
+            stderr=result.stderr,
+        )
+    for line in result.stderr.splitlines():
+        if line.strip():
+            diagnostics.append(Diagnostic("warning", f"helm: {line.strip()}", component=node.id))
+    _check_manifests(result.stdout, chart)
+    return helm_documents(result.stdout)
+
+
+# A rendered template's document (not a CRD file, which both helms print as it is written).
+_TEMPLATE_SOURCE = re.compile(r"# Source: [^/\n]+(?:/charts/[^/\n]+)*/templates/")
+# Go's unicode.IsSpace, which helm 3 trims with (Python's str.isspace also has \x1c-\x1f).
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    chr(c) for c in range(0x2000, 0x200B)
+)
+
+
+def helm_documents(stdout: str) -> list[str]:
+    """The documents of ``helm template``'s output, byte for byte as helm 3 prints them.
+
+    helm 3 trims the white space around each rendered template; helm 4.2 and later keep its
+    trailing newline, which puts a blank line before every ``---`` (helm/helm#32565). Trimming
+    here, the one place helm output is read, makes both give the same files.
+    """
+    return [
+        doc.rstrip(_GO_SPACE) + "\n" if _TEMPLATE_SOURCE.match(doc) else doc
+        for doc in split_documents(stdout)
+    ]
+
+
+def _check_manifests(text: str, chart: Path) -> None:
+    """helm's stdout is untrusted tool output: it must be YAML documents, with no NUL byte."""
+    import yaml
+
+    problem, line = "", 0
+    if "\0" in text:
+        problem, line = "a NUL byte", text.count("\n", 0, text.index("\0")) + 1
+    else:
+        try:
+            for _ in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+                pass  # events only: the syntax check, at a third of the cost of composing
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem, line = f"invalid YAML ({exc.problem})", (mark.line + 1 if mark else 1)
+        except yaml.YAMLError as exc:
+            problem, line = f"invalid YAML ({exc})", 1
+    if problem:
+        lines = text.splitlines() or [""]
+        line = min(line, len(lines))  # an error at the end of the stream: its last line
+        bad = lines[line - 1]
+        raise ProcessError(
+            f"helm template printed {problem} for chart {chart}, line {line}: {bad[:80]!r}"
+        )
+
+
+def _helm_message(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error:")]
+    return " | ".join(errors or lines[-3:]) or "no message"
