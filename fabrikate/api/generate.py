@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fabrikate.api.lock import tree_lock
 from fabrikate.api.render import render
 from fabrikate.api.results import GenerateResult, Validation, ValidationFailed
+from fabrikate.api.summary import summarize
 from fabrikate.api.uptodate import UpToDate
 from fabrikate.errors import Diagnostic
 from fabrikate.hld.layout import output_dir
@@ -26,7 +27,7 @@ from fabrikate.settings import Settings
 __all__ = ["generate"]
 
 if TYPE_CHECKING:
-    from fabrikate.records.recording import Run
+    from fabrikate.hld.resolve import Tree
     from fabrikate.support.progress import Progress
 
 # The rendering layers are imported by the functions that use them: a run whose inputs did not
@@ -73,15 +74,24 @@ def generate(
             stamped.scan()
         from fabrikate.records.recording import recording
 
-        with recording(root, environments, settings) as run:
-            result = run.result = _generate(root, environments, dest, settings, run, progress)
-            if validate:
-                assert kube_version is not None
-                result.validation = _validate(result, kube_version)
-                if result.validation.errors:
-                    raise ValidationFailed(result)  # recorded as failed, with the findings
-        if stamped is not None and run.tree is not None:
-            stamped.save(run.tree, result)
+        result = GenerateResult(root, tuple(environments), dest)
+        walked: list[Tree] = []
+        files: dict[str, bytes] | None = None
+
+        with recording(root, environments, settings, result.keep_record) as run:
+            try:
+                files = _generate(result, settings, walked.append, progress)
+                if validate:
+                    assert kube_version is not None
+                    result.validation = _validate(result, kube_version)
+                    if result.validation.errors:
+                        raise ValidationFailed(result)  # recorded as failed, with the findings
+            finally:
+                if run.recorded:
+                    tree = walked[0] if walked else None
+                    run.summary = summarize(result, tree, files, settings)
+        if stamped is not None and walked:
+            stamped.save(walked[0], result)
     return result
 
 
@@ -94,30 +104,29 @@ def _validate(result: GenerateResult, kube_version: str) -> Validation:
 
 
 def _generate(
-    root: Path,
-    environments: Sequence[str],
-    dest: Path,
+    result: GenerateResult,
     settings: Settings,
-    run: Run,
+    walked: Callable[[Tree], None],
     progress: Progress | None = None,
-) -> GenerateResult:
+) -> dict[str, bytes]:
+    """Render into ``result`` and write its output; the bytes of every file written."""
     from fabrikate.hld.layout import check_output_dir
     from fabrikate.output import write_tree
     from fabrikate.render.documents import join_documents
 
     started = time.perf_counter()
+    root, dest = result.root, result.output
     check_output_dir(dest, root)  # the cheap checks first; the tree's folders after the walk
-    result = GenerateResult(root, tuple(environments), dest)
-    tree = render(result, settings, run, progress)
+    tree = render(result, settings, walked, progress)
     mark = time.perf_counter()
     check_output_dir(dest, root, tree.components)
     files = {c.file: join_documents(c.documents).encode() for c in result.components}
-    take_over = os.path.realpath(dest) == os.path.realpath(output_dir(root, environments))
+    take_over = os.path.realpath(dest) == os.path.realpath(output_dir(root, result.environments))
     result.files = write_tree(dest, files, take_over=take_over)
     result.diagnostics.extend(_ownership_warnings(result.files))
     result.timings["write"] = time.perf_counter() - mark
     result.timings["total"] = time.perf_counter() - started
-    return result
+    return files
 
 
 def _ownership_warnings(files: WriteResult) -> list[Diagnostic]:

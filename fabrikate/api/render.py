@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fabrikate.api.load import strict_errors
@@ -18,7 +19,6 @@ from fabrikate.support.cache import Cache
 
 if TYPE_CHECKING:
     from fabrikate.hld.resolve import Tree
-    from fabrikate.records.recording import Run
     from fabrikate.support.progress import Progress
 
 __all__ = ["render"]
@@ -27,12 +27,12 @@ __all__ = ["render"]
 def render(
     result: GenerateResult,
     settings: Settings,
-    run: Run | None = None,
+    walked: Callable[[Tree], None] | None = None,
     progress: Progress | None = None,
 ) -> Tree:
     """Walk and render the tree of ``result`` into it, without writing or recording anything
-    (``run`` hears of the tree, ``progress`` of each component rendered). Every failure is
-    collected, then raised at once."""
+    (``walked`` hears of the tree once it is walked, ``progress`` of each component rendered).
+    Every failure is collected, then raised at once."""
     from fabrikate.hld.resolve import duplicate_outputs, walk
     from fabrikate.render.renderer import Renderer
     from fabrikate.render.tree import TreeRender, inject_namespaces
@@ -54,8 +54,8 @@ def render(
             keep_going=True,
             skip_missing=False,
         )
-        if run is not None:
-            run.tree = tree
+        if walked is not None:
+            walked(tree)
         result.disabled = list(tree.disabled)
         errors = [d.as_error() for d in tree.diagnostics if d.level == "error"]
         errors.extend(duplicate_outputs(tree))

@@ -46,6 +46,11 @@ class GenerateResult:
         """Every warning of the run."""
         return [d for d in self.diagnostics if d.level == "warning"]
 
+    def keep_record(self, record: dict[str, Any] | None, warnings: list[Diagnostic]) -> None:
+        """What ``recording`` tells: the record written, and the warnings of writing it."""
+        self.record = record or self.record
+        self.diagnostics.extend(warnings)
+
 
 @dataclass
 class Validation:

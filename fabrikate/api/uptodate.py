@@ -67,8 +67,8 @@ class UpToDate:
         if recorded:
             from fabrikate.records.recording import recording
 
-            with recording(self.root, self.environments, self.settings) as run:
-                run.result, run.facts = result, payload["record"]
+            with recording(self.root, self.environments, self.settings, result.keep_record) as run:
+                run.facts = payload["record"]
         log.debug("%s is up to date", self.dest)
         return result
 

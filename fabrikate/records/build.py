@@ -3,12 +3,13 @@
     record = build_record(run, os.environ)
     validate(record)
 
-The record is plain JSON data, masked (``mask.py``) before it leaves this module.
+The record is plain JSON data, masked (``mask.py``) before it leaves this module. What it says
+about the tree comes from the run's frozen summary (``summary.py``), never from the run's
+objects.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import platform
 from collections import Counter
@@ -22,9 +23,8 @@ from fabrikate.records.gitinfo import hld_info, repo_commit, repo_name
 from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
 
 if TYPE_CHECKING:
-    from fabrikate.hld.model import Component
-    from fabrikate.hld.resolve import ResolvedComponent
     from fabrikate.records.recording import Run
+    from fabrikate.records.summary import ComponentFacts
 
 __all__ = [
     "SCHEMA",
@@ -50,106 +50,41 @@ def output_digest(files: Mapping[str, bytes]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-@functools.cache
-def _helm_version(helm: str) -> str | None:
-    from fabrikate.errors import FabrikateError
-    from fabrikate.render.helm import helm_version
-    from fabrikate.support.cache import Cache
-
-    try:
-        return helm_version(helm, Cache.default())
-    except FabrikateError:
-        return None
-
-
-def _chart(node: ResolvedComponent) -> dict[str, str] | None:
-    import yaml
-
-    from fabrikate.errors import InputError
-    from fabrikate.hld.layout import chart_dir
-    from fabrikate.support.fsutil import read_regular
-    from fabrikate.support.yamlv2 import BASE_LOADER
-
-    try:  # a failed run is recorded too: its chart may be anything, a FIFO included
-        text = read_regular(chart_dir(node) / "Chart.yaml").decode("utf-8", "replace")
-        data = yaml.load(text, Loader=BASE_LOADER)
-    except (InputError, yaml.YAMLError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    return {"name": str(data.get("name") or ""), "version": str(data.get("version") or "")}
-
-
-def _references(nodes: Sequence[ResolvedComponent]) -> dict[str, Component]:
-    """For directory subcomponents, the parent's entry naming them (method, source, version)."""
-    refs = {}
-    for parent in nodes:
-        for sub in parent.component.subcomponents:
-            if sub.is_directory:
-                path = f"{parent.logical_path}/{sub.name}" if parent.logical_path else sub.name
-                refs[path] = sub
-    return refs
-
-
-def _clone(node: ResolvedComponent, ref: Component) -> Path | None:
-    """Where a git-fetched component's clone is (the walker's layout, spec §6.1)."""
-    if ref.method != "git":
-        return None
-    if not node.inline:
-        return node.boundary
-    from fabrikate.hld.layout import chart_clone_dir, clone_dir
-
-    place = chart_clone_dir if ref.type == "helm" else clone_dir
-    return place(node.physical_path, ref.name)
-
-
-def _component(
-    node: ResolvedComponent, refs: Mapping[str, Component], hld_top: Path | None
-) -> dict[str, Any]:
-    ref = node.component if node.inline else refs.get(node.logical_path, node.component)
-    clone = _clone(node, ref)
+def _component(facts: ComponentFacts, hld_top: Path | None) -> dict[str, Any]:
     return {
-        "logicalPath": node.id,
-        "name": node.component.name,
-        "type": node.component.type,
-        "method": ref.method or None,
-        "source": ref.source or None,
-        "path": ref.path or None,
-        "version": ref.version or None,
-        "branch": ref.branch or None,
-        "commit": repo_commit(clone, hld_top) if clone else None,
-        "chart": _chart(node) if node.component.type == "helm" else None,
+        "logicalPath": facts.id,
+        "name": facts.name,
+        "type": facts.type,
+        "method": facts.method or None,
+        "source": facts.source or None,
+        "path": facts.path or None,
+        "version": facts.version or None,
+        "branch": facts.branch or None,
+        "commit": repo_commit(facts.clone, hld_top) if facts.clone else None,
+        "chart": dict(facts.chart) if facts.chart is not None else None,
     }
-
-
-def _nodes(run: Run) -> list[ResolvedComponent]:
-    if run.result is not None and run.result.components:
-        return [c.node for c in run.result.components]
-    return list(run.tree.components) if run.tree is not None else []
 
 
 def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The output summary and the images, for a run that rendered."""
     from fabrikate.records.images import extract_images
-    from fabrikate.render.documents import join_documents
 
-    result = run.result
-    if result is None or run.error is not None or result.files is None:
+    rendered = run.summary.rendered if run.summary is not None else None
+    if rendered is None or run.error is not None:
         return None, []
-    files = {c.file: join_documents(c.documents).encode() for c in result.components}
     kinds: Counter[str] = Counter()
     images: list[dict[str, Any]] = []
-    for item in result.components:
-        images.extend(extract_images(item.id, item.documents))
-        for text in item.documents:
+    for component, documents in rendered.documents:
+        images.extend(extract_images(component, list(documents)))
+        for text in documents:
             kind = _kind(text)
             if kind:
                 kinds[kind] += 1
     summary = {
-        "path": _relative(result.output, run.root),
-        "files": len(files),
+        "path": _relative(rendered.output, run.root),
+        "files": len(rendered.files),
         "resources": dict(sorted(kinds.items())),
-        "digest": output_digest(files),
+        "digest": output_digest(rendered.files),
         "changed": None,  # the store knows the previous record
     }
     return summary, images
@@ -247,7 +182,7 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
 
 def _validation(run: Run) -> dict[str, Any] | None:
     """Whether ``--validate`` ran, and what it found."""
-    checked = run.result.validation if run.result is not None else None
+    checked = run.summary.validation if run.summary is not None else None
     if checked is None:
         return None
     return {
@@ -283,13 +218,12 @@ def tree_facts(record: Mapping[str, Any]) -> dict[str, Any]:
 def _tree_facts(run: Run, top: Path | None) -> dict[str, Any]:
     """What the record says about the tree: components, images, output and helm version."""
     output, images = _output(run)
-    nodes = _nodes(run)
-    refs = _references(nodes)
+    summary = run.summary
     return {
-        "components": [_component(node, refs, top) for node in nodes],
+        "components": [_component(c, top) for c in summary.components] if summary else [],
         "images": images,
         "output": output,
-        "helm": _helm_version(run.settings.helm),
+        "helm": summary.helm if summary else None,
     }
 
 

@@ -1,7 +1,9 @@
 """One record per ``fab generate``, whether it succeeds or fails.
 
-    with recording(root, ["prod"], settings) as run:
-        run.result = render(...)
+    with recording(root, ["prod"], settings, told=keep) as run:
+        ...                                    # the run
+        if run.recorded:
+            run.summary = RunSummary(...)      # what the record says about the tree
 
 Writing never fails the generation unless ``settings.record_required``; a failed write is a
 warning. A PR-validation run is recorded but never projected as a deployment (bedrock#1333).
@@ -13,7 +15,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +26,7 @@ from fabrikate.records.stores import open_store, records_off
 from fabrikate.records.stores.base import Store
 
 if TYPE_CHECKING:
-    from fabrikate.api.results import GenerateResult
-    from fabrikate.hld.resolve import Tree
+    from fabrikate.records.summary import RunSummary
     from fabrikate.settings import Settings
 
 # Building and projecting records (yaml, git, the Spektate rows) is imported when a record is
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["Run", "project", "record_generation", "recording", "write_record"]
 
 log = logging.getLogger("fabrikate")
+
+
+# Hears of the record written (None when none was) and of the warnings of writing it.
+Told = Callable[[dict[str, Any] | None, list[Diagnostic]], None]
 
 
 @dataclass
@@ -45,19 +50,24 @@ class Run:
     settings: Settings
     started: datetime
     finished: datetime | None = None
-    tree: Tree | None = None
-    result: GenerateResult | None = None
+    summary: RunSummary | None = None  # set by the run: what the record says about the tree
     error: BaseException | None = None
     canceled: bool = False
     facts: dict[str, Any] | None = None  # the tree facts of an identical earlier run, reused
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    recorded: bool = True  # False: records are off, and nothing is built
+    told: Told | None = field(default=None, repr=False)
 
 
 @contextlib.contextmanager
-def recording(path: str | Path, environments: Sequence[str], settings: Settings) -> Iterator[Run]:
-    """Collect what the generation inside the block did, then record it."""
-    run = Run(Path(path), tuple(environments), settings, datetime.now(UTC))
+def recording(
+    path: str | Path, environments: Sequence[str], settings: Settings, told: Told | None = None
+) -> Iterator[Run]:
+    """Collect what the generation inside the block did, then record it; ``told`` hears of
+    the record and of the warnings of writing it (a failed write, say)."""
+    run = Run(Path(path), tuple(environments), settings, datetime.now(UTC), told=told)
     if records_off(settings.records):
+        run.recorded = False
         yield run
         return
     # A required record's store is opened before anything is rendered or written: when it
@@ -106,14 +116,14 @@ def record_generation(run: Run, store: Store | None = None) -> dict[str, Any] | 
         _warn(run, message)
         return None
     log.debug("recorded %s in %s", record["rowKey"], mask_text(store.url))
-    if run.result is not None:
-        run.result.record = record
+    if run.told is not None:
+        run.told(record, [])
     return record
 
 
 def _warn(run: Run, message: str) -> None:
-    if run.result is not None and run.error is None:
-        run.result.diagnostics.append(Diagnostic("warning", message))
+    if run.told is not None and run.error is None:
+        run.told(None, [Diagnostic("warning", message)])
     else:
         log.warning("%s", message)
 

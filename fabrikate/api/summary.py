@@ -1,0 +1,117 @@
+"""The frozen summary a run hands the records (``records/summary.py``): computed here, once,
+from what the run knows, so that records never reach back into the run.
+
+    run.summary = summarize(result, tree, files, settings)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fabrikate.errors import FabrikateError, InputError
+from fabrikate.hld import layout
+from fabrikate.records.summary import Checked, ComponentFacts, Rendered, RunSummary
+from fabrikate.settings import Settings
+
+if TYPE_CHECKING:
+    from fabrikate.api.results import GenerateResult
+    from fabrikate.hld.model import Component
+    from fabrikate.hld.resolve import ResolvedComponent, Tree
+
+__all__ = ["summarize"]
+
+
+def summarize(
+    result: GenerateResult,
+    tree: Tree | None,
+    files: Mapping[str, bytes] | None,
+    settings: Settings,
+) -> RunSummary:
+    """What the record of a run says about its tree: ``files`` are the bytes written (None
+    when nothing was)."""
+    if files is not None:  # written: the components rendered (their order is the output's)
+        nodes = [c.node for c in result.components]
+    else:  # failed: every component the walk found (a render may have failed half-way)
+        nodes = list(tree.components) if tree is not None else []
+    refs = _references(nodes)
+    rendered = None
+    if files is not None:
+        documents = tuple((c.id, tuple(c.documents)) for c in result.components)
+        rendered = Rendered(result.output, dict(files), documents)
+    checked = result.validation
+    return RunSummary(
+        components=tuple(_facts(node, refs) for node in nodes),
+        rendered=rendered,
+        helm=_helm_version(settings),
+        validation=(
+            Checked(checked.kube_version, checked.objects, tuple(checked.problems))
+            if checked is not None
+            else None
+        ),
+    )
+
+
+def _helm_version(settings: Settings) -> str | None:
+    from fabrikate.render.helm import helm_version
+    from fabrikate.support.cache import Cache
+
+    try:
+        return helm_version(settings.helm, Cache.default())
+    except FabrikateError:
+        return None
+
+
+def _references(nodes: Sequence[ResolvedComponent]) -> dict[str, Component]:
+    """For directory subcomponents, the parent's entry naming them (method, source, version)."""
+    refs = {}
+    for parent in nodes:
+        for sub in parent.component.subcomponents:
+            if sub.is_directory:
+                path = f"{parent.logical_path}/{sub.name}" if parent.logical_path else sub.name
+                refs[path] = sub
+    return refs
+
+
+def _facts(node: ResolvedComponent, refs: Mapping[str, Component]) -> ComponentFacts:
+    ref = node.component if node.inline else refs.get(node.logical_path, node.component)
+    return ComponentFacts(
+        id=node.id,
+        name=node.component.name,
+        type=node.component.type,
+        method=ref.method or None,
+        source=ref.source or None,
+        path=ref.path or None,
+        version=ref.version or None,
+        branch=ref.branch or None,
+        clone=_clone(node, ref),
+        chart=_chart(node) if node.component.type == "helm" else None,
+    )
+
+
+def _clone(node: ResolvedComponent, ref: Component) -> Path | None:
+    """Where a git-fetched component's clone is (the walker's layout, spec §6.1)."""
+    if ref.method != "git":
+        return None
+    if not node.inline:
+        return node.boundary
+    place = layout.chart_clone_dir if ref.type == "helm" else layout.clone_dir
+    return place(node.physical_path, ref.name)
+
+
+def _chart(node: ResolvedComponent) -> dict[str, str] | None:
+    """The chart's name and version from its ``Chart.yaml``; None when it cannot be read."""
+    import yaml
+
+    from fabrikate.support.fsutil import read_regular
+    from fabrikate.support.yamlv2 import BASE_LOADER
+
+    try:  # a failed run is recorded too: its chart may be anything, a FIFO included
+        text = read_regular(layout.chart_dir(node) / "Chart.yaml").decode("utf-8", "replace")
+        data = yaml.load(text, Loader=BASE_LOADER)
+    except (InputError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {"name": str(data.get("name") or ""), "version": str(data.get("version") or "")}

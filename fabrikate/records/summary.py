@@ -1,0 +1,69 @@
+"""What a run tells the records: plain, frozen values, computed once by the run.
+
+    summary = RunSummary(components=(ComponentFacts("app", "app", "helm"),), helm="v3.17.3")
+    with recording(root, ["prod"], settings) as run:
+        ...
+        run.summary = summary
+
+Records never import the operations or the rendering layers: everything they say about a run
+comes from here (or from the record of an identical earlier run, ``Run.facts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fabrikate.errors import Diagnostic
+
+__all__ = ["Checked", "ComponentFacts", "Rendered", "RunSummary"]
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentFacts:
+    """One component of the run, as its definition asked for it."""
+
+    id: str  # logical path plus name
+    name: str
+    type: str
+    method: str | None = None
+    source: str | None = None
+    path: str | None = None
+    version: str | None = None
+    branch: str | None = None
+    clone: Path | None = None  # the git clone it came from, whose commit the record states
+    chart: Mapping[str, str] | None = None  # a helm chart's name and version (Chart.yaml)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The output a successful run wrote: each file's bytes and each component's documents."""
+
+    output: Path
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    documents: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (component id, documents)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The offline check of the rendered objects (``--validate``)."""
+
+    kube_version: str
+    objects: int
+    problems: tuple[Diagnostic, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """The invalid objects."""
+        return tuple(p for p in self.problems if p.level == "error")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """Everything a record says about the tree of one run."""
+
+    components: tuple[ComponentFacts, ...] = ()
+    rendered: Rendered | None = None  # None: nothing was written
+    helm: str | None = None  # ``helm version --short``; None when there is no helm
+    validation: Checked | None = None
