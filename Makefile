@@ -42,6 +42,8 @@ run: venv tools
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 test: venv tools system-deps lint
 	FAB_HELM=$(HELM3) $(BIN)/pytest -n 2 $(PYTEST_ARGS)

@@ -253,8 +253,8 @@ def _swap(
         for folder in sorted(folders):
             (stage / folder).mkdir(parents=True, exist_ok=True)
             os.chmod(stage / folder, stat.S_IMODE(os.stat(dest / folder).st_mode))
-        for folder in sorted({PurePosixPath(rel).parent for rel in files}):
-            (stage / folder).mkdir(parents=True, exist_ok=True)
+        for parent in sorted({PurePosixPath(rel).parent for rel in files}):
+            (stage / parent).mkdir(parents=True, exist_ok=True)
         for rel in sorted(keep):
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
             _link(dest / rel, stage / rel)

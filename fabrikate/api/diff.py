@@ -173,7 +173,7 @@ def diff(
     working tree. ``environments`` are layered as ``generate`` layers them; pass
     ``environment_sets`` instead to compare several sets (each on its own) in one run.
     """
-    settings = replace(settings or Settings.from_env(), records="none", incremental=False)
+    settings = settings or Settings.from_env()
     root = Path(path)
     sets = (
         [tuple(environments)] if environment_sets is None else [tuple(s) for s in environment_sets]
@@ -381,11 +381,17 @@ def _install(root: Path, settings: Settings) -> None:
 
 
 def _render(root: Path, envs: tuple[str, ...], settings: Settings, side: Revision) -> Rendered:
-    from fabrikate.api.generate import generate
+    """The documents of one side, rendered as ``generate`` renders them; nothing is written
+    or recorded."""
+    from fabrikate.api.lock import tree_lock
+    from fabrikate.api.render import render
+    from fabrikate.api.results import GenerateResult
+    from fabrikate.hld.layout import output_dir
 
     log.info("rendering %s for %s", side, "-".join(envs) or "common")
-    with tempfile.TemporaryDirectory(prefix="fab-diff-out-") as out:
-        rendered = generate(root, envs, output=out, settings=settings)
+    rendered = GenerateResult(root, envs, output_dir(root, envs))
+    with tree_lock(root, settings):  # hooks may write into the tree
+        render(rendered, settings)
     return [(c.id, doc) for c in rendered.components for doc in c.documents]
 
 

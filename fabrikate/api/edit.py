@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import InputError, Location
 from fabrikate.hld.config import check_environment, config_file
@@ -33,6 +33,9 @@ from fabrikate.hld.model import COMPONENT_FILES, METHODS, TYPES, component_file
 from fabrikate.sources.credentials import check_source
 from fabrikate.support.fsutil import write_file
 from fabrikate.support.yamlio import locate, parse_json, parse_yaml, read_text
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 __all__ = [
     "add_subcomponent",
@@ -92,7 +95,7 @@ class _Document:
         return text
 
 
-def _yaml():
+def _yaml() -> YAML:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")

@@ -57,7 +57,9 @@ def render(
         if walked is not None:
             walked(tree)
         result.disabled = list(tree.disabled)
-        errors = [d.as_error() for d in tree.diagnostics if d.level == "error"]
+        errors: list[FabrikateError] = [
+            d.as_error() for d in tree.diagnostics if d.level == "error"
+        ]
         errors.extend(duplicate_outputs(tree))
         result.diagnostics.extend(d for d in tree.diagnostics if d.level != "error")
         result.timings["load"] = time.perf_counter() - started

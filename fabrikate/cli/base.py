@@ -66,7 +66,7 @@ _GLOBAL_HELP = {
 
 def global_options(hidden: bool) -> list[click.Option]:
     """The global options, as the root takes them or (``hidden``) as every command takes them."""
-    keep = {"expose_value": False, "callback": _set_global} if hidden else {}
+    keep: dict[str, Any] = {"expose_value": False, "callback": _set_global} if hidden else {}
     return [
         click.Option(
             ["-v", "--verbose"], count=True, help=_GLOBAL_HELP["verbose"], hidden=hidden, **keep

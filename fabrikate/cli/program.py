@@ -27,7 +27,7 @@ def entry() -> None:
 
     try:
         main()
-        code: object = 0
+        code: str | int | None = 0
     except SystemExit as exc:
         code = exc.code
     if threading.active_count() > 1:  # a worker still finishing (an interrupt): wait for it

@@ -161,7 +161,7 @@ _scope_option = click.option(
     envvar="FAB_CORRELATION_ID",
     help="Deployment id to update (wins over the Bedrock heuristics).",
 )
-def deployment_create(url: str | None, scope: str | None, **values: str | None) -> None:
+def deployment_create(url: str | None, scope: str | None, **values: Any) -> None:
     """Record a pipeline stage; prints the deployment id it wrote."""
     from fabrikate.records import Stage, create
     from fabrikate.records.deployments import check_stage

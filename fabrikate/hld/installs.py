@@ -16,7 +16,7 @@ import json
 import os
 import re
 import stat
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fabrikate.hld import layout
@@ -97,8 +97,15 @@ def read(dest: Path, method: str) -> Note | None:
     except ValueError:
         data = None
     if isinstance(data, dict) and data.get("format") == _FORMAT:
-        known = {f.name for f in fields(Note)} - {"legacy"}
-        return Note(**{k: str(v) for k, v in data.items() if k in known})
+        field = {k: str(v) for k, v in data.items()}.get
+        return Note(
+            source=field("source", ""),
+            version=field("version", ""),
+            branch=field("branch", ""),
+            chart=field("chart", ""),
+            installed=field("installed", ""),
+            check=field("check", ""),
+        )
     # An earlier fab wrote "<commit> <fingerprint>" (git) or the archive digest (helm).
     first = text.strip().partition(" ")[0]
     return Note(installed=first if method == "git" else "", check=text, legacy=True)

@@ -26,14 +26,10 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from fabrikate.errors import InputError, Location
 from fabrikate.support.fsutil import MAX_FILE_BYTES, read_regular
-
-if TYPE_CHECKING:
-    from fabrikate.hld.model import Component
-    from fabrikate.hld.resolve import ResolvedComponent
 
 __all__ = [
     "COMPONENTS",
@@ -63,6 +59,41 @@ __all__ = [
     "static_dir",
     "subcomponent_dir",
 ]
+
+
+# What the layout reads of a definition (``model.Component``) and of a placed component
+# (``resolve.ResolvedComponent``): the layout sits below both, so it names only these fields.
+class Definition(Protocol):
+    """A component's definition: its name, type, method, source and path."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+
+
+class Node(Protocol):
+    """A component placed in the tree: its definition, folder, boundary and id."""
+
+    @property
+    def component(self) -> Definition: ...
+    @property
+    def physical_path(self) -> Path: ...
+    @property
+    def boundary(self) -> Path | None: ...
+    @property
+    def inline(self) -> bool: ...
+    @property
+    def remote(self) -> bool: ...
+    @property
+    def id(self) -> str: ...
+
 
 COMPONENTS = "components"  # fetched directory components (and http static files)
 HELM_REPOS = "helm_repos"  # fetched charts
@@ -127,7 +158,7 @@ def join_path(folder: Path, path: str) -> Path:
     return folder / path.lstrip("/") if path else folder
 
 
-def subcomponent_dir(folder: Path, sub: Component) -> Path:
+def subcomponent_dir(folder: Path, sub: Definition) -> Path:
     """The folder of directory subcomponent ``sub`` of the component in ``folder`` (spec
     §2.5), unchecked: its clone for git, else its ``source`` (relative to ``folder`` unless
     absolute), then ``path`` inside it."""
@@ -139,7 +170,7 @@ def subcomponent_dir(folder: Path, sub: Component) -> Path:
     return Path(os.path.normpath(join_path(base, sub.path)))
 
 
-def chart_dir(node: ResolvedComponent) -> Path:
+def chart_dir(node: Node) -> Path:
     """Where a helm component's chart is (spec §6.1), unchecked."""
     component = node.component
     if component.method == "git":
@@ -149,7 +180,7 @@ def chart_dir(node: ResolvedComponent) -> Path:
     return join_path(node.physical_path, component.path)
 
 
-def static_dir(node: ResolvedComponent) -> Path:
+def static_dir(node: Node) -> Path:
     """Where a static component's manifests are (spec §6.4), unchecked."""
     component = node.component
     if component.method.lower() == "http":
@@ -157,7 +188,7 @@ def static_dir(node: ResolvedComponent) -> Path:
     return join_path(node.physical_path, component.path)
 
 
-def check_output_dir(dest: Path, root: Path, nodes: Sequence[ResolvedComponent] = ()) -> None:
+def check_output_dir(dest: Path, root: Path, nodes: Sequence[Node] = ()) -> None:
     """Refuse an output folder that is the tree root, contains it, or lies inside a folder fab
     reads: ``config/``, ``components/`` and ``helm_repos/`` of the root and of every component
     folder among ``nodes``, and their chart and static manifest folders."""
@@ -184,7 +215,7 @@ def _read_folders(folder: Path, component: str) -> list[tuple[Path, str]]:
     ]
 
 
-def _inputs(nodes: Sequence[ResolvedComponent]) -> list[tuple[Path, str]]:
+def _inputs(nodes: Sequence[Node]) -> list[tuple[Path, str]]:
     found = []
     for node in nodes:
         if not node.inline:
@@ -322,7 +353,7 @@ def check_definition(
             confine(path, boundary, "definition file", where)
 
 
-def boundary_name(node: ResolvedComponent) -> str:
+def boundary_name(node: Node) -> str:
     """What a component's boundary is called in errors."""
     return "its fetched definition" if node.remote else "the tree"
 
@@ -336,7 +367,7 @@ class Chart:
     where: str  # what ``limit`` is called in errors
 
 
-def checked_chart(node: ResolvedComponent) -> Chart:
+def checked_chart(node: Node) -> Chart:
     """A helm component's chart: inside its boundary, fab's own folders no links, a Chart.yaml.
 
     A local chart's links stay inside the tree (or a fetched definition's clone); a chart fetched
@@ -360,7 +391,7 @@ def checked_chart(node: ResolvedComponent) -> Chart:
     return Chart(chart, limit, where)
 
 
-def checked_static(node: ResolvedComponent) -> Path:
+def checked_static(node: Node) -> Path:
     """A static component's manifest folder, inside its boundary."""
     folder = static_dir(node)
     if node.component.method.lower() == "http":

@@ -314,6 +314,7 @@ class _Walker:
 
     def walk(self) -> None:
         root = self.place(self.root_node())
+        level: list[tuple[ResolvedComponent, tuple[str, ...]]]
         level = [(root, (os.path.realpath(root.physical_path),))]
         while level:
             nodes = [node for node, _ in level]

@@ -21,7 +21,7 @@ _EXPORTS = {
     "SCHEMA": "fabrikate.records.build",
     "RecordsError": "fabrikate.errors",
     "Row": "fabrikate.records.stores.base",
-    "Run": "fabrikate.records.recording",
+    "Run": "fabrikate.records.run",
     "Stage": "fabrikate.records.deployments",
     "Store": "fabrikate.records.stores.base",
     "build_record": "fabrikate.records.build",
@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from fabrikate.errors import RecordsError
     from fabrikate.records.build import SCHEMA, build_record, validate
     from fabrikate.records.deployments import Stage, create
-    from fabrikate.records.recording import Run, record_generation, write_record
+    from fabrikate.records.recording import record_generation, write_record
+    from fabrikate.records.run import Run
     from fabrikate.records.stores import default_url, open_store, resolve_url
     from fabrikate.records.stores.base import BEDROCK_FIELDS, Row, Store
 

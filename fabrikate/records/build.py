@@ -23,7 +23,7 @@ from fabrikate.records.gitinfo import hld_info, repo_commit, repo_name
 from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
 
 if TYPE_CHECKING:
-    from fabrikate.records.recording import Run
+    from fabrikate.records.run import Run
     from fabrikate.records.summary import ComponentFacts
 
 __all__ = [

@@ -14,49 +14,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import Diagnostic, RecordsError
+from fabrikate.records.run import Run, Told
 from fabrikate.records.stores import open_store, records_off
 from fabrikate.records.stores.base import Store
 
 if TYPE_CHECKING:
-    from fabrikate.records.summary import RunSummary
     from fabrikate.settings import Settings
 
 # Building and projecting records (yaml, git, the Spektate rows) is imported when a record is
 # written, so a run with records off pays nothing for them.
 
-__all__ = ["Run", "project", "record_generation", "recording", "write_record"]
+__all__ = ["project", "record_generation", "recording", "write_record"]
 
 log = logging.getLogger("fabrikate")
-
-
-# Hears of the record written (None when none was) and of the warnings of writing it.
-Told = Callable[[dict[str, Any] | None, list[Diagnostic]], None]
-
-
-@dataclass
-class Run:
-    """What one generation did, collected by ``recording`` while it runs."""
-
-    root: Path
-    environments: tuple[str, ...]
-    settings: Settings
-    started: datetime
-    finished: datetime | None = None
-    summary: RunSummary | None = None  # set by the run: what the record says about the tree
-    error: BaseException | None = None
-    canceled: bool = False
-    facts: dict[str, Any] | None = None  # the tree facts of an identical earlier run, reused
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    recorded: bool = True  # False: records are off, and nothing is built
-    told: Told | None = field(default=None, repr=False)
 
 
 @contextlib.contextmanager

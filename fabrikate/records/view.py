@@ -59,7 +59,7 @@ def table(records: Iterable[Mapping[str, Any]]) -> str:
 
     def line(r: Mapping[str, Any]) -> list[str]:
         output = r.get("output") or {}
-        changed = {True: "yes", False: "no"}.get(output.get("changed"), "-")
+        changed = {True: "yes", False: "no", None: "-"}.get(output.get("changed"), "-")
         return [
             r["rowKey"],
             _when(r["startedAt"]) + " UTC",
@@ -91,8 +91,8 @@ def table(records: Iterable[Mapping[str, Any]]) -> str:
 def rows_table(rows: Iterable[Row]) -> str:
     """Deployment rows with Bedrock's columns (ids, commits, ring)."""
     names = ("service", "env", "imageTag", "p1", "commitId", "p2", "hldCommitId", "pr", "p3")
-    header = ("ID", "SCOPE", "SERVICE", "RING", "IMAGE TAG", "P1", "COMMIT", "P2", "HLD")
-    header = (*header, "PR", "P3", "MANIFEST", "UPDATED")
+    header: tuple[str, ...] = ("ID", "SCOPE", "SERVICE", "RING", "IMAGE TAG", "P1", "COMMIT")
+    header += ("P2", "HLD", "PR", "P3", "MANIFEST", "UPDATED")
     return _grid(
         header,
         (
@@ -110,7 +110,7 @@ def _keyed(items: Iterable[Mapping[str, Any]], key: Sequence[str]) -> dict[tuple
 
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """Component versions and images that changed from ``old`` to ``new``."""
-    components = []
+    components: list[dict[str, Any]] = []
     before = _keyed(old.get("components") or [], ("logicalPath",))
     after = _keyed(new.get("components") or [], ("logicalPath",))
     for key in sorted(before.keys() | after.keys()):

@@ -13,6 +13,7 @@ tokens travel in an HTTP header given through the environment, never in a URL.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -145,8 +146,7 @@ class GitFetcher:
             if future is not None:
                 groups.setdefault(target.url, (target, []))[1].append((request, future))
         return [
-            lambda target=target, claimed=claimed: self._batch(target, claimed)
-            for target, claimed in groups.values()
+            functools.partial(self._batch, target, claimed) for target, claimed in groups.values()
         ]
 
     def _batch(self, target: _Target, claimed: list[tuple[Request, Future[object]]]) -> None:
@@ -167,7 +167,9 @@ class GitFetcher:
             except BaseException as exc:
                 future.set_exception(exc)
 
-    def _resolve_many(self, target: _Target, requests: list[Request]) -> dict[Request, object]:
+    def _resolve_many(
+        self, target: _Target, requests: list[Request]
+    ) -> dict[Request, tuple[str, bool]]:
         """The commits of tags, full commits and branches of one URL, fetched together.
 
         Branches always ask the remote, and so does everything on a new mirror; tags and commits
@@ -213,10 +215,10 @@ class GitFetcher:
         requests: list[Request],
         wanted: dict[Request, tuple[str, str]],
         refs: dict[str, str],
-    ) -> dict[Request, object]:
+    ) -> dict[Request, tuple[str, bool]]:
         """The tags and commits already in the mirror (no network needed for them)."""
         known = set(refs.values())
-        found: dict[Request, object] = {}
+        found: dict[Request, tuple[str, bool]] = {}
         for request in requests:
             version = request.version
             sha = refs.get(wanted[request][0]) or (version if version in known else "")

@@ -15,6 +15,7 @@ are sent as basic auth. Archives of exact versions are kept in the cache and nee
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -379,7 +380,7 @@ class HelmFetcher:
                     component=component,
                 )
         for url in repos:
-            self.sources.once(("helm-repo", url), lambda url=url: self._add_repo(url, component))
+            self.sources.once(("helm-repo", url), functools.partial(self._add_repo, url, component))
         locked = (chart / "Chart.lock").is_file() or (chart / "requirements.lock").is_file()
         action = "build" if locked else "update"
         try:

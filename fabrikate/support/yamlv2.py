@@ -26,7 +26,7 @@ _SPECIAL_FLOAT = re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 
 
-class Loader(BASE_LOADER):  # type: ignore[misc,valid-type]
+class Loader(BASE_LOADER):
     """A safe loader with yaml.v2's implicit typing that records duplicate keys."""
 
     yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
