@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fabrikate.sources.base import Fetcher, Finish, Placed, Request, SourceRun
+
+if TYPE_CHECKING:
+    from fabrikate.sources.helm import HelmFetcher
 
 __all__ = ["Fetcher", "Finish", "Placed", "Request", "Sources"]
 
@@ -47,6 +51,14 @@ class Sources(SourceRun):
 
             return HttpFetcher(self)
         raise ValueError(f"no fetcher for method {method!r}")
+
+    def charts(self) -> HelmFetcher:
+        """The helm fetcher, which also builds a chart's dependencies (``dependencies``)."""
+        from fabrikate.sources.helm import HelmFetcher
+
+        fetcher = self.fetcher("helm")
+        assert isinstance(fetcher, HelmFetcher)
+        return fetcher
 
     def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
         """Make ``request`` present at ``dest`` (``finish``: see ``Fetcher.place``)."""

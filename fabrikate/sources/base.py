@@ -69,7 +69,7 @@ Finish = Callable[[Path], None]
 
 
 class Fetcher(Protocol):
-    """Make one source present at one path."""
+    """Make one source present at one path; everything the installer asks of a fetcher."""
 
     def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
         """Fetch ``request`` (through the cache) and put it at ``dest``.
@@ -77,6 +77,15 @@ class Fetcher(Protocol):
         ``finish`` runs on the complete new copy before it replaces ``dest``; when it raises,
         ``dest`` stays as it was.
         """
+        ...
+
+    def plan(self, requests: Sequence[Request]) -> list[Callable[[], None]]:
+        """Jobs that answer several of ``requests`` at once (one git fetch per repository), to
+        run before or while they are placed; ``place`` waits for their answers."""
+        ...
+
+    def prefetch(self, request: Request) -> object:
+        """Bring ``request`` into the cache ahead of its ``place`` (a chart archive)."""
         ...
 
 

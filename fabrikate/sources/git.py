@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +130,10 @@ class GitFetcher:
         credentials.add_secret(header, header.removeprefix("Basic "))
         return _Target(url, {f"http.{url}.extraHeader": f"Authorization: {header}"})
 
-    def plan(self, requests: list[Request]) -> list[Callable[[], None]]:
+    def prefetch(self, request: Request) -> None:
+        """Nothing to do ahead: ``plan`` fetches sibling repositories together."""
+
+    def plan(self, requests: Sequence[Request]) -> list[Callable[[], None]]:
         """One job per repository that resolves all of ``requests`` of it with one fetch.
 
         Run the jobs before (or while) placing the requests: ``place`` waits for their answers.

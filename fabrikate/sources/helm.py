@@ -22,6 +22,7 @@ import os
 import re
 import tarfile
 import urllib.parse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,10 @@ class HelmFetcher:
             swap_in(chart, dest)
         installs.write(dest, "helm", _note(request, fetched.version, digest))
         return Placed(shown, fetched.cached, True)
+
+    def plan(self, requests: Sequence[Request]) -> list[Callable[[], None]]:
+        """No batches: each chart archive is fetched once per run by ``prefetch``."""
+        return []
 
     def prefetch(self, request: Request) -> _Fetched:
         """The chart archive in the cache (fetched once per run)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fabrikate.errors import FetchError
@@ -31,6 +32,13 @@ class HttpFetcher:
     def __init__(self, sources: SourceRun) -> None:
         self.sources = sources
         self.settings = sources.settings
+
+    def plan(self, requests: Sequence[Request]) -> list[Callable[[], None]]:
+        """No batches: one download per component."""
+        return []
+
+    def prefetch(self, request: Request) -> None:
+        """Nothing ahead: the file is downloaded by ``place``."""
 
     def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
         """Download ``request.source`` to the file ``dest``."""

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from fabrikate.settings import Settings
 from fabrikate.sources import Finish, Placed, Request, Sources
 from fabrikate.sources.credentials import ACCESS_FILE
 from fabrikate.support.cache import Cache
+from fabrikate.support.parallel import Pool
 from fabrikate.support.progress import Event, Progress
 
 __all__ = ["InstallResult", "Installed", "install"]
@@ -90,7 +91,7 @@ class _Installer:
     root: Path
     settings: Settings
     sources: Sources
-    pool: ThreadPoolExecutor
+    pool: Pool
     progress: Progress | None
     result: InstallResult
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -125,20 +126,19 @@ class _Installer:
             and not node.config.sub(sub.name).disabled
         ]
         git = self.sources.fetcher("git")
-        plan = git.plan([_request(child_id(node, sub.name), sub) for sub in clones])  # type: ignore[attr-defined]
-        for batch in plan:
+        for batch in git.plan([_request(child_id(node, sub.name), sub) for sub in clones]):
             self.pool.submit(batch)
         jobs = [(child_id(node, sub.name), self.submit_clone(node, sub)) for sub in clones]
         self.prefetch_charts(node)
         own = self.submit_own(node)
         for name, future in jobs:
-            error = future.exception()
+            error = future.result()
             if isinstance(error, FabrikateError):
                 self.fail(name, error)
-            elif error is not None:
+            elif isinstance(error, Exception):
                 raise error
-        if own is not None:
-            own.result()
+        if own is not None and isinstance(failed := own.result(), Exception):
+            raise failed
         self.hook(node, "after-install")
         with self._lock:
             self.result.visited.append(node.id)
@@ -150,7 +150,7 @@ class _Installer:
             if wanted and not node.config.sub(sub.name).disabled:
                 inline_id = child_id(node, sub.name)
                 helm = self.sources.fetcher("helm")
-                self.pool.submit(helm.prefetch, _request(inline_id, sub))  # type: ignore[attr-defined]
+                self.pool.submit(helm.prefetch, _request(inline_id, sub))
 
     def visit_pointer(self, node: ResolvedComponent) -> None:
         """A root that points at a remote definition (spec §2.6): clone it first."""
@@ -182,19 +182,19 @@ class _Installer:
     def hook(self, node: ResolvedComponent, event: str) -> None:
         run_hooks(node, event, self.settings)
 
-    def submit_clone(self, parent: ResolvedComponent, sub: Component) -> Future[Placed]:
+    def submit_clone(self, parent: ResolvedComponent, sub: Component) -> Future[Placed | Exception]:
         name = child_id(parent, sub.name)
         try:
             dest = layout.own_folder(
                 layout.clone_dir(parent.physical_path, sub.name), parent.physical_path
             )
         except FabrikateError as exc:
-            failed: Future[Placed] = Future()
-            failed.set_exception(exc)
+            failed: Future[Placed | Exception] = Future()
+            failed.set_result(exc)
             return failed
         return self.pool.submit(self.place, name, _request(name, sub), dest)
 
-    def submit_own(self, node: ResolvedComponent) -> Future[None] | None:
+    def submit_own(self, node: ResolvedComponent) -> Future[object] | None:
         component = node.component
         if check_name(component.name):  # the walk reports it; it must not become a path
             return None
@@ -212,7 +212,7 @@ class _Installer:
             file = layout.http_static_file(node.physical_path, component.name)
             dest = layout.own_folder(file, node.physical_path)
             request = _request(node.id, component, method="http")
-            return self.pool.submit(self.place_none, node.id, request, dest)
+            return self.pool.submit(self.place, node.id, request, dest)
         return None
 
     def install_chart(self, node: ResolvedComponent) -> None:
@@ -230,7 +230,7 @@ class _Installer:
     def chart_dependencies(self, node: ResolvedComponent) -> Finish:
         """Check that a git chart's path is a chart, and build its dependencies, in its new
         copy: a failure keeps the earlier copy."""
-        helm = self.sources.fetcher("helm")
+        helm = self.sources.charts()
         request = _request(node.id, node.component)
 
         def build(new: Path) -> None:
@@ -238,12 +238,9 @@ class _Installer:
             layout.confine(chart.path, new, "chart path", "its clone")
             _chart_in(new, request, self.sources.mask)
             layout.chart_files(chart)  # helm writes into charts/: never through a link
-            helm.dependencies(chart.path, node.id)  # type: ignore[attr-defined]
+            helm.dependencies(chart.path, node.id)
 
         return build
-
-    def place_none(self, component: str, request: Request, dest: Path) -> None:
-        self.place(component, request, dest)
 
     def place(
         self, component: str, request: Request, dest: Path, finish: Finish | None = None
@@ -313,8 +310,7 @@ def install(
     sources = Sources(settings, cache=cache or Cache.default())
     jobs = max(1, settings.jobs)
     # Threads mostly wait; Sources.slot bounds the running git and helm processes to -j.
-    threads = min(64, 8 * jobs)
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fab-fetch") as pool:
+    with Pool(min(64, 8 * jobs)) as pool:
         installer = _Installer(root, settings, sources, pool, progress, result)
         try:
             tree = walk(
