@@ -54,11 +54,11 @@ def summarize(
 
 
 def _helm_version(settings: Settings) -> str | None:
-    from fabrikate.render.helm import helm_version
     from fabrikate.support.cache import Cache
+    from fabrikate.support.helm import version
 
     try:
-        return helm_version(settings.helm, Cache.default())
+        return version(settings.helm, Cache.default())
     except FabrikateError:
         return None
 

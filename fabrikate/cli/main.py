@@ -57,16 +57,12 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool, records: st
 def version(ctx: click.Context, output_format: str) -> None:
     """Print the fab version and the helm it finds; exit 1 when there is none."""
     from fabrikate.errors import FabrikateError
-    from fabrikate.support import process
+    from fabrikate.support.helm import version as helm_version
 
     settings = make_settings()
     problem = None
     try:
-        helm = (
-            process.run(process.Command((settings.helm, "version", "--short"), timeout=30))
-            .check()
-            .stdout.strip()
-        )
+        helm: str | None = helm_version(settings.helm, None)  # asked afresh, not from the cache
     except FabrikateError as exc:
         helm, problem = None, str(exc)
     if output_format == "text":
@@ -77,7 +73,8 @@ def version(ctx: click.Context, output_format: str) -> None:
     else:
         echo_data({"fab": __version__, "helm": helm, "helm_binary": settings.helm}, output_format)
     if problem is not None:
-        click.echo(f"fab: error: {problem} (set FAB_HELM or put helm on PATH)", err=True)
+        hint = "" if "FAB_HELM" in problem else " (set FAB_HELM or put helm on PATH)"
+        click.echo(f"fab: error: {problem}{hint}", err=True)
         ctx.exit(ERROR)
 
 

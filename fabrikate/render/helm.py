@@ -1,61 +1,37 @@
 """The helm generator: ``helm template`` of a component's chart, its stdout read as helm 3
 prints it (the one place helm 3 and 4 are made alike).
 
-    documents = helm_template(node, chart, settings, diagnostics)
+    documents = helm_template(node, chart, Helm.of(settings, cache), diagnostics)
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 from fabrikate.errors import Diagnostic, ProcessError
 from fabrikate.hld.resolve import ResolvedComponent
 from fabrikate.render.documents import split_documents
-from fabrikate.settings import Settings
-from fabrikate.support.cache import Cache, digest
-from fabrikate.support.process import Command, run
+from fabrikate.support.helm import Helm
 
-__all__ = ["HELM_FLAGS", "HELM_OUTPUT_FORMAT", "helm_documents", "helm_template", "helm_version"]
+__all__ = ["HELM_FLAGS", "HELM_OUTPUT_FORMAT", "helm_documents", "helm_template"]
 
 HELM_FLAGS = ("--include-crds",)
 # Part of the render cache key: a change to how helm's output is read changes it.
 HELM_OUTPUT_FORMAT = "helm3-trimmed"
 
 
-def helm_version(helm: str, cache: Cache | None) -> str:
-    """`helm version --short`, remembered in the cache by the binary's path, size and mtime."""
-    binary = shutil.which(helm) or helm
-    try:
-        stat = os.stat(binary)
-    except OSError as exc:
-        raise ProcessError(f"helm not found: {helm} (set FAB_HELM or put helm on PATH)") from exc
-    key = digest("helm-version", os.path.realpath(binary), str(stat.st_size), str(stat.st_mtime_ns))
-    if cache is not None:
-        known = cache.get("tools", key)
-        if known:
-            return known.decode()
-    version = run(Command((binary, "version", "--short"), timeout=60, what="helm version"))
-    text = version.check().stdout.strip()
-    if cache is not None:
-        cache.put("tools", key, text.encode())
-    return text
-
-
 def helm_template(
     node: ResolvedComponent,
     chart: Path,
-    settings: Settings,
+    helm: Helm,
     diagnostics: list[Diagnostic],
 ) -> list[str]:
     # Values go to helm's stdin as JSON, which is YAML that keeps every type: "1e3", "yes" and
     # "0777" stay strings.
     values = json.dumps(node.config.config, ensure_ascii=False, default=str).encode()
-    argv = (
-        settings.helm,
+    args = (
         "template",
         "--values",
         "-",
@@ -66,7 +42,7 @@ def helm_template(
         node.name,
         str(chart),
     )
-    result = run(Command(argv, timeout=settings.timeout, what="helm template", input=values))
+    result = helm.run(args, what="helm template", input=values)
     if result.returncode != 0:
         message = _helm_message(result.stderr)
         raise ProcessError(

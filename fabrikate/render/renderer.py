@@ -17,11 +17,12 @@ from fabrikate.errors import Diagnostic, FabrikateError
 from fabrikate.hld import layout
 from fabrikate.hld.resolve import ResolvedComponent
 from fabrikate.render.documents import inject_namespace
-from fabrikate.render.helm import HELM_FLAGS, HELM_OUTPUT_FORMAT, helm_template, helm_version
+from fabrikate.render.helm import HELM_FLAGS, HELM_OUTPUT_FORMAT, helm_template
 from fabrikate.render.static import static_documents
 from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache, digest
 from fabrikate.support.fsutil import read_regular
+from fabrikate.support.helm import Helm, version
 
 __all__ = ["Renderer"]
 
@@ -43,6 +44,11 @@ class Renderer:
     _keys: dict[str, str] = field(default_factory=dict)
     _helm_version: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    helm: Helm = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Without a render cache, helm's homes are still in fab's cache folder.
+        self.helm = Helm.of(self.settings, self.cache or Cache.default())
 
     def ready(self, node: ResolvedComponent) -> bool:
         """Whether ``cached`` would serve the component (checked without reading the entry)."""
@@ -81,10 +87,10 @@ class Renderer:
         chart = _chart(node)
         if self.cache is None:
             layout.chart_files(chart)  # helm follows links: check them before it runs
-            return helm_template(node, chart.path, self.settings, diagnostics)
+            return helm_template(node, chart.path, self.helm, diagnostics)
         key = self.key(node, chart)
         found: list[Diagnostic] = []
-        documents = helm_template(node, chart.path, self.settings, found)
+        documents = helm_template(node, chart.path, self.helm, found)
         diagnostics.extend(found)
         entry = {"documents": documents, "warnings": [d.message for d in found]}
         self.cache.put("render", key, json.dumps(entry).encode())
@@ -138,7 +144,7 @@ class Renderer:
         """``helm version --short`` of the configured binary, remembered by the binary's stat."""
         with self._lock:
             if self._helm_version is None:
-                self._helm_version = helm_version(self.settings.helm, self.cache)
+                self._helm_version = version(self.settings.helm, self.cache)
             return self._helm_version
 
 

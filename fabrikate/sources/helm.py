@@ -34,7 +34,8 @@ from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.sources.web import HttpFailure, Tls, get
 from fabrikate.support.cache import slug, touch
 from fabrikate.support.fsutil import remove
-from fabrikate.support.process import Command, TimedOut, run
+from fabrikate.support.helm import Helm
+from fabrikate.support.process import TimedOut
 from fabrikate.support.yamlio import parse_yaml, read_text
 
 __all__ = ["HelmFetcher"]
@@ -84,8 +85,8 @@ class HelmFetcher:
     def __init__(self, sources: SourceRun) -> None:
         self.sources = sources
         self.settings = sources.settings
-        home = sources.cache.folder("helm")
-        self.home = home
+        self.runner = Helm.of(self.settings, sources.cache)
+        home = self.home = self.runner.home
         self.flags = (
             "--repository-config",
             str(home / "repositories.yaml"),
@@ -313,21 +314,9 @@ class HelmFetcher:
 
     def helm(self, args: list[str], *, what: str) -> str:
         """Run helm with fab's own homes; a failure raises ``SourceError`` with masked stderr."""
-        env = {
-            "HELM_CONFIG_HOME": str(self.home / "config"),
-            "HELM_CACHE_HOME": str(self.home / "cache"),
-            "HELM_DATA_HOME": str(self.home / "data"),
-        }
-        command = Command(
-            (self.settings.helm, *args),
-            env=env,
-            timeout=self.settings.timeout,
-            secrets=self.sources.credentials.known(),
-            what=what,
-        )
         with self.sources.slot():
             try:
-                done = run(command)
+                done = self.runner.run(args, what=what, secrets=self.sources.credentials.known())
             except TimedOut:  # its message repeats the argv; the caller names the source
                 raise SourceError(f"timed out after {self.settings.timeout:g}s") from None
         if done.returncode != 0:
@@ -337,15 +326,7 @@ class HelmFetcher:
     # -- the user's own helm configuration (read, never written) --------------------------------
 
     def _user_env(self) -> dict[str, str]:
-        def read() -> dict[str, str]:
-            try:
-                out = run(Command((self.settings.helm, "env"), timeout=30)).check().stdout
-            except FabrikateError:  # no helm env means no user configuration
-                return {}
-            pairs = (line.split("=", 1) for line in out.splitlines() if "=" in line)
-            return {k: v.strip('"') for k, v in pairs}
-
-        return self.sources.once(("helm-env",), read)
+        return self.sources.once(("helm-env",), self.runner.user_environment)
 
     def _registry_flags(self, source: str) -> list[str]:
         user_config = self._user_env().get("HELM_REGISTRY_CONFIG", "")

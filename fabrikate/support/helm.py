@@ -1,0 +1,104 @@
+"""The one way fab runs helm, for install and generate alike: with fab's own config, cache and
+data homes inside fab's cache, so the user's helm configuration never changes what fab fetches
+or renders (flux-local's isolation).
+
+    helm = Helm.of(settings, cache)
+    done = helm.run(["template", "--values", "-", "--", "app", "charts/app"], what="helm template")
+    print(version(settings.helm, cache))
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fabrikate.errors import FabrikateError, ProcessError
+from fabrikate.settings import Settings
+from fabrikate.support.cache import Cache, digest
+from fabrikate.support.process import Command, Completed, run
+
+__all__ = ["Helm", "version"]
+
+
+@dataclass(frozen=True)
+class Helm:
+    """A helm binary, the folder of fab's helm homes, and the timeout of each command."""
+
+    binary: str
+    home: Path
+    timeout: float | None = 300.0
+
+    @classmethod
+    def of(cls, settings: Settings, cache: Cache) -> Helm:
+        """The helm of a run: ``settings.helm``, homes in ``cache``'s ``helm`` folder."""
+        return cls(settings.helm, cache.folder("helm"), settings.timeout)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The homes, as helm's variables (an overlay on the process environment)."""
+        return {
+            "HELM_CONFIG_HOME": str(self.home / "config"),
+            "HELM_CACHE_HOME": str(self.home / "cache"),
+            "HELM_DATA_HOME": str(self.home / "data"),
+        }
+
+    def command(
+        self,
+        args: Sequence[str],
+        *,
+        what: str,
+        input: bytes | None = None,
+        secrets: Sequence[str] = (),
+    ) -> Command:
+        """``helm ARGS`` with fab's homes."""
+        return Command(
+            (self.binary, *args),
+            env=self.environment,
+            timeout=self.timeout,
+            secrets=tuple(secrets),
+            what=what,
+            input=input,
+        )
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        what: str,
+        input: bytes | None = None,
+        secrets: Sequence[str] = (),
+    ) -> Completed:
+        """Run ``helm ARGS`` to its end; the caller reads the return code and both streams."""
+        return run(self.command(args, what=what, input=input, secrets=secrets))
+
+    def user_environment(self) -> dict[str, str]:
+        """``helm env`` of the user's own configuration (not fab's homes): where their
+        repositories and registry logins are, read and never written; empty without helm."""
+        try:
+            out = run(Command((self.binary, "env"), timeout=30, what="helm env")).check().stdout
+        except FabrikateError:  # no helm env means no user configuration
+            return {}
+        pairs = (line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return {k: v.strip('"') for k, v in pairs}
+
+
+def version(helm: str, cache: Cache | None) -> str:
+    """`helm version --short`, remembered in the cache by the binary's path, size and mtime."""
+    binary = shutil.which(helm) or helm
+    try:
+        stat = os.stat(binary)
+    except OSError as exc:
+        raise ProcessError(f"helm not found: {helm} (set FAB_HELM or put helm on PATH)") from exc
+    key = digest("helm-version", os.path.realpath(binary), str(stat.st_size), str(stat.st_mtime_ns))
+    if cache is not None:
+        known = cache.get("tools", key)
+        if known:
+            return known.decode()
+    done = run(Command((binary, "version", "--short"), timeout=60, what="helm version"))
+    text = done.check().stdout.strip()
+    if cache is not None:
+        cache.put("tools", key, text.encode())
+    return text
