@@ -23,6 +23,11 @@ _EXPORTS = {
     "Diagnostic": "fabrikate.errors",
     "FabrikateError": "fabrikate.errors",
     "Failures": "fabrikate.errors",
+    "FetchError": "fabrikate.errors",
+    "InstallResult": "fabrikate.sources.installer",
+    "OutputConflict": "fabrikate.errors",
+    "TimedOut": "fabrikate.errors",
+    "ValidationFailed": "fabrikate.errors",
     "GenerateResult": "fabrikate.api.results",
     "InputError": "fabrikate.errors",
     "Location": "fabrikate.errors",
@@ -36,6 +41,7 @@ _EXPORTS = {
     "install": "fabrikate.api.install",
     "load": "fabrikate.api.load",
     # authoring and validation
+    "Definition": "fabrikate.api.find",
     "ValidationReport": "fabrikate.api.validate",
     "add_subcomponent": "fabrikate.api.edit",
     "find_definitions": "fabrikate.api.find",
@@ -43,12 +49,14 @@ _EXPORTS = {
     "set_config": "fabrikate.api.edit",
     "validate": "fabrikate.api.validate",
     # deployment records
+    "Store": "fabrikate.records.stores.base",
     "open_store": "fabrikate.records",
     # review
     "DiffResult": "fabrikate.api.diff",
     "Explanation": "fabrikate.api.explain",
     "diff": "fabrikate.api.diff",
     "explain": "fabrikate.api.explain",
+    "InitResult": "fabrikate.api.scaffold",
     "init": "fabrikate.api.scaffold",
 }
 # Exported under another name than the one in their module.
@@ -60,12 +68,13 @@ if TYPE_CHECKING:
     from fabrikate.api.diff import DiffResult, diff
     from fabrikate.api.edit import add_subcomponent, remove_subcomponent, set_config
     from fabrikate.api.explain import Explanation, explain
+    from fabrikate.api.find import Definition
     from fabrikate.api.find import find as find_definitions
     from fabrikate.api.generate import generate
     from fabrikate.api.install import install
     from fabrikate.api.load import load
     from fabrikate.api.results import GenerateResult
-    from fabrikate.api.scaffold import init
+    from fabrikate.api.scaffold import InitResult, init
     from fabrikate.api.validate import Report as ValidationReport
     from fabrikate.api.validate import validate
     from fabrikate.errors import (
@@ -73,17 +82,23 @@ if TYPE_CHECKING:
         Diagnostic,
         FabrikateError,
         Failures,
+        FetchError,
         InputError,
         Location,
+        OutputConflict,
         ProcessError,
         RecordsError,
         SourceError,
+        TimedOut,
+        ValidationFailed,
     )
     from fabrikate.hld.model import Component
     from fabrikate.hld.resolve import ResolvedComponent, Tree
     from fabrikate.records import open_store
+    from fabrikate.records.stores.base import Store
     from fabrikate.render.tree import ComponentResult
     from fabrikate.settings import Settings
+    from fabrikate.sources.installer import InstallResult
 
 
 __getattr__ = lazy_exports(globals(), _EXPORTS, _ALIASES)

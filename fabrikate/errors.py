@@ -4,15 +4,22 @@ Every error a user can cause is a ``FabrikateError``; the CLI prints its one lin
 
     FabrikateError            anything the user can fix: bad input, a failed tool, a missing file
     ├── InputError            a definition, config or argument is invalid
-    │   └── ConfigConflictError   two config layers disagree on a value's type
-    ├── ProcessError          an external command (helm, git, a hook) failed or timed out
+    │   ├── ConfigConflictError   two config layers disagree on a value's type
+    │   └── OutputConflict    a file fab did not write is where it must write
+    ├── ProcessError          an external command (helm, git, a hook) failed
+    │   └── TimedOut          ... or outlived its timeout and was killed
     ├── SourceError           a remote source could not be fetched
     │   └── FetchError        ... with the cause in a few words (``unknown host``)
     ├── RecordsError          a deployment record could not be written or read
+    ├── ValidationFailed      ``generate(validate=True)`` wrote objects that are invalid
     └── Failures              several of the above at once (``errors`` lists them)
 
+    Interrupted (a BaseException)   SIGINT or SIGTERM; the CLI exits 130 or 143
+
 Misuse of the library (wrong argument types, say) raises the ordinary Python errors instead,
-so that ``except FabrikateError`` never hides a bug.
+so that ``except FabrikateError`` never hides a bug. ``HttpFailure`` and ``MergeConflict``
+are signals inside fab (as is ``support.redact.AmbiguousURL``, a ``ValueError`` of the masker,
+which this module imports): the code that catches them raises one of the above.
 """
 
 from __future__ import annotations
@@ -30,12 +37,17 @@ __all__ = [
     "FabrikateError",
     "Failures",
     "FetchError",
+    "HttpFailure",
     "InputError",
     "Interrupted",
     "Location",
+    "MergeConflict",
+    "OutputConflict",
     "ProcessError",
     "RecordsError",
     "SourceError",
+    "TimedOut",
+    "ValidationFailed",
     "component_context",
     "raise_all",
 ]
@@ -86,6 +98,10 @@ class InputError(FabrikateError):
     """A definition, config file or argument is invalid."""
 
 
+class OutputConflict(InputError):
+    """A file fab did not write is in the way of one it must write."""
+
+
 class ConfigConflictError(InputError):
     """Two config layers give one key values of types that cannot be merged."""
 
@@ -107,6 +123,10 @@ class ProcessError(FabrikateError):
         self.stderr = stderr
 
 
+class TimedOut(ProcessError):
+    """A command outlived its timeout and was killed."""
+
+
 class SourceError(FabrikateError):
     """A remote source (git, helm repository, OCI registry, http) could not be fetched."""
 
@@ -121,6 +141,18 @@ class FetchError(SourceError):
 
 class RecordsError(FabrikateError):
     """A deployment record could not be written or read."""
+
+
+class ValidationFailed(FabrikateError):
+    """``generate(validate=True)`` found invalid objects; the output was written all the same
+    (as Fabrikate's ``--validate`` did) and ``result`` (the ``GenerateResult``) tells the whole
+    run."""
+
+    def __init__(self, result: Any) -> None:  # an api.results.GenerateResult
+        assert result.validation is not None
+        checked = result.validation
+        super().__init__(f"{len(checked.errors)} of {checked.objects} objects are invalid")
+        self.result = result
 
 
 class Failures(FabrikateError):
@@ -195,3 +227,27 @@ class Diagnostic:
     def escalated(self, why: str = "") -> Diagnostic:
         """The same problem as an error."""
         return Diagnostic("error", self.message + why, self.location, self.component, self.code)
+
+
+# Signals inside fab, turned into a ``FabrikateError`` (with the file and component) by the code
+# that catches them; they never reach a user.
+
+
+class HttpFailure(Exception):
+    """A download failed; ``cause`` says why in a few words, ``status`` is the HTTP code."""
+
+    def __init__(self, cause: str, detail: str, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.cause = cause
+        self.detail = detail
+        self.status = status
+
+
+class MergeConflict(Exception):
+    """Raised by ``merge_values``; the caller turns it into a ``ConfigConflictError``."""
+
+    def __init__(self, keypath: tuple[str, ...], higher: Any, lower: Any) -> None:
+        super().__init__(keypath)
+        self.keypath = keypath
+        self.higher = higher
+        self.lower = lower

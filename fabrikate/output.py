@@ -24,24 +24,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from fabrikate.errors import FabrikateError, InputError
+from fabrikate.errors import FabrikateError, OutputConflict
 
-__all__ = [
-    "MANIFEST",
-    "OutputConflict",
-    "WriteResult",
-    "write_tree",
-]
+__all__ = ["MANIFEST", "WriteResult", "write_tree"]
 
 MANIFEST = ".fabrikate-output"
 _HEADER = (
     "# fab generate wrote the files listed below; it removes or rewrites only these.\n"
     "# Other files in this folder are left alone. Do not edit.\n"
 )
-
-
-class OutputConflict(InputError):
-    """A file fab did not write is in the way of one it must write."""
 
 
 @dataclass

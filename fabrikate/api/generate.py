@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 from fabrikate.api.lock import tree_lock
 from fabrikate.api.render import render
-from fabrikate.api.results import GenerateResult, Validation, ValidationFailed
+from fabrikate.api.results import GenerateResult, Validation
 from fabrikate.api.summary import summarize
 from fabrikate.api.uptodate import UpToDate
-from fabrikate.errors import Diagnostic
+from fabrikate.errors import Diagnostic, ValidationFailed
 from fabrikate.hld.layout import output_dir
 from fabrikate.output import MANIFEST, WriteResult
 from fabrikate.settings import Settings

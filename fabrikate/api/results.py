@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fabrikate.errors import Diagnostic, FabrikateError
+from fabrikate.errors import Diagnostic
 
 if TYPE_CHECKING:
     from fabrikate.output import WriteResult
     from fabrikate.render.tree import ComponentResult
 
-__all__ = ["GenerateResult", "Validation", "ValidationFailed"]
+__all__ = ["GenerateResult", "Validation"]
 
 
 @dataclass
@@ -64,14 +64,3 @@ class Validation:
     def errors(self) -> list[Diagnostic]:
         """The invalid objects."""
         return [p for p in self.problems if p.level == "error"]
-
-
-class ValidationFailed(FabrikateError):
-    """``generate(validate=True)`` found invalid objects; the output was written all the same
-    (as Fabrikate's ``--validate`` did) and ``result`` tells the whole run."""
-
-    def __init__(self, result: GenerateResult) -> None:
-        assert result.validation is not None
-        checked = result.validation
-        super().__init__(f"{len(checked.errors)} of {checked.objects} objects are invalid")
-        self.result = result

@@ -88,8 +88,8 @@ def generate(
 ) -> None:
     """Render manifests for ENVIRONMENTS (first wins, `common` last) into generated/."""
     from fabrikate.api.generate import generate as run_generate
-    from fabrikate.api.results import ValidationFailed
     from fabrikate.cli.display import Display
+    from fabrikate.errors import ValidationFailed
 
     options["records"] = options["records"] or ctx.obj["records"]
     settings = make_settings(**options)

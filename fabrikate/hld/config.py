@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fabrikate.errors import ConfigConflictError, Diagnostic, InputError, Location
+from fabrikate.errors import ConfigConflictError, Diagnostic, InputError, Location, MergeConflict
 from fabrikate.hld.layout import check_name
 from fabrikate.hld.model import schema_errors, unknown_key
 from fabrikate.support.yamlio import duplicate_warnings, locate, parse_document
@@ -24,7 +24,6 @@ from fabrikate.support.yamlio import duplicate_warnings, locate, parse_document
 __all__ = [
     "ConfigLayer",
     "Fabrikate",
-    "MergeConflict",
     "check_environment",
     "config_file",
     "load_layer",
@@ -76,16 +75,6 @@ class ConfigLayer:
     def injects(self) -> bool:
         """Whether namespaces are injected (into ``namespace``, when there is one)."""
         return bool(self.inject_namespace and self.namespace)
-
-
-class MergeConflict(Exception):
-    """Raised by ``merge_values``; the caller turns it into a ``ConfigConflictError``."""
-
-    def __init__(self, keypath: tuple[str, ...], higher: Any, lower: Any) -> None:
-        super().__init__(keypath)
-        self.keypath = keypath
-        self.higher = higher
-        self.lower = lower
 
 
 def check_environment(name: str) -> None:

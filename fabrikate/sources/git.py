@@ -24,12 +24,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from fabrikate.errors import FetchError, InputError, ProcessError, SourceError
+from fabrikate.errors import FetchError, InputError, ProcessError, SourceError, TimedOut
 from fabrikate.hld import installs
 from fabrikate.sources.base import Finish, Placed, Request, SourceRun, cause_of, staging, swap_in
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.support.cache import slug, touch
-from fabrikate.support.process import Command, TimedOut, run
+from fabrikate.support.process import Command, run
 
 __all__ = ["GitFetcher"]
 

@@ -27,15 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fabrikate.errors import FabrikateError, FetchError, SourceError
+from fabrikate.errors import FabrikateError, FetchError, HttpFailure, SourceError, TimedOut
 from fabrikate.hld import installs
 from fabrikate.sources.base import Finish, Placed, Request, SourceRun, cause_of, staging, swap_in
 from fabrikate.sources.credentials import basic_auth, check_source
-from fabrikate.sources.web import HttpFailure, Tls, get
+from fabrikate.sources.web import Tls, get
 from fabrikate.support.cache import slug, touch
 from fabrikate.support.fsutil import remove
 from fabrikate.support.helm import Helm
-from fabrikate.support.process import TimedOut
 from fabrikate.support.yamlio import parse_yaml, read_text
 
 __all__ = ["HelmFetcher"]

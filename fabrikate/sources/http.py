@@ -15,11 +15,11 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from fabrikate.errors import FetchError
+from fabrikate.errors import FetchError, HttpFailure
 from fabrikate.hld import installs
 from fabrikate.sources.base import Finish, Placed, Request, SourceRun
 from fabrikate.sources.credentials import basic_auth, check_source
-from fabrikate.sources.web import HttpFailure, get
+from fabrikate.sources.web import get
 
 __all__ = ["HttpFetcher"]
 

@@ -15,9 +15,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from fabrikate.errors import HttpFailure
 from fabrikate.sources.base import cause_of
 
-__all__ = ["MAX_DOWNLOAD_BYTES", "HttpFailure", "Tls", "get"]
+__all__ = ["MAX_DOWNLOAD_BYTES", "Tls", "get"]
 
 log = logging.getLogger("fabrikate")
 
@@ -33,16 +34,6 @@ _CAUSES = (
     ("certificate verify failed", "TLS certificate not trusted"),
 )
 _STATUS = {401: "authentication required", 403: "access denied", 404: "not found"}
-
-
-class HttpFailure(Exception):
-    """A download failed; ``cause`` says why in a few words, ``status`` is the HTTP code."""
-
-    def __init__(self, cause: str, detail: str, status: int | None = None) -> None:
-        super().__init__(detail)
-        self.cause = cause
-        self.detail = detail
-        self.status = status
 
 
 @dataclass(frozen=True)

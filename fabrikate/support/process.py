@@ -17,24 +17,14 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from fabrikate.errors import Interrupted, ProcessError
+from fabrikate.errors import Interrupted, ProcessError, TimedOut
 from fabrikate.support.interrupts import check_interrupted, kill_group, track, untrack
 from fabrikate.support.redact import mask
 
-__all__ = [
-    "Command",
-    "Completed",
-    "Interrupted",
-    "TimedOut",
-    "run",
-]
+__all__ = ["Command", "Completed", "Interrupted", "run"]
 
 
 log = logging.getLogger("fabrikate")
-
-
-class TimedOut(ProcessError):
-    """A command outlived its timeout and was killed."""
 
 
 # Variables that make git act on another repository than the one we name (pre-commit's

@@ -2,15 +2,114 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import subprocess
 import sys
+import types
+import typing
+from typing import Any
 
 import fabrikate
+
+# The public API. A change here is a change for every library user: make it on purpose.
+PUBLIC = [
+    "Component",
+    "ComponentResult",
+    "ConfigConflictError",
+    "Definition",
+    "Diagnostic",
+    "DiffResult",
+    "Explanation",
+    "FabrikateError",
+    "Failures",
+    "FetchError",
+    "GenerateResult",
+    "InitResult",
+    "InputError",
+    "InstallResult",
+    "Location",
+    "OutputConflict",
+    "ProcessError",
+    "RecordsError",
+    "ResolvedComponent",
+    "Settings",
+    "SourceError",
+    "Store",
+    "TimedOut",
+    "Tree",
+    "ValidationFailed",
+    "ValidationReport",
+    "__version__",
+    "add_subcomponent",
+    "diff",
+    "explain",
+    "find_definitions",
+    "generate",
+    "init",
+    "install",
+    "load",
+    "open_store",
+    "remove_subcomponent",
+    "set_config",
+    "validate",
+]
+
+
+def test_all_is_pinned() -> None:
+    assert sorted(fabrikate.__all__) == sorted(PUBLIC)
+    assert sorted(dir(fabrikate)) == sorted(PUBLIC)
 
 
 def test_every_exported_name_resolves() -> None:
     for name in fabrikate.__all__:
         assert getattr(fabrikate, name) is not None, name
+
+
+def _names_of(module: types.ModuleType) -> dict[str, Any]:
+    """The module's globals and every name it imports, ``TYPE_CHECKING`` blocks included."""
+    names = dict(vars(module))
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            source = importlib.import_module(node.module)
+            for alias in node.names:
+                if hasattr(source, alias.name):
+                    names[alias.asname or alias.name] = getattr(source, alias.name)
+    return names
+
+
+def _classes(annotation: Any) -> set[type]:
+    """The classes named anywhere in a type (``list[X] | None`` gives X)."""
+    if annotation is type(None):
+        return set()
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return {annotation}
+    found: set[type] = set()
+    origin = typing.get_origin(annotation)
+    if isinstance(origin, type) and origin not in (types.UnionType, typing.Union):
+        found.add(origin)
+    for arg in typing.get_args(annotation):
+        found |= _classes(arg)
+    return found
+
+
+def test_every_type_a_public_function_returns_is_exported() -> None:
+    exported = [getattr(fabrikate, name) for name in fabrikate.__all__]
+    missing = []
+    for name in fabrikate.__all__:
+        function = getattr(fabrikate, name)
+        if not inspect.isfunction(function):
+            continue
+        annotation = inspect.signature(function).return_annotation
+        if isinstance(annotation, str):
+            annotation = eval(annotation, _names_of(sys.modules[function.__module__]))
+        for cls in _classes(annotation):
+            own = cls.__module__.startswith("fabrikate")
+            if own and not any(cls is item for item in exported):
+                missing.append(f"{name} returns {cls.__module__}.{cls.__qualname__}")
+    assert missing == []
+    assert _classes(list[fabrikate.Tree] | None) == {list, fabrikate.Tree}  # the walk works
 
 
 def test_import_does_not_load_heavy_modules() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fabrikate.errors import FabrikateError
+from fabrikate.errors import FabrikateError, OutputConflict
 from fabrikate.hld.layout import output_dir
-from fabrikate.output import MANIFEST, OutputConflict, write_tree
+from fabrikate.output import MANIFEST, write_tree
 
 
 def test_output_dir_layout(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 import fabrikate
-from fabrikate.api.results import ValidationFailed
 from fabrikate.cli.main import main
+from fabrikate.errors import ValidationFailed
 from tests.fixtures.trees import write_tree
 
 BAD_TREE = {
