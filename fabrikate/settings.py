@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from fabrikate.errors import InputError
 
-__all__ = ["HOOK_POLICIES", "Settings", "default_jobs"]
+__all__ = ["HOOK_POLICIES", "Settings", "default_jobs", "variable"]
 
 HOOK_POLICIES = ("all", "local", "none")
 
@@ -40,27 +40,39 @@ class Settings:
     render_cache: bool = True
     incremental: bool = False  # skip a generate whose inputs and output did not change (fab: on)
     render_cache_bytes: int = 512 * 1024 * 1024
-    records: str | None = None  # records store URL; None: FAB_RECORDS, else the default SQLite
+    records: str | None = None  # records store URL (FAB_RECORDS); None: the default SQLite
     record_required: bool = False  # a failed record write fails the generation
+    # OCI registries spoken to over plain http (FAB_PLAIN_HTTP_REGISTRIES, comma-separated).
+    plain_http_registries: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Settings from ``FAB_*`` variables, then the given overrides (None means "unset")."""
         values: dict[str, object] = {}
-        if os.environ.get("FAB_HELM"):
-            values["helm"] = os.environ["FAB_HELM"]
-        if os.environ.get("FAB_GIT"):
-            values["git"] = os.environ["FAB_GIT"]
-        if os.environ.get("FAB_NO_CACHE"):
+        if variable("HELM"):
+            values["helm"] = variable("HELM")
+        if variable("GIT"):
+            values["git"] = variable("GIT")
+        if variable("NO_CACHE"):
             values["render_cache"] = False
-        if os.environ.get("FAB_TIMEOUT"):
-            values["timeout"] = _seconds(os.environ["FAB_TIMEOUT"])
+        if variable("TIMEOUT"):
+            values["timeout"] = _seconds(variable("TIMEOUT"))
+        if variable("RECORDS"):
+            values["records"] = variable("RECORDS")
+        plain = [h.strip() for h in variable("PLAIN_HTTP_REGISTRIES").split(",") if h.strip()]
+        if plain:
+            values["plain_http_registries"] = tuple(plain)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("timeout") == 0:  # from --timeout or FAB_TIMEOUT: no limit
             values["timeout"] = None
         if values.get("jobs") == 0:
             values["jobs"] = default_jobs()
         return cls(**values)  # type: ignore[arg-type]
+
+
+def variable(name: str) -> str:
+    """``FAB_<name>`` ('' when unset): every fab variable is read here and nowhere else."""
+    return os.environ.get(f"FAB_{name}", "")
 
 
 def _seconds(text: str) -> float:

@@ -50,7 +50,7 @@ def output_digest(files: Mapping[str, bytes]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def _component(facts: ComponentFacts, hld_top: Path | None) -> dict[str, Any]:
+def _component(facts: ComponentFacts, hld_top: Path | None, git: str) -> dict[str, Any]:
     return {
         "logicalPath": facts.id,
         "name": facts.name,
@@ -60,7 +60,7 @@ def _component(facts: ComponentFacts, hld_top: Path | None) -> dict[str, Any]:
         "path": facts.path or None,
         "version": facts.version or None,
         "branch": facts.branch or None,
-        "commit": repo_commit(facts.clone, hld_top) if facts.clone else None,
+        "commit": repo_commit(facts.clone, hld_top, git) if facts.clone else None,
         "chart": dict(facts.chart) if facts.chart is not None else None,
     }
 
@@ -139,7 +139,7 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
 
     run_ci = ci.detect(env)
     branch_hint = run_ci.pop("branch")
-    hld = hld_info(run.root, _FAB_FOLDERS, branch_hint)
+    hld = hld_info(run.root, _FAB_FOLDERS, branch_hint, run.settings.git)
     trailers = hld.pop("trailers", {})
     hld.pop("message", None)
     if env.get("FAB_PR") or ci.pull_request(env):
@@ -218,9 +218,9 @@ def tree_facts(record: Mapping[str, Any]) -> dict[str, Any]:
 def _tree_facts(run: Run, top: Path | None) -> dict[str, Any]:
     """What the record says about the tree: components, images, output and helm version."""
     output, images = _output(run)
-    summary = run.summary
+    summary, git = run.summary, run.settings.git
     return {
-        "components": [_component(c, top) for c in summary.components] if summary else [],
+        "components": [_component(c, top, git) for c in summary.components] if summary else [],
         "images": images,
         "output": output,
         "helm": summary.helm if summary else None,

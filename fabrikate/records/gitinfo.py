@@ -10,7 +10,6 @@ hld = hld_info(Path("."), excluded=("generated", "components", "helm_repos"))
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -42,12 +41,11 @@ def pr_from_message(message: str) -> str | None:
     return None
 
 
-def _git(path: Path, *args: str) -> str | None:
+def _git(git: str, path: Path, *args: str) -> str | None:
     """Run git in ``path``; its stdout, or None when it fails (not a repository, no commit)."""
     from fabrikate.errors import FabrikateError
     from fabrikate.support.process import Command, Interrupted, run
 
-    git = os.environ.get("FAB_GIT") or "git"
     env = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
     try:
         done = run(Command((git, "-C", str(path), *args), env=env, timeout=30, what="git"))
@@ -57,9 +55,9 @@ def _git(path: Path, *args: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def _remote_url(top: Path) -> str | None:
+def _remote_url(git: str, top: Path) -> str | None:
     """The URL of ``origin``, else of the first remote, without credentials."""
-    listing = _git(top, "remote", "-v") or ""
+    listing = _git(git, top, "remote", "-v") or ""
     remotes = dict(line.split()[:2] for line in listing.splitlines() if len(line.split()) >= 2)
     url = remotes.get("origin") or next(iter(remotes.values()), None)
     return strip_credentials(url) if url else None
@@ -75,33 +73,35 @@ def repo_name(url: str | None, root: Path) -> str:
     return root.resolve().name or "hld"
 
 
-def _dirty(top: Path, root: Path, excluded: Sequence[str]) -> bool:
+def _dirty(git: str, top: Path, root: Path, excluded: Sequence[str]) -> bool:
     """Changes outside fab's own folders (output, fetched components) make the HLD dirty."""
     base = root.resolve()
     specs = [f":(exclude){(base / name).relative_to(top).as_posix()}" for name in excluded]
     scope = base.relative_to(top).as_posix() or "."
-    status = _git(top, "status", "--porcelain", "--", scope, *specs)
+    status = _git(git, top, "status", "--porcelain", "--", scope, *specs)
     return bool(status and status.strip())
 
 
-def hld_info(root: Path, excluded: Sequence[str], branch_hint: str | None) -> dict[str, Any]:
+def hld_info(
+    root: Path, excluded: Sequence[str], branch_hint: str | None, git: str = "git"
+) -> dict[str, Any]:
     """Repo, commit, branch, dirty flag, author and PR of the HLD at ``root``."""
-    top = work_tree(root)
+    top = work_tree(root, git)
     if top is None:
         return {"repo": None, "commit": None, "commitShort": None, "branch": None, "dirty": None}
-    url = _remote_url(top)
-    head = _git(top, "log", "-1", "--format=%H%x00%ct%x00%an%x00%ae%x00%B")
+    url = _remote_url(git, top)
+    head = _git(git, top, "log", "-1", "--format=%H%x00%ct%x00%an%x00%ae%x00%B")
     if not head:  # no commit yet
         return {"repo": url, "commit": None, "commitShort": None, "branch": None, "dirty": True}
     sha, committed, name, email, message = head.split("\0", 4)
-    branch = (_git(top, "symbolic-ref", "-q", "--short", "HEAD") or "").strip()
+    branch = (_git(git, top, "symbolic-ref", "-q", "--short", "HEAD") or "").strip()
     return {
         "top": top,
         "repo": url,
         "commit": sha,
         "commitShort": sha[:7],
         "branch": branch or branch_hint,  # detached HEAD, as in most CI checkouts
-        "dirty": _dirty(top, root, excluded),
+        "dirty": _dirty(git, top, root, excluded),
         "commitTime": datetime.fromtimestamp(int(committed), UTC).isoformat(),
         "commitAuthor": f"{name} <{email}>",
         "pr": pr_from_message(message),
@@ -122,11 +122,11 @@ def _trailers(message: str) -> dict[str, str]:
     return found
 
 
-def repo_commit(path: Path, hld_top: Path | None) -> str | None:
+def repo_commit(path: Path, hld_top: Path | None, git: str = "git") -> str | None:
     """The HEAD commit of the clone at ``path``, unless that is just the HLD's own repository."""
     if not path.exists():
         return None
-    found = _git(path, "rev-parse", "--show-toplevel", "HEAD")
+    found = _git(git, path, "rev-parse", "--show-toplevel", "HEAD")
     if not found or len(found.split()) != 2:
         return None
     top, sha = found.split()
@@ -135,7 +135,7 @@ def repo_commit(path: Path, hld_top: Path | None) -> str | None:
     return sha
 
 
-def work_tree(path: Path) -> Path | None:
+def work_tree(path: Path, git: str = "git") -> Path | None:
     """The top folder of the git work tree holding ``path``."""
-    found = _git(path, "rev-parse", "--show-toplevel")
+    found = _git(git, path, "rev-parse", "--show-toplevel")
     return Path(found.strip()).resolve() if found and found.strip() else None

@@ -336,8 +336,7 @@ class HelmFetcher:
                 Path(config).write_text("{}")
         flags = ["--registry-config", config]
         host = source.removeprefix("oci://").split("/", 1)[0]
-        plain = os.environ.get("FAB_PLAIN_HTTP_REGISTRIES", "")
-        if host in {h.strip() for h in plain.split(",") if h.strip()}:
+        if host in self.settings.plain_http_registries:
             flags.append("--plain-http")
         return flags
 

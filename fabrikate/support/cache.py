@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fabrikate.errors import FabrikateError
+from fabrikate.settings import variable
 from fabrikate.support.fsutil import remove
 
 __all__ = ["CACHE_VERSION", "Cache", "CacheEntry", "cache_root", "digest", "slug", "touch"]
@@ -55,7 +56,7 @@ _FALLBACK_LOCK = threading.Lock()
 
 def cache_root() -> Path:
     """The versioned cache folder."""
-    base = os.environ.get("FAB_CACHE_DIR")
+    base = variable("CACHE_DIR")
     if not base:
         import platformdirs
 

@@ -12,12 +12,12 @@ default: ``records.db`` in the user data directory),
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fabrikate.errors import InputError
+from fabrikate.settings import variable
 
 if TYPE_CHECKING:
     from fabrikate.records.stores.base import Store
@@ -35,7 +35,7 @@ def default_url() -> str:
 
 def resolve_url(url: str | None) -> str:
     """The store URL in force: the argument, else ``FAB_RECORDS``, else the default."""
-    return url or os.environ.get("FAB_RECORDS") or default_url()
+    return url or variable("RECORDS") or default_url()
 
 
 def records_off(url: str | None) -> bool:
