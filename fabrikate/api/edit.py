@@ -32,6 +32,7 @@ from fabrikate.hld.layout import check_name
 from fabrikate.hld.model import COMPONENT_FILES, METHODS, TYPES, component_file
 from fabrikate.sources.credentials import check_source
 from fabrikate.support.fsutil import write_file
+from fabrikate.support.suggest import close_matches
 from fabrikate.support.yamlio import locate, parse_json, parse_yaml, read_text
 
 if TYPE_CHECKING:
@@ -607,7 +608,7 @@ def _check_subcomponent_path(directory: Path, subpath: Sequence[str]) -> None:
         sub = subs.get(name)
         if sub is None:
             shown = ".".join(subpath)
-            hint = difflib.get_close_matches(name, list(subs), n=1)
+            hint = close_matches(name, list(subs))
             fix = (
                 f"did you mean {'.'.join((*subpath[:depth], hint[0]))!r}?"
                 if hint

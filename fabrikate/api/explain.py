@@ -12,7 +12,6 @@ key from each, then replays Fabrikate's merge rules (spec §3) to say what each 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from fabrikate.errors import InputError, Location
 from fabrikate.hld.resolve import ResolvedComponent, Tree
 from fabrikate.settings import Settings
+from fabrikate.support.suggest import close_matches
 
 __all__ = ["Explanation", "Layer", "explain"]
 
@@ -130,7 +130,7 @@ def _find(tree: Tree, wanted: str) -> ResolvedComponent:
         ids = ", ".join(n.id for n in named)
         raise InputError(f"component name {wanted!r} is not unique; give one of: {ids}")
     names = {n.name: n.id for n in tree.components}
-    close = difflib.get_close_matches(wanted, [*by_id, *names], n=3, cutoff=0.6)
+    close = close_matches(wanted, [*by_id, *names], n=3)
     close = list(dict.fromkeys(names.get(c, c) for c in close))
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(by_id)}"
     raise InputError(f"no component {wanted!r} in {tree.root}{hint}")
@@ -244,7 +244,7 @@ def _suggest(config: Mapping[str, Any], parts: tuple[str, ...]) -> str | None:
     parent = _get(config, parts[:-1]) if len(parts) > 1 else config
     if not isinstance(parent, Mapping):
         return None
-    close = difflib.get_close_matches(parts[-1], [str(k) for k in parent], n=1)
+    close = close_matches(parts[-1], [str(k) for k in parent])
     return ".".join((*parts[:-1], close[0])) if close else None
 
 

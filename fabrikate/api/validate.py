@@ -14,7 +14,6 @@ or, for custom resources, against the ``openAPIV3Schema`` of CRDs in the same ou
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from fabrikate.hld.config import parse_layer
 from fabrikate.hld.model import Component, component_file, parse_component
 from fabrikate.hld.resolve import ResolvedComponent, duplicate_outputs, walk
 from fabrikate.settings import Settings
+from fabrikate.support.suggest import suggestion
 from fabrikate.support.yamlio import duplicate_warnings, locate, parse_document, read_text
 
 __all__ = ["Report", "validate"]
@@ -224,8 +224,7 @@ def _unknown_subcomponents(
         where = (*keypath, "subcomponents", str(name))
         sub = subs.get(str(name))
         if sub is None:
-            hint = difflib.get_close_matches(str(name), list(subs), n=1)
-            known = f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(subs) or 'none'}"
+            known = suggestion(str(name), list(subs))
             problems.append(
                 Diagnostic(
                     # Inside a fetched definition it is another team's to fix.

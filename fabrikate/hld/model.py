@@ -22,6 +22,7 @@ from typing import Any
 
 from fabrikate.errors import Diagnostic, InputError, Location
 from fabrikate.hld.layout import check_name
+from fabrikate.support.suggest import close_matches, edits
 from fabrikate.support.yamlio import Locator, duplicate_warnings, parse_json, parse_yaml, read_text
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "TYPES",
     "Component",
     "component_file",
-    "edits",
     "load_component",
     "parse_component",
     "schema",
@@ -325,31 +325,16 @@ def _json_type(value: Any) -> str:
     )
 
 
-def edits(a: str, b: str) -> int:
-    """The edit distance of two words: insertions, deletions, substitutions and swaps of two
-    neighbouring letters (optimal string alignment)."""
-    previous, current = None, list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        before, previous, current = previous, current, [i] + [0] * len(b)
-        for j, y in enumerate(b, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y))
-            if before is not None and i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
-                current[j] = min(current[j], before[j - 2] + 1)
-    return current[-1]
-
-
 def unknown_key(key: Any, known: Sequence[str], location: Location | None) -> Diagnostic:
     """An unknown key: an error when it is within two edits of a known key (almost surely a
     typo, and the value would be lost), else a warning."""
-    import difflib
-
     text = str(key)
     near = min(known, key=lambda k: edits(text, k))
     if edits(text, near) <= 2:
         return Diagnostic(
             "error", f"unknown key {text!r}; did you mean {near!r}?", location, code="unknown-key"
         )
-    hint = difflib.get_close_matches(text, known, n=1)
+    hint = close_matches(text, known)
     suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
     return Diagnostic("warning", f"unknown key {text!r}{suggestion}", location, code="unknown-key")
 

@@ -25,6 +25,7 @@ from fabrikate.hld.layout import check_name
 from fabrikate.hld.model import Component, load_component
 from fabrikate.support.interrupts import check_interrupted
 from fabrikate.support.parallel import first_failure, run_parallel
+from fabrikate.support.suggest import suggestion
 
 __all__ = [
     "ResolvedComponent",
@@ -482,7 +483,6 @@ def _injection(injects: bool) -> str:
 
 
 def _unknown_subcomponents(node: ResolvedComponent) -> list[Diagnostic]:
-    import difflib
 
     from fabrikate.support.yamlio import locate, parse_document
 
@@ -491,8 +491,7 @@ def _unknown_subcomponents(node: ResolvedComponent) -> list[Diagnostic]:
     for key, layer in node.config.subcomponents.items():
         if key in names:
             continue
-        hint = difflib.get_close_matches(key, names, n=1)
-        known = f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(names) or 'none'}"
+        known = suggestion(key, names)
         location = None
         if layer.origins:
             file, prefix = layer.origins[0]

@@ -35,6 +35,7 @@ from fabrikate.sources.web import Tls, get
 from fabrikate.support.cache import slug, touch
 from fabrikate.support.fsutil import remove
 from fabrikate.support.helm import Helm
+from fabrikate.support.suggest import close_matches
 from fabrikate.support.yamlio import parse_yaml, read_text
 
 __all__ = ["HelmFetcher"]
@@ -223,9 +224,7 @@ class HelmFetcher:
         listed = index.get(request.path) or []
         entries = [e for e in listed if isinstance(e, dict) and e.get("urls")]
         if not entries:
-            import difflib
-
-            close = difflib.get_close_matches(request.path, [str(n) for n in index], 3, 0.4)
+            close = close_matches(request.path, [str(n) for n in index], 3, 0.4)
             names = f"; closest names: {', '.join(close)}" if close else ""
             raise self._error(request, "", cause="chart not found" + names)
         found = pick_version(entries, request.version)
