@@ -208,21 +208,21 @@ def _kept_folders(present: _Present, keep: set[str], stale: Sequence[str]) -> se
 
 def _replace_one(dest: Path, rel: str, data: bytes) -> None:
     """Rewrite the one changed file: a single rename is as atomic as swapping the tree."""
+    from fabrikate.support.fsutil import write_bytes
     from fabrikate.support.interrupts import check_interrupted
 
     # Staged beside ``dest`` with the staging folders' prefix, so ``recover`` cleans it up.
-    temp = dest.parent / f".{dest.name}.fab-new-{os.getpid()}-{os.urandom(4).hex()}"
     try:
-        with open(temp, "xb") as handle:
-            handle.write(data)
-        check_interrupted()
-        os.replace(temp, dest / rel)
+        write_bytes(
+            dest / rel,
+            data,
+            durable=False,
+            staging=dest.parent,
+            prefix=f".{dest.name}.fab-new-",
+            finish=lambda _: check_interrupted(),
+        )
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise FabrikateError(f"cannot write output to {dest}: {exc.strerror or exc}") from exc
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def _swap(

@@ -10,7 +10,7 @@ data, and just those hunks are spliced into the user's text. Comments, key order
 unknown keys and indentation therefore survive byte for byte; a JSON file stays JSON. Before
 anything is written, the new text is read back with fab's own loader and must give exactly the
 old data plus the requested change. All files are checked before the first one is written, and
-each is replaced atomically (temp file in the same folder, then ``os.replace``).
+each is replaced atomically (``fsutil.write_file``: temp file in the same folder, then a rename).
 """
 
 from __future__ import annotations

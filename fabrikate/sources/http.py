@@ -10,8 +10,6 @@ atomically, and left untouched when the content did not change.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from fabrikate.hld import installs
 from fabrikate.sources.base import Finish, Placed, Request, SourceRun
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.sources.web import get
+from fabrikate.support.fsutil import write_bytes
 
 __all__ = ["HttpFetcher"]
 
@@ -61,17 +60,7 @@ class HttpFetcher:
         if dest.is_file() and _digest(dest.read_bytes()) == note.installed:
             installs.write(dest, "http", note)
             return Placed(request.shown, False, False)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{dest.name}.fab-", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(body)
-            if finish is not None:
-                finish(Path(temp))
-            os.replace(temp, dest)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_bytes(dest, body, prefix=f".{dest.name}.fab-", finish=finish)
         installs.write(dest, "http", note)
         return Placed(request.shown, False, True)
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from fabrikate.errors import FabrikateError
 from fabrikate.settings import variable
-from fabrikate.support.fsutil import remove
+from fabrikate.support.fsutil import remove, write_bytes
 
 __all__ = ["CACHE_VERSION", "Cache", "CacheEntry", "cache_root", "digest", "slug", "touch"]
 
@@ -200,19 +200,11 @@ class Cache:
     def put(self, kind: str, key: str, data: bytes) -> None:
         """Store a small entry atomically, sealed; a cache that cannot be written is given up
         for this run after one warning."""
-        path = self.path(kind, key)
-        temp = path.parent / f".tmp-{os.getpid()}-{os.urandom(6).hex()}"
         try:
             self.folder(kind)
             path = self.path(kind, key)  # the folder may have fallen back
-            temp = path.parent / temp.name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(temp, "xb") as handle:
-                handle.write(_seal(data))
-            os.replace(temp, path)
+            write_bytes(path, _seal(data), durable=False, prefix=".tmp-")
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                temp.unlink()
             if self.root == self.location:
                 _fall_back(self.location, exc)
 

@@ -21,6 +21,7 @@ __all__ = [
     "recover_dir",
     "remove",
     "replace_dir",
+    "write_bytes",
     "write_file",
 ]
 
@@ -116,24 +117,47 @@ def new_file_mode() -> int:
 
 
 def write_file(path: Path, text: str, *, new: bool = False) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half.
+    """``write_bytes`` of ``text`` as UTF-8 (newlines as given)."""
+    write_bytes(path, text.encode("utf-8"), new=new)
+
+
+def write_bytes(
+    path: Path,
+    data: bytes,
+    *,
+    new: bool = False,
+    durable: bool = True,
+    staging: Path | None = None,
+    prefix: str | None = None,
+    finish: Callable[[Path], None] | None = None,
+) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
 
     An existing file keeps its mode, a new one follows the umask. With ``new`` the file must not
     exist yet: an existing one (or one that appears meanwhile) raises ``FileExistsError`` and
     is left alone.
+
+    The one atomic write of fab: a temporary file in ``staging`` (default: beside ``path``,
+    on the same filesystem), named ``prefix...`` (default ``.<name>.``), renamed over ``path``.
+    ``durable`` syncs it to disk first (a cache entry need not be); ``finish`` runs on the
+    complete temporary file before the rename, and when it raises nothing is replaced.
     """
     import contextlib
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o7777 if path.exists() and not new else new_file_mode()
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    folder = staging or path.parent
+    fd, temp = tempfile.mkstemp(prefix=prefix or f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(temp, mode)
+        if finish is not None:
+            finish(Path(temp))
         if new:
             os.link(temp, path)  # never replaces: fails when path exists
             os.unlink(temp)
