@@ -1,25 +1,91 @@
 """The helm generator: ``helm template`` of a component's chart, its stdout read as helm 3
 prints it (the one place helm 3 and 4 are made alike).
 
-    documents = helm_template(node, chart, Helm.of(settings, cache), diagnostics)
+    generator = HelmGenerator(settings, cache)
+    key = generator.key(node)                     # chart files, values, namespace, helm, fab
+    documents = generator.documents(node, diagnostics)
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import threading
 from pathlib import Path
 
+from fabrikate._version import __version__
 from fabrikate.errors import Diagnostic, ProcessError
+from fabrikate.hld import layout
 from fabrikate.hld.resolve import ResolvedComponent
 from fabrikate.render.documents import split_documents
-from fabrikate.support.helm import Helm
+from fabrikate.settings import Settings
+from fabrikate.support.cache import Cache, digest
+from fabrikate.support.fsutil import read_regular
+from fabrikate.support.helm import Helm, version
 
-__all__ = ["HELM_FLAGS", "HELM_OUTPUT_FORMAT", "helm_documents", "helm_template"]
+__all__ = ["HELM_FLAGS", "HELM_OUTPUT_FORMAT", "HelmGenerator", "helm_documents", "helm_template"]
 
 HELM_FLAGS = ("--include-crds",)
 # Part of the render cache key: a change to how helm's output is read changes it.
 HELM_OUTPUT_FORMAT = "helm3-trimmed"
+
+
+class HelmGenerator:
+    """``type: helm``: ``helm template`` of the component's chart, with fab's helm homes.
+
+    Its cache key covers everything that can change the output: the chart's files, the merged
+    values, namespace, release name, helm's version and flags, and fab's version.
+    """
+
+    def __init__(self, settings: Settings, cache: Cache, *, remember: bool = True) -> None:
+        self.helm = Helm.of(settings, cache)
+        self.cache = cache if remember else None  # remembers helm's version by its binary
+        self._charts: dict[str, str] = {}  # chart folder -> digest of its files
+        self._version: str | None = None
+        self._lock = threading.Lock()
+
+    def key(self, node: ResolvedComponent) -> str | None:
+        """The digest of the chart's files (each checked first) and of everything else."""
+        values = json.dumps(node.config.config, sort_keys=True, ensure_ascii=False, default=str)
+        return digest(
+            "helm-template",
+            __version__,
+            self.version(),
+            self.chart_digest(layout.checked_chart(node)),
+            values,
+            node.namespace,
+            node.name,
+            " ".join(HELM_FLAGS),
+            HELM_OUTPUT_FORMAT,
+        )
+
+    def documents(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
+        """``helm template`` of the chart, once its files passed the layout's checks."""
+        chart = layout.checked_chart(node)
+        if os.path.realpath(chart.path) not in self._charts:
+            layout.chart_files(chart)  # helm follows links: check them before it runs
+        return helm_template(node, chart.path, self.helm, diagnostics)
+
+    def chart_digest(self, chart: layout.Chart) -> str:
+        """A digest of every file of a chart, computed once per run and chart folder (however
+        many paths lead to it: ``a/../charts/x`` and ``b/../charts/x``)."""
+        real = os.path.realpath(chart.path)
+        found = self._charts.get(real)
+        if found is None:
+            parts: list[bytes | str] = []
+            for rel, path in layout.chart_files(chart):
+                parts.append(rel)
+                parts.append(read_regular(path))
+            found = self._charts[real] = digest(*parts)
+        return found
+
+    def version(self) -> str:
+        """``helm version --short`` of the configured binary, remembered by the binary's stat."""
+        with self._lock:
+            if self._version is None:
+                self._version = version(self.helm.binary, self.cache)
+            return self._version
 
 
 def helm_template(

@@ -15,7 +15,7 @@ from fabrikate.hld.resolve import ResolvedComponent
 from fabrikate.render.documents import split_documents
 from fabrikate.support.fsutil import read_regular
 
-__all__ = ["STATIC_SUFFIXES", "static_documents"]
+__all__ = ["STATIC_SUFFIXES", "StaticGenerator", "static_documents"]
 
 STATIC_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -59,3 +59,15 @@ def static_documents(node: ResolvedComponent, diagnostics: list[Diagnostic]) -> 
             ) from exc
         docs.extend(split_documents(text))
     return docs
+
+
+class StaticGenerator:
+    """``type: static``: the manifest files of a folder, read again every run (never cached)."""
+
+    def key(self, node: ResolvedComponent) -> str | None:
+        """None: reading the files is cheaper than the cache."""
+        return None
+
+    def documents(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
+        """Every document of the folder's files, in file name order."""
+        return static_documents(node, diagnostics)

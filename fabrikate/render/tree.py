@@ -91,7 +91,7 @@ class TreeRender:
         """Render one component, with its hooks."""
         started = time.perf_counter()
         result = ComponentResult(node, [])
-        shown = self.progress is not None and node.component.type in ("helm", "static")
+        shown = self.progress is not None and node.component.type in self.renderer.by_type
         if shown:
             self.tell(Event(node.id, "rendering"))
         try:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from fabrikate.render.generators import generators
+from fabrikate.render.helm import HelmGenerator
 from fabrikate.render.renderer import Renderer
 from fabrikate.settings import Settings
 from fabrikate.sources import Sources
@@ -28,8 +30,12 @@ def test_helm_runs_with_fabs_own_homes(tmp_path: Path, helm: str) -> None:
 def test_install_and_generate_share_one_helm(tmp_path: Path, helm: str) -> None:
     settings = Settings(helm=helm, timeout=30)
     cache = Cache(tmp_path / "cache")
-    assert Renderer(settings, cache).helm == Sources(settings, cache).charts().runner
-    assert Renderer(settings, None).helm.home == Cache.default().folder("helm")  # no render cache
+    helm = HelmGenerator(settings, cache)
+    assert helm.helm == Sources(settings, cache).charts().runner
+    assert isinstance(Renderer(settings, cache).by_type["helm"], HelmGenerator)
+    no_render_cache = generators(settings, None)["helm"]
+    assert isinstance(no_render_cache, HelmGenerator)
+    assert no_render_cache.helm.home == Cache.default().folder("helm")
 
 
 def test_the_user_environment_is_not_fabs(tmp_path: Path, helm: str) -> None:

@@ -1,0 +1,44 @@
+"""Generators turn a resolved component into YAML documents; they never write files. One per
+component ``type``, picked from a registry (a container, ``type: component``, has none and
+renders nothing).
+
+    generator = generators(settings, cache)["helm"]
+    key = generator.key(node)                  # the render cache key, or None: never cached
+    documents = generator.documents(node, diagnostics)
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from fabrikate.errors import Diagnostic
+from fabrikate.hld.resolve import ResolvedComponent
+from fabrikate.settings import Settings
+from fabrikate.support.cache import Cache
+
+__all__ = ["Generator", "generators"]
+
+
+class Generator(Protocol):
+    """Makes the documents of one kind of component."""
+
+    def key(self, node: ResolvedComponent) -> str | None:
+        """A digest of everything that can change ``node``'s documents, for the render cache;
+        None when they are cheap to make again and never cached."""
+        ...
+
+    def documents(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
+        """``node``'s documents, made afresh; what it notices goes to ``diagnostics``."""
+        ...
+
+
+def generators(settings: Settings, cache: Cache | None) -> dict[str, Generator]:
+    """The generator of each component type for one run (``cache``: the render cache)."""
+    from fabrikate.render.helm import HelmGenerator
+    from fabrikate.render.static import StaticGenerator
+
+    # Without a render cache, helm's homes are still in fab's cache folder.
+    return {
+        "helm": HelmGenerator(settings, cache or Cache.default(), remember=cache is not None),
+        "static": StaticGenerator(),
+    }
