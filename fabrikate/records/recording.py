@@ -6,7 +6,8 @@
             run.summary = RunSummary(...)      # what the record says about the tree
 
 Writing never fails the generation unless ``settings.record_required``; a failed write is a
-warning. A PR-validation run is recorded but never projected as a deployment (bedrock#1333).
+warning (a bug in fab is not: it fails the run). A PR-validation run is recorded but never
+projected as a deployment (bedrock#1333).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fabrikate.errors import Diagnostic, RecordsError
+from fabrikate.errors import Diagnostic, FabrikateError, RecordsError
 from fabrikate.records.run import Run, Told
 from fabrikate.records.stores import open_store, records_off
 from fabrikate.records.stores.base import Store
@@ -67,7 +68,7 @@ def _open_required(settings: Settings) -> Store | None:
 
     try:
         return open_store(settings.records)
-    except Exception as exc:  # any failure: the record is required
+    except (FabrikateError, OSError) as exc:  # the store is unreachable: the record is required
         message = f"cannot open the deployment records store: {mask_text(str(exc))}"
         raise RecordsError(message + " (--record-required)") from exc
 
@@ -85,7 +86,9 @@ def record_generation(run: Run, store: Store | None = None) -> dict[str, Any] | 
             return None
         with store:
             write_record(store, record)
-    except Exception as exc:  # any failure, a bug included, must not break the generation
+    # A store that cannot be reached or written must not break the generation; a bug in
+    # building the record is not caught here: it shows, as every bug does (exit 3).
+    except (FabrikateError, OSError) as exc:
         message = f"could not write the deployment record: {mask_text(str(exc))}"
         if run.settings.record_required and run.error is None:
             raise RecordsError(message + " (--record-required)") from exc

@@ -16,6 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from fabrikate.cli.main import main
+from fabrikate.errors import RecordsError
+from fabrikate.records import open_store
 from fabrikate.support.cache import Cache
 from tests.fixtures.servers import TOKEN, GitHttp, Http, free_port
 from tests.fixtures.trees import git, make_repo, write_tree
@@ -411,6 +413,9 @@ def test_read_commands_create_no_store_of_any_kind(store_url: str, tmp_path: Pat
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
             ).fetchall()
         assert found == []
+    elif store_url.startswith("memory"):
+        with pytest.raises(RecordsError, match="nothing was recorded there"):
+            open_store(store_url, create=False)
     else:
         from azure.data.tables import TableServiceClient
 

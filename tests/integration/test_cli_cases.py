@@ -14,6 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 from fabrikate.cli.main import main
+from fabrikate.records import open_store
 from tests.fixtures.trees import git, make_repo
 
 CASES = Path(__file__).resolve().parent.parent / "data" / "cases"
@@ -92,6 +93,9 @@ def test_case(case: Path, spec: dict, tmp_path: Path, monkeypatch: pytest.Monkey
     for link, target in (spec.get("symlinks") or {}).items():
         (root / link).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(fill(target, values), root / link)
+    # Every case records into a real SQLite store: a failed or broken record write shows.
+    records = f"sqlite:///{tmp_path / 'records.db'}"
+    monkeypatch.setenv("FAB_RECORDS", records)
     for name, value in (spec.get("env") or {}).items():
         monkeypatch.setenv(name, fill(value, values))
     keep = root / "generated" / "prod" / "keep.yaml"
@@ -117,6 +121,10 @@ def test_case(case: Path, spec: dict, tmp_path: Path, monkeypatch: pytest.Monkey
     assert spec.get("stdout", "") in result.stdout
     if "stdout" not in spec:
         assert result.stdout == ""
+    assert "could not write the deployment record" not in result.stderr
+    if args[0] == "generate" and result.exit_code == 0 and records == os.environ["FAB_RECORDS"]:
+        with open_store(records, create=False) as store:
+            assert [r["outcome"] for r in store.records()] == ["succeeded"]
 
 
 def test_real_process_prints_one_line_and_no_traceback(tmp_path: Path) -> None:

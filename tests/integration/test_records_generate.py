@@ -193,6 +193,20 @@ def test_write_failure_warns_unless_the_record_is_required(tree, tmp_path: Path)
         fabrikate.generate(root, ["prod"], settings=settings)
 
 
+def test_a_bug_in_building_the_record_is_not_turned_into_a_warning(
+    tree, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fabrikate.records import build
+
+    def broken(*args: object) -> dict:
+        raise TypeError("a bug in the record")
+
+    monkeypatch.setattr(build, "build_record", broken)
+    with pytest.raises(TypeError, match="a bug in the record"):
+        fabrikate.generate(_hld(tree), ["prod"])
+    assert _records(db) == []
+
+
 def test_default_store_is_sqlite_in_the_user_data_dir(tree, monkeypatch) -> None:
     root = _hld(tree)
     fabrikate.generate(root, ["prod"])  # FAB_RECORDS=none from conftest: nothing written

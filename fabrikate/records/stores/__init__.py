@@ -7,7 +7,8 @@
 URLs: ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` (SQLAlchemy's form;
 default: ``records.db`` in the user data directory),
 ``postgresql://user@host/db``, ``azuretable://TABLE`` (connection string in
-``AZURE_STORAGE_CONNECTION_STRING``) and ``none``.
+``AZURE_STORAGE_CONNECTION_STRING``), ``memory://NAME`` (for tests: in this process only) and
+``none``.
 """
 
 from __future__ import annotations
@@ -65,9 +66,14 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store | None:
         from fabrikate.records.stores.azuretable import AzureTableStore
 
         return AzureTableStore(url, create=create)
+    if scheme == "memory":
+        from fabrikate.records.stores.memory import MemoryStore
+
+        return MemoryStore(url, create=create)
     raise InputError(
         f"unknown records store {_masked(url)!r} "
-        "(use sqlite:///path, sqlite:////abs/path, postgresql://…, azuretable://TABLE or none)"
+        "(use sqlite:///path, sqlite:////abs/path, postgresql://…, azuretable://TABLE, "
+        "memory://NAME or none)"
     )
 
 
