@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["Scan", "check", "facts", "save", "scan_inputs"]
 
 FORMAT = 2  # 2: diagnostics carry a code
-_KEYS = {"format", "facts", "at", "output_at", "inputs", "output", "payload"}
 FINE_NS = 50_000_000
 COARSE_NS = 2_000_000_000
 PACKAGE = Path(__file__).resolve().parent.parent

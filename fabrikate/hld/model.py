@@ -27,7 +27,6 @@ from fabrikate.support.yamlio import Locator, duplicate_warnings, parse_json, pa
 
 __all__ = [
     "COMPONENT_FILES",
-    "HOOK_EVENTS",
     "METHODS",
     "TYPES",
     "Component",
@@ -41,7 +40,6 @@ __all__ = [
 COMPONENT_FILES = ("component.yaml", "component.json")
 TYPES = ("component", "helm", "static")
 METHODS = ("", "local", "git", "helm", "http")
-HOOK_EVENTS = ("before-install", "after-install", "before-generate", "after-generate")
 FIELDS = (
     "name",
     "type",

@@ -36,11 +36,9 @@ def test_fab_validate_hook_fails_a_bad_hld_and_passes_a_good_one(
     for name in ("pyproject.toml", ".pre-commit-hooks.yaml", "README.md"):
         if (REPO / name).exists():
             shutil.copy2(REPO / name, fab / name)
-    shutil.copytree(REPO / "schemas", fab / "schemas")
     shutil.copytree(
         REPO / "fabrikate",
         fab / "fabrikate",
-        symlinks=True,
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     rev = make_repo(fab)
