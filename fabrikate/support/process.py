@@ -105,6 +105,8 @@ def run(command: Command) -> Completed:
             start_new_session=True,
         )
     except FileNotFoundError as exc:
+        if command.cwd and not os.path.isdir(command.cwd):  # Popen says so for either
+            raise ProcessError(f"{what}: working directory does not exist: {command.cwd}") from exc
         raise ProcessError(f"{what}: executable not found: {command.argv[0]}") from exc
     except PermissionError as exc:
         raise ProcessError(f"{what}: cannot execute {command.argv[0]}: permission denied") from exc
