@@ -44,6 +44,9 @@ class Settings:
     record_required: bool = False  # a failed record write fails the generation
     # OCI registries spoken to over plain http (FAB_PLAIN_HTTP_REGISTRIES, comma-separated).
     plain_http_registries: tuple[str, ...] = ()
+    mirrors: str | None = None  # the mirror map file (FAB_MIRRORS; 'none': no file); None: look
+    builtin_mirrors: bool = True  # the built-in rules for retired chart hosts
+    vendor: str | None = None  # install from this vendor folder (fab vendor), with no network
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -62,6 +65,8 @@ class Settings:
         plain = [h.strip() for h in variable("PLAIN_HTTP_REGISTRIES").split(",") if h.strip()]
         if plain:
             values["plain_http_registries"] = tuple(plain)
+        if variable("MIRRORS"):
+            values["mirrors"] = variable("MIRRORS")
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("timeout") == 0:  # from --timeout or FAB_TIMEOUT: no limit
             values["timeout"] = None

@@ -82,12 +82,25 @@ def _facts(node: ResolvedComponent, refs: Mapping[str, Component]) -> ComponentF
         type=node.component.type,
         method=ref.method or None,
         source=ref.source or None,
+        mirror=_mirror(node, ref),
         path=ref.path or None,
         version=ref.version or None,
         branch=ref.branch or None,
         clone=_clone(node, ref),
         chart=_chart(node) if node.component.type == "helm" else None,
     )
+
+
+def _mirror(node: ResolvedComponent, ref: Component) -> str | None:
+    """The URL ``fab install`` fetched the component from, when the mirror map rewrote it."""
+    from fabrikate.hld import installs
+
+    if node.inline:
+        found = installs.install_path(node.physical_path, ref)
+    else:
+        found = (node.boundary, "git") if ref.method == "git" and node.boundary else None
+    note = installs.read(*found) if found is not None else None
+    return (note.mirror or None) if note is not None else None
 
 
 def _clone(node: ResolvedComponent, ref: Component) -> Path | None:

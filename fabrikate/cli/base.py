@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HLD_ROOT",
+    "OFFLINE",
     "PROGRESS",
     "Command",
     "SubGroup",
@@ -35,6 +36,7 @@ __all__ = [
     "global_options",
     "log",
     "make_settings",
+    "mirror_options",
     "output_format",
     "print_diagnostics",
     "run_options",
@@ -221,6 +223,31 @@ def run_options(command: Any) -> Any:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+OFFLINE = click.option(
+    "--offline",
+    is_flag=True,
+    default=None,
+    help="Use only the cache and local (file://) sources; never the network.",
+)
+
+
+def mirror_options(command: Any) -> Any:
+    """The options of commands that fetch: which mirror map, and the built-in rules."""
+    command = click.option(
+        "--no-builtin-mirrors",
+        "builtin_mirrors",
+        flag_value=False,
+        default=None,
+        help="Do not rewrite the retired stable/incubator chart hosts to charts.helm.sh.",
+    )(command)
+    return click.option(
+        "--mirrors",
+        metavar="FILE",
+        help="The mirror map (default: FAB_MIRRORS, else mirrors.yaml at the root, else the "
+        "user config folder's; 'none': no map).",
+    )(command)
 
 
 PROGRESS = click.option(

@@ -92,6 +92,8 @@ def completion_command(shell: str) -> None:
 for command in (
     generate.generate,
     install.install,
+    install.vendor_command,
+    install.outdated_command,
     install.cache,
     review.diff_command,
     review.explain_command,

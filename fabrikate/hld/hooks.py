@@ -57,16 +57,20 @@ def hook_environment(extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def run_hooks(node: ResolvedComponent, event: str, settings: Settings) -> None:
+def run_hooks(
+    node: ResolvedComponent, event: str, settings: Settings, extra: Mapping[str, str] | None = None
+) -> None:
     """Run a component's hook commands for ``event`` in order with ``sh -c``, as the
-    ``--hooks`` policy allows; the first failure raises."""
+    ``--hooks`` policy allows; the first failure raises. ``extra`` adds to their environment
+    (install hooks: the mirror map as git settings)."""
     commands = node.component.hook(event)
     if not commands:
         return
     if settings.hooks == "none" or (settings.hooks == "local" and node.remote):
         log.info("skipping hook %s of %s (--hooks %s)", event, node.id, settings.hooks)
         return
-    env = {"FAB_COMPONENT": node.name, "FAB_COMPONENT_PATH": node.id, "FAB_HOOK": event}
+    env = {**(extra or {}), "FAB_COMPONENT": node.name, "FAB_COMPONENT_PATH": node.id}
+    env["FAB_HOOK"] = event
     for text in commands:
         log.info("hook %s: %s", event, text)
         command = Command(

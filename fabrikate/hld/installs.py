@@ -25,7 +25,7 @@ from fabrikate.hld.model import Component
 __all__ = ["Note", "install_path", "read", "stale", "stamp_file", "write"]
 
 _FORMAT = 2
-_MAX_BYTES = 4096
+_MAX_BYTES = 65536
 _HEX = re.compile(r"[0-9a-f]{4,40}")
 
 
@@ -39,6 +39,9 @@ class Note:
     chart: str = ""  # the chart name of a helm repository source
     installed: str = ""  # the commit, or the chart version, placed
     check: str = ""  # the fetcher's own note to tell an untouched copy (not compared here)
+    mirror: str = ""  # the URL the mirror map fetched it from, when not ``source``
+    digest: str = ""  # sha256 of the chart archive or downloaded file
+    dependencies: str = ""  # a git chart's fetched dependencies, as JSON (fabrikate.lock's)
     legacy: bool = False  # a stamp of an earlier fab: only ``installed``/``check`` are known
 
 

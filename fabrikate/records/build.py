@@ -57,6 +57,7 @@ def _component(facts: ComponentFacts, hld_top: Path | None, git: str) -> dict[st
         "type": facts.type,
         "method": facts.method or None,
         "source": facts.source or None,
+        "mirror": facts.mirror or None,
         "path": facts.path or None,
         "version": facts.version or None,
         "branch": facts.branch or None,

@@ -29,6 +29,7 @@ class ComponentFacts:
     type: str
     method: str | None = None
     source: str | None = None
+    mirror: str | None = None  # the URL fab install fetched it from, when the mirror map chose it
     path: str | None = None
     version: str | None = None
     branch: str | None = None

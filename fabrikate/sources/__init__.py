@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fabrikate.settings import Settings
 from fabrikate.sources.base import Fetcher, Finish, Placed, Request, SourceRun
+from fabrikate.sources.mirrors import Mirrors
+from fabrikate.support.cache import Cache
 
 if TYPE_CHECKING:
     from fabrikate.sources.helm import HelmFetcher
@@ -29,6 +32,18 @@ class Sources(SourceRun):
     """The fetchers of one run, picked by method, sharing one ``SourceRun``."""
 
     _fetchers: dict[str, Fetcher] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def for_tree(cls, root: Path, settings: Settings, cache: Cache | None = None) -> Sources:
+        """The fetchers of a run on the tree at ``root``: its mirror map, and the vendor
+        folder ``settings.vendor`` names."""
+        vendor = None
+        if settings.vendor:
+            from fabrikate.sources.vendor import Vendor
+
+            vendor = Vendor.load(Path(settings.vendor))
+        mirrors = Mirrors.load(root, settings)
+        return cls(settings, cache=cache or Cache.default(), mirrors=mirrors, vendor=vendor)
 
     def fetcher(self, method: str) -> Fetcher:
         """The fetcher of a method (created on first use, so imports stay lazy)."""

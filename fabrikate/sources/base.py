@@ -10,17 +10,20 @@ Fetchers (``git.py``, ``helm.py``, ``http.py``) import this module, never the re
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from fabrikate.errors import Diagnostic, FetchError
 from fabrikate.settings import Settings
 from fabrikate.sources.credentials import Credentials
+from fabrikate.sources.mirrors import Mirrors, Rewrite
 from fabrikate.support.cache import Cache
 from fabrikate.support.fsutil import replace_dir
 from fabrikate.support.redact import redact_url
@@ -36,12 +39,22 @@ __all__ = [
     "swap_in",
 ]
 
+if TYPE_CHECKING:
+    from fabrikate.sources.vendor import Vendor
+
+log = logging.getLogger("fabrikate")
+
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Request:
-    """What one component asks for: a method, a source URL, and which version of it."""
+    """What one component asks for: a method, a source URL, and which version of it.
+
+    ``source`` is the URL fetched; once ``SourceRun.route`` has applied the mirror map (and a
+    vendor folder), ``origin`` is the URL as the definition wrote it and ``mirror`` the URL the
+    map chose, when they differ. ``pin`` and ``digest`` come from ``fabrikate.lock``.
+    """
 
     component: str
     method: str
@@ -49,11 +62,34 @@ class Request:
     path: str = ""  # the chart name for helm sources
     version: str = ""
     branch: str = ""
+    origin: str = ""
+    mirror: str = ""
+    pin: str = ""  # the locked commit (git) or exact chart version (helm)
+    digest: str = ""  # the locked sha256 of the chart archive or http file
 
     @property
     def shown(self) -> str:
-        """The source as it may be printed (no credentials)."""
+        """The source fetched, as it may be printed (no credentials), and what it stands for."""
+        if self.origin and self.origin != self.source:
+            return f"{redact_url(self.source)} (for {redact_url(self.origin)})"
         return redact_url(self.source)
+
+    @property
+    def asked(self) -> str:
+        """The source as the definition wrote it, without credentials (notes, records)."""
+        return redact_url(self.origin or self.source)
+
+    @property
+    def routed(self) -> bool:
+        """Whether the mirror map or a vendor folder chose ``source`` (not the definition)."""
+        return bool(self.origin) and self.origin != self.source
+
+    @property
+    def fetched(self) -> Request:
+        """The request as fetched: a locked pin replaces the version or branch asked for."""
+        if not self.pin:
+            return self
+        return replace(self, version=self.pin, branch="")
 
 
 @dataclass(frozen=True)
@@ -63,6 +99,8 @@ class Placed:
     detail: str
     cached: bool
     changed: bool
+    resolved: str = ""  # the commit, or the exact chart version, placed
+    digest: str = ""  # the sha256 of the chart archive or downloaded file
 
 
 Finish = Callable[[Path], None]
@@ -97,6 +135,9 @@ class SourceRun:
     settings: Settings
     cache: Cache = field(default_factory=Cache.default)
     credentials: Credentials = field(default_factory=Credentials)
+    mirrors: Mirrors = field(default_factory=Mirrors)
+    vendor: Vendor | None = None
+    warnings: list[Diagnostic] = field(default_factory=list)
     _memo: dict[object, Future[object]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _slots: threading.BoundedSemaphore | None = field(default=None, repr=False)
@@ -143,9 +184,70 @@ class SourceRun:
             self._memo[key] = future
             return future
 
+    def __post_init__(self) -> None:
+        self.credentials.prefixes = self.mirrors.targets()
+
     def mask(self, text: str) -> str:
         """``text`` without any secret of this run."""
         return self.credentials.mask(text)
+
+    def warn(self, component: str, message: str, code: str) -> None:
+        """A warning about one component (each said once per run)."""
+        item = Diagnostic("warning", message, None, component, code=code)
+        with self._lock:
+            if item not in self.warnings:
+                self.warnings.append(item)
+
+    def route(self, request: Request) -> Request:
+        """``request`` with its source through the mirror map, then the vendor folder."""
+        source = request.source
+        hop = self.mirrors.rewrite(source)
+        if hop.rewritten:
+            self.once(
+                ("mirror", request.component, source),
+                lambda: log.debug("mirror: %s: %s", request.component, hop.explain()),
+            )
+            if hop.rules[0].builtin:
+                self.once(("retired", hop.rules[0].prefix), lambda: _retired_notice(hop))
+        elif self.mirrors.retired(source):
+            self.warn(
+                request.component,
+                f"{redact_url(source)} is retired: its charts are at "
+                f"{self.mirrors.retired(source)} (the built-in mirror rules are off)",
+                "retired-url",
+            )
+        fetched = hop.url
+        if self.vendor is not None:
+            fetched = self.vendor.locate(source) or fetched
+        mirror = hop.url if hop.rewritten else ""
+        return replace(request, source=fetched, origin=source, mirror=mirror)
+
+    def offline(self, request: Request) -> bool:
+        """Whether ``request`` may not use the network (a local file:// source always may)."""
+        return self.settings.offline and not request.source.lower().startswith("file://")
+
+    def missing(self, request: Request, what: str) -> FetchError:
+        """The error for a source that --offline (or --from) cannot find."""
+        where = "the cache"
+        if self.vendor is not None:
+            where = f"the vendor folder {self.vendor.root} or the cache"
+        return FetchError(
+            f"{what} of {request.asked} is not in {where}, and --offline was given",
+            cause="offline",
+            component=request.component,
+        )
+
+
+def _retired_notice(hop: Rewrite) -> None:
+    rule = hop.rules[0]
+    through = f", through {redact_url(hop.url)}" if len(hop.rules) > 1 else ""
+    log.info(
+        "%s is retired: fetching it from %s%s (a built-in mirror rule; 'builtin: false' in "
+        "mirrors.yaml or --no-builtin-mirrors turns it off)",
+        rule.prefix,
+        rule.to,
+        through,
+    )
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from fabrikate.errors import InputError, Location, SourceError
+from fabrikate.sources.mirrors import under
 from fabrikate.support.redact import AmbiguousURL, mask, redact_url, split_userinfo
 from fabrikate.support.yamlio import parse_yaml, read_text
 
@@ -68,6 +69,8 @@ class Credentials:
 
     entries: dict[str, tuple[str, str]] = field(default_factory=dict)  # url -> (variable, file)
     secrets: set[str] = field(default_factory=set)
+    # The mirror map's targets: a token mapped to one covers every URL under it.
+    prefixes: tuple[str, ...] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(self, directory: Path, component: str) -> None:
@@ -91,9 +94,19 @@ class Credentials:
                 self.entries.setdefault(url, (variable, str(path)))
 
     def grant(self, url: str, component: str) -> Grant | None:
-        """The token declared for exactly ``url``; an unset or empty variable is an error."""
+        """The token declared for exactly ``url`` (or for the mirror target it is under); an
+        unset or empty variable is an error."""
         with self._lock:
             found = self.entries.get(url)
+            if found is None:
+                found = next(
+                    (
+                        self.entries[p]
+                        for p in self.prefixes
+                        if p in self.entries and under(url, p) is not None
+                    ),
+                    None,
+                )
         if found is None:
             return None
         variable, declared_in = found

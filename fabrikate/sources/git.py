@@ -30,6 +30,7 @@ from fabrikate.sources.base import Finish, Placed, Request, SourceRun, cause_of,
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.support.cache import slug, touch
 from fabrikate.support.process import Command, run
+from fabrikate.support.redact import redact_url
 
 __all__ = ["GitFetcher"]
 
@@ -81,27 +82,30 @@ class GitFetcher:
         self.settings = sources.settings
 
     def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
-        """Put the asked-for commit of ``request.source`` at ``dest`` as a git checkout."""
+        """Put the asked-for commit of ``request.source`` at ``dest`` as a git checkout (the
+        locked commit, when ``request.pin`` names one)."""
+        asked, request = request, request.fetched
+        _check(asked)
         _check(request)
         dest = dest.absolute()
         target = self._target(request)
         sha, cached = self.sources.once(
             _key(target, request), lambda: self._resolve(target, request)
         )
-        if self._unchanged(dest, sha, request):
-            return Placed(sha, cached, False)
-        mirror = self.sources.cache.folder("git") / slug(target.url)
-        branch = "" if request.version else request.branch
+        if self._unchanged(dest, sha, asked):
+            return Placed(sha, cached, False, sha)
+        mirror = mirror_path(self.sources, target.url)
+        branch = "" if asked.version else asked.branch
         try:
-            self._checkout(mirror, sha, dest, target.url, branch, finish)
+            self._checkout(mirror, sha, dest, _origin(asked), branch, finish)
         except _GitFailed as exc:
             raise FetchError(
                 f"cannot check out {sha[:12]} of {request.shown} into {dest}: "
                 f"{_last_line(exc.stderr)}",
                 component=request.component,
             ) from None
-        _note(dest, request, sha)
-        return Placed(sha, cached, True)
+        _note(dest, asked, sha)
+        return Placed(sha, cached, True, sha)
 
     def _unchanged(self, dest: Path, sha: str, request: Request) -> bool:
         """Whether ``dest`` is an unmodified checkout of ``sha``: its files as fab left them
@@ -139,7 +143,7 @@ class GitFetcher:
         Run the jobs before (or while) placing the requests: ``place`` waits for their answers.
         """
         groups: dict[str, tuple[_Target, list[tuple[Request, Future[object]]]]] = {}
-        for request in requests:
+        for request in (r.fetched for r in requests):
             try:
                 _check(request)
                 target = self._target(request)
@@ -182,7 +186,7 @@ class GitFetcher:
         cache = self.sources.cache
         key = slug(target.url)
         mirror = cache.folder("git") / key
-        offline = self.settings.offline
+        offline = self.sources.offline(requests[0])
         wanted = {request: _batch_ref(request) for request in requests}
         with cache.lock("git", key):
             fresh = not mirror.is_dir()
@@ -255,8 +259,12 @@ class GitFetcher:
             if found:
                 touch(mirror)
                 return found, True
-        if self.settings.offline:
-            return self._offline(mirror, request), True
+        if self.settings.offline:  # the cache first; then only a local (file://) source
+            found = self._rev(mirror, _local_ref(request)) if mirror.is_dir() else ""
+            if found:
+                return found, True
+            if self.sources.offline(request):
+                raise self.sources.missing(request, _describe(request))
         with cache.lock("git", key):
             if version and mirror.is_dir():
                 found = self._rev(mirror, version)
@@ -271,15 +279,6 @@ class GitFetcher:
                     os.rename(temp, mirror)
             touch(mirror)
             return sha, False
-
-    def _offline(self, mirror: Path, request: Request) -> str:
-        found = self._rev(mirror, _local_ref(request)) if mirror.is_dir() else ""
-        if found:
-            return found
-        raise SourceError(
-            f"{_describe(request)} of {request.shown} is not in the cache and --offline was given",
-            component=request.component,
-        )
 
     def _fetch(self, repo: Path, target: _Target, request: Request) -> str:
         """Fetch just what ``request`` needs into ``repo``; return the commit."""
@@ -409,6 +408,48 @@ class GitFetcher:
                 os.rename(temp, prepared)
         return prepared
 
+    def remote_refs(self, request: Request) -> dict[str, str]:
+        """The branches, tags (peeled) and HEAD of ``request.source``, by name (``fab
+        outdated``; asks the remote)."""
+        target = self._target(request)
+        with self.sources.cache.building("git") as temp:
+            _init(temp, bare=True)
+            try:
+                out = self._run(
+                    ["ls-remote", "--", target.url, "HEAD", "refs/heads/*", "refs/tags/*"],
+                    temp,
+                    target.auth,
+                )
+            except _GitFailed as exc:
+                raise self._error(request, cause_of(exc.stderr, _CAUSES), exc.stderr) from None
+        refs: dict[str, str] = {}
+        for line in out.splitlines():
+            sha, _, name = line.partition("\t")
+            if name.endswith("^{}"):  # an annotated tag's commit wins over the tag object
+                refs[name[:-3]] = sha
+            else:
+                refs.setdefault(name, sha)
+        return refs
+
+    def export(self, url: str, refs: dict[str, str], into: Path) -> None:
+        """Copy commits of the cache's mirror of ``url`` into the bare repository ``into``,
+        under ``refs`` (ref name to commit; ``HEAD`` is written detached), for a vendor folder."""
+        mirror = mirror_path(self.sources, url)
+        _init(into, bare=True)
+        shas = sorted(set(refs.values()))
+        args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--depth", "1"]
+        try:
+            self._run([*args, "--", str(mirror), *(f"+{sha}:refs/fab/{sha}" for sha in shas)], into)
+            for ref, sha in sorted(refs.items()):
+                if ref == "HEAD":
+                    (into / "HEAD").write_text(sha + "\n")
+                else:
+                    self._run(["update-ref", ref, sha], into)
+        except _GitFailed as exc:
+            raise FetchError(
+                f"cannot copy {redact_url(url)} into the vendor folder: {_last_line(exc.stderr)}"
+            ) from None
+
     # -- running git ---------------------------------------------------------------------------
 
     def _run(
@@ -503,13 +544,25 @@ def _init(git_dir: Path, bare: bool) -> None:
 def _note(dest: Path, request: Request, sha: str, fingerprint: str | None = None) -> None:
     """Note what was asked for and the commit checked out, with a fingerprint of the files."""
     note = installs.Note(
-        source=request.shown,
+        source=request.asked,
         version=request.version,
         branch=request.branch,
         installed=sha,
         check=f"{sha} {fingerprint or _fingerprint(dest)}",
+        mirror=redact_url(request.mirror),
     )
     installs.write(dest, "git", note)
+
+
+def _origin(request: Request) -> str:
+    """The ``origin`` of an installed copy: the source as written, or the mirror the map
+    chose (never a vendor folder's path), without credentials."""
+    return redact_url(request.mirror or request.origin or request.source)
+
+
+def mirror_path(sources: SourceRun, url: str) -> Path:
+    """The cache's bare mirror of the git URL ``url`` (credentials removed)."""
+    return sources.cache.folder("git") / slug(url)
 
 
 def _fingerprint(dest: Path) -> str:

@@ -15,15 +15,16 @@ are sent as basic auth. Archives of exact versions are kept in the cache and nee
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import json
 import logging
 import os
 import re
+import shutil
 import tarfile
 import urllib.parse
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,18 @@ from fabrikate.errors import FabrikateError, FetchError, HttpFailure, SourceErro
 from fabrikate.hld import installs
 from fabrikate.sources.base import Finish, Placed, Request, SourceRun, cause_of, staging, swap_in
 from fabrikate.sources.credentials import basic_auth, check_source
+from fabrikate.sources.lockfile import Dependency
+from fabrikate.sources.mirrors import is_stable
+from fabrikate.sources.retired import INCUBATOR, STABLE, moved_to
 from fabrikate.sources.web import Tls, get
 from fabrikate.support.cache import slug, touch
 from fabrikate.support.fsutil import remove
 from fabrikate.support.helm import Helm
+from fabrikate.support.redact import redact_url
 from fabrikate.support.suggest import close_matches
 from fabrikate.support.yamlio import parse_yaml, read_text
 
-__all__ = ["HelmFetcher"]
+__all__ = ["HelmFetcher", "archive_file", "pick_version"]
 
 log = logging.getLogger("fabrikate")
 
@@ -105,29 +110,59 @@ class HelmFetcher:
                 check_source(value, what)
         if not request.source or not request.path:
             raise SourceError("helm component needs a source and a path (the chart name)")
-        fetched = self.prefetch(request)
-        digest = _digest(fetched.archive)
+        fetched, digest = self.locked(request)
         shown = _shown_version(request, fetched.version)
         note = installs.read(dest, "helm")
-        if dest.is_dir() and note is not None and note.check == digest:
-            installs.write(dest, "helm", _note(request, fetched.version, digest))
-            return Placed(shown, fetched.cached, False)
-        with staging(dest) as temp:
-            chart = _untar(fetched.archive, temp)
-            if finish is not None:
-                finish(chart)
-            swap_in(chart, dest)
+        changed = not (dest.is_dir() and note is not None and note.check == digest)
+        if changed:
+            with staging(dest) as temp:
+                chart = _untar(fetched.archive, temp)
+                if finish is not None:
+                    finish(chart)
+                swap_in(chart, dest)
         installs.write(dest, "helm", _note(request, fetched.version, digest))
-        return Placed(shown, fetched.cached, True)
+        self.deprecation(request, fetched.version, fetched.archive)
+        return Placed(shown, fetched.cached, changed, fetched.version, digest)
 
     def plan(self, requests: Sequence[Request]) -> list[Callable[[], None]]:
         """No batches: each chart archive is fetched once per run by ``prefetch``."""
         return []
 
     def prefetch(self, request: Request) -> _Fetched:
-        """The chart archive in the cache (fetched once per run)."""
+        """The chart archive in the cache (fetched once per run; a locked pin is fetched)."""
+        request = request.fetched
         key = ("helm", request.source, request.path, request.version)
         return self.sources.once(key, lambda: self._archive(request))
+
+    def locked(self, request: Request) -> tuple[_Fetched, str]:
+        """The archive ``request`` names and its digest, which must be the one the lock pins."""
+        fetched = self.prefetch(request)
+        digest = _digest(fetched.archive)
+        if request.digest and digest != request.digest:
+            raise FetchError(
+                f"chart {request.path!r} version {fetched.version} from {request.shown} is not "
+                f"the archive fabrikate.lock pins (sha256 {digest[:16]}..., locked "
+                f"{request.digest[:16]}...): refused; run fab install --update if the change is "
+                "wanted",
+                cause="digest mismatch",
+                component=request.component,
+            )
+        return fetched, digest
+
+    def deprecation(self, request: Request, version: str, chart: Path) -> None:
+        """Warn when a chart (an archive, or a ``Chart.yaml``) says it is deprecated, naming
+        its successor when fab knows it."""
+        if not _deprecated(chart):
+            return
+        name = request.path.rstrip("/").rsplit("/", 1)[-1]
+        moved = moved_to(name) if is_stable(request.origin or request.source) else ""
+        what = f"chart {name} {version}".rstrip()
+        self.sources.warn(
+            request.component,
+            f"{what} of {request.asked} is deprecated"
+            + (f": its successor is {moved}" if moved else " (its Chart.yaml says so)"),
+            "deprecated-chart",
+        )
 
     def _archive(self, request: Request) -> _Fetched:
         """The chart archive in the cache, downloaded unless an exact version is already there.
@@ -136,7 +171,8 @@ class HelmFetcher:
         their index; only OCI registries need ``helm pull`` (and no secret on its command line).
         """
         oci = request.source.lower().startswith("oci://")
-        if not oci and not request.source.lower().startswith(("http://", "https://")):
+        schemes = ("http://", "https://", "file://") if request.routed else ("http://", "https://")
+        if not oci and not request.source.lower().startswith(schemes):
             raise FetchError(
                 f"chart source {request.shown} is neither an http(s) chart repository nor an "
                 "oci:// registry",
@@ -147,13 +183,9 @@ class HelmFetcher:
             found = self._cached(request, exact)
             if found is not None:
                 return _Fetched(found, exact, True)
-        if self.settings.offline:
-            raise FetchError(
-                f"chart {request.path!r} version {request.version or '(latest)'!r} of "
-                f"{request.shown} is not in the cache and --offline was given",
-                cause="offline",
-                component=request.component,
-            )
+        if self.sources.offline(request):
+            what = f"chart {request.path!r} version {request.version or '(latest)'!r}"
+            raise self.sources.missing(request, what)
         if oci:
             version, body = self._oci(request)
             return _Fetched(self._keep(request, exact or version, body), exact or version, False)
@@ -168,6 +200,32 @@ class HelmFetcher:
             if found is None:
                 found = self._keep(request, version, self._download(access, entry, request))
         return _Fetched(found, version, False)
+
+    def versions(self, request: Request) -> list[dict[str, Any]]:
+        """Every release of the chart ``request`` names, as index entries (``fab outdated``;
+        asks the repository, or an OCI registry for its tags)."""
+        if request.source.lower().startswith("oci://"):
+            return [{"version": tag} for tag in self._oci_tags(request)]
+        access = self._access(request)
+        index = self.sources.once(("helm-index", access.url), lambda: self._index(access))
+        if isinstance(index, HttpFailure):
+            raise self._error(request, index.detail, cause=index.cause)
+        listed = index.get(request.path) or []
+        return [e for e in listed if isinstance(e, dict) and e.get("version")]
+
+    def _oci_tags(self, request: Request) -> list[str]:
+        """The tags of an OCI chart, from the registry's API (anonymous)."""
+        host, _, path = request.source.removeprefix("oci://").rstrip("/").partition("/")
+        plain = "--plain-http" in self._registry_flags(request.source)
+        name = f"{path}/{request.path}" if path else request.path
+        url = f"{'http' if plain else 'https'}://{host}/v2/{name}/tags/list"
+        try:
+            body = get(url, timeout=self.settings.timeout)
+            tags = json.loads(body).get("tags") or []
+        except (HttpFailure, ValueError, AttributeError) as exc:
+            cause = exc.cause if isinstance(exc, HttpFailure) else "not a tag list"
+            raise self._error(request, "", cause=f"cannot list tags: {cause}") from None
+        return [str(tag).replace("_", "+") for tag in tags]
 
     def _cached(self, request: Request, version: str) -> Path | None:
         """The archive of ``version`` in the cache if it is whole (its digest checked)."""
@@ -239,10 +297,15 @@ class HelmFetcher:
         """A chart archive named by the index, checked against the index's digest."""
         base = access.url.rstrip("/") + "/"
         url = urllib.parse.urljoin(base, str(entry["urls"][0]))
+        if not url.lower().startswith("file://"):  # an index may name archives elsewhere
+            url = self.sources.mirrors.rewrite(url).url
         same_host = urllib.parse.urlsplit(url)[:2] == urllib.parse.urlsplit(base)[:2]
         header = access.header if same_host or access.pass_all else ""
+        local = base.lower().startswith("file://")
         try:
-            body = get(url, header=header, timeout=self.settings.timeout, tls=access.tls)
+            body = get(
+                url, header=header, timeout=self.settings.timeout, tls=access.tls, local=local
+            )
         except HttpFailure as exc:
             raise self._error(request, exc.detail, cause=exc.cause) from None
         expected = str(entry.get("digest") or "")
@@ -258,8 +321,15 @@ class HelmFetcher:
     def _index(self, access: _Access) -> dict[str, Any] | HttpFailure:
         """The repository's parsed ``index.yaml`` (its ``entries``), or why not."""
         url = access.url.rstrip("/") + "/index.yaml"
+        local = url.lower().startswith("file://")
         try:
-            body = get(url, header=access.header, timeout=self.settings.timeout, tls=access.tls)
+            body = get(
+                url,
+                header=access.header,
+                timeout=self.settings.timeout,
+                tls=access.tls,
+                local=local,
+            )
         except HttpFailure as exc:
             if exc.status == 404:
                 return HttpFailure("chart repository not found", exc.detail, 404)
@@ -341,58 +411,94 @@ class HelmFetcher:
 
     # -- chart dependencies --------------------------------------------------------------------
 
-    def dependencies(self, chart: Path, component: str) -> bool:
-        """Fetch a chart's declared dependencies into its ``charts/``; False when it has none."""
-        declared = _dependencies(chart)
-        if not declared:
-            return False
-        if self.settings.offline:
-            if (chart / "charts").is_dir():
-                return True
-            raise FetchError(
-                f"chart {chart} has dependencies that are not fetched and --offline was given",
-                component=component,
-            )
-        repos = sorted({d for d in declared if d.startswith(("http://", "https://"))})
-        for url in repos:
-            _, user, password = self.sources.credentials.userinfo(url, component)
-            if user or password:
-                raise FetchError(
-                    f"chart {chart} names a dependency repository with credentials in its URL "
-                    f"({self.sources.mask(url)}); fab never puts a secret on helm's command line",
-                    component=component,
-                )
-        for url in repos:
-            self.sources.once(("helm-repo", url), functools.partial(self._add_repo, url, component))
-        locked = (chart / "Chart.lock").is_file() or (chart / "requirements.lock").is_file()
-        action = "build" if locked else "update"
-        try:
-            self.helm(
-                ["dependency", action, *self.flags, "--", str(chart)],
-                what=f"helm dependency {action}",
-            )
-        except SourceError as exc:
-            raise FetchError(
-                f"helm dependency {action} of {chart} failed: {exc}", component=component
-            ) from None
-        return True
+    def dependencies(
+        self,
+        chart: Path,
+        boundary: Path,
+        request: Request,
+        pins: Mapping[str, Dependency],
+    ) -> list[Dependency]:
+        """Fetch the dependencies a git chart declares into its ``charts/``, as ``helm
+        dependency build`` (with a lock) or ``update`` would, but through fab's chart client:
+        the mirror map, access.yaml tokens, the cache and fabrikate.lock apply to them too.
 
-    def _add_repo(self, url: str, component: str) -> None:
-        name = "fab-" + hashlib.sha256(url.encode()).hexdigest()[:12]
-        with self.sources.cache.lock("helm", "repo-add"):
+        ``pins`` are the dependencies fabrikate.lock holds for this chart, by name; each one
+        still asked for the same way is fetched exactly. Returns what was fetched.
+        """
+        declared = _declared(chart)
+        locked = _chart_lock(chart, declared, request.path)
+        fetched: list[Dependency] = []
+        placed: list[tuple[str, Path, str]] = []
+        for dep in declared:
+            name, repository = dep["name"], dep["repository"]
+            key = dep["alias"] or name
+            label = f"dependency {key} of chart {request.path}"
+            if not repository:  # helm expects it in charts/ already
+                continue
+            if repository.startswith("file://"):
+                _local_dependency(chart, boundary, name, repository, label)
+                continue
+            url = self.repository(repository, label, request.component)
+            asked = Request(
+                request.component, "helm", url, path=name, version=locked.get(key, dep["version"])
+            )
+            pin = pins.get(key)
+            if pin is not None and (pin.chart, pin.repository, pin.version) == (
+                name,
+                repository,
+                dep["version"],
+            ):
+                asked = replace(asked, pin=pin.chart_version, digest=pin.digest)
+            routed = self.sources.route(asked)
             try:
-                self.helm(
-                    ["repo", "add", "--force-update", *self.flags, "--", name, url],
-                    what="helm repo add",
+                archive, digest = self.locked(routed)
+            except FetchError as exc:
+                if exc.cause == "offline" and list((chart / "charts").glob(f"{name}-*.tgz")):
+                    log.debug("%s: offline, keeping the archive the chart brings", label)
+                    continue
+                exc.message = f"{label}: {exc.message}"
+                raise
+            placed.append((name, archive.archive, archive.version))
+            self.deprecation(routed, archive.version, archive.archive)
+            fetched.append(
+                Dependency(
+                    key,
+                    name,
+                    repository,
+                    dep["version"],
+                    archive.version,
+                    digest,
+                    redact_url(routed.mirror),
                 )
-            except SourceError as exc:
-                raise FetchError(
-                    f"cannot add chart repository {self.sources.mask(url)}: {exc}",
-                    component=component,
-                ) from None
+            )
+        _put_archives(chart / "charts", placed)
+        return fetched
+
+    def repository(self, repository: str, label: str, component: str) -> str:
+        """A dependency's repository as a URL: ``@name`` and ``alias:name`` are the user's helm
+        repository aliases (``stable`` and ``incubator`` are known without one)."""
+        alias = ""
+        for mark in ("@", "alias:"):
+            if repository.startswith(mark):
+                alias = repository.removeprefix(mark)
+        if not alias:
+            check_source(repository, f"{label}: repository")
+            return repository
+        entry = _find_repo(self._user_env().get("HELM_REPOSITORY_CONFIG", ""), "", alias)
+        if entry is not None and entry.get("url"):
+            return str(entry["url"])
+        known = {"stable": STABLE, "incubator": INCUBATOR}.get(alias)
+        if known:
+            return known
+        raise FetchError(
+            f"{label} names the helm repository alias {alias!r}, which your helm configuration "
+            "does not have (helm repo add it, or write the repository URL)",
+            component=component,
+        )
 
 
-def _find_repo(config: str, url: str) -> dict[str, Any] | None:
+def _find_repo(config: str, url: str, name: str = "") -> dict[str, Any] | None:
+    """The user's helm repository entry with URL ``url`` (or, given ``name``, that name)."""
     if not config or not Path(config).is_file():
         return None
     try:
@@ -400,7 +506,11 @@ def _find_repo(config: str, url: str) -> dict[str, Any] | None:
     except FabrikateError:  # an unreadable user config is no alias
         return None
     for entry in (data or {}).get("repositories") or []:
-        if isinstance(entry, dict) and str(entry.get("url", "")).rstrip("/") == url.rstrip("/"):
+        if not isinstance(entry, dict):
+            continue
+        if name and str(entry.get("name", "")) == name:
+            return entry
+        if not name and str(entry.get("url", "")).rstrip("/") == url.rstrip("/"):
             return entry
     return None
 
@@ -433,16 +543,93 @@ def pick_version(entries: list[dict[str, Any]], wanted: str) -> dict[str, Any] |
     return best[1] if best else None
 
 
-def _dependencies(chart: Path) -> list[str]:
-    """The ``repository`` of every dependency in ``requirements.yaml`` or ``Chart.yaml``."""
+def _declared(chart: Path) -> list[dict[str, str]]:
+    """The dependencies of ``requirements.yaml`` (apiVersion v1 charts) or ``Chart.yaml``."""
     for name in ("requirements.yaml", "Chart.yaml"):
         path = chart / name
-        if path.is_file():
-            data, _ = parse_yaml(read_text(path), str(path))
-            deps = (data or {}).get("dependencies") if isinstance(data, dict) else None
-            if deps:
-                return [str(d.get("repository") or "") for d in deps if isinstance(d, dict)]
+        if not path.is_file():
+            continue
+        data, _ = parse_yaml(read_text(path), str(path), strings=True)
+        deps = (data or {}).get("dependencies") if isinstance(data, dict) else None
+        if deps:
+            return [
+                {k: str(d.get(k) or "") for k in ("name", "version", "repository", "alias")}
+                for d in deps
+                if isinstance(d, dict) and d.get("name")
+            ]
     return []
+
+
+def _chart_lock(chart: Path, declared: list[dict[str, str]], label: str) -> dict[str, str]:
+    """The versions ``Chart.lock`` (or ``requirements.lock``) pins, by dependency name; a lock
+    that does not list the declared dependencies is out of sync, as ``helm dependency build``
+    says."""
+    for name, of in (("Chart.lock", "Chart.yaml"), ("requirements.lock", "requirements.yaml")):
+        path = chart / name
+        if not path.is_file():
+            continue
+        data, _ = parse_yaml(read_text(path), str(path), strings=True)
+        deps = (data or {}).get("dependencies") if isinstance(data, dict) else None
+        listed = [
+            (str(d.get("name")), str(d.get("version") or ""))
+            for d in deps or []
+            if isinstance(d, dict)
+        ]
+        if [n for n, _ in listed] == [d["name"] for d in declared]:  # helm keeps their order
+            return {d["alias"] or d["name"]: v for d, (_, v) in zip(declared, listed, strict=True)}
+        pinned = dict(listed)
+        wanted = {d["name"] for d in declared if d["repository"]}
+        if not wanted <= set(pinned):
+            raise FetchError(
+                f"chart {label}: {name} is out of sync with {of} (it lacks "
+                f"{', '.join(sorted(wanted - set(pinned)))}): run helm dependency update"
+            )
+        return {d["alias"] or d["name"]: pinned[d["name"]] for d in declared if d["name"] in pinned}
+    return {}
+
+
+def _put_archives(charts: Path, placed: list[tuple[str, Path, str]]) -> None:
+    """Put dependency archives into ``charts/`` as ``<name>-<version>.tgz``, first removing
+    other versions of them (as helm's ``safeDeleteDep``: files named ``<name>-*.tgz`` that
+    hold the chart ``name``)."""
+    if not placed:
+        return
+    charts.mkdir(exist_ok=True)
+    targets = {f"{name}-{version}.tgz" for name, _, version in placed}
+    for name in {name for name, _, _ in placed}:
+        for old in charts.glob(f"{name}-*.tgz"):
+            regular = old.is_file() and not old.is_symlink()
+            if old.name not in targets and regular and _holds(old, name):
+                old.unlink()
+    for name, archive, version in placed:
+        shutil.copyfile(archive, charts / f"{name}-{version}.tgz")
+
+
+def _holds(archive: Path, name: str) -> bool:
+    """Whether a chart archive's top folder is ``name``."""
+    try:
+        with tarfile.open(archive) as tar:
+            first = tar.next()
+    except (OSError, tarfile.TarError):
+        return False
+    return first is not None and first.name.split("/", 1)[0] == name
+
+
+def _local_dependency(chart: Path, boundary: Path, name: str, repository: str, label: str) -> None:
+    """A ``file://`` dependency: the chart folder it names (inside the clone) copied into
+    ``charts/<name>``; helm reads it as it reads the archive ``helm dependency`` would make."""
+    from fabrikate.hld import layout
+
+    relative = repository.removeprefix("file://")
+    folder = layout.confine(chart / relative, boundary, label, "its clone")
+    if not (folder / "Chart.yaml").is_file():
+        raise FetchError(f"{label}: {repository} is not a chart folder (no Chart.yaml)")
+    layout.chart_files(layout.Chart(folder, boundary, "its clone"))
+    target = chart / "charts" / name
+    if target.is_symlink() or target.exists():
+        raise FetchError(f"{label}: charts/{name} is already there")
+    (chart / "charts").mkdir(exist_ok=True)
+    shutil.copytree(folder, target, symlinks=False)
 
 
 def _untar(archive: Path, into: Path) -> Path:
@@ -461,12 +648,36 @@ def _digest(path: Path) -> str:
 
 def _note(request: Request, version: str, digest: str) -> installs.Note:
     return installs.Note(
-        source=request.shown,
+        source=request.asked,
         version=request.version,
         chart=request.path,
         installed=version,
         check=digest,
+        mirror=redact_url(request.mirror),
+        digest=digest,
     )
+
+
+def _deprecated(chart: Path) -> bool:
+    """Whether a chart archive, or a chart's ``Chart.yaml``, says ``deprecated: true``."""
+    try:
+        folder = chart.name == "Chart.yaml"
+        text = read_text(chart) if folder else archive_file(chart, "Chart.yaml")
+        data, _ = parse_yaml(text, str(chart))
+    except (OSError, tarfile.TarError, FabrikateError):
+        return False
+    return isinstance(data, dict) and data.get("deprecated") is True
+
+
+def archive_file(archive: Path, name: str) -> str:
+    """The text of ``<chart>/<name>`` in a chart archive ('' when it has none)."""
+    with tarfile.open(archive) as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if len(parts) == 2 and parts[1] == name and member.isfile():
+                handle = tar.extractfile(member)
+                return handle.read(1 << 20).decode("utf-8", "replace") if handle else ""
+    return ""
 
 
 def _shown_version(request: Request, placed: str) -> str:

@@ -19,6 +19,7 @@ from fabrikate.sources.base import Finish, Placed, Request, SourceRun
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.sources.web import get
 from fabrikate.support.fsutil import write_bytes
+from fabrikate.support.redact import redact_url
 
 __all__ = ["HttpFetcher"]
 
@@ -40,31 +41,55 @@ class HttpFetcher:
         """Nothing ahead: the file is downloaded by ``place``."""
 
     def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
-        """Download ``request.source`` to the file ``dest``."""
+        """Download ``request.source`` to the file ``dest`` (the locked content, when
+        ``request.digest`` names one: from the cache if it is there)."""
         check_source(request.source, "http source")
-        if not request.source.lower().startswith(("http://", "https://")):
+        schemes = ("http://", "https://", "file://") if request.routed else ("http://", "https://")
+        if not request.source.lower().startswith(schemes):
             raise FetchError(
                 f"http source {request.shown!r} is not an http(s) URL",
                 component=request.component,
             )
-        if self.settings.offline:
-            if dest.is_file():
-                return Placed(request.shown, True, False)
+        body, cached = self._body(request, dest)
+        digest = _digest(body)
+        if request.digest and digest != request.digest:
             raise FetchError(
-                f"{request.shown} is not installed and --offline was given",
-                cause="offline",
+                f"{request.shown} is not the file fabrikate.lock pins (sha256 {digest[:16]}..., "
+                f"locked {request.digest[:16]}...): refused; run fab install --update if the "
+                "change is wanted",
+                cause="digest mismatch",
                 component=request.component,
             )
-        body = self.sources.once(("http", request.source), lambda: self._get(request))
-        note = installs.Note(source=request.shown, installed=_digest(body))
+        note = installs.Note(
+            source=request.asked,
+            installed=digest,
+            mirror=redact_url(request.mirror),
+            digest=digest,
+        )
         if dest.is_file() and _digest(dest.read_bytes()) == note.installed:
             installs.write(dest, "http", note)
-            return Placed(request.shown, False, False)
+            return Placed(request.shown, cached, False, digest=digest)
         write_bytes(dest, body, prefix=f".{dest.name}.fab-", finish=finish)
         installs.write(dest, "http", note)
-        return Placed(request.shown, False, True)
+        return Placed(request.shown, cached, True, digest=digest)
 
-    def _get(self, request: Request) -> bytes:
+    def _body(self, request: Request, dest: Path) -> tuple[bytes, bool]:
+        """The file's bytes, and whether no network was needed: the locked digest from the
+        cache, else (offline) the installed copy, else a download kept in the cache."""
+        if request.digest:
+            kept = self.sources.cache.get("files", request.digest)
+            if kept is not None and _digest(kept) == request.digest:
+                return kept, True
+        if self.sources.offline(request):
+            if dest.is_file() and not dest.is_symlink():
+                return dest.read_bytes(), True
+            raise self.sources.missing(request, "the file")
+        body = self.sources.once(("http", request.source), lambda: self.download(request))
+        self.sources.cache.put("files", _digest(body), body)
+        return body, False
+
+    def download(self, request: Request) -> bytes:
+        """The body of ``request.source`` (its access.yaml token sent to it, and only to it)."""
         credentials = self.sources.credentials
         url, user, password = credentials.userinfo(request.source, request.component)
         grant = credentials.grant(request.source, request.component)
@@ -72,8 +97,11 @@ class HttpFetcher:
         if not header and (user or password):
             header = basic_auth(user, password)
         credentials.add_secret(header, header.removeprefix("Basic "))
+        local = url.lower().startswith("file://") and request.routed
         try:
-            return get(url, header=header, timeout=self.settings.timeout, limit=_MAX_BYTES)
+            return get(
+                url, header=header, timeout=self.settings.timeout, limit=_MAX_BYTES, local=local
+            )
         except HttpFailure as exc:
             cause = f"http {exc.status}" if exc.status else exc.cause
             raise self._error(request, cause, exc.detail) from None

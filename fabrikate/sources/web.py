@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from fabrikate.errors import HttpFailure
 from fabrikate.sources.base import cause_of
@@ -65,8 +67,15 @@ def get(
     timeout: float | None,
     tls: Tls | None = None,
     limit: int = MAX_DOWNLOAD_BYTES,
+    local: bool = False,
 ) -> bytes:
-    """The body of a 2xx answer to GET ``url``; any other outcome raises ``HttpFailure``."""
+    """The body of a 2xx answer to GET ``url``; any other outcome raises ``HttpFailure``.
+
+    A ``file://`` URL (a vendor folder, a mirror on disk) is read only with ``local``: a
+    remote index or definition may not name local files.
+    """
+    if url.lower().startswith("file://"):
+        return _read_local(url, limit) if local else _refuse_local(url)
     request = urllib.request.Request(url, headers={"User-Agent": "fabrikate"})
     if header:
         request.add_unredirected_header("Authorization", header)
@@ -88,3 +97,21 @@ def get(
     if len(body) > limit:
         raise HttpFailure("too large", f"larger than {limit} bytes")
     return body
+
+
+def _read_local(url: str, limit: int) -> bytes:
+    """A regular local file named by a ``file://`` URL."""
+    from fabrikate.errors import InputError
+    from fabrikate.support.fsutil import read_regular
+
+    path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    if not path.is_file():
+        raise HttpFailure("not found", f"no file {path}", 404)
+    try:
+        return read_regular(path, limit)
+    except InputError as exc:
+        raise HttpFailure("not a regular file", str(exc)) from None
+
+
+def _refuse_local(url: str) -> bytes:
+    raise HttpFailure("a local file", f"{url} is a local file, which only a mirror map may name")

@@ -32,6 +32,7 @@ FORMATS: dict[str, tuple[str, ...] | None] = {
     "generate": None,
     "init": None,
     "install": None,
+    "outdated": ("text", "json"),
     "records diff": ("text", "json", "yaml"),
     "records export": ("json", "jsonl", "yaml"),
     "records list": ("text", "json", "yaml"),
@@ -40,6 +41,7 @@ FORMATS: dict[str, tuple[str, ...] | None] = {
     "schema": ("json", "yaml"),
     "set": None,
     "validate": ("text", "json", "yaml"),
+    "vendor": None,
     "version": ("text", "json", "yaml"),
 }
 GLOBALS = (["-v"], ["-q"], ["--debug"], ["--records", "none"])

@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from fabrikate.api.scaffold import CI_FILES
 from fabrikate.cli.main import main
 
-# Flags the pipelines use that another branch is adding (issue 15: `fab install --locked`).
+# Flags the pipelines use that another branch is adding (none now).
 # A pending flag that exists fails the test below: then remove it from here.
-PENDING = {("install", "--locked")}
+PENDING: set[tuple[str, str]] = set()
 
 SCHEMAS = {
     "github": "vendor.github-workflows",

@@ -250,7 +250,7 @@ def test_git_chart_dependencies_are_built(tmp_path: Path, http_site: Http) -> No
         repo, {"charts/web/Chart.yaml": f"apiVersion: v2\nname: web\nversion: 2.0.0\n{missing}"}
     )
     git(repo, "commit", "-qam", "a missing dependency")
-    failed = fabrikate.install(root, settings())
+    failed = fabrikate.install(root, settings(), update=True)  # the lock pins the old commit
     assert len(failed.failures) == 1 and "dependency" in str(failed.failures[0])
     assert "version: 1.0.0" in (root / "helm_repos/web/charts/web/Chart.yaml").read_text()
     assert list((root / "helm_repos/web/charts/web/charts").glob("demo-0.1.0.tgz"))

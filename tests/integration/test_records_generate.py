@@ -398,6 +398,7 @@ def test_git_component_records_its_reference_and_clone_commit(tree, db: str) -> 
         "type": "static",
         "method": "git",
         "source": "https://***@git.example.com/org/remote.git",
+        "mirror": None,  # fab install did not place it: no mirror is known
         "path": None,
         "version": "v1.0.0",
         "branch": None,
