@@ -41,7 +41,9 @@ _EXPORTS = {
     "install": "fabrikate.api.install",
     "load": "fabrikate.api.load",
     "outdated": "fabrikate.api.outdated",
+    "OutdatedResult": "fabrikate.api.outdated",
     "vendor": "fabrikate.api.vendor",
+    "VendorResult": "fabrikate.api.vendor",
     # authoring and validation
     "Definition": "fabrikate.api.find",
     "ValidationReport": "fabrikate.api.validate",
@@ -75,12 +77,12 @@ if TYPE_CHECKING:
     from fabrikate.api.generate import generate
     from fabrikate.api.install import install
     from fabrikate.api.load import load
-    from fabrikate.api.outdated import outdated
+    from fabrikate.api.outdated import OutdatedResult, outdated
     from fabrikate.api.results import GenerateResult
     from fabrikate.api.scaffold import InitResult, init
     from fabrikate.api.validate import Report as ValidationReport
     from fabrikate.api.validate import validate
-    from fabrikate.api.vendor import vendor
+    from fabrikate.api.vendor import VendorResult, vendor
     from fabrikate.errors import (
         ConfigConflictError,
         Diagnostic,

@@ -108,6 +108,9 @@ def read(dest: Path, method: str) -> Note | None:
             chart=field("chart", ""),
             installed=field("installed", ""),
             check=field("check", ""),
+            mirror=field("mirror", ""),
+            digest=field("digest", ""),
+            dependencies=field("dependencies", ""),
         )
     # An earlier fab wrote "<commit> <fingerprint>" (git) or the archive digest (helm).
     first = text.strip().partition(" ")[0]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from fabrikate.errors import Diagnostic, FetchError
 from fabrikate.settings import Settings
@@ -38,9 +38,6 @@ __all__ = [
     "staging",
     "swap_in",
 ]
-
-if TYPE_CHECKING:
-    from fabrikate.sources.vendor import Vendor
 
 log = logging.getLogger("fabrikate")
 
@@ -106,6 +103,19 @@ class Placed:
 Finish = Callable[[Path], None]
 
 
+class VendorFolder(Protocol):
+    """Where a vendor folder keeps the copy of a source (``vendor.Vendor``)."""
+
+    @property
+    def root(self) -> Path:
+        """The folder."""
+        ...
+
+    def locate(self, url: str) -> str:
+        """The ``file://`` URL of ``url``'s copy, or ''."""
+        ...
+
+
 class Fetcher(Protocol):
     """Make one source present at one path; everything the installer asks of a fetcher."""
 
@@ -136,7 +146,7 @@ class SourceRun:
     cache: Cache = field(default_factory=Cache.default)
     credentials: Credentials = field(default_factory=Credentials)
     mirrors: Mirrors = field(default_factory=Mirrors)
-    vendor: Vendor | None = None
+    vendor: VendorFolder | None = None
     warnings: list[Diagnostic] = field(default_factory=list)
     _memo: dict[object, Future[object]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

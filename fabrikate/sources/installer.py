@@ -291,9 +291,9 @@ class _Installer:
             if component.method != "git":
                 self.place(node.id, request, dest)
                 return
-            fetched: list[list[Dependency]] = []
-            finish = self.chart_dependencies(node, request, fetched)
-            self.place(node.id, request, dest, finish, fetched)
+            deps: list[list[Dependency]] = []
+            finish = self.chart_dependencies(node, request, deps)
+            self.place(node.id, request, dest, finish, deps)
             _chart_in(dest, request, self.sources.mask)  # an unchanged checkout, another path
             chart_yaml = layout.join_path(dest, component.path) / "Chart.yaml"
             self.sources.charts().deprecation(request, "", chart_yaml)

@@ -74,7 +74,9 @@ class Vendor:
         for url, rel in listed.items():
             target = (root / str(rel)).resolve()
             if not target.is_relative_to(root.resolve()):
-                raise InputError(f"{url}: {rel} leaves the vendor folder", Location(str(path)))
+                raise InputError(
+                    f"{url}: {rel} leaves the vendor folder", location=Location(str(path))
+                )
             sources[_key(str(url))] = target.as_uri()
         return cls(root.resolve(), sources)
 
@@ -262,7 +264,7 @@ def _write_index(folder: Path) -> None:
     entries: dict[str, list[dict[str, Any]]] = {}
     for archive in sorted(folder.glob("*.tgz")):
         meta = _chart_yaml(archive)
-        entry = {
+        entry: dict[str, Any] = {
             k: str(meta[k]) for k in ("name", "version", "apiVersion", "appVersion") if k in meta
         }
         if meta.get("deprecated") is True:

@@ -37,10 +37,12 @@ PUBLIC = [
     "Settings",
     "SourceError",
     "Store",
+    "OutdatedResult",
     "TimedOut",
     "Tree",
     "ValidationFailed",
     "ValidationReport",
+    "VendorResult",
     "__version__",
     "add_subcomponent",
     "diff",
@@ -51,9 +53,11 @@ PUBLIC = [
     "install",
     "load",
     "open_store",
+    "outdated",
     "remove_subcomponent",
     "set_config",
     "validate",
+    "vendor",
 ]
 
 
