@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +32,7 @@ from fabrikate.support.cache import slug, touch
 from fabrikate.support.process import Command, run
 from fabrikate.support.redact import redact_url
 
-__all__ = ["GitFetcher"]
+__all__ = ["GitFetcher", "config_env", "mirror_path"]
 
 log = logging.getLogger("fabrikate")
 
@@ -464,8 +464,8 @@ class GitFetcher:
         Through ``process.run``: a timeout or a signal kills git and its helpers (ssh,
         git-remote-http) as one process group.
         """
-        env = _config_env({"protocol.ext.allow": "never", "protocol.fd.allow": "never"})
-        env.update(_config_env(config or {}, start=2))
+        env = config_env({"protocol.ext.allow": "never", "protocol.fd.allow": "never"})
+        env.update(config_env(config or {}, start=2))
         env.update(
             GIT_DIR=str(git_dir),
             GIT_TERMINAL_PROMPT="0",
@@ -606,14 +606,18 @@ def _link_objects(mirror: Path, git_dir: Path) -> None:
         shutil.copyfile(mirror / "shallow", git_dir / "shallow")
 
 
-def _config_env(values: dict[str, str], start: int = 0) -> dict[str, str]:
-    """Git config given through the environment, so it shows in no argv and no file."""
+def config_env(
+    values: Mapping[str, str] | Sequence[tuple[str, str]], start: int = 0
+) -> dict[str, str]:
+    """Git config given through the environment, so it shows in no argv and no file (pairs
+    may repeat a key: git reads a multi-valued setting)."""
+    pairs = list(values.items()) if isinstance(values, Mapping) else list(values)
     env = {}
-    for index, (key, value) in enumerate(values.items(), start):
+    for index, (key, value) in enumerate(pairs, start):
         env[f"GIT_CONFIG_KEY_{index}"] = key
         env[f"GIT_CONFIG_VALUE_{index}"] = value
-    if values:
-        env["GIT_CONFIG_COUNT"] = str(start + len(values))
+    if pairs:
+        env["GIT_CONFIG_COUNT"] = str(start + len(pairs))
     return env
 
 

@@ -473,13 +473,9 @@ def install(
 def _hook_environment(mirrors: Mirrors) -> dict[str, str]:
     """What install hooks get of the mirror map: its rules as git ``insteadOf`` settings (a
     ``git clone`` in a hook goes through the mirrors) and ``FAB_MIRRORS``, the file."""
-    env = {}
-    pairs = mirrors.git_config()
-    for index, (key, value) in enumerate(pairs):
-        env[f"GIT_CONFIG_KEY_{index}"] = key
-        env[f"GIT_CONFIG_VALUE_{index}"] = value
-    if pairs:
-        env["GIT_CONFIG_COUNT"] = str(len(pairs))
+    from fabrikate.sources.git import config_env
+
+    env = config_env(mirrors.git_config())
     if mirrors.file:
         env["FAB_MIRRORS"] = str(Path(mirrors.file).absolute())
     return env

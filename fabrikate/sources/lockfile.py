@@ -126,7 +126,8 @@ class Lock:
             "lockVersion": _FORMAT,
             "components": {name: _plain(self.entries[name]) for name in sorted(self.entries)},
         }
-        body = yaml.safe_dump(data, sort_keys=True, default_flow_style=False, width=4096)
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        body = yaml.dump(data, Dumper=dumper, sort_keys=True, default_flow_style=False, width=4096)
         return _HEADER + body
 
     def write(self) -> bool:

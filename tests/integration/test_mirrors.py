@@ -165,15 +165,26 @@ def test_a_fetched_definitions_chart_source_is_rewritten(tmp_path: Path, http_si
                 """
         },
     )
+    # The definitions repository is named at a dead URL too: git goes through the map as well.
     root = hld(
         tmp_path / "hld",
-        f'  - {{name: defs, method: git, source: "{definitions.as_uri()}", path: demo}}\n',
-        f"mirrors:\n  - {{from: '{DEAD}', to: '{http_site.url}'}}\n",
+        f'  - {{name: defs, method: git, source: "{DEAD}/git/definitions", path: demo}}\n',
+        "mirrors:\n"
+        f"  - {{from: '{DEAD}/git/', to: '{tmp_path.as_uri()}/'}}\n"
+        f"  - {{from: '{DEAD}', to: '{http_site.url}'}}\n",
     )
     result = fabrikate.install(root, settings())
     assert result.ok, result.failures
-    [chart] = [i for i in result.installed if i.component == "defs/chart"]
-    assert (chart.source, chart.mirror) == (f"{DEAD}/charts", http_site.charts)
+    by_id = {i.component: i for i in result.installed}
+    assert (by_id["defs"].source, by_id["defs"].mirror) == (
+        f"{DEAD}/git/definitions",
+        definitions.as_uri(),
+    )
+    assert (by_id["defs/chart"].source, by_id["defs/chart"].mirror) == (
+        f"{DEAD}/charts",
+        http_site.charts,
+    )
+    assert git(root / "components/defs", "remote", "get-url", "origin") == definitions.as_uri()
     out = fabrikate.generate(root, ["prod"], settings=settings())
     assert 'version: "0.2.0"' in (out.output / "defs" / "chart.yaml").read_text()
 
