@@ -80,3 +80,23 @@ def test_a_damaged_lock_is_an_error_naming_it(tmp_path: Path, text: str, message
 )
 def test_vendor_places_stay_inside_the_folder(kind: str, url: str, where: str) -> None:
     assert place(kind, url) == where
+
+
+def test_a_vendor_folder_may_not_point_outside_itself(tmp_path: Path) -> None:
+    from fabrikate.sources.vendor import VENDOR_FILE, Vendor
+
+    folder = tmp_path / "vendor"
+    folder.mkdir()
+    (folder / VENDOR_FILE).write_text(
+        "vendorVersion: 1\nsources:\n  https://h/x.git: git/h/x.git\n  https://h/y: ../../etc\n"
+    )
+    with pytest.raises(InputError, match="https://h/y: ../../etc leaves the vendor folder"):
+        Vendor.load(folder)
+    (folder / VENDOR_FILE).write_text(
+        "vendorVersion: 1\nsources:\n  https://u:pw@h/x.git/: git/x\n"
+    )
+    vendor = Vendor.load(folder)
+    assert vendor.locate("https://h/x.git") == (folder / "git/x").resolve().as_uri()
+    assert vendor.locate("https://other/x.git") == ""
+    with pytest.raises(InputError, match="is not a vendor folder"):
+        Vendor.load(tmp_path)
