@@ -11,6 +11,7 @@ Every error a user can cause is a ``FabrikateError``; the CLI prints its one lin
     ├── SourceError           a remote source could not be fetched
     │   └── FetchError        ... with the cause in a few words (``unknown host``)
     ├── RecordsError          a deployment record could not be written or read
+    ├── EventError            a cluster event (Flux, Argo CD) is malformed or badly signed
     ├── ValidationFailed      ``generate(validate=True)`` wrote objects that are invalid
     └── Failures              several of the above at once (``errors`` lists them)
 
@@ -34,6 +35,7 @@ from fabrikate.support.redact import printable
 __all__ = [
     "ConfigConflictError",
     "Diagnostic",
+    "EventError",
     "FabrikateError",
     "Failures",
     "FetchError",
@@ -141,6 +143,10 @@ class FetchError(SourceError):
 
 class RecordsError(FabrikateError):
     """A deployment record could not be written or read."""
+
+
+class EventError(FabrikateError):
+    """A cluster event (a Flux or Argo CD notification) is malformed or not signed right."""
 
 
 class ValidationFailed(FabrikateError):

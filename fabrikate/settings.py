@@ -47,6 +47,11 @@ class Settings:
     mirrors: str | None = None  # the mirror map file (FAB_MIRRORS; 'none': no file); None: look
     builtin_mirrors: bool = True  # the built-in rules for retired chart hosts
     vendor: str | None = None  # install from this vendor folder (fab vendor), with no network
+    ring: str | None = None  # the ring records name (--ring, FAB_RING); None: from the ring map
+    # The source change a generation deploys (FAB_SOURCE_COMMIT, _REPO, _COMMIT_TIME).
+    source_commit: str | None = None
+    source_repo: str | None = None
+    source_commit_time: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -67,6 +72,9 @@ class Settings:
             values["plain_http_registries"] = tuple(plain)
         if variable("MIRRORS"):
             values["mirrors"] = variable("MIRRORS")
+        for name in ("RING", "SOURCE_COMMIT", "SOURCE_REPO", "SOURCE_COMMIT_TIME"):
+            if variable(name):
+                values[name.lower()] = variable(name)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("timeout") == 0:  # from --timeout or FAB_TIMEOUT: no limit
             values["timeout"] = None

@@ -39,7 +39,8 @@ def summarize(
     rendered = None
     if files is not None:
         documents = tuple((c.id, tuple(c.documents)) for c in result.components)
-        rendered = Rendered(result.output, dict(files), documents)
+        written = {c.id: c.file for c in result.components}
+        rendered = Rendered(result.output, dict(files), documents, written)
     checked = result.validation
     return RunSummary(
         components=tuple(_facts(node, refs) for node in nodes),

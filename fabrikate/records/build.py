@@ -14,10 +14,12 @@ import hashlib
 import platform
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.hld.layout import COMPONENTS, GENERATED, HELM_REPOS
+from fabrikate.hld.rings import read_rings, resolve_ring
 from fabrikate.records import ci
 from fabrikate.records.gitinfo import hld_info, repo_commit, repo_name
 from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
@@ -25,9 +27,11 @@ from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
 if TYPE_CHECKING:
     from fabrikate.records.run import Run
     from fabrikate.records.summary import ComponentFacts
+    from fabrikate.settings import Settings
 
 __all__ = [
     "SCHEMA",
+    "SCHEMAS",
     "build_record",
     "environments_name",
     "output_digest",
@@ -36,7 +40,9 @@ __all__ = [
     "validate",
 ]
 
-SCHEMA = "fabrikate.deployment-record/v1"
+SCHEMA = "fabrikate.deployment-record/v2"
+# Every schema a store may hold: v2 added ring map, objects, source and hld.mergedBy.
+SCHEMAS = ("fabrikate.deployment-record/v1", SCHEMA)
 # Folders fab itself writes into the HLD: changes there do not make the HLD "dirty".
 _FAB_FOLDERS = (GENERATED, COMPONENTS, HELM_REPOS)
 _FINDINGS = 200  # validation findings kept in a record; the counts cover every one
@@ -66,17 +72,22 @@ def _component(facts: ComponentFacts, hld_top: Path | None, git: str) -> dict[st
     }
 
 
-def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The output summary and the images, for a run that rendered."""
-    from fabrikate.records.images import extract_images
+def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The output summary, the images and the objects, for a run that rendered."""
+    from fabrikate.records.images import extract_images, parse_documents
+    from fabrikate.records.objects import object_entries
 
     rendered = run.summary.rendered if run.summary is not None else None
     if rendered is None or run.error is not None:
-        return None, []
+        return None, [], []
     kinds: Counter[str] = Counter()
     images: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = []
     for component, documents in rendered.documents:
-        images.extend(extract_images(component, list(documents)))
+        parsed = parse_documents(documents)
+        images.extend(extract_images(component, parsed))
+        file = rendered.component_files.get(component, "")
+        objects.extend(object_entries(component, file, parsed))
         for text in documents:
             kind = _kind(text)
             if kind:
@@ -88,7 +99,7 @@ def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         "digest": output_digest(rendered.files),
         "changed": None,  # the store knows the previous record
     }
-    return summary, images
+    return summary, images, objects
 
 
 def _kind(text: str) -> str | None:
@@ -145,6 +156,9 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
     hld.pop("message", None)
     if env.get("FAB_PR") or ci.pull_request(env):
         hld["pr"] = env.get("FAB_PR") or ci.pull_request(env)
+    if hld.get("commit"):
+        hld["mergedBy"] = ci.actor(env, run_ci.get("reason")) or hld.get("mergedBy")
+    rings = read_rings(run.root)
     top = hld.pop("top", None)
     environment = environments_name(run.environments)
     facts = run.facts or _tree_facts(run, top)
@@ -158,7 +172,8 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
         "correlationId": env.get("FAB_CORRELATION_ID") or trailers.get("Deployment-Id"),
         "environment": environment,
         "environments": list(run.environments),
-        "ring": env.get("FAB_RING") or None,
+        "ring": resolve_ring(run.settings.ring, rings, hld.get("branch")),
+        "rings": rings.to_record(),
         "service": env.get("FAB_SERVICE") or None,
         "hld": hld,
         "manifest": _manifest(env, output["path"] if output else f"generated/{environment}"),
@@ -175,10 +190,39 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
         },
         "components": facts["components"],
         "images": facts["images"],
+        "objects": facts["objects"] if output else None,
+        "source": _source(run.settings, trailers),
         "output": dict(output) if output else None,
         "validation": _validation(run),
     }
     return mask_tree(record)
+
+
+def _source(settings: Settings, trailers: Mapping[str, str]) -> dict[str, Any] | None:
+    """The source change deployed: FAB_SOURCE_*, else the HLD commit's ``Source-*`` trailers."""
+    commit = settings.source_commit or trailers.get("Source-Commit")
+    repo = settings.source_repo or trailers.get("Source-Repo")
+    when = settings.source_commit_time or trailers.get("Source-Commit-Time")
+    if not (commit or repo):
+        return None
+    return {
+        "commit": commit.strip().lower() if commit else None,
+        "commitTime": _utc(when),
+        "repo": strip_credentials(repo) if repo else None,
+    }
+
+
+def _utc(text: str | None) -> str | None:
+    """An ISO-8601 time or Unix seconds as UTC ISO-8601 (None when it is neither)."""
+    if not text:
+        return None
+    try:
+        if text.strip().isdigit():
+            return datetime.fromtimestamp(int(text), UTC).isoformat()
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
 def _validation(run: Run) -> dict[str, Any] | None:
@@ -211,6 +255,7 @@ def tree_facts(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "components": record["components"],
         "images": record["images"],
+        "objects": record.get("objects"),
         "output": dict(record["output"] or {}, changed=None),
         "helm": record["tool"]["helm"],
     }
@@ -218,11 +263,12 @@ def tree_facts(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def _tree_facts(run: Run, top: Path | None) -> dict[str, Any]:
     """What the record says about the tree: components, images, output and helm version."""
-    output, images = _output(run)
+    output, images, objects = _output(run)
     summary, git = run.summary, run.settings.git
     return {
         "components": [_component(c, top, git) for c in summary.components] if summary else [],
         "images": images,
+        "objects": objects,
         "output": output,
         "helm": summary.helm if summary else None,
     }

@@ -8,8 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["detect", "pull_request"]
+__all__ = ["actor", "detect", "pull_request"]
 
+# Variables naming who started the run, by provider.
+_ACTORS = ("BUILD_REQUESTEDFOR", "GITHUB_ACTOR", "GITLAB_USER_NAME")
+# Run reasons of a push (a merge lands as one), where the actor is who merged.
+_PUSHES = {"individualci", "batchedci", "push"}
 # Run reasons that mean "a PR validation build", never a deployment (bedrock#1333).
 _VALIDATION = {"pullrequest", "pull_request", "pull_request_target", "merge_request_event"}
 
@@ -80,3 +84,10 @@ def pull_request(env: Mapping[str, str]) -> str | None:
     if ref.startswith("refs/pull/"):
         return ref.split("/")[2]
     return env.get("CI_MERGE_REQUEST_IID") or None
+
+
+def actor(env: Mapping[str, str], reason: str | None) -> str | None:
+    """Who pushed the commit this run builds (who merged, for a merge), when the CI says so."""
+    if (reason or "").lower() not in _PUSHES:
+        return None
+    return next((env[key] for key in _ACTORS if env.get(key)), None)

@@ -31,6 +31,10 @@ _PR_MESSAGES = (
 )
 
 
+# Committer names of merges made on a forge's web page: they say nothing of who merged.
+_FORGE_COMMITTERS = {"GitHub", "GitHub Enterprise", "GitLab"}
+
+
 def pr_from_message(message: str) -> str | None:
     """The PR number a merge commit message names, if any."""
     first = message.strip().splitlines()[0] if message.strip() else ""
@@ -90,10 +94,10 @@ def hld_info(
     if top is None:
         return {"repo": None, "commit": None, "commitShort": None, "branch": None, "dirty": None}
     url = _remote_url(git, top)
-    head = _git(git, top, "log", "-1", "--format=%H%x00%ct%x00%an%x00%ae%x00%B")
+    head = _git(git, top, "log", "-1", "--format=%H%x00%ct%x00%an%x00%ae%x00%P%x00%cn%x00%B")
     if not head:  # no commit yet
         return {"repo": url, "commit": None, "commitShort": None, "branch": None, "dirty": True}
-    sha, committed, name, email, message = head.split("\0", 4)
+    sha, committed, name, email, parents, committer, message = head.split("\0", 6)
     branch = (_git(git, top, "symbolic-ref", "-q", "--short", "HEAD") or "").strip()
     return {
         "top": top,
@@ -105,9 +109,17 @@ def hld_info(
         "commitTime": datetime.fromtimestamp(int(committed), UTC).isoformat(),
         "commitAuthor": f"{name} <{email}>",
         "pr": pr_from_message(message),
+        "mergedBy": _merged_by(parents, committer),
         "message": message.strip().splitlines()[0] if message.strip() else "",
         "trailers": _trailers(message),
     }
+
+
+def _merged_by(parents: str, committer: str) -> str | None:
+    """Who committed a merge commit, unless a forge did (GitHub's web-flow commits as GitHub)."""
+    if len(parents.split()) < 2 or committer in _FORGE_COMMITTERS:
+        return None
+    return committer or None
 
 
 def _trailers(message: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CONTAINER_KEYS", "extract_images", "parse_image"]
+__all__ = ["CONTAINER_KEYS", "extract_images", "parse_documents", "parse_image"]
 
 CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -66,14 +66,23 @@ def _document_images(component: str, doc: Any) -> Iterator[dict[str, Any]]:
                     }
 
 
-def extract_images(component: str, documents: Iterable[str]) -> list[dict[str, Any]]:
-    """The images of ``component``'s rendered documents, in document order."""
-    found: list[dict[str, Any]] = []
+def parse_documents(documents: Iterable[str]) -> list[Any]:
+    """Each rendered document parsed (None for one that does not parse)."""
+    parsed = []
     for text in documents:
         try:
-            doc = yaml.load(text, Loader=_Loader)
+            parsed.append(yaml.load(text, Loader=_Loader))
         except yaml.YAMLError:
-            continue  # a record describes output; it does not validate it
+            parsed.append(None)  # a record describes output; it does not validate it
+    return parsed
+
+
+def extract_images(component: str, documents: Iterable[Any]) -> list[dict[str, Any]]:
+    """The images of ``component``'s rendered documents (text or parsed), in document order."""
+    found: list[dict[str, Any]] = []
+    for doc in documents:
+        if isinstance(doc, str):
+            doc = parse_documents([doc])[0]
         if isinstance(doc, dict):
             found.extend(_document_images(component, doc))
     return found

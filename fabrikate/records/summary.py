@@ -44,6 +44,7 @@ class Rendered:
     output: Path
     files: Mapping[str, bytes] = field(default_factory=dict)
     documents: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (component id, documents)
+    component_files: Mapping[str, str] = field(default_factory=dict)  # component id -> file
 
 
 @dataclass(frozen=True, slots=True)

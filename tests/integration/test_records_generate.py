@@ -237,7 +237,9 @@ def test_ci_run_is_projected_as_a_deployment_row(tree, db: str, monkeypatch) -> 
     assert row.fields["p3"] == "4242" and row.fields["pr"] == "57"
     assert row.fields["hldCommitId"] == push["hld"]["commitShort"]
     assert row.fields["hldRepo"] == "https://github.com/org/hld.git"
-    assert row.fields["env"] == "prod" and row.fields["fabRecordId"] == push["id"]
+    # Spektate's env is the ring: with no ring map, the HLD branch (bedrock#1164).
+    assert push["ring"] == push["hld"]["branch"] and push["hld"]["branch"]
+    assert row.fields["env"] == push["ring"] and row.fields["fabRecordId"] == push["id"]
 
 
 @pytest.mark.helm
