@@ -6,9 +6,10 @@
 A Flux notification-controller ``Provider`` of type ``generic`` or ``generic-hmac`` (header
 ``X-Signature: sha256=<hex HMAC-SHA256 of the body>``) posts one event per JSON body; an Argo CD
 notifications webhook posts the template documented in the README (``Authorization: Bearer
-<secret>``, or the same ``X-Signature`` header). The agents do not send the Ready condition, so
-the state is inferred: an error is ``failed``; a finished reconciliation or a passed health
-check is ``healthy``; an install or upgrade is ``applied``; anything else is ``progressing``.
+<secret>``, or the same ``X-Signature`` header). Flux does not send the Ready condition, so the
+state is inferred: an error is ``failed``; a finished reconciliation (Ready) or a passed health
+check is ``healthy``; a change set, an install or an upgrade is ``applied``; anything else is
+``progressing``. Argo CD's sync and health status say it directly.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ _SHA = re.compile(r"(?:^|[@:/])([0-9a-f]{40}|[0-9a-f]{64})$")
 _HEALTHY = {"ReconciliationSucceeded", "HealthCheckSucceeded", "Succeeded", "TestSucceeded"}
 _APPLIED = {"InstallSucceeded", "UpgradeSucceeded", "RollbackSucceeded", "ApplySucceeded"}
 _HEALTH_PASSED = re.compile(r"^health check passed", re.IGNORECASE)
+# kustomize-controller's change set: one "Kind/namespace/name configured" line per object.
+_CHANGE_SET = re.compile(r"^\S+/\S+ (created|configured|unchanged|deleted)$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +166,8 @@ def _flux_state(severity: str | None, reason: str | None, message: str | None) -
         return "failed"
     if reason in _HEALTHY or _HEALTH_PASSED.match(message or ""):
         return "healthy"
-    return "applied" if reason in _APPLIED else "progressing"
+    applied = reason in _APPLIED or _CHANGE_SET.search(message or "")
+    return "applied" if applied else "progressing"
 
 
 def parse_flux(body: bytes, headers: Mapping[str, str], secret: str | None) -> ClusterEvent:
