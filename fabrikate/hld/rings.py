@@ -6,13 +6,13 @@
 ``rings.yaml`` (written by ``fab init``) maps ring names to ``branch`` (or Bedrock's
 ``targetBranch``) and ``default`` (or ``isDefault``); a Bedrock ``bedrock.yaml`` lists
 ``rings: {name: {isDefault: true}}``, where the ring's branch is its name. Both files may be
-present: ``rings.yaml`` wins for a ring both name.
+present: ``rings.yaml`` wins for a ring both name, and its default ring is the default.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,16 +70,16 @@ def read_rings(root: Path) -> RingMap:
         if not path.is_file():
             continue
         _inside(path, root)
-        for ring in _parse(path, name):
-            found[ring.name] = ring
+        rings = _parse(path, name)
+        defaults = [ring.name for ring in rings if ring.default]
+        if len(defaults) > 1:
+            message = f"more than one default ring: {', '.join(defaults)}"
+            raise InputError(message, location=Location(name))
+        if defaults:  # this file's default replaces the other's
+            found = {key: replace(ring, default=False) for key, ring in found.items()}
+        found.update((ring.name, ring) for ring in rings)
         files.insert(0, name)
-    rings = tuple(found.values())
-    defaults = [ring.name for ring in rings if ring.default]
-    if len(defaults) > 1:
-        raise InputError(
-            f"more than one default ring: {', '.join(defaults)}", location=Location(files[0])
-        )
-    return RingMap(rings, tuple(files))
+    return RingMap(tuple(found.values()), tuple(files))
 
 
 def _inside(path: Path, root: Path) -> None:

@@ -51,6 +51,8 @@ def test_bedrock_yaml_names_rings_by_branch_and_rings_yaml_wins(tmp_path: Path) 
     assert both.files == ("rings.yaml", "bedrock.yaml")
     assert both.ring_for("dev-branch") == "develop" and both.ring_for("develop") is None
     assert both.default == Ring("master", "master", True)
+    (tmp_path / "rings.yaml").write_text("rings:\n  develop: {default: true}\n")
+    assert read_rings(tmp_path).default == Ring("develop", "develop", True)  # one default
 
 
 def test_no_ring_map_and_resolution_order(tmp_path: Path) -> None:
