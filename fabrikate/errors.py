@@ -47,6 +47,7 @@ __all__ = [
     "RecordsError",
     "SourceError",
     "TimedOut",
+    "ToolNotFound",
     "ValidationFailed",
     "component_context",
     "raise_all",
@@ -125,6 +126,10 @@ class ProcessError(FabrikateError):
 
 class TimedOut(ProcessError):
     """A command outlived its timeout and was killed."""
+
+
+class ToolNotFound(ProcessError):
+    """The executable of a command does not exist."""
 
 
 class SourceError(FabrikateError):
