@@ -49,6 +49,7 @@ __all__ = [
     "RecordsError",
     "SourceError",
     "TimedOut",
+    "ToolNotFound",
     "ValidationFailed",
     "component_context",
     "raise_all",
@@ -127,6 +128,10 @@ class ProcessError(FabrikateError):
 
 class TimedOut(ProcessError):
     """A command outlived its timeout and was killed."""
+
+
+class ToolNotFound(ProcessError):
+    """The executable of a command does not exist."""
 
 
 class SourceError(FabrikateError):

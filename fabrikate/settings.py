@@ -40,6 +40,8 @@ class Settings:
     render_cache: bool = True
     incremental: bool = False  # skip a generate whose inputs and output did not change (fab: on)
     render_cache_bytes: int = 512 * 1024 * 1024
+    # fab's cache folder; None: the user cache dir. Read at construction, so Settings() honours it.
+    cache_dir: str | None = field(default_factory=lambda: variable("CACHE_DIR") or None)
     records: str | None = None  # records store URL (FAB_RECORDS); None: the default SQLite
     record_required: bool = False  # a failed record write fails the generation
     # OCI registries spoken to over plain http (FAB_PLAIN_HTTP_REGISTRIES, comma-separated).

@@ -65,7 +65,7 @@ def _refresh(url: str, settings: Settings) -> Path:
     """A current shallow checkout of ``url`` in the cache (the cached one when offline)."""
     check_source(url, "definitions repository")
 
-    cache = Cache.default()
+    cache = Cache.of(settings)
     root = cache.folder("definitions")
     checkout = root / hashlib.sha256(url.encode()).hexdigest()[:16]
     # Credentials in the URL go to git as a header in its environment: never on its command

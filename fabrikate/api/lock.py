@@ -19,4 +19,4 @@ __all__ = ["tree_lock"]
 def tree_lock(root: Path, settings: Settings) -> contextlib.AbstractContextManager[None]:
     """One fab process at a time per tree; others wait (``settings.wait``) or fail clearly."""
     name = digest("tree", os.path.realpath(root))
-    return Cache.default().lock("locks", name, wait=settings.wait, what=f"the tree at {root}")
+    return Cache.of(settings).lock("locks", name, wait=settings.wait, what=f"the tree at {root}")

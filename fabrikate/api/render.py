@@ -39,7 +39,7 @@ def render(
     from fabrikate.support.parallel import Pool
 
     started = time.perf_counter()
-    cache = Cache.default() if settings.render_cache else None
+    cache = Cache.of(settings) if settings.render_cache else None
     with Pool(settings.jobs) as pool:
         renderer = Renderer(settings, cache)
         renders = TreeRender(settings, renderer, pool, progress=progress)

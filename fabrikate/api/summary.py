@@ -59,7 +59,7 @@ def _helm_version(settings: Settings) -> str | None:
     from fabrikate.support.helm import version
 
     try:
-        return version(settings.helm, Cache.default())
+        return version(settings.helm, Cache.of(settings))
     except FabrikateError:
         return None
 

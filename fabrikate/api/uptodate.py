@@ -50,7 +50,7 @@ class UpToDate:
         from fabrikate.records.stores import records_off
 
         started = time.perf_counter()
-        payload = stamp.check(Cache.default(), self.key, self.root, self.dest, self.facts)
+        payload = stamp.check(Cache.of(self.settings), self.key, self.root, self.dest, self.facts)
         recorded = not records_off(self.settings.records)
         if payload is None or (payload["record"] is None and recorded):
             return None
@@ -101,7 +101,13 @@ class UpToDate:
             "record": tree_facts(result.record) if result.record else None,
         }
         stamp.save(
-            Cache.default(), self.key, self.before, self.root, self.dest, self.facts, payload
+            Cache.of(self.settings),
+            self.key,
+            self.before,
+            self.root,
+            self.dest,
+            self.facts,
+            payload,
         )
 
 

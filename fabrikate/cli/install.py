@@ -203,7 +203,7 @@ def cache_info(output_format: str) -> None:
     """Print where the cache is and what it holds."""
     from fabrikate.support.cache import Cache
 
-    store = Cache.default()
+    store = Cache.of(make_settings())
     entries = store.entries()
     kinds = {}
     for kind in sorted({e.kind for e in entries}):
@@ -232,6 +232,6 @@ def cache_prune(older_than: float) -> None:
     """Remove cached entries (all, or those unused for --older-than days)."""
     from fabrikate.support.cache import Cache
 
-    removed = Cache.default().prune(older_than * 86400)
+    removed = Cache.of(make_settings()).prune(older_than * 86400)
     size = sum(e.size for e in removed)
     click.echo(f"removed {plural(len(removed), 'entry', 'entries')} ({size / 1e6:.1f} MB)")

@@ -39,6 +39,6 @@ def generators(settings: Settings, cache: Cache | None) -> dict[str, Generator]:
 
     # Without a render cache, helm's homes are still in fab's cache folder.
     return {
-        "helm": HelmGenerator(settings, cache or Cache.default(), remember=cache is not None),
+        "helm": HelmGenerator(settings, cache or Cache.of(settings), remember=cache is not None),
         "static": StaticGenerator(),
     }

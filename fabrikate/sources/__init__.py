@@ -43,7 +43,7 @@ class Sources(SourceRun):
 
             vendor = Vendor.load(Path(settings.vendor))
         mirrors = Mirrors.load(root, settings)
-        return cls(settings, cache=cache or Cache.default(), mirrors=mirrors, vendor=vendor)
+        return cls(settings, cache=cache or Cache.of(settings), mirrors=mirrors, vendor=vendor)
 
     def fetcher(self, method: str) -> Fetcher:
         """The fetcher of a method (created on first use, so imports stay lazy)."""

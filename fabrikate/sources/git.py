@@ -24,7 +24,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from fabrikate.errors import FetchError, InputError, ProcessError, SourceError, TimedOut
+from fabrikate.errors import (
+    FetchError,
+    InputError,
+    ProcessError,
+    SourceError,
+    TimedOut,
+    ToolNotFound,
+)
 from fabrikate.hld import installs
 from fabrikate.sources.base import Finish, Placed, Request, SourceRun, cause_of, staging, swap_in
 from fabrikate.sources.credentials import basic_auth, check_source
@@ -488,9 +495,9 @@ class GitFetcher:
                 done = run(command)
             except TimedOut:  # its message repeats the argv; the caller names the source
                 raise _GitFailed(f"timed out after {self.settings.timeout:g}s") from None
+            except ToolNotFound:
+                raise SourceError(f"git not found: {self.settings.git} (set FAB_GIT)") from None
             except ProcessError as exc:
-                if "executable not found" in exc.message:
-                    raise SourceError(f"git not found: {self.settings.git} (set FAB_GIT)") from None
                 raise _GitFailed(self.sources.mask(exc.message)) from None
         if done.returncode != 0:
             raise _GitFailed(self.sources.mask(done.stderr))

@@ -1,6 +1,6 @@
 """fab's cache folder, shared by every run and every fab process on the machine.
 
-    cache = Cache.default()
+    cache = Cache.of(settings)
     with cache.lock("git", key):           # one process fills an entry, others wait
         with cache.building("git") as tmp:   # built in a temp folder, then renamed into place
             ...
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fabrikate.errors import FabrikateError
-from fabrikate.settings import variable
+from fabrikate.settings import Settings, variable
 from fabrikate.support.fsutil import remove, write_bytes
 
 __all__ = ["CACHE_VERSION", "Cache", "CacheEntry", "cache_root", "digest", "slug", "touch"]
@@ -54,9 +54,8 @@ _FALLBACK: dict[Path, Path] = {}
 _FALLBACK_LOCK = threading.Lock()
 
 
-def cache_root() -> Path:
-    """The versioned cache folder."""
-    base = variable("CACHE_DIR")
+def cache_root(base: str | None = None) -> Path:
+    """The versioned cache folder under ``base``, else under the user cache dir."""
     if not base:
         import platformdirs
 
@@ -147,9 +146,14 @@ class Cache:
     location: Path
 
     @classmethod
+    def of(cls, settings: Settings) -> Cache:
+        """The cache the run's settings name."""
+        return cls(cache_root(settings.cache_dir))
+
+    @classmethod
     def default(cls) -> Cache:
-        """The cache at ``cache_root()``."""
-        return cls(cache_root())
+        """The cache of code that runs without settings: the content-addressed parse memos."""
+        return cls(cache_root(variable("CACHE_DIR")))
 
     @property
     def root(self) -> Path:

@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from fabrikate.errors import Interrupted, ProcessError, TimedOut
+from fabrikate.errors import Interrupted, ProcessError, TimedOut, ToolNotFound
 from fabrikate.support.interrupts import check_interrupted, kill_group, track, untrack
 from fabrikate.support.redact import mask
 
@@ -107,7 +107,7 @@ def run(command: Command) -> Completed:
     except FileNotFoundError as exc:
         if command.cwd and not os.path.isdir(command.cwd):  # Popen says so for either
             raise ProcessError(f"{what}: working directory does not exist: {command.cwd}") from exc
-        raise ProcessError(f"{what}: executable not found: {command.argv[0]}") from exc
+        raise ToolNotFound(f"{what}: executable not found: {command.argv[0]}") from exc
     except PermissionError as exc:
         raise ProcessError(f"{what}: cannot execute {command.argv[0]}: permission denied") from exc
     except NotADirectoryError as exc:

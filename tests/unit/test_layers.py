@@ -35,7 +35,7 @@ def test_settings_is_the_only_reader_of_fab_variables() -> None:
         for path in sorted(PACKAGE.rglob("*.py"))
         for line in _reads_fab_variables(path.read_text())
     ]
-    assert readers == ["fabrikate/settings.py:80"]  # settings.variable
+    assert readers == ["fabrikate/settings.py:82"]  # settings.variable
 
 
 def test_the_reader_check_sees_each_way_of_reading() -> None:

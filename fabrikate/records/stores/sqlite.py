@@ -87,7 +87,7 @@ class SqliteStore(SqlStore):
                 return conn
             except sqlite3.DatabaseError as exc:
                 error = exc
-                if "unable to open" not in str(exc):
+                if exc.sqlite_errorname != "SQLITE_CANTOPEN":
                     break
         raise RecordsError(f"cannot read records database {self.path}: {error}") from error
 
@@ -108,7 +108,7 @@ class SqliteStore(SqlStore):
             try:
                 return action()
             except sqlite3.OperationalError as exc:
-                busy = "locked" in str(exc) or "busy" in str(exc)
+                busy = (exc.sqlite_errorname or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
                 if not busy or attempt == _ATTEMPTS - 1 or self._in_transaction:
                     raise RecordsError(f"records database {self.path}: {exc}") from exc
                 time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))

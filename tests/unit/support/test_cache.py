@@ -8,12 +8,32 @@ from pathlib import Path
 import pytest
 
 from fabrikate.errors import FabrikateError
+from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache, cache_root, digest
 
 
-def test_root_honours_fab_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAB_CACHE_DIR", str(tmp_path))
-    assert cache_root() == tmp_path / "v1"
+def test_the_cache_is_the_one_the_settings_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAB_CACHE_DIR", str(tmp_path / "env"))
+    assert Cache.of(Settings()).location == tmp_path / "env" / "v1"
+    assert Cache.of(Settings.from_env()).location == tmp_path / "env" / "v1"
+    assert Cache.of(Settings(cache_dir=str(tmp_path / "mine"))).location == tmp_path / "mine" / "v1"
+    assert cache_root(str(tmp_path)) == tmp_path / "v1"
+
+
+def test_a_run_uses_the_cache_its_settings_name(tmp_path: Path) -> None:
+    from fabrikate import generate
+
+    root = tmp_path / "hld"
+    (root / "manifests").mkdir(parents=True)
+    (root / "component.yaml").write_text("name: app\ntype: static\npath: ./manifests\n")
+    (root / "manifests" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+    )
+    mine = tmp_path / "mine"
+    generate(root, ["common"], settings=Settings(cache_dir=str(mine), records="none"))
+    assert (mine / "v1" / "locks").is_dir()  # the tree lock, taken in the named cache
 
 
 def test_digest_separates_parts() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fabrikate.errors import ProcessError, TimedOut
+from fabrikate.errors import ProcessError, TimedOut, ToolNotFound
 from fabrikate.support.process import Command, run
 
 
@@ -51,10 +51,11 @@ def test_secrets_never_show_in_the_command_line_or_its_errors() -> None:
 
 
 def test_a_missing_tool_and_a_missing_folder_are_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ProcessError, match="executable not found: no-such-tool"):
+    with pytest.raises(ToolNotFound, match="executable not found: no-such-tool"):
         run(Command(("no-such-tool",), what="tool"))
-    with pytest.raises(ProcessError, match="working directory does not exist"):
+    with pytest.raises(ProcessError, match="working directory does not exist") as info:
         run(Command(("true",), cwd=str(tmp_path / "gone")))
+    assert not isinstance(info.value, ToolNotFound)
 
 
 def test_git_variables_of_a_calling_hook_do_not_leak(monkeypatch: pytest.MonkeyPatch) -> None:
