@@ -68,6 +68,9 @@ def _deprecated_output(ctx: click.Context, param: click.Parameter, value: Path |
 @click.option("--kube-version", metavar="X.Y", help="Kubernetes version for --validate.")
 @click.option("--records", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite).")
 @click.option(
+    "--ring", metavar="NAME", help="The ring the record names (default: FAB_RING, the ring map)."
+)
+@click.option(
     "--record-required",
     is_flag=True,
     default=None,

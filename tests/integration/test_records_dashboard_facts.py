@@ -87,7 +87,8 @@ def test_generate_records_ring_ring_map_objects_and_source(hld: Path, monkeypatc
     assert _entries(record) == first and len(first) >= 4
     assert {o["component"] for o in record["objects"]} >= {"hello-world-full-stack/backend"}
 
-    # --ring/FAB_RING wins over the map; an edit of one object shows in the object diff.
+    # --ring/FAB_RING win over the map; an edit of one object shows in the object diff.
+    assert _generate(hld, "--ring", "hotfix")["ring"] == "hotfix"
     monkeypatch.setenv("FAB_RING", "canary")
     prod = hld / "config" / "prod.yaml"
     text = prod.read_text()
