@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from fabrikate.cli.main import main
 from fabrikate.records import open_store, validate
-from fabrikate.records.journey import reproduce
+from fabrikate.records.journey import journey, reproduce
 from fabrikate.records.objects import compare_objects, object_digest
 from tests.fixtures.trees import git
 
@@ -111,6 +111,19 @@ def test_without_a_ring_map_the_ring_is_the_branch(hld: Path) -> None:
     (hld / "bedrock.yaml").unlink()
     record = _generate(hld)
     assert record["ring"] == "main" and record["rings"] is None
+    # A v1 record (before rings, objects, source and mergedBy) is still valid and readable.
+    old = {k: v for k, v in record.items() if k not in ("rings", "objects", "source")}
+    old["schema"] = "fabrikate.deployment-record/v1"
+    old["hld"] = {k: v for k, v in record["hld"].items() if k != "mergedBy"}
+    assert validate(old) == []
+    assert [s.name for s in journey(old, [])][:4] == [
+        "source",
+        "image",
+        "pull-request",
+        "generated",
+    ]
+    assert not compare_objects(old, record).known
+    assert validate(dict(record, schema="fabrikate.deployment-record/v3")) != []
 
 
 def test_reproduce_renders_the_same_digest(hld: Path, tmp_path: Path) -> None:
