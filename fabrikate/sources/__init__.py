@@ -76,5 +76,7 @@ class Sources(SourceRun):
         return fetcher
 
     def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
-        """Make ``request`` present at ``dest`` (``finish``: see ``Fetcher.place``)."""
-        return self.fetcher(request.method).place(request, dest, finish)
+        """Make ``request`` present at ``dest`` (``finish``: see ``Fetcher.place``), one
+        placement of a destination at a time."""
+        with self.placing(dest):
+            return self.fetcher(request.method).place(request, dest, finish)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -151,6 +152,7 @@ class SourceRun:
     _memo: dict[object, Future[object]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _slots: threading.BoundedSemaphore | None = field(default=None, repr=False)
+    _places: dict[str, threading.RLock] = field(default_factory=dict, repr=False)
     # File copies run one at a time: they are many small system calls, and threads copying
     # together only hand the GIL back and forth (most of a cold install's time went there).
     copying: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -167,6 +169,16 @@ class SourceRun:
                 self._slots = threading.BoundedSemaphore(max(1, self.settings.jobs))
             slots = self._slots
         with slots:
+            yield
+
+    @contextlib.contextmanager
+    def placing(self, dest: Path) -> Iterator[None]:
+        """Hold ``dest`` while one source is placed there: two components that share a
+        destination (the same name twice) take turns instead of racing on its folder."""
+        key = os.path.normpath(os.path.abspath(dest))
+        with self._lock:
+            held = self._places.setdefault(key, threading.RLock())
+        with held:
             yield
 
     def once(self, key: object, compute: Callable[[], T]) -> T:

@@ -329,9 +329,10 @@ class _Installer:
             verb = "reading" if self.settings.offline else "fetching"
             self.emit(Event(component, verb, request.shown))
             started = time.perf_counter()
-            placed = self.sources.place(request, dest, finish)
+            with self.sources.placing(dest):  # its note too: a same-named sibling waits
+                placed = self.sources.place(request, dest, finish)
+                deps = _dependencies(dest, fetched) if fetched is not None else ()
             log.debug("%s: %.2fs", component, time.perf_counter() - started)
-        deps = _dependencies(dest, fetched) if fetched is not None else ()
         item = Installed(
             component,
             request.method,

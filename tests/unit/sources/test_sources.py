@@ -144,3 +144,27 @@ def test_http_places_a_file_and_a_failure_names_its_cause(sources: Sources, tmp_
         with pytest.raises(FetchError) as info:
             fetcher.place(Request("gone", "http", f"{url}/gone.yaml"), tmp_path / "gone.yaml")
     assert info.value.cause == "http 404" and not (tmp_path / "gone.yaml").exists()
+
+
+def test_two_placements_of_one_destination_take_turns(sources: Sources, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    make_repo(repo, {"component.yaml": "name: app\n"})
+    git(repo, "tag", "v1")
+    (repo / "component.yaml").write_text("name: app2\n")
+    git(repo, "commit", "-qam", "second")
+    dest, url = tmp_path / "components" / "app", repo.as_uri()
+    second: list[object] = []
+    waiting = threading.Thread(
+        target=lambda: second.append(sources.place(Request("app", "git", url, branch="main"), dest))
+    )
+
+    def first_finish(new: Path) -> None:
+        waiting.start()  # the same destination, asked while this copy is being finished
+        waiting.join(0.5)
+        assert waiting.is_alive() and not second  # it waits for this one to be in place
+        assert not dest.exists()
+
+    sources.place(Request("app", "git", url, version="v1"), dest, first_finish)
+    waiting.join(60)
+    assert len(second) == 1 and (dest / "component.yaml").read_text() == "name: app2\n"
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["app"]  # no staging left behind
