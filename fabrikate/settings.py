@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from fabrikate.errors import InputError
 
@@ -21,6 +22,11 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover (not Linux)
         return os.cpu_count() or 1
+
+
+def _fab(name: str) -> Any:
+    """A field whose default is ``FAB_<name>`` when the settings are made (None when unset)."""
+    return field(default_factory=lambda: variable(name) or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +46,7 @@ class Settings:
     render_cache: bool = True
     incremental: bool = False  # skip a generate whose inputs and output did not change (fab: on)
     render_cache_bytes: int = 512 * 1024 * 1024
-    # fab's cache folder; None: the user cache dir. Read at construction, so Settings() honours it.
-    cache_dir: str | None = field(default_factory=lambda: variable("CACHE_DIR") or None)
+    cache_dir: str | None = _fab("CACHE_DIR")  # fab's cache folder; None: the user cache dir
     records: str | None = None  # records store URL (FAB_RECORDS); None: the default SQLite
     record_required: bool = False  # a failed record write fails the generation
     # OCI registries spoken to over plain http (FAB_PLAIN_HTTP_REGISTRIES, comma-separated).
@@ -49,11 +54,18 @@ class Settings:
     mirrors: str | None = None  # the mirror map file (FAB_MIRRORS; 'none': no file); None: look
     builtin_mirrors: bool = True  # the built-in rules for retired chart hosts
     vendor: str | None = None  # install from this vendor folder (fab vendor), with no network
-    ring: str | None = None  # the ring records name (--ring, FAB_RING); None: from the ring map
-    # The source change a generation deploys (FAB_SOURCE_COMMIT, _REPO, _COMMIT_TIME).
-    source_commit: str | None = None
-    source_repo: str | None = None
-    source_commit_time: str | None = None
+    # What a record says that only the run's caller knows (FAB_<NAME> unless given).
+    ring: str | None = _fab("RING")  # None: the ring map's ring for the branch, else the branch
+    service: str | None = _fab("SERVICE")
+    pr: str | None = _fab("PR")  # the HLD pull request, when the CI does not name it
+    records_scope: str | None = _fab("RECORDS_SCOPE")  # None: the HLD repository's name
+    correlation_id: str | None = _fab("CORRELATION_ID")
+    ci_run_id: str | None = _fab("CI_RUN_ID")  # e.g. the GitHub job id, which Spektate wants
+    manifest_repo: str | None = _fab("MANIFEST_REPO")
+    manifest_commit: str | None = _fab("MANIFEST_COMMIT")
+    source_commit: str | None = _fab("SOURCE_COMMIT")  # the source change deployed
+    source_repo: str | None = _fab("SOURCE_REPO")
+    source_commit_time: str | None = _fab("SOURCE_COMMIT_TIME")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -74,9 +86,6 @@ class Settings:
             values["plain_http_registries"] = tuple(plain)
         if variable("MIRRORS"):
             values["mirrors"] = variable("MIRRORS")
-        for name in ("RING", "SOURCE_COMMIT", "SOURCE_REPO", "SOURCE_COMMIT_TIME"):
-            if variable(name):
-                values[name.lower()] = variable(name)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("timeout") == 0:  # from --timeout or FAB_TIMEOUT: no limit
             values["timeout"] = None

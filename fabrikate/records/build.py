@@ -132,9 +132,8 @@ def _outcome(run: Run) -> str:
     return "failed" if run.error is not None else "succeeded"
 
 
-def _manifest(env: Mapping[str, str], path: str) -> dict[str, Any] | None:
-    commit = env.get("FAB_MANIFEST_COMMIT")
-    repo = env.get("FAB_MANIFEST_REPO")
+def _manifest(settings: Settings, path: str) -> dict[str, Any] | None:
+    commit, repo = settings.manifest_commit, settings.manifest_repo
     if not commit and not repo:
         return None
     return {
@@ -149,13 +148,15 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
     """The masked native record of ``run``; ``env`` is the process environment."""
     from fabrikate._version import __version__
 
-    run_ci = ci.detect(env)
+    settings = run.settings
+    run_ci = ci.detect(env, settings.ci_run_id)
     branch_hint = run_ci.pop("branch")
-    hld = hld_info(run.root, _FAB_FOLDERS, branch_hint, run.settings.git)
+    hld = hld_info(run.root, _FAB_FOLDERS, branch_hint, settings.git)
     trailers = hld.pop("trailers", {})
     hld.pop("message", None)
-    if env.get("FAB_PR") or ci.pull_request(env):
-        hld["pr"] = env.get("FAB_PR") or ci.pull_request(env)
+    pr = settings.pr or ci.pull_request(env)
+    if pr:
+        hld["pr"] = pr
     if hld.get("commit"):
         hld["mergedBy"] = ci.actor(env, run_ci.get("reason")) or hld.get("mergedBy")
     rings = read_rings(run.root)
@@ -168,15 +169,15 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
         "schema": SCHEMA,
         "id": run.id,
         "rowKey": run.id.replace("-", "")[:12],
-        "scope": env.get("FAB_RECORDS_SCOPE") or repo_name(hld.get("repo"), run.root),
-        "correlationId": env.get("FAB_CORRELATION_ID") or trailers.get("Deployment-Id"),
+        "scope": settings.records_scope or repo_name(hld.get("repo"), run.root),
+        "correlationId": settings.correlation_id or trailers.get("Deployment-Id"),
         "environment": environment,
         "environments": list(run.environments),
-        "ring": resolve_ring(run.settings.ring, rings, hld.get("branch")),
+        "ring": resolve_ring(settings.ring, rings, hld.get("branch")),
         "rings": rings.to_record(),
-        "service": env.get("FAB_SERVICE") or None,
+        "service": settings.service,
         "hld": hld,
-        "manifest": _manifest(env, output["path"] if output else f"generated/{environment}"),
+        "manifest": _manifest(settings, output["path"] if output else f"generated/{environment}"),
         "ci": run_ci,
         "startedAt": run.started.isoformat(),
         "finishedAt": finished.isoformat(),
@@ -191,7 +192,7 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
         "components": facts["components"],
         "images": facts["images"],
         "objects": facts["objects"] if output else None,
-        "source": _source(run.settings, trailers),
+        "source": _source(settings, trailers),
         "output": dict(output) if output else None,
         "validation": _validation(run),
     }

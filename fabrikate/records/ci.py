@@ -58,8 +58,9 @@ def _gitlab(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def detect(env: Mapping[str, str]) -> dict[str, Any]:
-    """The CI run described by ``env`` (``provider: local`` outside CI)."""
+def detect(env: Mapping[str, str], run_id: str | None = None) -> dict[str, Any]:
+    """The CI run described by ``env`` (``provider: local`` outside CI); ``run_id`` overrides
+    the run id the CI gives."""
     if env.get("TF_BUILD", "").lower() == "true":
         info = _azdo(env)
     elif env.get("GITHUB_ACTIONS") == "true":
@@ -69,8 +70,8 @@ def detect(env: Mapping[str, str]) -> dict[str, Any]:
     else:
         info = {"provider": "local", "runId": None, "runNumber": None, "runUrl": None}
         info.update(reason=None, branch=None)
-    if env.get("FAB_CI_RUN_ID"):  # e.g. the GitHub job id, which Spektate wants in p3
-        info["runId"] = env["FAB_CI_RUN_ID"]
+    if run_id:  # e.g. the GitHub job id, which Spektate wants in p3
+        info["runId"] = run_id
     info["validationOnly"] = (info.get("reason") or "").lower() in _VALIDATION
     return info
 

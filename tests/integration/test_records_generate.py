@@ -143,6 +143,37 @@ def test_generate_writes_a_valid_record_with_every_image(tree, db: str) -> None:
         assert store.rows(None) == []  # a local run (no CI run id) is no Spektate deployment
 
 
+def test_record_inputs_come_from_the_settings_given_or_the_environment(
+    tree, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _hld(tree)
+    monkeypatch.setenv("FAB_SERVICE", "from-env")
+    monkeypatch.setenv("FAB_PR", "41")
+    given = fabrikate.Settings(
+        records=db,
+        service="api",
+        pr="7",
+        records_scope="team",
+        correlation_id="c-1",
+        ci_run_id="job-9",
+        manifest_repo="https://u:s3cret@git.example.com/m.git",
+        manifest_commit="ABCDEF1234",
+        ring="canary",
+    )
+    fabrikate.generate(root, ["prod"], settings=given)
+    fabrikate.generate(root, ["prod"], settings=fabrikate.Settings(records=db))
+    first, second = sorted(_records(db), key=lambda r: r["startedAt"])
+    assert (first["service"], first["hld"]["pr"], first["scope"]) == ("api", "7", "team")
+    assert (first["correlationId"], first["ci"]["runId"], first["ring"]) == (
+        "c-1",
+        "job-9",
+        "canary",
+    )
+    assert first["manifest"]["repo"] == "https://git.example.com/m.git"
+    assert first["manifest"]["commit"] == "abcdef1234"
+    assert (second["service"], second["hld"]["pr"]) == ("from-env", "41")  # Settings() reads FAB_*
+
+
 def test_output_changed_only_when_the_rendered_files_change(tree, db: str) -> None:
     root = _hld(tree)
     fabrikate.generate(root, ["prod"])

@@ -18,13 +18,24 @@ def test_no_module_imports_the_package_init() -> None:
     )  # the graph sees imports inside functions
 
 
+def _fab_name(node: ast.AST | None) -> bool:
+    """A literal ``'FAB_...'``, or an f-string that starts so."""
+    if isinstance(node, ast.JoinedStr) and node.values:
+        node = node.values[0]
+    return isinstance(node, ast.Constant) and str(node.value).startswith("FAB_")
+
+
 def _reads_fab_variables(source: str) -> list[int]:
-    """The lines where ``source`` reads ``FAB_*`` from the environment (environ, getenv)."""
+    """The lines where ``source`` reads ``FAB_*`` from the environment or a mapping of it
+    (``environ``, ``getenv``, ``env.get('FAB_X')``, ``env['FAB_X']``); writes do not count."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Subscript | ast.Call):
-            text = ast.unparse(node).replace('"', "'")
-            if ("environ" in text or "getenv" in text) and "'FAB_" in text:
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            if _fab_name(node.slice):
+                found.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            if name in ("get", "getenv") and node.args and _fab_name(node.args[0]):
                 found.append(node.lineno)
     return sorted(set(found))
 
@@ -47,5 +58,8 @@ def test_the_reader_check_sees_each_way_of_reading() -> None:
         'b = os.environ["FAB_RECORDS"]\n'
         "c = os.getenv('FAB_GIT')\n"
         "d = os.environ.get('HOME')\n"
+        "e = env.get('FAB_PR')\n"
+        "f = env['FAB_SERVICE']\n"
+        "env['FAB_HOOK'] = 'install'\n"
     )
-    assert _reads_fab_variables(source) == [2, 3, 4]
+    assert _reads_fab_variables(source) == [2, 3, 4, 6, 7]

@@ -82,7 +82,7 @@ def test_ci_detection_per_provider() -> None:
         }
     )
     assert (gitlab["provider"], gitlab["runId"], gitlab["validationOnly"]) == ("gitlab", "9", False)
-    local = detect({"FAB_CI_RUN_ID": "job-3"})
+    local = detect({}, "job-3")
     assert (local["provider"], local["runId"]) == ("local", "job-3")
     assert pull_request({"GITHUB_REF": "refs/pull/12/merge"}) == "12"
     assert pull_request({"CI_MERGE_REQUEST_IID": "4"}) == "4"
