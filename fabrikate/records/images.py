@@ -1,6 +1,6 @@
 """Container images in rendered manifests: every pod template of every workload kind.
 
-    images = extract_images("app", documents)
+    images = extract_images("app", parse_documents(documents))
     print([image["image"] for image in images])
 
 Rather than knowing each workload kind's path to its pod spec, the walk looks for any mapping
@@ -78,11 +78,9 @@ def parse_documents(documents: Iterable[str]) -> list[Any]:
 
 
 def extract_images(component: str, documents: Iterable[Any]) -> list[dict[str, Any]]:
-    """The images of ``component``'s rendered documents (text or parsed), in document order."""
+    """The images of ``component``'s parsed documents (``parse_documents``), in document order."""
     found: list[dict[str, Any]] = []
     for doc in documents:
-        if isinstance(doc, str):
-            doc = parse_documents([doc])[0]
         if isinstance(doc, dict):
             found.extend(_document_images(component, doc))
     return found

@@ -13,7 +13,7 @@ from fabrikate.records import Stage, open_store
 from fabrikate.records.build import output_digest
 from fabrikate.records.ci import detect, pull_request
 from fabrikate.records.gitinfo import pr_from_message, repo_name
-from fabrikate.records.images import extract_images, parse_image
+from fabrikate.records.images import extract_images, parse_documents, parse_image
 from fabrikate.records.mask import mask_text, strip_credentials
 from fabrikate.records.view import diff, diff_text, parse_since
 
@@ -127,8 +127,14 @@ def test_images_ignore_unparsable_and_non_workload_documents() -> None:
         "kind: ConfigMap\ndata: {image: x}\n",
         "kind: PodTemplate\nmetadata: {name: t}\ntemplate: {spec: {containers: [{image: a:1}]}}\n",
     ]
-    [image] = extract_images("c", docs)
+    [image] = extract_images("c", parse_documents(docs))
     assert (image["kind"], image["workload"], image["image"]) == ("PodTemplate", "t", "a:1")
+
+
+def test_a_document_that_is_a_string_is_never_read_as_a_workload() -> None:
+    quoted = ['"kind: Pod\\nspec: {containers: [{name: a, image: x:1}]}"\n']
+    assert parse_documents(quoted) == ["kind: Pod\nspec: {containers: [{name: a, image: x:1}]}"]
+    assert extract_images("c", parse_documents(quoted)) == []
 
 
 def test_output_digest_is_order_independent_and_content_sensitive() -> None:
