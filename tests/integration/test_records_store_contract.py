@@ -17,7 +17,7 @@ from fabrikate.records.events import ClusterEvent, Mark
 from fabrikate.records.stores.base import RecordQuery
 
 # The backends that keep the whole contract so far (the others follow on this branch).
-pytestmark = pytest.mark.parametrize("store_url", ["memory"], indirect=True)
+pytestmark = pytest.mark.parametrize("store_url", ["memory", "sqlite", "postgresql"], indirect=True)
 
 
 def _record(
