@@ -103,7 +103,10 @@ def test_cluster_pivot_shows_what_each_cluster_reports(store: Store) -> None:
     api = _cells(grid, "api")
     assert api["west"]["version"] == "1.0.0" and api["west"]["state"] == "applied"
     assert api["east"]["version"] in ("1.1.0", "1.2.0")
-    assert {c["name"]: c["environment"] for c in grid["clusters"]} == {"east": "prod", "west": "prod"}
+    assert {c["name"]: c["environment"] for c in grid["clusters"]} == {
+        "east": "prod",
+        "west": "prod",
+    }
 
 
 def test_an_unknown_pivot_is_an_input_error(store: Store) -> None:
