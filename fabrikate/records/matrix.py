@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import InputError
-from fabrikate.records.objects import compare_records
 from fabrikate.records.overview import cluster_states, record_state, services
 
 if TYPE_CHECKING:
@@ -169,6 +168,9 @@ def _ring_columns(latest: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def _cell(
     record: Mapping[str, Any], item: Mapping[str, Any], events: Sequence[ClusterEvent]
 ) -> dict[str, Any]:
+    states = cluster_states(record, events) if events else {}
+    # The record's state over all clusters is the worst a cluster reports (module overview).
+    worst = next((s for s in ("failed", "healthy", "applied") if s in states.values()), None)
     return {
         "version": item["version"],
         "image": item["image"],
@@ -177,19 +179,34 @@ def _cell(
         "ring": record.get("ring"),
         "environment": record["environment"],
         "startedAt": record["startedAt"],
-        "state": record_state(record, events),
-        "clusters": cluster_states(record, events),
+        "state": worst if worst and record.get("outcome") == "succeeded" else record_state(record),
+        "clusters": states,
         "drift": [],
     }
 
 
+def _versions(record: Mapping[str, Any], component: str | None) -> dict[tuple[str, ...], Any]:
+    """The images and component versions of ``component`` (of all, when None), by where."""
+
+    def mine(path: str) -> bool:
+        return component is None or path == component or path.startswith(component + "/")
+
+    found: dict[tuple[str, ...], Any] = {
+        ("image", i["component"], i["workload"], i["container"]): i["image"]
+        for i in record.get("images") or []
+        if mine(i["component"])
+    }
+    for c in record.get("components") or []:
+        if mine(c["logicalPath"]):
+            chart = (c.get("chart") or {}).get("version")
+            found[("component", c["logicalPath"])] = (chart, c.get("version"), c.get("commit"))
+    return found
+
+
 def _changes(a: Mapping[str, Any], b: Mapping[str, Any], component: str | None) -> int:
     """How many images and component versions of ``component`` (all, when None) differ."""
-    diff = compare_records(a, b)
-    names = [c["name"] for c in diff.components] + [i["name"] for i in diff.images]
-    if component is None:
-        return len(names)
-    return sum(1 for n in names if n == component or n.startswith(component + "/"))
+    before, after = _versions(a, component), _versions(b, component)
+    return sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
 
 
 def _ring_drift(

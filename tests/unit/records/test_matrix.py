@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from fabrikate.errors import InputError
 from fabrikate.records.filters import Filters
 from fabrikate.records.matrix import matrix
-from fabrikate.records.stores import open_store
 from fabrikate.records.stores.base import Store
 from tests.fixtures.record_data import T0, event_for, make_record
 
@@ -33,14 +31,12 @@ EVENTS = [
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    opened = open_store(f"memory://matrix-{uuid.uuid4().hex}")
-    assert opened is not None
-    with opened:
-        for record in (M1, M2, C1, W1, D1, FAILED, PR):
-            opened.add(record)
-        opened.add_events(EVENTS)
-        yield opened
+def store(new_store: Callable[[], Store]) -> Store:
+    opened = new_store()
+    for record in (M1, M2, C1, W1, D1, FAILED, PR):
+        opened.add(record)
+    opened.add_events(EVENTS)
+    return opened
 
 
 def _cells(grid: dict, service: str) -> dict:
@@ -114,7 +110,10 @@ def test_an_unknown_pivot_is_an_input_error(store: Store) -> None:
         matrix(store, Filters(), pivot="sideways")
 
 
-def test_an_empty_store_has_an_empty_matrix() -> None:
-    opened = open_store(f"memory://empty-{uuid.uuid4().hex}")
-    assert opened is not None
-    assert matrix(opened, Filters()) == {"pivot": "ring", "columns": [], "rows": [], "clusters": []}
+def test_an_empty_store_has_an_empty_matrix(new_store: Callable[[], Store]) -> None:
+    assert matrix(new_store(), Filters()) == {
+        "pivot": "ring",
+        "columns": [],
+        "rows": [],
+        "clusters": [],
+    }

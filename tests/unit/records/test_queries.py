@@ -3,8 +3,7 @@ rings, clusters, metrics and health."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,7 +21,6 @@ from fabrikate.records.queries import (
     metrics,
     ring,
 )
-from fabrikate.records.stores import open_store
 from fabrikate.records.stores.base import Store
 from tests.fixtures.record_data import T0, event_for, make_record
 
@@ -30,16 +28,10 @@ H = timedelta(hours=1)
 RINGS = {"declared": ("main", "canary"), "default": "main"}
 
 
-def _store(name: str) -> Store:
-    opened = open_store(f"memory://{name}-{uuid.uuid4().hex}")
-    assert opened is not None
-    return opened
-
-
 @pytest.fixture
-def history() -> Iterator[tuple[Store, list[dict]]]:
+def history(new_store: Callable[[], Store]) -> Iterator[tuple[Store, list[dict]]]:
     """api in prod/main: 12 generations an hour apart, every third one unchanged."""
-    store = _store("history")
+    store = new_store()
     made = []
     for n in range(12):
         unchanged = n % 3 == 2
@@ -91,8 +83,8 @@ def test_a_cluster_filter_keeps_the_records_it_reported(history: tuple) -> None:
     assert page.items[0]["syncedClusters"] == ["east"]
 
 
-def test_one_deployment_in_full() -> None:
-    store = _store("one")
+def test_one_deployment_in_full(new_store: Callable[[], Store]) -> None:
+    store = new_store()
     old = make_record("a", service="api", tag="1.0.0", at=T0)
     new = make_record("b", service="api", tag="1.1.0", at=T0 + H)
     store.add(old)
@@ -129,9 +121,9 @@ def test_one_deployment_in_full() -> None:
 
 
 @pytest.fixture
-def rings() -> Store:
+def rings(new_store: Callable[[], Store]) -> Store:
     """Two services in two rings and two environments."""
-    store = _store("rings")
+    store = new_store()
     for label, service, ring_name, env, tag, hours in (
         ("a-main", "api", "main", "prod", "1.0.0", 0),
         ("a-canary", "api", "canary", "prod", "1.1.0", 1),
@@ -178,8 +170,8 @@ def test_compare_two_rings_of_one_service_and_two_environments(rings: Store) -> 
         compare(rings, "env:qa", "prod")
 
 
-def test_compare_sees_a_rollback() -> None:
-    store = _store("rollback")
+def test_compare_sees_a_rollback(new_store: Callable[[], Store]) -> None:
+    store = new_store()
     for n, tag in enumerate(("1.0", "1.1", "1.0")):
         store.add(make_record(f"r{n}", service="api", tag=tag, at=T0 + n * H))
     latest = make_record("r2", service="api", tag="1.0")
@@ -255,10 +247,10 @@ def test_metrics_per_group_with_definitions(rings: Store) -> None:
         metrics(rings, Filters(), window="forever")
 
 
-def test_health(history: tuple) -> None:
+def test_health(history: tuple, new_store: Callable[[], Store]) -> None:
     store, newest_first = history
     store.add_events([event_for(newest_first[0], "healthy", cluster="east")])
     answer = health(store)
     assert answer["ok"] is True and answer["lastRecord"]["id"] == newest_first[0]["id"]
     assert list(answer["clusters"]) == ["east"]
-    assert health(_store("empty")) == {"ok": True, "lastRecord": None, "clusters": {}}
+    assert health(new_store()) == {"ok": True, "lastRecord": None, "clusters": {}}
