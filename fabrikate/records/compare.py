@@ -168,7 +168,7 @@ def compare(store: Store, a: str, b: str, *, service: str | None = None) -> dict
     """Two records compared: ``a``/``b`` are record ids (or prefixes), else environment or ring
     names meaning their latest record (``env:NAME``/``ring:NAME`` force the kind)."""
     side_a, side_b = _candidates(store, a), _candidates(store, b)
-    old, new = _choose(side_a, side_b, service)
+    old, new = (_whole(store, r) for r in _choose(side_a, side_b, service))
     diff = compare_records(old, new).to_data()
     return {
         "a": {"ref": a, "kind": side_a[0], **_brief(old)},
@@ -179,6 +179,11 @@ def compare(store: Store, a: str, b: str, *, service: str | None = None) -> dict
         "sameOutput": diff["sameOutput"],
         "rollback": _rollback(store, new),
     }
+
+
+def _whole(store: Store, record: dict[str, Any]) -> dict[str, Any]:
+    """The whole record of a glance (a store's latest table may keep only that)."""
+    return store.get(record["id"]) if record.get("glance") else record
 
 
 def _brief(record: Mapping[str, Any]) -> dict[str, Any]:

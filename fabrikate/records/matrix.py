@@ -203,25 +203,29 @@ def _versions(record: Mapping[str, Any], component: str | None) -> dict[tuple[st
     return found
 
 
-def _changes(a: Mapping[str, Any], b: Mapping[str, Any], component: str | None) -> int:
-    """How many images and component versions of ``component`` (all, when None) differ."""
-    before, after = _versions(a, component), _versions(b, component)
-    return sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
-
-
 def _ring_drift(
     cells: dict[str, dict[str, Any]],
     columns: Sequence[Mapping[str, Any]],
     records: Mapping[str, Mapping[str, Any]],
 ) -> None:
-    """Mark each ring's cell against the default ring's cell of its environment."""
+    """Mark each ring's cell against the default ring's cell of its environment; ``changes``
+    counts the images and component versions (of the cell's component) that differ."""
     defaults = {c["environment"]: c["key"] for c in columns if c["default"]}
+    memo: dict[tuple[str, str | None], dict[tuple[str, ...], Any]] = {}
+
+    def versions(cell: Mapping[str, Any], component: str | None) -> dict[tuple[str, ...], Any]:
+        key = (cell["recordId"], component)
+        if key not in memo:
+            memo[key] = _versions(records[cell["recordId"]], component)
+        return memo[key]
+
     for column in columns:
         cell, base_key = cells.get(column["key"]), defaults.get(column["environment"])
         base = cells.get(base_key) if base_key else None
         if cell is None or base is None or base is cell or cell["version"] == base["version"]:
             continue
-        changes = _changes(records[base["recordId"]], records[cell["recordId"]], cell["component"])
+        before, after = versions(base, cell["component"]), versions(cell, cell["component"])
+        changes = sum(1 for k in before.keys() | after.keys() if before.get(k) != after.get(k))
         kind = "aheadOfDefault" if cell["startedAt"] > base["startedAt"] else "behindDefault"
         cell["drift"].append(
             {"kind": kind, "ring": base["ring"], "version": base["version"], "changes": changes}

@@ -23,6 +23,7 @@ __all__ = [
     "STATES",
     "author_name",
     "cluster_states",
+    "glance",
     "record_state",
     "record_type",
     "services",
@@ -30,6 +31,35 @@ __all__ = [
 ]
 
 STATES = ("generated", "committed", "applied", "healthy", "failed", "canceled")
+_HLD = ("repo", "commit", "commitShort", "branch", "commitTime", "commitAuthor", "pr", "mergedBy")
+_COMPONENT = ("logicalPath", "name", "type", "version", "commit", "chart")
+_IMAGE = (
+    *("component", "kind", "workload", "container", "containerType"),
+    *("image", "repository", "tag"),
+)
+
+
+def _pick(data: Mapping[str, Any] | None, keys: Sequence[str]) -> dict[str, Any] | None:
+    return {key: data.get(key) for key in keys} if data else None
+
+
+def glance(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a record that the matrix, the ring page and ``summary`` read: no objects,
+    findings, error or tool versions (``"glance": True`` says so). A store's latest table may
+    keep this instead of the whole record; ``summary(glance(r)) == summary(r)``."""
+    validation = record.get("validation")
+    output = record.get("output")
+    return {
+        **{key: record.get(key) for key in ("id", "rowKey", "scope", "environment", "ring")},
+        **{key: record.get(key) for key in ("rings", "service", "manifest", "ci", "source")},
+        **{key: record.get(key) for key in ("startedAt", "finishedAt", "durationMs", "outcome")},
+        "hld": _pick(record.get("hld"), _HLD) or {},
+        "components": [_pick(c, _COMPONENT) for c in record.get("components") or []],
+        "images": [_pick(i, _IMAGE) for i in record.get("images") or []],
+        "output": _pick(output, ("digest", "changed")),
+        "validation": _pick(validation, ("passed", "errors", "warnings")),
+        "glance": True,
+    }
 
 
 def _short(commit: str | None) -> str | None:
@@ -114,7 +144,7 @@ def _state_of(record: Mapping[str, Any], mine: Sequence[ClusterEvent]) -> str:
 
 def record_state(record: Mapping[str, Any], events: Iterable[ClusterEvent] = ()) -> str:
     """The state of ``record`` given the clusters' events (the module's rules)."""
-    return _state_of(record, events_for(record, events))
+    return _state_of(record, events_for(record, events) if events else [])
 
 
 def cluster_states(record: Mapping[str, Any], events: Iterable[ClusterEvent]) -> dict[str, str]:

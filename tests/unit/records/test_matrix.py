@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from fabrikate.errors import InputError
+from fabrikate.records.compare import compare
 from fabrikate.records.filters import Filters
 from fabrikate.records.matrix import matrix
+from fabrikate.records.overview import glance
 from fabrikate.records.stores.base import Store
+from fabrikate.records.stores.memory import MemoryStore
 from tests.fixtures.record_data import T0, event_for, make_record
 
 H = timedelta(hours=1)
@@ -117,3 +122,22 @@ def test_an_empty_store_has_an_empty_matrix(new_store: Callable[[], Store]) -> N
         "rows": [],
         "clusters": [],
     }
+
+
+class GlancingStore(MemoryStore):
+    """A store whose latest table keeps glances, not whole records (``overview.glance``)."""
+
+    def latest(self, **where: Any) -> list[dict[str, Any]]:
+        return [glance(record) for record in super().latest(**where)]
+
+
+def test_a_latest_table_of_glances_answers_the_same() -> None:
+    store = GlancingStore(f"memory://glances-{uuid.uuid4().hex}")
+    for record in (M1, M2, C1, W1, D1, FAILED, PR):
+        store.add(record)
+    store.add_events(EVENTS)
+    whole = MemoryStore(store.url)  # the same records, whole
+    for pivot in ("ring", "environment", "cluster"):
+        assert matrix(store, Filters(), pivot=pivot) == matrix(whole, Filters(), pivot=pivot)
+    answer = compare(store, "ring:main", "ring:canary", service="api")
+    assert answer["objects"]["known"] is True and answer["b"]["recordId"] == C1["id"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fabrikate.records.overview import record_state, record_type, services, summary
+from fabrikate.records.overview import glance, record_state, record_type, services, summary
 from tests.fixtures.record_data import event_for, make_record
 
 
@@ -110,3 +110,14 @@ def test_summary_of_a_manual_failed_run() -> None:
     assert row["pr"] is None and row["prUrl"] is None and row["manifestCommit"] is None
     assert row["validation"] == {"passed": False, "errors": 2, "warnings": 1}
     assert row["service"] == "api" and row["syncedClusters"] == []
+
+
+def test_a_glance_summarises_like_the_record_and_leaves_the_bulk_out() -> None:
+    rec = make_record("r1", service="api", declared=("main", "canary"), default="main")
+    rec["validation"] = {"passed": True, "errors": 0, "warnings": 0, "findings": [{"x": 1}]}
+    events = [event_for(rec, "healthy")]
+    seen = glance(rec)
+    assert seen["glance"] is True and "objects" not in seen and "tool" not in seen
+    assert "findings" not in seen["validation"]
+    assert summary(seen, events) == summary(rec, events)
+    assert services(seen) == services(rec)
