@@ -5,8 +5,9 @@
         print(figure.name, figure.value, figure.unit, figure.definition, figure.records)
 
 Records from before ``since`` may be passed: they are the history a rollback is detected
-against, and are never counted. Deployments are grouped by (scope, environment, ring): a
-rollback, a failure's next deployment and a recovery are looked for within the group.
+against, and are never counted. Deployments are grouped by (scope, environment, ring,
+service): a rollback, a failure's next deployment and a recovery are looked for within the
+group.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ __all__ = ["DEFINITIONS", "Figure", "deployments", "dora", "failures", "rollback
 DEFINITIONS = {
     "deploymentFrequency": "Deployments per day in the window: successful generations (not PR "
     "validation runs) whose output digest differs from the previous one of the same scope, "
-    "environment and ring.",
+    "environment, ring and service.",
     "leadTime": "Median, over the window's deployments, of the time the change first ran (its "
     "first applied or healthy cluster event, else the end of the generation) minus the commit "
     "time of the change (the source commit, else the HLD commit).",
@@ -80,8 +81,9 @@ class Figure:
         }
 
 
-def _group(record: Mapping[str, Any]) -> tuple[str, str, str]:
-    return (record["scope"], record["environment"], record.get("ring") or "")
+def _group(record: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    service = record.get("service") or ""
+    return (record["scope"], record["environment"], record.get("ring") or "", service)
 
 
 def _digest(record: Mapping[str, Any]) -> str | None:
@@ -91,7 +93,7 @@ def _digest(record: Mapping[str, Any]) -> str | None:
 def deployments(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The records that deployed something, oldest first: succeeded, not a PR validation run,
     with an output digest that differs from the previous succeeded record of its group."""
-    previous: dict[tuple[str, str, str], str | None] = {}
+    previous: dict[tuple[str, str, str, str], str | None] = {}
     found = []
     for record in sorted(records, key=lambda r: r["startedAt"]):
         digest = _digest(record)
@@ -110,7 +112,7 @@ def deployments(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]
 def rollbacks(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Deployments whose output digest equals an earlier deployment's of the same group: the
     id of each, mapped to the id of the earlier record it returned to."""
-    seen: dict[tuple[tuple[str, str, str], str], str] = {}
+    seen: dict[tuple[tuple[str, str, str, str], str], str] = {}
     found = {}
     for record in deployments(records):
         key = (_group(record), _digest(record) or "")
@@ -132,7 +134,7 @@ def failures(
     rolled = set(rollbacks(listed)) | _marked(marks, "rollback")
     failed = _marked(marks, "failed")
     failed |= {r["id"] for r in listed if any(e.state == "failed" for e in events_for(r, events))}
-    last: dict[tuple[str, str, str], str] = {}
+    last: dict[tuple[str, str, str, str], str] = {}
     for record in listed:
         group = _group(record)
         if record["id"] in rolled and group in last:

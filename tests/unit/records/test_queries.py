@@ -228,23 +228,41 @@ def test_a_cluster_page(history: tuple) -> None:
 
 
 def test_metrics_per_group_with_definitions(rings: Store) -> None:
-    since = T0 - H
-    answer = metrics(rings, Filters(since=since.isoformat(), until=(T0 + 3 * H).isoformat()))
+    window = Filters(since=(T0 - H).isoformat(), until=(T0 + 3 * H).isoformat())
+    answer = metrics(rings, window, by=("environment", "ring", "service"))
     keys = [(g["environment"], g["ring"], g["service"]) for g in answer["groups"]]
     assert ("prod", "canary", "api") in keys and ("prod", "retired", "api") in keys
-    group = next(
-        g
-        for g in answer["groups"]
-        if (g["environment"], g["ring"], g["service"]) == ("prod", "main", "api")
-    )
+    group = answer["groups"][keys.index(("prod", "main", "api"))]
     figures = {f["key"]: f for f in group["figures"]}
     assert figures["deploymentFrequency"]["count"] == 1
     assert figures["deploymentFrequency"]["records"] == [make_record("a-main")["id"]]
     assert figures["leadTime"]["definition"].startswith("Median")
-    retired = next(g for g in answer["groups"] if g["ring"] == "retired")
+    retired = answer["groups"][keys.index(("prod", "retired", "api"))]
     assert retired["figures"][0]["count"] == 0  # before the window: history only
+
+
+def test_metrics_group_by_environment_and_ring_unless_told(rings: Store) -> None:
+    window = Filters(since=(T0 - H).isoformat(), until=(T0 + 3 * H).isoformat())
+    answer = metrics(rings, window)
+    assert answer["by"] == ["environment", "ring"]
+    keys = [(g["environment"], g["ring"], g["service"]) for g in answer["groups"]]
+    assert keys == [
+        ("dev", "main", None),
+        ("prod", "canary", None),
+        ("prod", "main", None),
+        ("prod", "retired", None),
+    ]
+    main = {f["key"]: f for f in answer["groups"][2]["figures"]}
+    assert main["deploymentFrequency"]["count"] == 2  # api and web, each its own history
+    one = metrics(rings, Filters(service="web", since=window.since, until=window.until))
+    assert [(g["ring"], g["service"]) for g in one["groups"]] == [
+        ("canary", "web"),
+        ("main", "web"),
+    ]
     with pytest.raises(InputError, match="window 'forever'"):
         metrics(rings, Filters(), window="forever")
+    with pytest.raises(InputError, match="group by 'colour'"):
+        metrics(rings, window, by=("colour",))
 
 
 def test_health(history: tuple, new_store: Callable[[], Store]) -> None:
