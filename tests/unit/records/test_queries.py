@@ -272,3 +272,18 @@ def test_health(history: tuple, new_store: Callable[[], Store]) -> None:
     assert answer["ok"] is True and answer["lastRecord"]["id"] == newest_first[0]["id"]
     assert list(answer["clusters"]) == ["east"]
     assert health(new_store()) == {"ok": True, "lastRecord": None, "clusters": {}}
+
+
+def test_compare_names_a_component_of_a_tree_as_its_service(
+    new_store: Callable[[], Store],
+) -> None:
+    store = new_store()
+    main = make_record("t-main", ring="main", tag="1.0", at=T0, **RINGS)  # no service: a tree
+    canary = make_record("t-canary", ring="canary", tag="1.1", at=T0 + H, **RINGS)
+    pr = make_record("t-pr", ring="canary", tag="9.9", at=T0 + 2 * H, reason="pull_request")
+    for record in (main, canary, pr):
+        store.add(record)
+    answer = compare(store, "ring:main", "ring:canary", service="api")
+    assert (answer["a"]["recordId"], answer["b"]["recordId"]) == (main["id"], canary["id"])
+    with pytest.raises(NotFound, match="ring 'canary' with service 'db'"):
+        compare(store, main["id"], "ring:canary", service="db")
