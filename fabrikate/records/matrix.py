@@ -93,6 +93,12 @@ class Clusters:
         environment = next((e.environment for e in mine if e.environment), None)
         return environment, next((e.ring for e in mine if e.ring), None)
 
+    def brief(self, name: str) -> dict[str, Any]:
+        """A cluster's name, the environment and ring it serves, and its last event's time."""
+        environment, ring = self.place(name)
+        last = max(e.at for e in self.of(name))
+        return {"name": name, "environment": environment, "ring": ring, "lastEventAt": last}
+
     def running(self, name: str) -> list[dict[str, Any]]:
         """The records whose manifest commits the cluster reports, newest first."""
         revisions = {e.revision for e in self.of(name) if e.revision}
@@ -257,7 +263,7 @@ def matrix(store: Store, filters: Filters, *, pivot: str = "ring") -> dict[str, 
     clusters = Clusters.load(store, latest, filters.cluster)
     pairs = [(r, item) for r in latest for item in services(r) if _keep(r, item, filters)]
     if pivot == "cluster":
-        return _by_cluster(pairs, clusters, filters)
+        return _by_cluster(pairs, clusters)
     columns = _ring_columns([r for r, _ in pairs] or latest)
     if filters.cluster:
         columns = _served(columns, clusters, filters.cluster)
@@ -311,9 +317,7 @@ def _served(columns: list[dict[str, Any]], clusters: Clusters, name: str) -> lis
 
 
 def _by_cluster(
-    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-    clusters: Clusters,
-    filters: Filters,
+    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], clusters: Clusters
 ) -> dict[str, Any]:
     """Services × clusters: what each cluster reports it runs, else the latest record of the
     environment and ring it serves (state as that cluster saw it)."""
@@ -354,14 +358,5 @@ def _answer(
             {"scope": scope, "service": service, "cells": rows[(scope, service)]}
             for scope, service in sorted(rows)
         ],
-        "clusters": [
-            {
-                "name": name,
-                "environment": env,
-                "ring": ring,
-                "lastEventAt": max(e.at for e in clusters.of(name)),
-            }
-            for name in clusters.names()
-            for env, ring in [clusters.place(name)]
-        ],
+        "clusters": [clusters.brief(name) for name in clusters.names()],
     }
