@@ -87,6 +87,7 @@ def test_every_store_answers_the_queries_alike(
 
         canary = ring(store, "canary")
         assert canary["services"][0]["defaultVersion"] == "1.5"
+        assert ring(store, "main")["services"][0]["clusters"] == {"east": "healthy"}
         assert cluster(store, "west")["record"]["id"] == made[4]["id"]
 
         figures = metrics(store, Filters(since=T0.isoformat(), until=(T0 + 8 * H).isoformat()))
