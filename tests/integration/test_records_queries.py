@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from fabrikate.errors import RecordsError
 from fabrikate.records.events import Mark
 from fabrikate.records.filters import Filters
 from fabrikate.records.queries import (
@@ -40,12 +37,7 @@ def _history() -> list[dict]:
     return made
 
 
-def test_every_store_answers_the_queries_alike(
-    store_url: str, request: pytest.FixtureRequest
-) -> None:
-    if store_url.startswith("azuretable:"):  # strict: passing tells us to drop this
-        reason = "the Azure Table store keeps no events or marks yet"
-        request.applymarker(pytest.mark.xfail(raises=RecordsError, strict=True, reason=reason))
+def test_every_store_answers_the_queries_alike(store_url: str) -> None:
     made = _history()
     newest_main = made[5]
     store = open_store(store_url)
