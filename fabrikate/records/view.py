@@ -270,32 +270,46 @@ def age(iso: str | None, now: datetime | None = None) -> str:
     return f"{seconds}s"
 
 
+def _drift(drift: Any) -> str:
+    """One drift marker of a matrix cell, in words."""
+    if not isinstance(drift, Mapping):
+        return _cell(drift)
+    kind, version = drift.get("kind"), _cell(drift.get("version"))
+    changes = drift.get("changes")
+    by = f" by {changes} change{'' if changes == 1 else 's'}" if changes else ""
+    if kind in ("aheadOfDefault", "behindDefault"):
+        where = "ahead of" if kind == "aheadOfDefault" else "behind"
+        return f"{where} the default ring {_cell(drift.get('ring'))} ({version}){by}"
+    if kind == "clusterBehind":
+        return f"cluster {_cell(drift.get('cluster'))} is behind: it runs {version}"
+    if kind == "notReported":
+        return f"cluster {_cell(drift.get('cluster'))} has not reported it"
+    return _cell(kind)
+
+
 def matrix_table(matrix: Mapping[str, Any], now: datetime | None = None) -> str:
     """What runs where: a row per service, a column per ring (environment, cluster); each cell
     the version, state and age, '!' where it drifts (the notes below say how)."""
     columns = list(matrix.get("columns") or [])
-    header = ["SERVICE", *(_column(c) for c in columns)]
+    found = list(matrix.get("rows") or [])
+    scoped = len({row.get("scope") for row in found}) > 1
     notes: list[str] = []
 
     def cell(service: str, column: Mapping[str, Any], value: Mapping[str, Any] | None) -> str:
         if not value:
             return _NONE
         drift = list(value.get("drift") or [])
-        notes.extend(f"! {service} {_column(column)}: {_cell(d)}" for d in drift)
+        notes.extend(f"! {service} {_column(column)}: {_drift(d)}" for d in drift)
         text = f"{_cell(value.get('version'))} {_cell(value.get('state'))}"
         return f"{text} {age(value.get('startedAt'), now)}" + (" !" if drift else "")
 
-    rows = [
-        [
-            _cell(row.get("service")),
-            *(
-                cell(row.get("service") or "", c, (row.get("cells") or {}).get(c["key"]))
-                for c in columns
-            ),
-        ]
-        for row in matrix.get("rows") or []
-    ]
-    grid = _grid(header, rows)
+    rows = []
+    for row in found:
+        name = _cell(row.get("service"))
+        name = f"{row.get('scope')}/{name}" if scoped else name
+        cells = row.get("cells") or {}
+        rows.append([name, *(cell(name, c, cells.get(c["key"])) for c in columns)])
+    grid = _grid(["SERVICE", *(_column(c) for c in columns)], rows)
     if not rows:
         return grid + "\nno records"
     legend = "* default ring" if any(c.get("default") for c in columns) else ""

@@ -49,32 +49,33 @@ def _bump(root: Path, chart: str, version: str, image: str) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> dict:
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     """A store of four generations: prod twice on main (the second changed nothing), canary on
     the branch next with web 0.2.0 by another author, then prod again with api 0.3.0."""
-    tmp = tmp_path_factory.mktemp("shop")
+    tmp = tmp_path
     root = tmp / "hld"
     root.mkdir()
     for chart in ("web", "api"):
         shutil.copytree(DATA / "charts" / "demo", root / "charts" / chart)
     files = {"component.yaml": COMPONENT, "rings.yaml": RINGS, "config/prod.yaml": "config: {}\n"}
     make_repo(root, {**files, ".gitignore": "generated/\n"})
-    url = f"sqlite:///{tmp / 'records.db'}"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("FAB_RECORDS", url)
-        first = _generate(root)
-        again = _generate(root)
-        git(root, "checkout", "-q", "-b", "next")
-        _bump(root, "web", "0.2.0", "nginx:1.26")
-        env.setenv("GIT_AUTHOR_NAME", "Cara Canary")
-        git(root, "commit", "-q", "-am", "web 0.2.0")
-        canary = _generate(root)
-        env.setenv("GIT_AUTHOR_NAME", "Test Author")
-        git(root, "checkout", "-q", "main")
-        _bump(root, "api", "0.3.0", "nginx:1.27")
-        git(root, "commit", "-q", "-am", "api 0.3.0")
-        last = _generate(root)
+    url = (
+        (os.environ.get("TRY_STORE", "") + tmp.name)
+        if os.environ.get("TRY_STORE")
+        else f"sqlite:///{tmp / 'records.db'}"
+    )
+    monkeypatch.setenv("FAB_RECORDS", url)
+    first = _generate(root)
+    again = _generate(root)
+    git(root, "checkout", "-q", "-b", "next")
+    _bump(root, "web", "0.2.0", "nginx:1.26")
+    git(root, "commit", "-q", "-am", "web 0.2.0", "--author", "Cara Canary <cara@example.com>")
+    canary = _generate(root)
+    git(root, "checkout", "-q", "main")
+    _bump(root, "api", "0.3.0", "nginx:1.27")
+    git(root, "commit", "-q", "-am", "api 0.3.0")
+    last = _generate(root)
     return {"url": url, "root": root, "ids": [first, again, canary, last]}
 
 

@@ -37,7 +37,10 @@ def test_the_matrix_has_a_column_per_ring_and_notes_its_drift() -> None:
         "version": "1.3.0",
         "state": "applied",
         "startedAt": _ago(minutes=3),
-        "drift": ["ahead of master by 2 changes"],
+        "drift": [
+            {"kind": "aheadOfDefault", "ring": "master", "version": "1.2.0", "changes": 2},
+            {"kind": "clusterBehind", "cluster": "west", "version": "1.1.0"},
+        ],
     }
     rows = [
         {"service": "api", "cells": {"prod|master|": cell, "prod|develop|east": ahead}},
@@ -48,7 +51,8 @@ def test_the_matrix_has_a_column_per_ring_and_notes_its_drift() -> None:
         "SERVICE  prod/master*      prod/develop@east   prod/qa",
         "api      1.2.0 healthy 5h  1.3.0 applied 3m !  -",
         "web      - healthy 5h      -                   -",
-        "! api prod/develop@east: ahead of master by 2 changes",
+        "! api prod/develop@east: ahead of the default ring master (1.2.0) by 2 changes",
+        "! api prod/develop@east: cluster west is behind: it runs 1.1.0",
         "* default ring",
     ]
     empty = matrix_table({"columns": columns, "rows": []}, NOW).splitlines()
