@@ -209,7 +209,16 @@ def _with_notes(grid: str, notes: Mapping[int, str]) -> str:
     return "\n".join(out)
 
 
-DEPLOYMENTS_HEADER = ("ID", "STARTED", "SCOPE", "ENV", "RING", "SERVICE", "BRANCH", "AUTHOR")
+DEPLOYMENTS_HEADER: tuple[str, ...] = (
+    "ID",
+    "STARTED",
+    "SCOPE",
+    "ENV",
+    "RING",
+    "SERVICE",
+    "BRANCH",
+    "AUTHOR",
+)
 DEPLOYMENTS_HEADER += ("OUTCOME", "VALIDATION", "HLD")
 
 
@@ -361,7 +370,7 @@ def component_version(component: Mapping[str, Any]) -> str | None:
 
 def _subject(
     image: str | None, service: str | None, component: str | None
-) -> Callable[[Mapping[str, Any]], str | None]:
+) -> Callable[[Mapping[str, Any]], str]:
     """What ``log`` follows in a record: the matching images, or a service's or component's
     version."""
     if image is not None:

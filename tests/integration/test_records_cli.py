@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from fabrikate.cli.main import main
 from fabrikate.records import open_store
+from fabrikate.records.view import DEPLOYMENTS_HEADER
 from tests.fixtures.trees import DATA, git, make_repo
 
 pytestmark = pytest.mark.helm
@@ -60,11 +61,7 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
         shutil.copytree(DATA / "charts" / "demo", root / "charts" / chart)
     files = {"component.yaml": COMPONENT, "rings.yaml": RINGS, "config/prod.yaml": "config: {}\n"}
     make_repo(root, {**files, ".gitignore": "generated/\n"})
-    url = (
-        (os.environ.get("TRY_STORE", "") + tmp.name)
-        if os.environ.get("TRY_STORE")
-        else f"sqlite:///{tmp / 'records.db'}"
-    )
+    url = os.environ.get("TRY_STORE", "sqlite:///") + str(tmp / "records.db")
     monkeypatch.setenv("FAB_RECORDS", url)
     first = _generate(root)
     again = _generate(root)
@@ -124,19 +121,7 @@ def test_list_shows_the_new_columns_and_folds_unchanged_runs(shop: dict, url: st
     code, out, err = fab("records", "list")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].split() == [
-        "ID",
-        "STARTED",
-        "SCOPE",
-        "ENV",
-        "RING",
-        "SERVICE",
-        "BRANCH",
-        "AUTHOR",
-        "OUTCOME",
-        "VALIDATION",
-        "HLD",
-    ]
+    assert lines[0].split() == [w for h in DEPLOYMENTS_HEADER for w in h.split()]
     ids = [line.split()[0] for line in lines[1:] if not line.startswith(" ")]
     assert ids == [last["rowKey"], canary["rowKey"], first["rowKey"]]  # the repeat is folded
     assert re.search(r"^\s+\.\.\. 1 unchanged run", out, re.MULTILINE)
