@@ -118,7 +118,7 @@ def records_list(
     if output_format != "text":
         echo_data(page.to_data(), output_format)
         return
-    echo_text(deployments_table(page.items))
+    echo_text(deployments_table(page.items, (page.extra or {}).get("collapsed", 0)))
     if page.next:
         click.echo(f"more: --cursor {page.next}")
 
@@ -170,8 +170,9 @@ def records_log(
 @records_option
 @click.argument("a")
 @click.argument("b")
+@click.option("--service", help="The service to compare when A and B hold several.")
 @output_format("text", "json", "yaml")
-def records_diff(url: str | None, a: str, b: str, output_format: str) -> None:
+def records_diff(url: str | None, a: str, b: str, service: str | None, output_format: str) -> None:
     """What changed from A to B: component versions, images and objects. Each is a record id
     (or prefix), or an environment or ring name for its latest record (env:NAME, ring:NAME
     when a name is both)."""
@@ -179,7 +180,7 @@ def records_diff(url: str | None, a: str, b: str, output_format: str) -> None:
     from fabrikate.records.view import compare_text
 
     with open_records(url) as store:
-        comparison = compare(store, a, b)
+        comparison = compare(store, a, b, service=service)
     if output_format != "text":
         echo_data(comparison, output_format)
     else:

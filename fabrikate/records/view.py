@@ -1,7 +1,8 @@
-"""Ways to look at records: time windows, tables, and the diff between two generations.
+"""Ways to look at records in a terminal: time windows, and the query layer's answers
+(``records/queries.py``) as tables and lines.
 
-print(table(store.records(limit=10)))
-changes = diff(store.get("84ff5b242088"), store.get("1c0e9d7a22f1"))
+print(deployments_table(deployments(store, Filters(ring="canary")).items))
+print(matrix_table(matrix(store, Filters())))
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ from typing import Any
 from fabrikate.errors import InputError
 from fabrikate.records.stores.base import Row
 
-__all__ = ["diff", "diff_text", "parse_since", "rows_table", "table"]
+__all__ = [
+    "DEPLOYMENTS_HEADER",
+    "age",
+    "compare_text",
+    "component_version",
+    "deployments_table",
+    "log",
+    "log_table",
+    "matrix_table",
+    "parse_since",
+    "rows_table",
+]
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-# What makes two component entries different versions.
-_COMPONENT_KEYS = ("type", "method", "source", "path", "version", "branch", "commit", "chart")
 
 
 def parse_since(text: str, now: datetime | None = None, option: str = "--since") -> str:
@@ -55,40 +65,6 @@ def _when(iso: str | None) -> str:
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def table(records: Iterable[Mapping[str, Any]]) -> str:
-    """A readable table of native records, one line each."""
-
-    def line(r: Mapping[str, Any]) -> list[str]:
-        output = r.get("output") or {}
-        changed = {True: "yes", False: "no", None: "-"}.get(output.get("changed"), "-")
-        return [
-            r["rowKey"],
-            _when(r["startedAt"]) + " UTC",
-            r["scope"],
-            r["environment"],
-            r["outcome"],
-            (r.get("hld") or {}).get("commitShort") or "-",
-            changed,
-            str(len(r.get("components") or [])),
-            str(len(r.get("images") or [])),
-            f"{r['durationMs'] / 1000:.1f}s",
-        ]
-
-    header = (
-        "ID",
-        "STARTED",
-        "SCOPE",
-        "ENV",
-        "OUTCOME",
-        "HLD",
-        "CHANGED",
-        "COMP",
-        "IMAGES",
-        "TIME",
-    )
-    return _grid(header, (line(r) for r in records))
-
-
 def rows_table(rows: Iterable[Row]) -> str:
     """Deployment rows with Bedrock's columns (ids, commits, ring)."""
     names = ("service", "env", "imageTag", "p1", "commitId", "p2", "hldCommitId", "pr", "p3")
@@ -105,69 +81,15 @@ def rows_table(rows: Iterable[Row]) -> str:
     )
 
 
-def _keyed(items: Iterable[Mapping[str, Any]], key: Sequence[str]) -> dict[tuple[str, ...], Any]:
-    return {tuple(str(item.get(k) or "") for k in key): item for item in items}
-
-
-def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """Component versions and images that changed from ``old`` to ``new``."""
-    components: list[dict[str, Any]] = []
-    before = _keyed(old.get("components") or [], ("logicalPath",))
-    after = _keyed(new.get("components") or [], ("logicalPath",))
-    for key in sorted(before.keys() | after.keys()):
-        a, b = before.get(key), after.get(key)
-        if a is None or b is None:
-            components.append(
-                {"logicalPath": key[0], "change": "added" if a is None else "removed"}
-            )
-            continue
-        changed = {k: [a.get(k), b.get(k)] for k in _COMPONENT_KEYS if a.get(k) != b.get(k)}
-        if changed:
-            components.append({"logicalPath": key[0], "change": "changed", "fields": changed})
-    images = []
-    image_key = ("component", "kind", "workload", "containerType", "container")
-    before = _keyed(old.get("images") or [], image_key)
-    after = _keyed(new.get("images") or [], image_key)
-    for key in sorted(before.keys() | after.keys()):
-        a, b = before.get(key), after.get(key)
-        old_image = a["image"] if a else None
-        new_image = b["image"] if b else None
-        if old_image != new_image:
-            where = dict(zip(image_key, key, strict=True))
-            images.append({**where, "from": old_image, "to": new_image})
-    return {
-        "from": old["rowKey"],
-        "to": new["rowKey"],
-        "hld": [(old.get("hld") or {}).get("commit"), (new.get("hld") or {}).get("commit")],
-        "outputChanged": (old.get("output") or {}).get("digest")
-        != (new.get("output") or {}).get("digest"),
-        "components": components,
-        "images": images,
-    }
-
-
-def diff_text(changes: Mapping[str, Any]) -> str:
-    """``diff`` as lines a person reads."""
-    lines = [f"{changes['from']} -> {changes['to']}"]
-    lines.append("output: " + ("changed" if changes["outputChanged"] else "identical"))
-    for item in changes["components"]:
-        if item["change"] != "changed":
-            lines.append(f"component {item['logicalPath']}: {item['change']}")
-            continue
-        for name, (a, b) in item["fields"].items():
-            lines.append(f"component {item['logicalPath']}: {name} {_short(a)} -> {_short(b)}")
-    for item in changes["images"]:
-        where = f"{item['component']} {item['kind']}/{item['workload']} {item['container']}"
-        lines.append(f"image {where}: {item['from'] or '(none)'} -> {item['to'] or '(none)'}")
-    if not changes["components"] and not changes["images"]:
-        lines.append("no component or image changes")
-    return "\n".join(lines)
-
-
 def _short(value: Any) -> str:
-    if isinstance(value, dict):
-        return ":".join(str(v) for v in value.values())
-    return "(none)" if value is None else str(value)
+    """A version as a person reads it: a chart as name:version, a commit as 7 digits."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, Mapping):
+        if value.keys() <= {"name", "version"}:
+            return ":".join(str(v) for v in value.values())
+        return " ".join(_short(v)[:7] if k == "commit" else _short(v) for k, v in value.items())
+    return str(value)
 
 
 # Terminal renderings of the query layer's answers (records/queries.py), for the CLI.
@@ -198,17 +120,6 @@ def _service(item: Mapping[str, Any]) -> str:
     return _cell([s["service"] for s in item.get("services") or [] if s.get("service")])
 
 
-def _with_notes(grid: str, notes: Mapping[int, str]) -> str:
-    """``grid`` with a note line after some of its body rows (0 is the first row)."""
-    lines = grid.splitlines()
-    out = lines[:1]
-    for index, line in enumerate(lines[1:]):
-        out.append(line)
-        if index in notes:
-            out.append(notes[index])
-    return "\n".join(out)
-
-
 DEPLOYMENTS_HEADER: tuple[str, ...] = (
     "ID",
     "STARTED",
@@ -222,37 +133,34 @@ DEPLOYMENTS_HEADER: tuple[str, ...] = (
 DEPLOYMENTS_HEADER += ("OUTCOME", "VALIDATION", "HLD")
 
 
-def deployments_table(items: Sequence[Mapping[str, Any]]) -> str:
-    """Deployment summaries, one line each; a run standing for unchanged runs after it says how
-    many; no items: the header and 'no records'."""
-    if not items:
-        return _grid(DEPLOYMENTS_HEADER, []) + "\nno records"
-    notes = {}
-    for index, item in enumerate(items):
-        hidden = item.get("unchanged")
-        if isinstance(hidden, int) and not isinstance(hidden, bool) and hidden > 0:
-            runs = "run" if hidden == 1 else "runs"
-            notes[index] = f"  ... {hidden} unchanged {runs} (--all shows them)"
+def deployments_table(items: Sequence[Mapping[str, Any]], collapsed: int = 0) -> str:
+    """Deployment summaries, one line each, and how many unchanged runs were left out; no
+    items: the header and 'no records'."""
+    lines = [_deployment(item) for item in items]
+    text = _grid(DEPLOYMENTS_HEADER, lines) + ("" if lines else "\nno records")
+    if collapsed:
+        runs = "run" if collapsed == 1 else "runs"
+        text += f"\n({collapsed} unchanged {runs} not shown; --all shows them)"
+    return text
 
-    def line(item: Mapping[str, Any]) -> list[str]:
-        outcome = _cell(item.get("outcome"))
-        if item.get("unchanged") is True:
-            outcome += " (unchanged)"
-        return [
-            _cell(item.get("rowKey")),
-            _when(item.get("startedAt") or item.get("lastUpdated")),
-            _cell(item.get("scope")),
-            _cell(item.get("environment")),
-            _cell(item.get("ring")),
-            _service(item),
-            _cell(item.get("branch")),
-            _cell(item.get("author")),
-            outcome,
-            _check(item.get("validation")),
-            _cell((item.get("hldUpdate") or {}).get("commit")),
-        ]
 
-    return _with_notes(_grid(DEPLOYMENTS_HEADER, [line(i) for i in items]), notes)
+def _deployment(item: Mapping[str, Any]) -> list[str]:
+    outcome = _cell(item.get("outcome"))
+    if item.get("unchanged") is True:
+        outcome += " (unchanged)"
+    return [
+        _cell(item.get("rowKey")),
+        _when(item.get("startedAt") or item.get("lastUpdated")),
+        _cell(item.get("scope")),
+        _cell(item.get("environment")),
+        _cell(item.get("ring")),
+        _service(item),
+        _cell(item.get("branch")),
+        _cell(item.get("author")),
+        outcome,
+        _check(item.get("validation")),
+        _cell((item.get("hldUpdate") or {}).get("commit")),
+    ]
 
 
 def _column(column: Mapping[str, Any]) -> str:
@@ -356,8 +264,10 @@ def compare_text(comparison: Mapping[str, Any]) -> str:
         lines.append("objects: unknown (a record predates per-object digests)")
     elif "unchanged" in objects:
         lines.append(f"objects unchanged: {objects['unchanged']}")
-    if comparison.get("rollback"):
-        lines.append(f"rollback: b returns to the output of {_cell(comparison['rollback'])}")
+    rollback = comparison.get("rollback")
+    if rollback:
+        to = rollback.get("recordId") if isinstance(rollback, Mapping) else rollback
+        lines.append(f"rollback: b returns to the output of {_cell(to)}")
     return "\n".join(lines)
 
 

@@ -112,6 +112,8 @@ def test_deployments_have_the_ring_branch_author_and_validation_columns() -> Non
     assert "succeeded (unchanged)" in lines[1] and "3 errors" in lines[1]
     assert lines[2].split()[5:8] == ["-", "web", "-"] and lines[2].endswith(" -")
     assert deployments_table([]).splitlines()[1:] == ["no records"]
+    folded = deployments_table(items[:1], collapsed=2).splitlines()
+    assert folded[-1] == "(2 unchanged runs not shown; --all shows them)" and len(folded) == 3
 
 
 def test_a_comparison_reads_as_lines() -> None:
@@ -131,7 +133,7 @@ def test_a_comparison_reads_as_lines() -> None:
             "changed": [{"a": deployment, "b": deployment}],
             "unchanged": 4,
         },
-        "rollback": "cccccccccccc",
+        "rollback": {"recordId": "cccccccc-0000", "startedAt": "2026-02-01T10:00:00+00:00"},
     }
     assert compare_text(comparison).splitlines() == [
         "a: aaaaaaaaaaaa prod/master 2026-03-01 10:00:00",
@@ -141,7 +143,7 @@ def test_a_comparison_reads_as_lines() -> None:
         "object added: Service web (web.yaml)",
         "object changed: Deployment shop/web (web.yaml)",
         "objects unchanged: 4",
-        "rollback: b returns to the output of cccccccccccc",
+        "rollback: b returns to the output of cccccccc-0000",
     ]
     same = {"a": side, "b": side, "objects": {"known": False}}
     assert compare_text(same).splitlines()[2:] == [
