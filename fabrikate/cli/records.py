@@ -206,7 +206,7 @@ def records_mark(
         raise click.UsageError("give one of --failed, --hotfix or --rollback")
     with open_records(url, write=True) as store:
         mark = mark_record(store, record_id, kind, note=note, by=by or _login())
-    click.echo(f"marked {mark.record_id} {mark.kind}" + (f": {mark.note}" if mark.note else ""))
+    echo_text(f"marked {mark.record_id} {mark.kind}" + (f": {mark.note}" if mark.note else ""))
 
 
 def _login() -> str | None:
@@ -243,7 +243,7 @@ def records_prune(
 ) -> None:
     """Remove old records, printing each one and the count (never silent)."""
     from fabrikate.api.records import prune_records
-    from fabrikate.records.view import parse_since
+    from fabrikate.records.view import parse_since, pruned_text
 
     parse_since(older_than, option="--older-than")  # a bad age opens no store
     with open_records(url, write=True) as store:
@@ -255,15 +255,8 @@ def records_prune(
         )
     if output_format != "text":
         echo_data(pruned.to_data(), output_format)
-        return
-    verb = "would remove" if dry_run else "removed"
-    for record in pruned.records:
-        where = "/".join(p for p in (record.get("environment"), record.get("ring")) if p)
-        started = record.get("startedAt") or "-"
-        echo_text(f"{verb} {record.get('rowKey') or record['id']} {where} {started}")
-    count = len(pruned.records)
-    done = "would be removed" if dry_run else "removed"
-    click.echo(f"{count} record{'' if count == 1 else 's'} {done} (started before {pruned.before})")
+    else:
+        echo_text(pruned_text(pruned.to_data()))
 
 
 @records.command("export")

@@ -25,6 +25,7 @@ __all__ = [
     "log_table",
     "matrix_table",
     "parse_since",
+    "pruned_text",
     "rows_table",
 ]
 
@@ -315,6 +316,7 @@ def log(
     """Who changed an image, service or component, and when: each deployment where its version
     differs from the previous deployment of the same scope, environment and ring, newest first."""
     from fabrikate.records.metrics import deployments
+    from fabrikate.records.overview import author_name
 
     version = _subject(image, service, component)
     previous: dict[tuple[str, str, str], str] = {}
@@ -336,7 +338,7 @@ def log(
                 "ring": record.get("ring"),
                 "from": before,
                 "to": now,
-                "author": hld.get("commitAuthor"),
+                "author": author_name(record),
                 "mergedBy": hld.get("mergedBy"),
                 "pr": hld.get("pr"),
                 "commit": hld.get("commitShort"),
@@ -366,3 +368,18 @@ def log_table(changes: Iterable[Mapping[str, Any]]) -> str:
         for c in changes
     ]
     return _grid(LOG_HEADER, rows) + ("" if rows else "\nno records")
+
+
+def pruned_text(pruned: Mapping[str, Any]) -> str:
+    """What a prune removed (``Pruned.to_data()``): a line per record, then the count."""
+    verb = "would remove" if pruned["dryRun"] else "removed"
+    lines = []
+    for record in pruned["removed"]:
+        where = "/".join(p for p in (record.get("environment"), record.get("ring")) if p)
+        key = record.get("rowKey") or record["id"]
+        lines.append(f"{verb} {key} {where or _NONE} {_when(record.get('startedAt'))}")
+    count = len(pruned["removed"])
+    done = "would be removed" if pruned["dryRun"] else "removed"
+    plural = "" if count == 1 else "s"
+    lines.append(f"{count} record{plural} {done} (started before {_when(pruned['before'])})")
+    return "\n".join(lines)

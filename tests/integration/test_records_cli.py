@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from fabrikate.cli.main import main
 from fabrikate.records import open_store
+from fabrikate.records.events import ClusterEvent
 from fabrikate.records.view import DEPLOYMENTS_HEADER
 from tests.fixtures.trees import DATA, git, make_repo
 
@@ -28,6 +29,9 @@ subcomponents:
 RINGS = (
     "rings:\n  prod: {branch: main, default: true}\n  canary: {branch: next}\n  qa: {branch: qa}\n"
 )
+
+
+MANIFESTS = ("1" * 40, "2" * 40, "3" * 40)  # manifest commits: prod (twice), canary, prod
 
 
 def fab(*args: str) -> tuple[int, str, str]:
@@ -61,17 +65,20 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
         shutil.copytree(DATA / "charts" / "demo", root / "charts" / chart)
     files = {"component.yaml": COMPONENT, "rings.yaml": RINGS, "config/prod.yaml": "config: {}\n"}
     make_repo(root, {**files, ".gitignore": "generated/\n"})
-    url = os.environ.get("TRY_STORE", "sqlite:///") + str(tmp / "records.db")
+    url = f"sqlite:///{tmp / 'records.db'}"
     monkeypatch.setenv("FAB_RECORDS", url)
+    monkeypatch.setenv("FAB_MANIFEST_COMMIT", MANIFESTS[0])
     first = _generate(root)
     again = _generate(root)
     git(root, "checkout", "-q", "-b", "next")
     _bump(root, "web", "0.2.0", "nginx:1.26")
     git(root, "commit", "-q", "-am", "web 0.2.0", "--author", "Cara Canary <cara@example.com>")
+    monkeypatch.setenv("FAB_MANIFEST_COMMIT", MANIFESTS[1])
     canary = _generate(root)
     git(root, "checkout", "-q", "main")
     _bump(root, "api", "0.3.0", "nginx:1.27")
     git(root, "commit", "-q", "-am", "api 0.3.0")
+    monkeypatch.setenv("FAB_MANIFEST_COMMIT", MANIFESTS[2])
     last = _generate(root)
     return {"url": url, "root": root, "ids": [first, again, canary, last]}
 
@@ -116,6 +123,59 @@ def test_status_prints_the_matrix(url: str) -> None:
     code, out, _ = fab("status", "--service", "nothing-like-it")
     assert code == 0 and out.splitlines()[-1] == "no records"
     assert out.startswith("SERVICE")
+
+
+def _copy(shop: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A copy of the shop's store, to write to."""
+    db = tmp_path / "copy.db"
+    shutil.copy(shop["url"].removeprefix("sqlite:///"), db)
+    monkeypatch.setenv("FAB_RECORDS", f"sqlite:///{db}")
+    return f"sqlite:///{db}"
+
+
+def test_status_shows_what_each_cluster_reported(tmp_path: Path, shop: dict, monkeypatch) -> None:
+    first, again, canary, last = shop["ids"]
+    url = _copy(shop, tmp_path, monkeypatch)
+    with open_store(url) as store:
+        for cluster, revision, state in (
+            ("east", MANIFESTS[2], "healthy"),
+            ("west", MANIFESTS[0], "healthy"),
+            ("canary-1", MANIFESTS[1], "failed"),
+        ):
+            ring = "canary" if cluster == "canary-1" else "prod"
+            store.add_event(
+                ClusterEvent.make(
+                    source="flux",
+                    cluster=cluster,
+                    ring=ring,
+                    environment="prod",
+                    kind="Kustomization",
+                    namespace="flux-system",
+                    name="shop",
+                    revision=revision,
+                    state=state,
+                    reason="ReconciliationSucceeded" if state == "healthy" else "HealthCheckFailed",
+                    message=None,
+                    at=last["finishedAt"],
+                )
+            )
+    header, *rows = fab("status")[1].splitlines()
+    api = next(row for row in rows if row.startswith("api "))
+    assert api[header.index("prod/prod*") :].startswith("0.3.0 healthy ")
+    assert api[header.index("prod/canary") :].startswith("0.1.0 failed ")
+    assert "! api prod/prod*: cluster west is behind: it runs 0.1.0" in rows
+    header, *rows = fab("status", "--pivot", "cluster")[1].splitlines()
+    assert header.split() == ["SERVICE", "prod/canary@canary-1", "prod/prod@east", "prod/prod@west"]
+    api = next(row for row in rows if row.startswith("api "))
+    assert api[header.index("prod/prod@east") :].startswith("0.3.0 healthy ")
+    assert api[header.index("prod/prod@west") :].startswith("0.1.0 healthy ")
+    # The list filters by cluster and shows each record's state there.
+    listed = json.loads(fab("records", "list", "--cluster", "west", "--all", "-o", "json")[1])
+    assert [(i["rowKey"], i["state"]) for i in listed["items"]] == [
+        (again["rowKey"], "healthy"),
+        (first["rowKey"], "healthy"),
+    ]
+    assert canary["rowKey"] in fab("records", "list", "--cluster", "canary-1")[1]
 
 
 def test_list_shows_the_new_columns_and_folds_unchanged_runs(shop: dict, url: str) -> None:
@@ -194,7 +254,7 @@ def test_log_says_who_changed_a_component_service_or_image(shop: dict, url: str)
         ("canary", None, "0.1.0"),
         ("prod", None, "0.1.0"),
     ]
-    assert changes[0]["author"].startswith("Test Author") and changes[0]["id"] == last["id"]
+    assert changes[0]["author"] == "Test Author" and changes[0]["id"] == last["id"]
     images = json.loads(
         fab("records", "log", "--image", "nginx:1.2", "--ring", "prod", "-o", "json")[1]
     )["changes"]
@@ -232,10 +292,7 @@ def test_diff_takes_ids_environments_and_rings(shop: dict, url: str) -> None:
 
 
 def test_mark_keeps_a_verdict_on_a_record(tmp_path: Path, shop: dict, monkeypatch) -> None:
-    db = tmp_path / "copy.db"
-    shutil.copy(shop["url"].removeprefix("sqlite:///"), db)
-    url = f"sqlite:///{db}"
-    monkeypatch.setenv("FAB_RECORDS", url)
+    url = _copy(shop, tmp_path, monkeypatch)
     canary = shop["ids"][2]
     code, out, err = fab("records", "mark", canary["rowKey"], "--rollback", "--note", "bad cache")
     assert code == 0, err
@@ -258,9 +315,7 @@ def test_mark_keeps_a_verdict_on_a_record(tmp_path: Path, shop: dict, monkeypatc
 
 
 def test_prune_prints_each_record_it_removes(tmp_path: Path, shop: dict, monkeypatch) -> None:
-    db = tmp_path / "copy.db"
-    shutil.copy(shop["url"].removeprefix("sqlite:///"), db)
-    monkeypatch.setenv("FAB_RECORDS", f"sqlite:///{db}")
+    _copy(shop, tmp_path, monkeypatch)
     first, again, canary, last = shop["ids"]
     code, _, err = fab("records", "prune")
     assert code == 2 and "--older-than" in err
