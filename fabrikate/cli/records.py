@@ -34,8 +34,9 @@ def open_records(url: str | None, *, create: bool = False, write: bool = False) 
     store = open_store(url, create=create)
     if store is None:
         raise click.UsageError("recording is off (records store 'none'); pass --records URL")
-    if write and not create:  # it exists (else open_store said so): now open it to write
-        store.close()
+    if write and not create:
+        with store:  # a store that is not there fails here, read-only, before anything is made
+            store.records(limit=1)
         store = open_store(url, create=True)
     return store
 
@@ -246,7 +247,7 @@ def records_prune(
     from fabrikate.records.view import parse_since, pruned_text
 
     parse_since(older_than, option="--older-than")  # a bad age opens no store
-    with open_records(url, write=True) as store:
+    with open_records(url, write=not dry_run) as store:
         pruned = prune_records(
             store,
             older_than,
