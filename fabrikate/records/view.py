@@ -205,6 +205,9 @@ def _drift(drift: Any) -> str:
     return _cell(kind)
 
 
+DRIFT_NOTES = 20  # drift notes below the matrix; the JSON has every one
+
+
 def matrix_table(matrix: Mapping[str, Any], now: datetime | None = None) -> str:
     """What runs where: a row per service, a column per ring (environment, cluster); each cell
     the version, state and age, '!' where it drifts (the notes below say how)."""
@@ -231,6 +234,9 @@ def matrix_table(matrix: Mapping[str, Any], now: datetime | None = None) -> str:
     if not rows:
         return grid + "\nno records"
     legend = "* default ring" if any(c.get("default") for c in columns) else ""
+    if len(notes) > DRIFT_NOTES:
+        more = len(notes) - DRIFT_NOTES
+        notes[DRIFT_NOTES:] = [f"! ... {more} more drift notes (-o json has them all)"]
     return "\n".join(line for line in (grid, *notes, legend) if line)
 
 
@@ -314,15 +320,21 @@ def log(
     component: str | None = None,
 ) -> list[dict[str, Any]]:
     """Who changed an image, service or component, and when: each deployment where its version
-    differs from the previous deployment of the same scope, environment and ring, newest first."""
+    differs from the previous deployment of the same scope, environment, ring and service,
+    newest first."""
     from fabrikate.records.metrics import deployments
     from fabrikate.records.overview import author_name
 
     version = _subject(image, service, component)
-    previous: dict[tuple[str, str, str], str] = {}
+    previous: dict[tuple[str, str, str, str], str] = {}
     found = []
     for record in deployments(records):
-        group = (record["scope"], record["environment"], record.get("ring") or "")
+        group = (
+            record["scope"],
+            record["environment"],
+            record.get("ring") or "",
+            record.get("service") or "",
+        )
         now, before = version(record), previous.get(group)
         if now in (before, _NONE):
             continue
@@ -336,6 +348,7 @@ def log(
                 "scope": record["scope"],
                 "environment": record["environment"],
                 "ring": record.get("ring"),
+                "service": record.get("service"),
                 "from": before,
                 "to": now,
                 "author": author_name(record),
@@ -347,7 +360,19 @@ def log(
     return found[::-1]
 
 
-LOG_HEADER = ("STARTED", "ENV", "RING", "FROM", "TO", "AUTHOR", "MERGED BY", "PR", "HLD", "ID")
+LOG_HEADER = (
+    "STARTED",
+    "ENV",
+    "RING",
+    "SERVICE",
+    "FROM",
+    "TO",
+    "AUTHOR",
+    "MERGED BY",
+    "PR",
+    "HLD",
+    "ID",
+)
 
 
 def log_table(changes: Iterable[Mapping[str, Any]]) -> str:
@@ -357,6 +382,7 @@ def log_table(changes: Iterable[Mapping[str, Any]]) -> str:
             _when(c["startedAt"]),
             _cell(c["environment"]),
             _cell(c["ring"]),
+            _cell(c["service"]),
             _cell(c["from"]),
             _cell(c["to"]),
             _cell(c["author"]),

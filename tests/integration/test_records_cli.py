@@ -243,7 +243,7 @@ def test_log_says_who_changed_a_component_service_or_image(shop: dict, url: str)
     code, out, err = fab("records", "log", "--component", "web")
     assert code == 0, err
     header, *rows = out.splitlines()
-    assert header.split()[:5] == ["STARTED", "ENV", "RING", "FROM", "TO"]
+    assert header.split()[:6] == ["STARTED", "ENV", "RING", "SERVICE", "FROM", "TO"]
     assert [r.split()[-1] for r in rows] == [canary["rowKey"], first["rowKey"]]
     assert "0.2.0" in rows[0] and "Cara Canary" in rows[0] and " canary " in rows[0]
     changes = json.loads(fab("records", "log", "--component", "api", "-o", "json")[1])

@@ -55,6 +55,9 @@ def test_the_matrix_has_a_column_per_ring_and_notes_its_drift() -> None:
         "! api prod/develop@east: cluster west is behind: it runs 1.1.0",
         "* default ring",
     ]
+    many = {"columns": columns, "rows": [{**rows[0], "service": f"s{i}"} for i in range(15)]}
+    notes = [line for line in matrix_table(many, NOW).splitlines() if line.startswith("!")]
+    assert len(notes) == 21 and notes[-1] == "! ... 10 more drift notes (-o json has them all)"
     empty = matrix_table({"columns": columns, "rows": []}, NOW).splitlines()
     assert empty == ["SERVICE  prod/master*  prod/develop@east  prod/qa", "no records"]
     assert matrix_table({"columns": [], "rows": []}).splitlines() == ["SERVICE", "no records"]
