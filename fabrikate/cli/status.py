@@ -17,7 +17,8 @@ __all__ = ["status"]
 
 @click.command(cls=Command)
 @records_option
-@filter_options("scope", "service", "ring", "environment", "cluster", "author", "since")
+# The filters the matrix applies (it reads the latest record of each group, not a history).
+@filter_options("scope", "service", "ring", "environment", "cluster", "since", "image", "component")
 @click.option(
     "--pivot",
     type=click.Choice(["ring", "environment", "cluster"]),

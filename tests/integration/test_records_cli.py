@@ -120,6 +120,9 @@ def test_status_prints_the_matrix(url: str) -> None:
     header, *rows = fab("status", "--ring", "prod")[1].splitlines()
     web = next(row for row in rows if row.startswith("web "))
     assert web[header.index("prod/canary") :].startswith("- ")  # declared, so still a column
+    header, *rows = fab("status", "--image", "nginx:1.26")[1].splitlines()
+    assert [row.split()[0] for row in rows[:-1]] == ["web"] and rows[-1] == "* default ring"
+    assert rows[0][header.index("prod/prod*") :].startswith("- ")
     code, out, _ = fab("status", "--service", "nothing-like-it")
     assert code == 0 and out.splitlines()[-1] == "no records"
     assert out.startswith("SERVICE")
