@@ -262,7 +262,7 @@ def records_prune(
 
 @records.command("export")
 @records_option
-@filter_options()
+@filter_options(*(name for _, name, _ in _FILTERS if name != "cluster"))  # the store's filters
 @output_format("json", "jsonl", "yaml")
 def records_export(url: str | None, filters: Filters, output_format: str) -> None:
     """Write every matching record as JSON (an array, or one per line)."""

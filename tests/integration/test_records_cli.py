@@ -210,6 +210,10 @@ def test_list_filters_pages_and_says_when_nothing_matches(shop: dict, url: str) 
     assert fab("records", "list", "--author", "cara")[1].count("\n") == 2
     assert fab("records", "list", "--component", "api", "--ring", "canary")[1].count("\n") == 2
     assert canary["rowKey"] in fab("records", "list", "--commit", canary["hld"]["commit"][:8])[1]
+    exported = json.loads(fab("records", "export", "--ring", "canary")[1])
+    assert [r["id"] for r in exported] == [canary["id"]]  # whole records, by the same filters
+    lines = fab("records", "export", "--author", "test author", "-o", "jsonl")[1].splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [r["id"] for r in (last, again, first)]
     # One page at a time: the text ends with the cursor of the next, JSON carries it.
     code, out, _ = fab("records", "list", "--limit", "1", "--all")
     assert code == 0 and out.splitlines()[1].startswith(last["rowKey"])
