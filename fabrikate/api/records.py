@@ -15,7 +15,10 @@ from fabrikate.records.events import MARK_KINDS, Mark
 from fabrikate.records.stores.base import RecordQuery, Store
 from fabrikate.records.view import parse_since
 
-__all__ = ["Pruned", "mark_record", "prune_records"]
+__all__ = ["MAX_NOTE", "Pruned", "mark_record", "prune_records"]
+
+
+MAX_NOTE = 2000  # characters of a mark's note: a reason, not a report
 
 
 def mark_record(
@@ -23,11 +26,12 @@ def mark_record(
 ) -> Mark:
     """Mark the record ``ref`` (id, row key or a unique prefix) failed, hotfix or rollback."""
     if kind not in MARK_KINDS:
-        raise InputError(f"mark {kind!r}: want one of {', '.join(MARK_KINDS)}")
+        raise InputError(f"mark {kind[:20]!r}: want one of {', '.join(MARK_KINDS)}")
+    if len(note) > MAX_NOTE:
+        raise InputError(f"the note has {len(note)} characters; at most {MAX_NOTE}")
     record = store.get(ref)
-    mark = Mark(
-        record_id=record["id"], kind=kind, note=note, by=by, at=datetime.now(UTC).isoformat()
-    )
+    at = datetime.now(UTC).replace(microsecond=0).isoformat()
+    mark = Mark(record_id=record["id"], kind=kind, note=note, by=by, at=at)
     store.add_mark(mark)
     return mark
 

@@ -313,6 +313,7 @@ def test_mark_keeps_a_verdict_on_a_record(tmp_path: Path, shop: dict, monkeypatc
     for args, code_wanted, message in (
         ([canary["id"]], 2, "give one of --failed, --hotfix or --rollback"),
         (["nope", "--failed"], 1, "no record 'nope'"),
+        ([canary["id"], "--failed", "--note", "x" * 2001], 1, "at most 2000"),
     ):
         code, _, err = fab("records", "mark", *args)
         assert code == code_wanted and message in err, err
