@@ -350,3 +350,37 @@ def test_prune_prints_each_record_it_removes(tmp_path: Path, shop: dict, monkeyp
     assert sorted(kept + removed) == sorted(r["rowKey"] for r in shop["ids"])
     code, out, _ = fab("records", "prune", "--older-than", "3650d", "-o", "json")
     assert code == 0 and json.loads(out)["removed"] == [] and json.loads(out)["dryRun"] is False
+
+
+STATIC = {
+    "component.yaml": "name: site\nsubcomponents:\n  - {name: web, type: static, path: ./manifests}\n",
+    "rings.yaml": "rings:\n  prod: {branch: main, default: true}\n  canary: {branch: next}\n",
+    "config/prod.yaml": "config: {}\n",
+    "manifests/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {a: b}\n",
+    ".gitignore": "generated/\n",
+}
+
+
+def test_every_command_on_every_store(store_url: str, tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "site"
+    make_repo(root, STATIC)
+    monkeypatch.setenv("FAB_RECORDS", store_url)
+    for ring in ("prod", "prod", "canary"):
+        assert fab("generate", "-C", str(root), "prod", "--ring", ring, "--force")[0] == 0
+    status = fab("status")[1].splitlines()
+    assert status[0].split() == ["SERVICE", "prod/prod*", "prod/canary"]
+    assert status[1].split()[0] == "site" and "* default ring" in status
+    items = json.loads(fab("records", "list", "--all", "-o", "json")[1])["items"]
+    assert [i["ring"] for i in items] == ["canary", "prod", "prod"]
+    diff = fab("records", "diff", "ring:prod", "ring:canary")
+    assert diff[0] == 0 and diff[1].splitlines()[2] == "no component, image or object changes"
+    assert fab("records", "mark", items[0]["id"], "--hotfix", "--note", "n")[0] == 0
+    dry = fab("records", "prune", "--older-than", "0d", "--dry-run")[1].splitlines()
+    assert dry[-1].startswith("3 records would be removed") and len(dry) == 4
+    code, out, err = fab("records", "prune", "--older-than", "0d", "--keep-latest-per-environment")
+    assert code == 0, err
+    kept = json.loads(fab("records", "list", "--all", "-o", "json")[1])["items"]
+    removed = [line.split()[1] for line in out.splitlines()[:-1]]
+    assert len(kept) + len(removed) == 3 and items[0]["rowKey"] in [i["rowKey"] for i in kept]
+    with open_store(store_url, create=False) as store:
+        assert [m.kind for m in store.marks([items[0]["id"]])] == ["hotfix"]
