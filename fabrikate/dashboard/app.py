@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -51,12 +50,12 @@ log = logging.getLogger("fabrikate.dashboard")
 T = TypeVar("T")
 
 # page name -> (path, the query parameters it documents in the OpenAPI schema)
-_FILTERS = tuple(f.name for f in dataclasses.fields(queries.Filters))
+_FILTERS = queries.Filters.names()
 _ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "matrix": ("/matrix", ("pivot", *_FILTERS)),
     "deployments": ("/deployments", ("cursor", "limit", "all", *_FILTERS)),
     "deployment": ("/deployments/{key}", ()),
-    "compare": ("/compare", ("a", "b")),
+    "compare": ("/compare", ("a", "b", "service")),
     "environment": ("/environments/{key}", ("cursor", "limit")),
     "ring": ("/rings/{key}", ()),
     "cluster": ("/clusters/{key}", ()),
@@ -105,9 +104,9 @@ class Dashboard:
         return mask(mask_text(text), self.settings.secrets)
 
 
-def _params(request: Request) -> dict[str, str]:
-    """The query string as one value per name (the last one given)."""
-    return dict(request.query_params.items())
+def _params(request: Request) -> Mapping[str, str]:
+    """The query string (a multi-dict: the query layer refuses a filter given twice)."""
+    return request.query_params
 
 
 def _wants_json(request: Request) -> bool:
@@ -210,20 +209,18 @@ def _other_routes(app: FastAPI, dashboard: Dashboard) -> None:
 
     @app.get("/healthz", tags=["health"], summary="Store reachable, last record and events")
     async def healthz() -> JSONResponse:
-        try:
-            data = await dashboard.read(queries.health)
-        except FabrikateError as exc:
-            return JSONResponse({"ok": False, "error": dashboard.masked(str(exc))}, status_code=503)
-        return JSONResponse({**mask_tree(data), "version": __version__})
+        data = mask_tree(await dashboard.read(queries.health))
+        return JSONResponse(
+            {**data, "version": __version__}, status_code=200 if data["ok"] else 503
+        )
 
     @app.get("/api/deployments", tags=["spektate"], summary="Deployments in Spektate's shape")
     async def spektate(request: Request) -> JSONResponse:
         params = _params(request)
-        limit = params.pop("limit", "50")
-        params.pop("refresh", None)
+        limit = params.get("limit") or "50"
         if not limit.isdigit() or not 1 <= int(limit) <= 1000:
             raise InputError(f"limit {limit[:20]!r}: want a whole number from 1 to 1000")
-        filters = queries.Filters.from_params(params)
+        filters = queries.Filters.from_params(params, allow=("limit", "refresh"))
 
         def answer(store: Store) -> dict[str, Any]:
             records = store.query(filters.query(limit=int(limit)))

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from fabrikate.errors import InputError
 from fabrikate.records import queries
 from fabrikate.records.mask import mask_tree
+from fabrikate.records.matrix import PIVOTS
 
 if TYPE_CHECKING:
     from fabrikate.records.stores.base import Store
 
-__all__ = ["PAGES", "PIVOTS", "Page", "PageFunction", "page_params"]
+__all__ = ["PAGES", "Page", "PageFunction"]
 
-PIVOTS = ("ring", "environment", "cluster")
 MAX_LIMIT = 200
 _WINDOW_DEFAULT = "30d"
 
@@ -42,10 +42,17 @@ class Page:
 PageFunction = Callable[["Store", "str | None", Mapping[str, str]], Page]
 
 
-def page_params(params: Mapping[str, str], *own: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The parameters a page reads itself, and the rest (the filters)."""
-    mine = {k: v for k, v in params.items() if k in own}
-    return mine, {k: v for k, v in params.items() if k not in own}
+def _filters(params: Mapping[str, str], *own: str) -> queries.Filters:
+    """The filters of a page's query, which also takes the parameters ``own``."""
+    return queries.Filters.from_params(params, allow=own)
+
+
+def _only(params: Mapping[str, str], *own: str) -> None:
+    """A page that takes no filters refuses any other parameter."""
+    extra = sorted(k for k in params if k not in own)
+    if extra:
+        wanted = f" (want {', '.join(own)})" if own else ""
+        raise InputError(f"unknown parameter {extra[0][:40]!r}{wanted}")
 
 
 def _limit(text: str | None, default: int) -> int:
@@ -74,11 +81,8 @@ def _now() -> str:
 
 def matrix(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """What runs where: services by rings within environments and clusters."""
-    own, rest = page_params(params, "pivot")
-    pivot = own.get("pivot") or "ring"
-    if pivot not in PIVOTS:
-        raise InputError(f"pivot {pivot[:20]!r}: want one of {', '.join(PIVOTS)}")
-    filters = queries.Filters.from_params(rest)
+    pivot = params.get("pivot") or "ring"
+    filters = _filters(params, "pivot")
     data = _masked(queries.matrix(store, filters, pivot=pivot))
     view = {"filters": filters.to_params(), "pivot": pivot, "pivots": PIVOTS, "asOf": _now()}
     return Page("matrix.html", "What runs where", data, view)
@@ -86,14 +90,13 @@ def matrix(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
 
 def deployments(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """Deployments, newest first, filtered, a page at a time."""
-    own, rest = page_params(params, "cursor", "limit", "all", "refresh")
-    filters = queries.Filters.from_params(rest)
-    show_all = _flag("all", own.get("all"))
+    filters = _filters(params, "cursor", "limit", "all", "refresh")
+    show_all = _flag("all", params.get("all"))
     page = queries.deployments(
         store,
         filters,
-        cursor=own.get("cursor") or None,
-        limit=_limit(own.get("limit"), 50),
+        cursor=params.get("cursor") or None,
+        limit=_limit(params.get("limit"), 50),
         collapse=not show_all,
     )
     view = {"filters": filters.to_params(), "all": show_all, "asOf": _now()}
@@ -102,6 +105,7 @@ def deployments(store: Store, key: str | None, params: Mapping[str, str]) -> Pag
 
 def deployment(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """One deployment: its journey, components, images, validation, raw record."""
+    _only(params)
     data = _masked(queries.deployment(store, key or ""))
     record_id = (data.get("record") or {}).get("rowKey") or key
     return Page("deployment.html", f"Deployment {record_id}", data, {"asOf": _now()})
@@ -109,23 +113,21 @@ def deployment(store: Store, key: str | None, params: Mapping[str, str]) -> Page
 
 def compare(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """Two records, environments or rings side by side."""
-    own, rest = page_params(params, "a", "b")
-    if rest:
-        raise InputError(f"compare takes a and b, not {', '.join(sorted(rest))}")
-    a, b = own.get("a", "").strip(), own.get("b", "").strip()
+    _only(params, "a", "b", "service")
+    a, b = params.get("a", "").strip(), params.get("b", "").strip()
     if not a or not b:
         raise InputError("compare needs a and b (record ids, environments or rings)")
-    data = _masked(queries.compare(store, a, b))
-    return Page("compare.html", f"Compare {a} and {b}", data, {"a": a, "b": b})
+    service = params.get("service") or None
+    data = _masked(queries.compare(store, a, b, service=service))
+    view = {"a": a, "b": b, "service": service or ""}
+    return Page("compare.html", f"Compare {a} and {b}", data, view)
 
 
 def environment(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """Consecutive generations of one environment with what changed between them."""
-    own, rest = page_params(params, "cursor", "limit")
-    if rest:
-        raise InputError(f"unknown parameter {sorted(rest)[0]!r} (want cursor or limit)")
+    _only(params, "cursor", "limit")
     page = queries.environment_history(
-        store, key or "", cursor=own.get("cursor") or None, limit=_limit(own.get("limit"), 20)
+        store, key or "", cursor=params.get("cursor") or None, limit=_limit(params.get("limit"), 20)
     )
     data = _masked(page.to_data())
     return Page("environment.html", f"Environment {key}", data, {"environment": key})
@@ -133,45 +135,34 @@ def environment(store: Store, key: str | None, params: Mapping[str, str]) -> Pag
 
 def ring(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """One ring: branch, default flag, route check, services against the default ring."""
+    _only(params)
     data = _masked(queries.ring(store, key or ""))
     return Page("ring.html", f"Ring {key}", data)
 
 
 def cluster(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """One cluster: the last event per object, the applied revision, health."""
+    _only(params)
     data = _masked(queries.cluster(store, key or ""))
     return Page("cluster.html", f"Cluster {key}", data)
 
 
 def metrics(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """DORA figures per environment, ring and service, each with its definition."""
-    own, rest = page_params(params, "window")
-    filters = queries.Filters.from_params(rest)
-    window = own.get("window") or _WINDOW_DEFAULT
+    filters = _filters(params, "window")
+    window = params.get("window") or _WINDOW_DEFAULT
     data = _masked(queries.metrics(store, filters, window=window))
     view = {"filters": filters.to_params(), "window": window}
     return Page("metrics.html", "Metrics", data, view)
 
 
-def _no_params(function: PageFunction) -> PageFunction:
-    """A page that takes no query parameters refuses any."""
-
-    def checked(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
-        if params:
-            raise InputError(f"unknown parameter {sorted(params)[0]!r}")
-        return function(store, key, params)
-
-    checked.__doc__ = function.__doc__
-    return checked
-
-
 PAGES: dict[str, PageFunction] = {
     "matrix": matrix,
     "deployments": deployments,
-    "deployment": _no_params(deployment),
+    "deployment": deployment,
     "compare": compare,
     "environment": environment,
-    "ring": _no_params(ring),
-    "cluster": _no_params(cluster),
+    "ring": ring,
+    "cluster": cluster,
     "metrics": metrics,
 }
