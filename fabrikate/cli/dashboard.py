@@ -43,13 +43,19 @@ def _settings(url: str | None, **values: Any) -> Any:
     from fabrikate.dashboard import require
 
     require()
-    from fabrikate.dashboard.settings import DashboardSettings, read_secret
+    from fabrikate.dashboard.settings import DashboardSettings, Secret, read_secret
 
-    secrets = {
-        field: read_secret(name, values.pop(f"{field}_file"), env)
-        for field, name, env, _ in _SECRETS
-    }
-    return DashboardSettings(records=_records(url), **secrets, **values)
+    def secret(field: str) -> Secret | None:
+        _, name, env, _ = next(s for s in _SECRETS if s[0] == field)
+        return read_secret(name, values.pop(f"{field}_file"), env)
+
+    return DashboardSettings(
+        records=_records(url),
+        auth_token=secret("auth_token"),
+        write_token=secret("write_token"),
+        ingest_secret=secret("ingest_secret"),
+        **values,
+    )
 
 
 @click.group(cls=SubGroup, invoke_without_command=True)

@@ -161,43 +161,45 @@ def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
     app.add_exception_handler(Exception, bug)
 
 
-def _openapi(names: tuple[str, ...]) -> dict[str, Any]:
-    """Query parameters documented in the schema; the query layer checks them."""
-    params = [
-        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names
-    ]
-    return {"parameters": params} if params else {}
+def _endpoints(dashboard: Dashboard, name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The JSON and HTML endpoints of one page (its key, when it has one, from the path)."""
+    function = PAGES[name]
+
+    async def load(request: Request) -> Page:
+        key, params = request.path_params.get("key"), _params(request)
+        page: Page = await dashboard.read(lambda store: function(store, key, params))
+        return page
+
+    async def as_json(request: Request) -> Response:
+        return JSONResponse((await load(request)).data)
+
+    async def as_html(request: Request) -> Response:
+        page = await load(request)
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        html = render(page, links=ServerLinks(), here=here, title=dashboard.settings.title)
+        return HTMLResponse(html)
+
+    return as_json, as_html
 
 
 def _page_routes(app: FastAPI, dashboard: Dashboard) -> None:
     """Each page as HTML at its path and as JSON under /api/v1/."""
     for name, (path, documented) in _ROUTES.items():
-        function = PAGES[name]
-
-        async def load(request: Request, key: str | None, function: Any = function) -> Page:
-            params = _params(request)
-            page: Page = await dashboard.read(lambda store: function(store, key, params))
-            return page
-
-        async def as_json(request: Request, key: str | None = None, load: Any = load) -> Response:
-            page = await load(request, key)
-            return JSONResponse(page.data)
-
-        async def as_html(request: Request, key: str | None = None, load: Any = load) -> Response:
-            page = await load(request, key)
-            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return HTMLResponse(
-                render(page, links=ServerLinks(), here=here, title=dashboard.settings.title)
+        as_json, as_html = _endpoints(dashboard, name)
+        params = [
+            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+            for n in documented
+        ]
+        if "{key}" in path:
+            params.append(
+                {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
             )
-
-        doc = (function.__doc__ or "").strip()
-        extra = _openapi(documented)
         app.add_api_route(
             "/api/v1" + path,
             as_json,
             methods=["GET"],
-            summary=doc,
-            openapi_extra=extra,
+            summary=(PAGES[name].__doc__ or "").strip(),
+            openapi_extra={"parameters": params},
             tags=["pages"],
         )
         html_path = "/" if name == "matrix" else path
@@ -306,7 +308,7 @@ def create_app(settings: DashboardSettings) -> FastAPI:
     )
     app.state.dashboard = dashboard
     _handlers(app, dashboard)
-    app.include_router(ingest_router(dashboard))
+    app.include_router(ingest_router(settings, dashboard.write))
     _page_routes(app, dashboard)
     _other_routes(app, dashboard)
     app.mount("/static", StaticFiles(packages=[("fabrikate.dashboard", "static")]), name="static")

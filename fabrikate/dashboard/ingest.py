@@ -12,7 +12,7 @@ event's id is a hash of its content, so a repeated post answers ``{"stored": fal
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,11 @@ from fabrikate.records.events import (
 )
 
 if TYPE_CHECKING:
-    from fabrikate.dashboard.app import Dashboard
+    from fabrikate.dashboard.settings import DashboardSettings
+    from fabrikate.records.stores.base import Store
+
+# Runs a function of the store on a worker thread, then wakes the live streams.
+Writer = Callable[[Callable[["Store"], Any]], Awaitable[Any]]
 
 __all__ = ["ingest_router"]
 
@@ -75,10 +79,9 @@ def _mark(body: bytes, record_id: str, user: str | None) -> Mark:
     return Mark(record_id=record_id, kind=kind, note=note, by=user or by, at=at)
 
 
-def ingest_router(dashboard: Dashboard) -> APIRouter:
-    """The routes that write, over one dashboard's store."""
+def ingest_router(settings: DashboardSettings, write: Writer) -> APIRouter:
+    """The routes that write, through ``write``."""
     router = APIRouter(prefix="/api/v1", tags=["ingest"])
-    settings = dashboard.settings
 
     @router.post("/ingest/{source}", summary="Store one Flux or Argo CD event")
     async def ingest(source: str, request: Request) -> JSONResponse:
@@ -95,7 +98,7 @@ def ingest_router(dashboard: Dashboard) -> APIRouter:
         except EventError as exc:
             return _error(401, str(exc))
         event = parse(body, request.headers, secret)  # a malformed event: 400 (app.py)
-        stored = await dashboard.write(lambda store: store.add_event(event))
+        stored = await write(lambda store: store.add_event(event))
         return JSONResponse({"stored": stored, "id": event.id}, status_code=201 if stored else 200)
 
     @router.post("/records/{record_id}/marks", summary="Mark a record failed, hotfix or rollback")
@@ -108,12 +111,12 @@ def ingest_router(dashboard: Dashboard) -> APIRouter:
         user = request.scope.get("state", {}).get("user")
         asked = _mark(await _body(request), record_id, user)
 
-        def write(store: Any) -> dict[str, Any]:
+        def add(store: Store) -> dict[str, Any]:
             record = store.get(record_id)  # an unknown id: 404 (app.py)
             mark = replace(asked, record_id=record["id"])
             store.add_mark(mark)
             return {"recordId": mark.record_id, "kind": mark.kind, "note": mark.note, "at": mark.at}
 
-        return JSONResponse(await dashboard.write(write), status_code=201)
+        return JSONResponse(await write(add), status_code=201)
 
     return router
