@@ -36,7 +36,7 @@ from fabrikate.dashboard.render import render, render_template
 from fabrikate.dashboard.security import COOKIE, Guard, same_secret, session_value
 from fabrikate.dashboard.settings import DashboardSettings
 from fabrikate.dashboard.spektate import spektate_response
-from fabrikate.errors import EventError, FabrikateError, InputError, RecordsError
+from fabrikate.errors import EventError, FabrikateError, InputError, NotFound, RecordsError
 from fabrikate.records import queries
 from fabrikate.records.mask import mask_tree
 from fabrikate.support.redact import mask, mask_text
@@ -130,7 +130,8 @@ def _error_response(dashboard: Dashboard, request: Request, status: int, message
 
 
 def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
-    """Every error as one line: 400 bad input, 401 a bad signature, 404 nothing there."""
+    """Every error as one line: 400 bad input, 404 nothing there (``NotFound``; a store's
+    lookup of an unknown or ambiguous id is a ``RecordsError``), 500 only for a bug."""
 
     def handler(status: int) -> Callable[[Request, Exception], Any]:
         async def handle(request: Request, exc: Exception) -> Response:
@@ -152,6 +153,7 @@ def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
         log.error("fab: dashboard internal error on %s", request.url.path, exc_info=exc)
         return _error_response(dashboard, request, 500, "internal error (see the server log)")
 
+    app.add_exception_handler(NotFound, handler(404))
     app.add_exception_handler(InputError, handler(400))
     app.add_exception_handler(EventError, handler(400))
     app.add_exception_handler(RecordsError, handler(404))

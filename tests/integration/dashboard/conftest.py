@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,6 +18,7 @@ from fabrikate.dashboard.settings import DashboardSettings
 from fabrikate.records import open_store
 from fabrikate.records.events import Mark
 from tests.fixtures.record_data import event_for, make_record
+from tests.fixtures.records_servers import free_port
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 DECLARED = ("main", "canary", "dev")  # dev is declared and never deployed
@@ -95,3 +99,30 @@ def web(seeded: Seeded) -> Iterator[TestClient]:
 def sqlite_web(sqlite_seeded: Seeded) -> Iterator[TestClient]:
     """The dashboard over a seeded SQLite store, read-only."""
     yield from client(DashboardSettings(records=sqlite_seeded.url, poll_seconds=0.2))
+
+
+@contextlib.contextmanager
+def serve(settings: DashboardSettings) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                pytest.fail("the dashboard server did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
