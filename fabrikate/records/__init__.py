@@ -20,6 +20,7 @@ _EXPORTS = {
     "BEDROCK_FIELDS": "fabrikate.records.stores.base",
     "SCHEMA": "fabrikate.records.build",
     "RecordsError": "fabrikate.errors",
+    "RecordQuery": "fabrikate.records.stores.base",
     "Row": "fabrikate.records.stores.base",
     "Run": "fabrikate.records.run",
     "Stage": "fabrikate.records.deployments",
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from fabrikate.records.recording import record_generation, write_record
     from fabrikate.records.run import Run
     from fabrikate.records.stores import default_url, open_store, resolve_url
-    from fabrikate.records.stores.base import BEDROCK_FIELDS, Row, Store
+    from fabrikate.records.stores.base import BEDROCK_FIELDS, RecordQuery, Row, Store
 
 
 __getattr__ = lazy_exports(globals(), _EXPORTS, {})

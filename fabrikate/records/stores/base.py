@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import RecordsError
 
-__all__ = ["BEDROCK_FIELDS", "Row", "Store", "driver"]
+if TYPE_CHECKING:
+    from fabrikate.records.events import ClusterEvent, Mark
+
+__all__ = ["BEDROCK_FIELDS", "RecordQuery", "Row", "Store", "driver"]
+
+_POLL_SECONDS = 0.5  # how often a store without notifications looks at its change counter
 
 # The Spektate entity's properties (spec §1.2), all strings.
 BEDROCK_FIELDS = (
@@ -34,6 +40,28 @@ BEDROCK_FIELDS = (
     "manifestCommitId",
     "manifestRepo",
 )
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    """Which records to read: every field optional, all given ones must match (AND)."""
+
+    scope: str | None = None
+    environment: str | None = None
+    ring: str | None = None
+    service: str | None = None  # record["service"], else a component name of the record
+    outcome: str | None = None  # succeeded | failed | canceled
+    author: str | None = None  # substring of hld.commitAuthor or hld.mergedBy (any case)
+    kind: str | None = None  # "pipeline" (a CI run) | "manual" (no CI) | "pr" (a PR build)
+    since: str | None = None  # ISO-8601 UTC: startedAt >= since
+    until: str | None = None  # startedAt < until
+    commit: str | None = None  # prefix of hld.commit, source.commit or manifest.commit
+    manifest_commit: str | None = None  # exact full sha (event matching)
+    image: str | None = None  # substring of an images[].image
+    component: str | None = None  # exact components[].name
+    keyword: str | None = None  # substring of the record JSON (any case)
+    before: tuple[str, str] | None = None  # keyset: (startedAt, id), strictly after it in order
+    limit: int | None = None
 
 
 @dataclass
@@ -67,7 +95,6 @@ class Store(abc.ABC):
     def add(self, record: Mapping[str, Any]) -> None:
         """Store one native record."""
 
-    @abc.abstractmethod
     def records(
         self,
         *,
@@ -78,6 +105,83 @@ class Store(abc.ABC):
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Native records, newest first; ``since`` is an ISO-8601 UTC time."""
+        return self.query(
+            RecordQuery(
+                scope=scope, environment=environment, since=since, outcome=outcome, limit=limit
+            )
+        )
+
+    def query(self, q: RecordQuery) -> list[dict[str, Any]]:
+        """The records ``q`` matches, newest first (startedAt, then id, descending)."""
+        raise self._unsupported("query")
+
+    def latest(
+        self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The newest succeeded non-PR record per (scope, service, ring, environment), newest
+        first; read from what ``add`` maintains, never by a scan."""
+        raise self._unsupported("latest")
+
+    def prune(
+        self, *, before: str, keep_latest_per_environment: bool, dry_run: bool = False
+    ) -> list[str]:
+        """Remove the records started before ``before`` (with their marks) and return their
+        ids, newest first. ``keep_latest_per_environment`` keeps the newest record of each
+        (scope, environment) and every record ``latest`` returns; ``dry_run`` removes nothing."""
+        raise self._unsupported("prune")
+
+    # cluster events and marks
+    def add_event(self, event: ClusterEvent) -> bool:
+        """Store one event; False when that event id is already stored."""
+        raise self._unsupported("add_event")
+
+    def add_events(self, events: Iterable[ClusterEvent]) -> int:
+        """Store many events; how many were new. Backends batch this."""
+        return sum(self.add_event(event) for event in events)
+
+    def events(
+        self,
+        *,
+        cluster: str | None = None,
+        revision: str | None = None,
+        since: str | None = None,
+        before: str | tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[ClusterEvent]:
+        """Events, newest first (at, then id); ``before`` is a time (at < before) or a keyset
+        (at, id) strictly after it in that order."""
+        raise self._unsupported("events")
+
+    def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:
+        """The newest event per (cluster, source, kind, namespace, name), newest first."""
+        raise self._unsupported("latest_events")
+
+    def clusters(self) -> dict[str, str]:
+        """Each cluster named by an event, with the time of its last event."""
+        raise self._unsupported("clusters")
+
+    def add_mark(self, mark: Mark) -> None:
+        """Store one mark (its time is now when it has none)."""
+        raise self._unsupported("add_mark")
+
+    def marks(self, record_ids: Sequence[str] | None = None) -> list[Mark]:
+        """The marks of ``record_ids`` (all when None), oldest first."""
+        raise self._unsupported("marks")
+
+    # changes
+    def change_count(self) -> int:
+        """A counter that grows on every write of a record, an event or a mark, and on prune."""
+        raise self._unsupported("change_count")
+
+    def wait_for_change(self, after: int, timeout: float) -> int:
+        """The change count once it passes ``after``, or when ``timeout`` seconds are up."""
+        deadline = time.monotonic() + timeout
+        while (count := self.change_count()) <= after:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(_POLL_SECONDS, left))
+        return count
 
     @abc.abstractmethod
     def get(self, ref: str) -> dict[str, Any]:
@@ -103,6 +207,9 @@ class Store(abc.ABC):
     def lock(self, scope: str) -> contextlib.AbstractContextManager[None]:
         """Serialise the read-match-write step of correlation for ``scope``."""
         return contextlib.nullcontext()
+
+    def _unsupported(self, method: str) -> RecordsError:
+        return RecordsError(f"the {type(self).__name__} does not support {method}() yet")
 
     @staticmethod
     def pick(ref: str, candidates: list[dict[str, Any]]) -> dict[str, Any]:

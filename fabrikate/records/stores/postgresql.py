@@ -9,44 +9,133 @@ advisory lock per scope, so parallel pipelines never merge into the same row bli
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from fabrikate.errors import RecordsError
 from fabrikate.records.mask import mask_text
+from fabrikate.records.stores import schema
 from fabrikate.records.stores.base import driver
 from fabrikate.records.stores.sql import SqlStore
 
 __all__ = ["PostgresStore"]
 
 _SCHEMA_LOCK = 0x6661625F7265  # any constant: serialises CREATE TABLE IF NOT EXISTS races
+_CHANNEL = "fab_change"  # NOTIFY channel of every write
 
 
 class PostgresStore(SqlStore):
     """Records in a PostgreSQL database."""
 
     json_type = "JSONB"
+    text_type = 'TEXT COLLATE "C"'
+    record_text = "record::text"
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         with driver("PostgreSQL", "postgresql"):
             import psycopg
         self._psycopg = psycopg
         self.url = url
-        try:
-            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=15)
-            if not create:  # read-only: every statement of this session; no table is made
-                self.conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-                return
+        self.conn = self._connect()
+        self._listener: Any = None
+        if not create:  # read-only: every statement of this session; no table is made
+            self.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            self.read_only = True
+            self.check_version()
+            return
+        self.check_version()
+        if self.version != schema.VERSION:
             with self.conn.transaction():
-                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                for statement in self.schema_statements():
-                    self.conn.execute(statement)
-        except psycopg.Error as exc:
-            raise RecordsError(f"records database {mask_text(url)}: {_message(exc)}") from exc
+                self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+                self._migrate()
+
+    def _migrate(self) -> None:
+        """``migrate``; a version-1 table also gets byte-order ids and times (``text_type``),
+        so that ordering and keyset pages agree with the other stores."""
+        old = self.stored_version() == 1
+        self.migrate()
+        if old:
+            for column in ("id", "scope", "environment", "started_at"):
+                self.execute(f"ALTER TABLE fab_record ALTER COLUMN {column} TYPE {self.text_type}")
+
+    def _connect(self) -> Any:
+        try:
+            return self._psycopg.connect(self.url, autocommit=True, connect_timeout=15)
+        except self._psycopg.Error as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: Exception) -> RecordsError:
+        return RecordsError(f"records database {mask_text(self.url)}: {_message(exc)}")
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connections."""
+        if self._listener is not None:
+            self._listener.close()
         self.conn.close()
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """A transaction (a savepoint within one already open)."""
+        return self._transaction()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            with self.conn.transaction():
+                yield
+        except self._psycopg.Error as exc:
+            raise self._error(exc) from exc
+
+    def columns(self, table: str) -> set[str]:
+        """The column names of ``table`` in the current schema (empty when it does not exist)."""
+        rows = self.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+        return {row[0] for row in rows}
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run one write per row of parameters (pipelined); how many rows they touched."""
+        rows = [tuple(row) for row in rows]
+        if not rows:
+            return 0
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(sql.replace("?", "%s"), rows)
+                return int(cursor.rowcount)
+        except self._psycopg.Error as exc:
+            raise self._error(exc) from exc
+
+    def changed(self) -> None:
+        """Count one write and tell the listeners (NOTIFY is sent when the write commits)."""
+        super().changed()
+        self.execute("SELECT pg_notify(?, '')", (_CHANNEL,))
+
+    def wait_for_change(self, after: int, timeout: float) -> int:
+        """The change count once it passes ``after`` (woken by NOTIFY), or at ``timeout``."""
+        listener = self._listening()
+        deadline = time.monotonic() + timeout
+        while (count := self.change_count()) <= after:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                for _ in listener.notifies(timeout=left, stop_after=1):
+                    pass
+            except self._psycopg.Error as exc:
+                raise self._error(exc) from exc
+        return count
+
+    def _listening(self) -> Any:
+        """A second connection that LISTENs (the first stays free for queries)."""
+        if self._listener is None:
+            self._listener = self._connect()
+            try:
+                self._listener.execute(f"LISTEN {_CHANNEL}")
+            except self._psycopg.Error as exc:
+                raise self._error(exc) from exc
+        return self._listener
 
     def lock(self, scope: str) -> contextlib.AbstractContextManager[None]:
         """A transaction holding the scope's advisory lock."""
@@ -62,7 +151,7 @@ class PostgresStore(SqlStore):
         try:
             return self.conn.execute(sql.replace("?", "%s"), tuple(params))
         except self._psycopg.Error as exc:
-            raise RecordsError(f"records database {mask_text(self.url)}: {_message(exc)}") from exc
+            raise self._error(exc) from exc
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement and return its rows."""
@@ -78,6 +167,11 @@ class PostgresStore(SqlStore):
         from psycopg.types.json import Jsonb
 
         return Jsonb(value)
+
+    @staticmethod
+    def contains(expression: str) -> str:
+        """``strpos``: true when ``expression`` holds the text of the next parameter."""
+        return f"strpos({expression}, ?) > 0"
 
     def field(self, name: str) -> tuple[str, Any]:
         """``fields ->> name``."""

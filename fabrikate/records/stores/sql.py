@@ -1,21 +1,35 @@
-"""What the SQLite and PostgreSQL stores share: the tables and the queries.
+"""What the SQLite and PostgreSQL stores share: the schema (``schema.py``) and the queries.
 
-Records are JSON documents with a few indexed columns; deployment rows keep the Spektate
-fields as one JSON object of strings, a row version for optimistic merges, and timestamps.
-SQL here uses ``?`` placeholders; a backend with another style translates them.
+Records are JSON documents with indexed columns for every ``RecordQuery`` filter; deployment
+rows keep the Spektate fields as one JSON object of strings, a row version for optimistic
+merges, and timestamps. SQL here uses ``?`` placeholders; a backend with another style
+translates them. A database of schema version 1 is migrated when opened for writing; opened
+read-only it is read as it is (the new filters then run here, on the records' JSON).
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import astuple
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fabrikate.records.stores.base import Row, Store
+from fabrikate.errors import RecordsError
+from fabrikate.records.stores import schema
+from fabrikate.records.stores.base import RecordQuery, Row, Store
+from fabrikate.records.stores.facts import Facts, latest_key, matches
+
+if TYPE_CHECKING:
+    from fabrikate.records.events import ClusterEvent, Mark
 
 __all__ = ["SqlStore", "now"]
+
+_BATCH = 500  # rows per statement when a list of ids goes into an IN (…)
+_V1_FILTERS = ("scope", "environment", "outcome", "since", "until", "before")
 
 
 def now() -> str:
@@ -27,10 +41,31 @@ def _like(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _prefix(column: str, prefix: str) -> tuple[str, list[Any]]:
+    """An index range for "``column`` starts with ``prefix``"."""
+    if not prefix:
+        return f"{column} IS NOT NULL", []
+    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return f"({column} >= ? AND {column} < ?)", [prefix, end]
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start : start + _BATCH]
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
 class SqlStore(Store):
     """A store on a DB-API connection, with the statements both engines understand."""
 
     json_type = "TEXT"
+    text_type = "TEXT"  # compared text: byte order, as the other stores compare
+    record_text = "record"  # the record JSON as text
+    read_only = False
+    version = schema.VERSION  # of the open database
 
     @abc.abstractmethod
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -41,80 +76,271 @@ class SqlStore(Store):
         """Run one write and return how many rows it touched."""
 
     @abc.abstractmethod
+    def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run one write per row of parameters; how many rows they touched in all."""
+
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """All-or-nothing for the statements inside (nested: part of the outer one)."""
+
+    @abc.abstractmethod
+    def columns(self, table: str) -> set[str]:
+        """The column names of ``table`` (empty when it does not exist)."""
+
+    @abc.abstractmethod
     def field(self, name: str) -> tuple[str, Any]:
         """An SQL expression reading field ``name`` of ``fields``, and its parameter."""
 
+    @staticmethod
+    def contains(expression: str) -> str:
+        """SQL that is true when ``expression`` holds the text of the next parameter."""
+        return f"instr({expression}, ?) > 0"
+
     def to_json(self, value: Any) -> Any:
         """A JSON value as the driver wants it bound."""
-        return json.dumps(value, sort_keys=True)
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
     @staticmethod
     def from_json(value: Any) -> Any:
         """A JSON column as Python data."""
         return json.loads(value) if isinstance(value, str | bytes) else value
 
-    def schema_statements(self) -> list[str]:
-        """Create the tables and indexes if missing."""
-        return [
-            "CREATE TABLE IF NOT EXISTS fab_record (id TEXT PRIMARY KEY, row_key TEXT NOT NULL, "
-            "scope TEXT NOT NULL, environment TEXT NOT NULL, started_at TEXT NOT NULL, "
-            f"outcome TEXT NOT NULL, record {self.json_type} NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS fab_record_env "
-            "ON fab_record (scope, environment, started_at)",
-            "CREATE INDEX IF NOT EXISTS fab_record_started ON fab_record (started_at)",
-            "CREATE INDEX IF NOT EXISTS fab_record_row_key ON fab_record (row_key)",
-            "CREATE TABLE IF NOT EXISTS fab_deployment (scope TEXT NOT NULL, "
-            f"row_key TEXT NOT NULL, fields {self.json_type} NOT NULL, version INTEGER NOT NULL, "
-            "created_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (scope, row_key))",
-            "CREATE INDEX IF NOT EXISTS fab_deployment_created "
-            "ON fab_deployment (scope, created_at)",
-        ]
+    # schema
+    def stored_version(self) -> int:
+        """The schema version of the database: 1 before ``fab_meta``, 0 when it is empty."""
+        if not self.columns("fab_meta"):
+            return 1 if self.columns("fab_record") else 0
+        rows = self.execute("SELECT value FROM fab_meta WHERE name = 'schema'")
+        return int(rows[0][0]) if rows else 0
 
-    # native records
-    def add(self, record: Mapping[str, Any]) -> None:
-        """Store one native record."""
-        self.execute_count(
-            "INSERT INTO fab_record (id, row_key, scope, environment, started_at, outcome, record)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                record["id"],
-                record["rowKey"],
-                record["scope"],
-                record["environment"],
-                record["startedAt"],
-                record["outcome"],
-                self.to_json(record),
-            ),
+    def check_version(self) -> None:
+        """Refuse a database a newer fab made; note the version of an old one."""
+        self.version = self.stored_version()
+        if self.version > schema.VERSION:
+            raise RecordsError(
+                f"records database {self.url} has schema version {self.version}; this fab "
+                f"reads up to {schema.VERSION}: upgrade fab"
+            )
+
+    def migrate(self) -> None:
+        """Bring the database to the current schema; call inside a transaction that holds
+        the schema lock. Idempotent; a version-1 database keeps every record."""
+        self.check_version()
+        if self.version == schema.VERSION:
+            return
+        for statement in schema.tables(text=self.text_type, json=self.json_type):
+            self.execute(statement)
+        present = self.columns("fab_record")
+        for column in schema.FACT_COLUMNS:
+            if column not in present:
+                self.execute(f"ALTER TABLE fab_record ADD COLUMN {column} {self.text_type}")
+        self._backfill()
+        for name in schema.OLD_INDEXES:
+            self.execute(f"DROP INDEX IF EXISTS {name}")
+        for index in schema.INDEXES:
+            self.execute(f"CREATE INDEX IF NOT EXISTS {index}")
+        self._set_meta("schema", schema.VERSION)
+        if not self.execute("SELECT 1 FROM fab_meta WHERE name = 'changes'"):
+            self._set_meta("changes", self.execute("SELECT count(*) FROM fab_record")[0][0])
+        self.version = schema.VERSION
+
+    def _set_meta(self, name: str, value: int) -> None:
+        self.execute(
+            "INSERT INTO fab_meta (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
         )
 
-    def records(
-        self,
-        *,
-        scope: str | None = None,
-        environment: str | None = None,
-        since: str | None = None,
-        outcome: str | None = None,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """Native records, newest first."""
-        where, params = [], []
-        for column, value in (("scope", scope), ("environment", environment)):
+    def _backfill(self) -> None:
+        """Fill the fact columns, component names and latest rows of records without them."""
+        rows = self.execute("SELECT record FROM fab_record WHERE kind IS NULL")
+        records = [self.from_json(row[0]) for row in rows]
+        assignments = ", ".join(f"{c} = ?" for c in schema.FACT_COLUMNS)
+        self.execute_many(
+            f"UPDATE fab_record SET {assignments} WHERE id = ?",
+            [(*self._facts(record), record["id"]) for record in records],
+        )
+        for record in records:
+            self._index(record)
+
+    # native records
+    @staticmethod
+    def _facts(record: Mapping[str, Any]) -> tuple[Any, ...]:
+        facts = Facts.of(record)
+        return (
+            facts.ring,
+            facts.service,
+            facts.kind,
+            facts.author,
+            facts.hld_commit,
+            facts.source_commit,
+            facts.manifest_commit,
+            "\n".join(facts.images) or None,
+        )
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Store one native record, its facts and (when it is one) the latest row."""
+        self._writable()
+        values = (
+            record["id"],
+            record["rowKey"],
+            record["scope"],
+            record["environment"],
+            record["startedAt"],
+            record["outcome"],
+            *self._facts(record),
+            self.to_json(record),
+        )
+        columns = ", ".join(schema.RECORD_COLUMNS)
+        with self.transaction():
+            self.execute_count(
+                f"INSERT INTO fab_record ({columns}) VALUES ({_placeholders(len(values))})",
+                values,
+            )
+            self._index(record)
+            self.changed()
+
+    def _index(self, record: Mapping[str, Any]) -> None:
+        """The component names and the latest row of one stored record."""
+        self.execute_many(
+            "INSERT INTO fab_record_component (name, record_id) VALUES (?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [(name, record["id"]) for name in sorted(set(Facts.of(record).components))],
+        )
+        key = latest_key(record)
+        if key is None:
+            return
+        self.execute_count(
+            "INSERT INTO fab_latest (scope, service, ring, environment, record_id, started_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, service, ring, environment) DO UPDATE "
+            "SET record_id = excluded.record_id, started_at = excluded.started_at "
+            "WHERE (excluded.started_at, excluded.record_id) > "
+            "(fab_latest.started_at, fab_latest.record_id)",
+            (*key, record["id"], record["startedAt"]),
+        )
+
+    def changed(self) -> None:
+        """Count one write (inside its transaction, so readers see both or neither)."""
+        self.execute("UPDATE fab_meta SET value = value + 1 WHERE name = 'changes'")
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise RecordsError(f"records database {self.url} is open read-only")
+
+    def _where(self, q: RecordQuery) -> tuple[list[str], list[Any]]:
+        """WHERE clauses and parameters for every filter of ``q``."""
+        where, params = self._where_v1(q)
+        for column, value in (("ring", q.ring), ("kind", q.kind)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        if outcome is not None:
-            where.append("outcome = ?")
-            params.append(outcome)
-        if since is not None:
+        if q.manifest_commit is not None:
+            where.append("manifest_commit = ?")
+            params.append(q.manifest_commit.lower())
+        if q.service is not None:
+            where.append(
+                "(service = ? OR (service IS NULL AND EXISTS (SELECT 1 FROM fab_record_component"
+                " c WHERE c.name = ? AND c.record_id = fab_record.id)))"
+            )
+            params += [q.service, q.service]
+        if q.component is not None:
+            where.append("id IN (SELECT record_id FROM fab_record_component WHERE name = ?)")
+            params.append(q.component)
+        if q.commit is not None:
+            ranges = [
+                _prefix(c, q.commit.lower())
+                for c in ("hld_commit", "source_commit", "manifest_commit")
+            ]
+            where.append("(" + " OR ".join(sql for sql, _ in ranges) + ")")
+            params += [p for _, ps in ranges for p in ps]
+        for expression, value in (
+            ("author", q.author and q.author.lower()),
+            ("images", q.image),
+            (f"lower({self.record_text})", q.keyword and q.keyword.lower()),
+        ):
+            if value is not None:
+                where.append(self.contains(expression))
+                params.append(value)
+        return where, params
+
+    @staticmethod
+    def _where_v1(q: RecordQuery) -> tuple[list[str], list[Any]]:
+        """The clauses of the filters a version-1 table has columns for."""
+        where, params = [], []
+        for column, value in (
+            ("scope", q.scope),
+            ("environment", q.environment),
+            ("outcome", q.outcome),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if q.since is not None:
             where.append("started_at >= ?")
-            params.append(since)
+            params.append(q.since)
+        if q.until is not None:
+            where.append("started_at < ?")
+            params.append(q.until)
+        if q.before is not None:
+            where.append("(started_at, id) < (?, ?)")
+            params += list(q.before)
+        return where, params
+
+    def query_sql(self, q: RecordQuery) -> tuple[str, list[Any]]:
+        """The SELECT that answers ``q`` on a current schema."""
+        where, params = self._where(q)
         sql = "SELECT record FROM fab_record"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY started_at DESC, id"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        sql += " ORDER BY started_at DESC, id DESC"
+        if q.limit is not None:
+            sql += f" LIMIT {int(q.limit)}"
+        return sql, params
+
+    def query(self, q: RecordQuery) -> list[dict[str, Any]]:
+        """The records ``q`` matches, newest first."""
+        if self.version < schema.VERSION:
+            return self._query_v1(q)
+        sql, params = self.query_sql(q)
         return [self.from_json(row[0]) for row in self.execute(sql, params)]
+
+    def _query_v1(self, q: RecordQuery) -> list[dict[str, Any]]:
+        """A read-only version-1 database: its columns filter, the JSON does the rest."""
+        where, params = self._where_v1(q)
+        sql = "SELECT record FROM fab_record"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY started_at DESC, id DESC"
+        found = [self.from_json(row[0]) for row in self.execute(sql, params)]
+        found = [record for record in found if matches(record, q)]
+        return found[: q.limit] if q.limit is not None else found
+
+    def latest(
+        self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The newest succeeded non-PR record per (scope, service, ring, environment)."""
+        if self.version < schema.VERSION:  # read-only and old: no latest table to read
+            return self._latest_v1(scope=scope, environment=environment, ring=ring)
+        where, params = [], []
+        for column, value in (("scope", scope), ("environment", environment), ("ring", ring)):
+            if value is not None:
+                where.append(f"l.{column} = ?")
+                params.append(value)
+        sql = "SELECT r.record FROM fab_latest l JOIN fab_record r ON r.id = l.record_id"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY l.started_at DESC, l.record_id DESC"
+        return [self.from_json(row[0]) for row in self.execute(sql, params)]
+
+    def _latest_v1(
+        self, *, scope: str | None, environment: str | None, ring: str | None
+    ) -> list[dict[str, Any]]:
+        newest: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        for record in self.query(RecordQuery(scope=scope, environment=environment)):
+            key = latest_key(record)
+            if key and key not in newest and (ring is None or key[2] == ring):
+                newest[key] = record
+        return list(newest.values())
 
     def get(self, ref: str) -> dict[str, Any]:
         """The record whose id or row key is, or starts with, ``ref``."""
@@ -125,6 +351,167 @@ class SqlStore(Store):
             (ref, ref, _like(ref)),
         )
         return self.pick(ref, [self.from_json(row[0]) for row in rows])
+
+    def prune(
+        self, *, before: str, keep_latest_per_environment: bool, dry_run: bool = False
+    ) -> list[str]:
+        """Remove the records started before ``before``; their ids, newest first."""
+        if not dry_run:
+            self._writable()
+        with self.transaction():
+            ids = self._prunable(before, keep_latest_per_environment)
+            if dry_run or not ids:
+                return ids
+            for chunk in _chunks(ids):
+                marks = _placeholders(len(chunk))
+                for table, column in (
+                    ("fab_mark", "record_id"),
+                    ("fab_latest", "record_id"),  # older than any other of its key: none left
+                    ("fab_record_component", "record_id"),
+                    ("fab_record", "id"),
+                ):
+                    self.execute_count(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
+            self.changed()
+            return ids
+
+    def _prunable(self, before: str, keep_latest: bool) -> list[str]:
+        sql = "SELECT id FROM fab_record WHERE started_at < ?"
+        if keep_latest:
+            sql += (
+                " AND id NOT IN (SELECT record_id FROM fab_latest) AND id NOT IN (SELECT "
+                "(SELECT n.id FROM fab_record n WHERE n.scope = p.scope AND n.environment = "
+                "p.environment ORDER BY n.started_at DESC, n.id DESC LIMIT 1) "
+                "FROM (SELECT DISTINCT scope, environment FROM fab_record) p)"
+            )
+        sql += " ORDER BY started_at DESC, id DESC"
+        return [row[0] for row in self.execute(sql, (before,))]
+
+    # events and marks
+    def add_event(self, event: ClusterEvent) -> bool:
+        """Store one event; False when its id is already stored."""
+        return self.add_events([event]) == 1
+
+    def add_events(self, events: Iterable[ClusterEvent]) -> int:
+        """Store many events in one transaction; how many were new."""
+        self._writable()
+        rows = [astuple(event) for event in events]
+        if not rows:
+            return 0
+        columns = ", ".join(schema.EVENT_COLUMNS)
+        with self.transaction():
+            added = self.execute_many(
+                f"INSERT INTO fab_event ({columns}) VALUES "
+                f"({_placeholders(len(schema.EVENT_COLUMNS))}) ON CONFLICT DO NOTHING",
+                rows,
+            )
+            if added:
+                self._latest_events(rows)
+                self.changed()
+        return added
+
+    def _latest_events(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self.execute_many(
+            "INSERT INTO fab_event_latest (cluster, source, kind, namespace, name, event_id, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cluster, source, kind, namespace, name) "
+            "DO UPDATE SET event_id = excluded.event_id, at = excluded.at "
+            "WHERE (excluded.at, excluded.event_id) > (fab_event_latest.at, "
+            "fab_event_latest.event_id)",
+            [(r[2] or "", r[1], r[5], r[6] or "", r[7], r[0], r[12]) for r in rows],
+        )
+
+    def _events(self, sql: str, params: Sequence[Any]) -> list[ClusterEvent]:
+        from fabrikate.records.events import ClusterEvent
+
+        if self.version < schema.VERSION:
+            return []  # a version-1 database holds no events
+        return [ClusterEvent(*row) for row in self.execute(sql, params)]
+
+    def events(
+        self,
+        *,
+        cluster: str | None = None,
+        revision: str | None = None,
+        since: str | None = None,
+        before: str | tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[ClusterEvent]:
+        """Events, newest first."""
+        where, params = [], []
+        if cluster is not None:
+            where.append("cluster = ?")
+            params.append(cluster)
+        if revision is not None:
+            where.append("revision = ?")
+            params.append(revision.lower())
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since)
+        if isinstance(before, tuple):
+            where.append("(at, id) < (?, ?)")
+            params += list(before)
+        elif before is not None:
+            where.append("at < ?")
+            params.append(before)
+        sql = f"SELECT {', '.join(schema.EVENT_COLUMNS)} FROM fab_event"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY at DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._events(sql, params)
+
+    def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:
+        """The newest event per (cluster, source, kind, namespace, name), newest first."""
+        columns = ", ".join(f"e.{c}" for c in schema.EVENT_COLUMNS)
+        sql = f"SELECT {columns} FROM fab_event_latest l JOIN fab_event e ON e.id = l.event_id"
+        params = []
+        if cluster is not None:
+            sql += " WHERE l.cluster = ?"
+            params.append(cluster)
+        return self._events(sql + " ORDER BY l.at DESC, l.event_id DESC", params)
+
+    def clusters(self) -> dict[str, str]:
+        """Each cluster named by an event, with the time of its last event."""
+        if self.version < schema.VERSION:
+            return {}
+        rows = self.execute(
+            "SELECT cluster, max(at) FROM fab_event_latest WHERE cluster <> '' "
+            "GROUP BY cluster ORDER BY cluster"
+        )
+        return {cluster: at for cluster, at in rows}
+
+    def add_mark(self, mark: Mark) -> None:
+        """Store one mark (its time is now when it has none)."""
+        self._writable()
+        with self.transaction():
+            self.execute(
+                "INSERT INTO fab_mark (id, record_id, kind, note, marked_by, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (uuid.uuid4().hex, mark.record_id, mark.kind, mark.note, mark.by, mark.at or now()),
+            )
+            self.changed()
+
+    def marks(self, record_ids: Sequence[str] | None = None) -> list[Mark]:
+        """The marks of ``record_ids`` (all when None), oldest first."""
+        from fabrikate.records.events import Mark
+
+        if self.version < schema.VERSION:
+            return []
+        sql = "SELECT record_id, kind, note, marked_by, at FROM fab_mark"
+        if record_ids is None:
+            rows = self.execute(sql)
+        else:
+            rows = []
+            for chunk in _chunks(list(record_ids)):
+                marks = _placeholders(len(chunk))
+                rows += self.execute(f"{sql} WHERE record_id IN ({marks})", chunk)
+        return [Mark(*row) for row in sorted(rows, key=lambda row: row[4])]
+
+    def change_count(self) -> int:
+        """The change counter (the number of records, in a version-1 database)."""
+        if self.version < schema.VERSION:
+            return int(self.execute("SELECT count(*) FROM fab_record")[0][0])
+        return int(self.execute("SELECT value FROM fab_meta WHERE name = 'changes'")[0][0])
 
     # deployment rows
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:

@@ -13,12 +13,13 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from fabrikate.errors import InputError, RecordsError
+from fabrikate.records.stores import schema
 from fabrikate.records.stores.sql import SqlStore
 
 __all__ = ["SqliteStore"]
@@ -50,6 +51,8 @@ class SqliteStore(SqlStore):
         self._in_transaction = False
         if not create:
             self.conn = self._open_read_only()
+            self.read_only = True
+            self._retry(self.check_version)
             return
         if make_folder:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,9 +97,10 @@ class SqliteStore(SqlStore):
     def _setup(self) -> None:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        with self._transaction():
-            for statement in self.schema_statements():
-                self.conn.execute(statement)
+        self.check_version()
+        if self.version != schema.VERSION:
+            with self._locked():
+                self.migrate()
 
     def close(self) -> None:
         """Close the connection."""
@@ -116,19 +120,18 @@ class SqliteStore(SqlStore):
                 raise RecordsError(f"records database {self.path}: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
-
     def lock(self, scope: str) -> contextlib.AbstractContextManager[None]:
         """One writer at a time for the whole read-match-write step."""
-        return self._locked()
+        return self.transaction()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (within one already open: part of it)."""
+        if self._in_transaction:
+            yield
+            return
+        with self._locked():
+            yield
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -151,6 +154,17 @@ class SqliteStore(SqlStore):
     def execute_count(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write and return how many rows it touched."""
         return self._retry(lambda: self.conn.execute(sql, tuple(params)).rowcount)
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run one write per row of parameters; how many rows they touched in all."""
+        rows = list(rows)
+        if not rows:
+            return 0
+        return self._retry(lambda: self.conn.executemany(sql, rows).rowcount)
+
+    def columns(self, table: str) -> set[str]:
+        """The column names of ``table`` (empty when it does not exist)."""
+        return {row[1] for row in self.execute(f"PRAGMA table_info({table})")}
 
     def field(self, name: str) -> tuple[str, Any]:
         """``json_extract`` of one field."""

@@ -1,0 +1,196 @@
+"""The SQL stores' schema: a version-1 database migrated in place or read as it is, and the
+indexes that serve keyset pages (checked with the engines' own query plans)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fabrikate.records import RecordsError, open_store
+from fabrikate.records.events import Mark
+from fabrikate.records.stores.base import RecordQuery
+from fabrikate.records.stores.sql import SqlStore
+
+# What the schema-1 code (before the dashboard) created, as it created it.
+_V1 = [
+    "CREATE TABLE IF NOT EXISTS fab_record (id TEXT PRIMARY KEY, row_key TEXT NOT NULL, "
+    "scope TEXT NOT NULL, environment TEXT NOT NULL, started_at TEXT NOT NULL, "
+    "outcome TEXT NOT NULL, record {json} NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS fab_record_env ON fab_record (scope, environment, started_at)",
+    "CREATE INDEX IF NOT EXISTS fab_record_started ON fab_record (started_at)",
+    "CREATE INDEX IF NOT EXISTS fab_record_row_key ON fab_record (row_key)",
+    "CREATE TABLE IF NOT EXISTS fab_deployment (scope TEXT NOT NULL, "
+    "row_key TEXT NOT NULL, fields {json} NOT NULL, version INTEGER NOT NULL, "
+    "created_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (scope, row_key))",
+    "CREATE INDEX IF NOT EXISTS fab_deployment_created ON fab_deployment (scope, created_at)",
+]
+
+
+def _record(day: int, **extra: Any) -> dict[str, Any]:
+    ident = str(uuid.uuid4())
+    return {
+        "id": ident,
+        "rowKey": ident.replace("-", "")[:12],
+        "scope": "hld",
+        "environment": "prod",
+        "startedAt": f"2025-01-{day:02d}T00:00:00+00:00",
+        "outcome": "succeeded",
+        "ci": {"provider": "local", "validationOnly": False},
+        **extra,
+    }
+
+
+_OLD = [
+    _record(1, ring="canary", service="api", components=[{"name": "api"}]),
+    _record(2, ring="canary", service="api", hld={"commit": "ab" * 20}),
+    _record(3, ring="main", outcome="failed", images=[{"image": "nginx:1.27"}]),
+]
+
+
+def _write_v1(url: str) -> None:
+    """A version-1 database at ``url`` holding ``_OLD`` and one deployment row."""
+    rows = [
+        (r["id"], r["rowKey"], r["scope"], r["environment"], r["startedAt"], r["outcome"])
+        for r in _OLD
+    ]
+    if url.startswith("sqlite"):
+        conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"))
+        mark, kind = "?", "TEXT"
+    else:
+        import psycopg
+
+        conn = psycopg.connect(url, autocommit=True)
+        mark, kind = "%s", "JSONB"
+    for statement in _V1:
+        conn.execute(statement.format(json=kind))
+    for row, record in zip(rows, _OLD, strict=True):
+        conn.execute(
+            f"INSERT INTO fab_record VALUES ({', '.join([mark] * 7)})", (*row, json.dumps(record))
+        )
+    conn.execute(
+        f"INSERT INTO fab_deployment VALUES ({', '.join([mark] * 6)})",
+        ("hld", "abc123", json.dumps({"p1": "1"}), 1, "2025-01-01", "2025-01-01"),
+    )
+    conn.commit()
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def v1_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        url = str(request.getfixturevalue("postgres_url"))
+    _write_v1(url)
+    return url
+
+
+def _ids(records: list[dict[str, Any]]) -> list[str]:
+    return [r["id"] for r in records]
+
+
+def test_read_only_open_reads_a_version_1_database_as_it_is(v1_url: str) -> None:
+    with open_store(v1_url, create=False) as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore) and store.version == 1
+        assert _ids(store.query(RecordQuery())) == _ids(_OLD[::-1])
+        assert _ids(store.query(RecordQuery(ring="canary", limit=1))) == [_OLD[1]["id"]]
+        assert _ids(store.query(RecordQuery(component="api"))) == [_OLD[0]["id"]]
+        assert _ids(store.query(RecordQuery(commit="abab", outcome="succeeded"))) == [_OLD[1]["id"]]
+        assert _ids(store.latest()) == [_OLD[1]["id"]]
+        assert store.events() == [] and store.marks() == [] and store.clusters() == {}
+        assert store.change_count() == 3
+        with pytest.raises(RecordsError, match="read-only"):
+            store.add_mark(Mark(_OLD[0]["id"], "failed"))
+    with open_store(v1_url, create=False) as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore) and store.version == 1  # nothing was migrated
+
+
+def test_writable_open_migrates_a_version_1_database_in_place(v1_url: str) -> None:
+    with open_store(v1_url) as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore) and store.version == 2
+        assert _ids(store.query(RecordQuery())) == _ids(_OLD[::-1])
+        assert store.query(RecordQuery(image="nginx")) == [_OLD[2]]
+        assert _ids(store.query(RecordQuery(ring="canary", service="api"))) == _ids(
+            [_OLD[1], _OLD[0]]
+        )
+        assert _ids(store.latest(ring="canary")) == [_OLD[1]["id"]]
+        assert [row.row_key for row in store.rows("hld")] == ["abc123"]
+        assert store.change_count() == 3
+        store.add(newer := _record(4, ring="canary", service="api"))
+        assert _ids(store.latest(ring="canary")) == [newer["id"]]
+        assert "fab_record_started" not in _indexes(store)
+    with open_store(v1_url, create=False) as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore) and store.version == 2
+        assert len(store.query(RecordQuery())) == 4
+        assert store.change_count() == 4
+
+
+def _indexes(store: SqlStore) -> set[str]:
+    if store.url.startswith("sqlite"):
+        rows = store.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    else:
+        rows = store.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'fab_record'")
+    return {row[0] for row in rows}
+
+
+def test_a_newer_schema_is_refused_with_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with open_store(url) as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore)
+        store.execute("UPDATE fab_meta SET value = 3 WHERE name = 'schema'")
+    for create in (True, False):
+        with pytest.raises(RecordsError, match="schema version 3; this fab reads up to 2"):
+            open_store(url, create=create)
+
+
+def test_read_only_open_refuses_writes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with open_store(url) as store:  # type: ignore[union-attr]
+        store.add(_OLD[0])
+    with open_store(url, create=False) as store:  # type: ignore[union-attr]
+        assert store.query(RecordQuery()) == [_OLD[0]]
+        with pytest.raises(RecordsError, match="read-only"):
+            store.add(_OLD[1])
+        with pytest.raises(RecordsError, match="read-only"):
+            store.prune(before="2030-01-01", keep_latest_per_environment=False)
+        assert store.prune(before="2030-01-01", keep_latest_per_environment=False, dry_run=True)
+
+
+def _fill(store: SqlStore, count: int) -> None:
+    """``count`` records in one transaction, fast."""
+    with store.transaction():
+        for n in range(count):
+            store.add(_record(1 + n % 28, ring=f"r{n % 5}", service=f"s{n % 7}"))
+
+
+def test_sqlite_keyset_pages_read_the_order_index(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path / 'r.db'}") as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore)
+        _fill(store, 300)
+        store.execute("ANALYZE")
+        q = RecordQuery(before=("2025-01-10T00:00:00+00:00", "z"), limit=50)
+        sql, params = store.query_sql(q)
+        plan = " | ".join(row[-1] for row in store.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "fab_record_order" in plan and "TEMP B-TREE" not in plan, plan
+        latest_plan = store.execute(
+            "EXPLAIN QUERY PLAN SELECT record_id FROM fab_latest WHERE scope = ? AND ring = ?",
+            ("hld", "r1"),
+        )
+        assert "fab_latest" in " ".join(row[-1] for row in latest_plan)
+
+
+def test_postgresql_keyset_pages_read_the_order_index(postgres_url: str) -> None:
+    with open_store(postgres_url) as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore)
+        _fill(store, 3000)
+        store.execute("ANALYZE")
+        q = RecordQuery(before=("2025-01-10T00:00:00+00:00", "z"), limit=50)
+        sql, params = store.query_sql(q)
+        plan = " | ".join(row[0] for row in store.execute(f"EXPLAIN {sql}", params))
+        assert "Index Scan Backward using fab_record_order" in plan, plan
+        assert "Sort" not in plan, plan
