@@ -19,11 +19,13 @@ _WIDTH = 560
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One bar: its label, value (None: nothing measured) and the link to what is behind it."""
+    """One bar: its label, value (None: nothing measured), the link to what is behind it, and
+    the value as shown (default: the number and the chart's unit)."""
 
     label: str
     value: float | None
     href: str | None = None
+    text: str | None = None
 
 
 def _number(value: float) -> str:
@@ -33,7 +35,7 @@ def _number(value: float) -> str:
 def bar_chart(bars: Sequence[Bar], *, unit: str = "", title: str = "") -> Markup:
     """Horizontal bars scaled to the largest value, each a link; empty bars say "n/a"."""
     top = max((b.value for b in bars if b.value is not None), default=0.0) or 1.0
-    span = _WIDTH - _LABEL - 70
+    span = _WIDTH - _LABEL - 110
     height = _ROW * len(bars) + 6
     parts = [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" role="img" '
@@ -43,7 +45,7 @@ def bar_chart(bars: Sequence[Bar], *, unit: str = "", title: str = "") -> Markup
     for row, bar in enumerate(bars):
         y = row * _ROW + 3
         width = 0 if bar.value is None else max(1, round(span * bar.value / top))
-        shown = "n/a" if bar.value is None else f"{_number(bar.value)} {unit}".strip()
+        shown = bar.text or ("n/a" if bar.value is None else f"{_number(bar.value)} {unit}".strip())
         item = (
             f'<text class="chart-label" x="{_LABEL - 6}" y="{y + 14}" text-anchor="end">'
             f"{escape(bar.label)}</text>"
