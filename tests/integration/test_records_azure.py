@@ -152,3 +152,41 @@ def test_legacy_node_sdk_reads_rows_as_spektate_does(table, tmp_path) -> None:
     assert entry["p3"]["_"] == "4242" and entry["hldCommitId"]["_"] == "abcdef0"
     assert entry["manifestCommitId"]["_"] == "49bcd78" and entry["pr"]["_"] == "57"
     assert all(entry[k].get("$", "Edm.String") == "Edm.String" for k in ("p3", "pr", "hldCommitId"))
+
+
+def _native(day: int, **extra: object) -> dict[str, object]:
+    ident = f"{day:08d}-0000-4000-8000-000000000000"
+    return {
+        "id": ident,
+        "rowKey": ident.replace("-", "")[:12],
+        "scope": "hld",
+        "environment": "prod",
+        "startedAt": f"2025-01-{day:02d}T00:00:00+00:00",
+        "outcome": "succeeded",
+        **extra,
+    }
+
+
+def test_a_store_from_before_the_latest_table_is_read_and_then_migrated(azurite_url) -> None:
+    from azure.data.tables import TableServiceClient
+
+    from fabrikate.records.stores.base import RecordQuery
+
+    old = [_native(1, ring="canary"), _native(2, ring="canary"), _native(3, ring="main")]
+    with open_store(azurite_url) as store:
+        for record in old:
+            store.add(record)
+    name = azurite_url.removeprefix("azuretable://")
+    with TableServiceClient.from_connection_string(
+        os.environ["AZURE_STORAGE_CONNECTION_STRING"]
+    ) as service:  # what the store had before: the deployment and records tables only
+        for suffix in ("latest", "events", "evlast", "marks", "meta"):
+            service.delete_table(f"{name}{suffix}")
+    with open_store(azurite_url, create=False) as store:
+        assert [r["id"] for r in store.latest()] == [old[2]["id"], old[1]["id"]]
+        assert store.events() == [] and store.marks() == [] and store.clusters() == {}
+        assert store.query(RecordQuery(ring="main")) == [old[2]]
+    with open_store(azurite_url) as store:  # a writable open builds the latest rows
+        assert [r["id"] for r in store.latest(ring="canary")] == [old[1]["id"]]
+        store.add(newer := _native(4, ring="canary"))
+        assert [r["id"] for r in store.latest(ring="canary")] == [newer["id"]]

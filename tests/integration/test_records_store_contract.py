@@ -16,9 +16,6 @@ from fabrikate.records import Store, open_store
 from fabrikate.records.events import ClusterEvent, Mark
 from fabrikate.records.stores.base import RecordQuery
 
-# The backends that keep the whole contract so far (the others follow on this branch).
-pytestmark = pytest.mark.parametrize("store_url", ["memory", "sqlite", "postgresql"], indirect=True)
-
 
 def _record(
     started: str = "2025-01-01T00:00:00+00:00",

@@ -25,6 +25,7 @@ __all__ = [
     "event_key",
     "event_matches",
     "latest_key",
+    "latest_of",
     "matches",
     "newest_first",
     "order_key",
@@ -114,6 +115,16 @@ def latest_key(record: Mapping[str, Any]) -> tuple[str, str, str, str] | None:
     if facts.kind == "pr":
         return None
     return (record["scope"], facts.service or "", facts.ring or "", record["environment"])
+
+
+def latest_of(records: Iterable[Mapping[str, Any]], *, ring: str | None = None) -> list[Any]:
+    """What ``latest`` answers, found by a scan of ``records`` (a store without latest rows)."""
+    newest: dict[tuple[str, str, str, str], Mapping[str, Any]] = {}
+    for record in newest_first(records):
+        key = latest_key(record)
+        if key and key not in newest and (ring is None or key[2] == ring):
+            newest[key] = record
+    return list(newest.values())
 
 
 def _service(record: Mapping[str, Any], facts: Facts, service: str) -> bool:

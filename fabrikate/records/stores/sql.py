@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from fabrikate.errors import RecordsError
 from fabrikate.records.stores import schema
 from fabrikate.records.stores.base import RecordQuery, Row, Store
-from fabrikate.records.stores.facts import Facts, latest_key, matches
+from fabrikate.records.stores.facts import Facts, latest_key, latest_of, matches
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -320,7 +320,9 @@ class SqlStore(Store):
     ) -> list[dict[str, Any]]:
         """The newest succeeded non-PR record per (scope, service, ring, environment)."""
         if self.version < schema.VERSION:  # read-only and old: no latest table to read
-            return self._latest_v1(scope=scope, environment=environment, ring=ring)
+            return latest_of(
+                self.query(RecordQuery(scope=scope, environment=environment)), ring=ring
+            )
         where, params = [], []
         for column, value in (("scope", scope), ("environment", environment), ("ring", ring)):
             if value is not None:
@@ -331,16 +333,6 @@ class SqlStore(Store):
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY l.started_at DESC, l.record_id DESC"
         return [self.from_json(row[0]) for row in self.execute(sql, params)]
-
-    def _latest_v1(
-        self, *, scope: str | None, environment: str | None, ring: str | None
-    ) -> list[dict[str, Any]]:
-        newest: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-        for record in self.query(RecordQuery(scope=scope, environment=environment)):
-            key = latest_key(record)
-            if key and key not in newest and (ring is None or key[2] == ring):
-                newest[key] = record
-        return list(newest.values())
 
     def get(self, ref: str) -> dict[str, Any]:
         """The record whose id or row key is, or starts with, ``ref``."""
