@@ -22,6 +22,15 @@ _SECRETS = (
 )
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _records(url: str | None) -> str | None:
     return url or click.get_current_context().find_root().obj.get("records")
 
@@ -79,6 +88,12 @@ def dashboard(ctx: click.Context, url: str | None, **values: Any) -> None:
 
     app = create_app(settings)
     click.echo(f"fab: dashboard on http://{settings.host}:{settings.port}/", err=True)
+    if not _loopback(settings.host) and settings.auth_token is None and not settings.trusted_proxy:
+        click.echo(
+            f"fab: warning: anyone who reaches {settings.host} can read the records "
+            "(give --auth-token-file or --trusted-proxy)",
+            err=True,
+        )
     uvicorn.run(
         app,
         host=settings.host,

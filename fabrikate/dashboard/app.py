@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Dashboard", "create_app"]
 
-log = logging.getLogger("fabrikate.dashboard")
 T = TypeVar("T")
 
 # page name -> (path, the query parameters it documents in the OpenAPI schema)
@@ -131,7 +129,7 @@ def _error_response(dashboard: Dashboard, request: Request, status: int, message
 
 def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
     """Every error as one line: 400 bad input, 404 nothing there (``NotFound``; a store's
-    lookup of an unknown or ambiguous id is a ``RecordsError``), 500 only for a bug."""
+    lookup of an unknown or ambiguous id is a ``RecordsError``); a bug is the guard's 500."""
 
     def handler(status: int) -> Callable[[Request, Exception], Any]:
         async def handle(request: Request, exc: Exception) -> Response:
@@ -149,10 +147,6 @@ def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()))
         return _error_response(dashboard, request, 400, f"{where}: {first.get('msg', 'invalid')}")
 
-    async def bug(request: Request, exc: Exception) -> Response:
-        log.error("fab: dashboard internal error on %s", request.url.path, exc_info=exc)
-        return _error_response(dashboard, request, 500, "internal error (see the server log)")
-
     app.add_exception_handler(NotFound, handler(404))
     app.add_exception_handler(InputError, handler(400))
     app.add_exception_handler(EventError, handler(400))
@@ -160,7 +154,6 @@ def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
     app.add_exception_handler(FabrikateError, handler(400))
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation)
-    app.add_exception_handler(Exception, bug)
 
 
 def _endpoints(dashboard: Dashboard, name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from http.cookies import SimpleCookie
 from typing import Any
@@ -33,6 +34,8 @@ __all__ = [
     "same_secret",
     "session_value",
 ]
+
+log = logging.getLogger("fabrikate.dashboard")
 
 COOKIE = "fab_session"
 # No inline script or style anywhere: htmx is told not to add its indicator style.
@@ -113,11 +116,18 @@ class Guard:
                 if k.decode("latin-1").lower() != self.user_header
             ]
         scope.setdefault("state", {})["user"] = user
-        secured = self._secured(send, static=scope["path"].startswith("/static/"))
+        started: list[bool] = []
+        secured = self._secured(send, started, static=scope["path"].startswith("/static/"))
         if not _open(scope["path"]) and not self._reader(headers, user):
             await self._deny(scope, secured)
             return
-        await self.app(scope, receive, secured)
+        try:
+            await self.app(scope, receive, secured)
+        except Exception:  # a bug: logged, and one line to the client, with the headers
+            log.exception("fab: dashboard internal error on %s", scope["path"])
+            if not started:
+                body = json.dumps({"error": "internal error (see the server log)", "status": 500})
+                await _send(secured, 500, body.encode(), [("content-type", "application/json")])
 
     def _proxy_user(self, scope: Scope, headers: Mapping[str, str]) -> str | None:
         """The user the trusted proxy names; None from any other client."""
@@ -143,9 +153,10 @@ class Guard:
             return user is not None
         return token is None
 
-    def _secured(self, send: Send, *, static: bool) -> Send:
+    def _secured(self, send: Send, started: list[bool], *, static: bool) -> Send:
         async def secured(message: Message) -> None:
             if message["type"] == "http.response.start":
+                started.append(True)
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 extra = dict(HEADERS)
                 extra["cache-control"] = "public, max-age=3600" if static else "no-store"

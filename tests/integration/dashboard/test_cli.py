@@ -139,3 +139,10 @@ def test_bad_options_are_one_line(args: list[str], message: str, tmp_path: Path)
     )
     assert result.exit_code == 1
     assert result.stderr.startswith(f"fab: error: {message}") and result.stderr.count("\n") == 1
+
+
+def test_only_loopback_hosts_pass_without_a_warning() -> None:
+    from fabrikate.cli.dashboard import _loopback
+
+    assert _loopback("127.0.0.1") and _loopback("::1") and _loopback("localhost")
+    assert not _loopback("0.0.0.0") and not _loopback("192.0.2.10") and not _loopback("example.com")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -104,3 +105,15 @@ def test_secrets_never_print() -> None:
     assert "tok-12345" not in repr(settings) and "hm4c" not in repr(settings)
     assert str(settings.auth_token) == "***"
     assert set(settings.secrets) == {"tok-12345", "hm4c"}
+
+
+def test_a_bug_is_a_json_500_with_the_headers() -> None:
+    async def broken(request: Request) -> JSONResponse:
+        raise RuntimeError("boom")
+
+    guard = Middleware(Guard, settings=DashboardSettings())  # inside Starlette's own, as in app.py
+    app = Starlette(routes=[Route("/api/v1/x", broken)], middleware=[guard])
+    answer = TestClient(app).get("/api/v1/x")
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "internal error (see the server log)", "status": 500}
+    assert answer.headers["content-security-policy"] == CSP
