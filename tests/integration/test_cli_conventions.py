@@ -24,6 +24,7 @@ FORMATS: dict[str, tuple[str, ...] | None] = {
     "cache info": ("text", "json", "yaml"),
     "cache prune": None,
     "completion": None,
+    "dashboard export": None,
     "deployment create": None,
     "deployment get": ("text", "json", "yaml"),
     "diff": ("text", "json", "markdown"),
