@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fabrikate.records.queries import Filters
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from fabrikate.records.queries import Filters
 from tests.integration.dashboard.conftest import Seeded
 
 TEXT = st.text(min_size=0, max_size=60)
