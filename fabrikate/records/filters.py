@@ -11,7 +11,6 @@ a page; the next page starts strictly after it in the store's order (newest firs
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -205,7 +204,7 @@ def _decode(cursor: str, sep: str = "|") -> tuple[str, str]:
         raise bad
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and a non-ASCII cursor
         raise bad from None
     first, bar, second = text.partition(sep)
     if not bar or not second:
