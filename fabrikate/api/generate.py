@@ -72,15 +72,20 @@ def generate(
             if result is not None:
                 return result
             stamped.scan()
-        from fabrikate.records.recording import recording
+        from fabrikate.records.recording import prepare, recording
 
         result = GenerateResult(root, tuple(environments), dest)
         walked: list[Tree] = []
         files: dict[str, bytes] | None = None
 
         with recording(root, environments, settings, result.keep_record) as run:
+
+            def found(tree: Tree) -> None:  # the record's own facts are read while helm runs
+                walked.append(tree)
+                prepare(run, store=not settings.record_required)
+
             try:
-                files = _generate(result, settings, walked.append, progress)
+                files = _generate(result, settings, found, progress)
                 if validate:
                     assert kube_version is not None
                     result.validation = _validate(result, kube_version)
