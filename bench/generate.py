@@ -9,7 +9,8 @@ script (``xargs -P jobs``).
 
 - ``examples/trivia`` (a git checkout of it): cold (empty cache, no output, records on into a
   fresh SQLite file) and warm (the cache of an earlier run, its renders dropped so the same helm
-  calls run, records on); fab's overhead is fab - floor, in ms.
+  calls run, records on); fab's overhead is fab - floor, in ms, and so is the CPU time (user +
+  system, with every child) fab spends above the floor's, which a busy machine moves less.
 - Each of ``--sizes`` (a synthetic HLD, bench/synth.py, a git checkout): cold as above, then a
   no-op run and a run after one config value changed (records off, as in earlier tables).
 - Peak RSS of the library rendering each of ``--rss`` cold (records off).
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -49,10 +51,20 @@ GIT = ("git", "-c", "user.name=bench", "-c", "user.email=bench@example.com")
 
 def timed(argv: list[str], env: dict[str, str], before: Callable[[], None] = lambda: None) -> float:
     """Seconds one command takes, after ``before`` ran; it must succeed."""
+    return run_cpu(argv, env, before)[0]
+
+
+def run_cpu(
+    argv: list[str], env: dict[str, str], before: Callable[[], None] = lambda: None
+) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, the command and its children) of one command."""
     before()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
 
 
 def checkout(root: Path) -> Path:
@@ -132,13 +144,16 @@ class Bench:
             shutil.rmtree(self.cache / "v1" / kind, ignore_errors=True)
 
     def rounds(self, repeat: int, **runs: tuple[dict[str, str], Callable[[], None]]) -> dict:
-        """Medians of the floor and of each named run, alternating round by round."""
-        times: dict[str, list[float]] = {"floor": [], **{name: [] for name in runs}}
+        """Medians of the floor and of each named run, alternating round by round: wall time
+        under each name, CPU time under ``<name> cpu``."""
+        times: dict[str, list[tuple[float, float]]] = {"floor": [], **{name: [] for name in runs}}
         for _ in range(repeat):
-            times["floor"].append(timed(self.floor, self.env))
+            times["floor"].append(run_cpu(self.floor, self.env))
             for name, (env, before) in runs.items():
-                times[name].append(timed(self.command, env, before))
-        return {name: median(values) for name, values in times.items()}
+                times[name].append(run_cpu(self.command, env, before))
+        medians = {name: median(t[0] for t in values) for name, values in times.items()}
+        medians |= {f"{name} cpu": median(t[1] for t in values) for name, values in times.items()}
+        return medians
 
 
 def measure_trivia(helm: str, jobs: int, base: Path, repeat: int) -> dict[str, float]:
@@ -198,11 +213,12 @@ def main() -> None:
     helm_version = subprocess.run([helm, "version", "--short"], capture_output=True, text=True)
     print(f"helm: {helm_version.stdout.strip()}, -j {args.jobs}, medians of {repeat} runs")
     print(f"fab --version: {version * 1000:.0f} ms\n")
-    print("| examples/trivia | floor ms | fab ms | overhead ms (target) |")
-    print("|---|---|---|---|")
+    print("| examples/trivia | floor ms | fab ms | overhead ms (target) | CPU over floor ms |")
+    print("|---|---|---|---|---|")
     for name, target in (("cold", 60), ("warm", 30)):
         fab, floor = trivia[name] * 1000, trivia["floor"] * 1000
-        print(f"| {name} | {floor:.0f} | {fab:.0f} | {fab - floor:.0f} (<= {target}) |")
+        cpu = (trivia[f"{name} cpu"] - trivia["floor cpu"]) * 1000
+        print(f"| {name} | {floor:.0f} | {fab:.0f} | {fab - floor:.0f} (<= {target}) | {cpu:.0f} |")
     print()
     columns = ["N", "floor s", "cold s", "cold/floor (<= 1.05)", "no-op s", "one-change s"]
     columns += ["no-op/cold", "one-change/cold"]

@@ -8,6 +8,7 @@ prints it (the one place helm 3 and 4 are made alike).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import threading
 from pathlib import Path
 
 from fabrikate._version import __version__
-from fabrikate.errors import Diagnostic, ProcessError
+from fabrikate.errors import Diagnostic, FabrikateError, ProcessError
 from fabrikate.hld import layout
 from fabrikate.hld.resolve import ResolvedComponent
 from fabrikate.render.documents import split_documents
@@ -44,6 +45,7 @@ class HelmGenerator:
         self._charts: dict[str, str] = {}  # chart folder -> digest of its files
         self._version: str | None = None
         self._lock = threading.Lock()
+        self._asked = False
 
     def key(self, node: ResolvedComponent) -> str | None:
         """The digest of the chart's files (each checked first) and of everything else."""
@@ -63,6 +65,7 @@ class HelmGenerator:
     def documents(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
         """``helm template`` of the chart, once its files passed the layout's checks."""
         chart = layout.checked_chart(node)
+        self._ask_version()
         if os.path.realpath(chart.path) not in self._charts:
             layout.chart_files(chart)  # helm follows links: check them before it runs
         return helm_template(node, chart.path, self.helm, diagnostics)
@@ -79,6 +82,19 @@ class HelmGenerator:
                 parts.append(read_regular(path))
             found = self._charts[real] = digest(*parts)
         return found
+
+    def _ask_version(self) -> None:
+        """Ask helm its version on a thread, beside the first ``helm template``: the cache
+        key needs it once the template is done."""
+        if self._asked or self._version is not None:
+            return
+        self._asked = True
+
+        def ask() -> None:
+            with contextlib.suppress(FabrikateError):  # asked again, and reported, by ``key``
+                self.version()
+
+        threading.Thread(target=ask, name="fab-helm-version", daemon=True).start()
 
     def version(self) -> str:
         """``helm version --short`` of the configured binary, remembered by the binary's stat."""
