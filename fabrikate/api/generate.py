@@ -74,20 +74,15 @@ def generate(
             if result is not None:
                 return result
             stamped.scan()
-        from fabrikate.records.recording import prepare, recording
+        from fabrikate.records.recording import recording
 
         result = GenerateResult(root, tuple(environments), dest)
         walked: list[Tree] = []
         files: dict[str, bytes] | None = None
 
         with recording(root, environments, settings, result.keep_record) as run:
-
-            def found(tree: Tree) -> None:  # the record's own facts are read while helm runs
-                walked.append(tree)
-                prepare(run, store=not settings.record_required)
-
             try:
-                files = _generate(result, settings, found, progress)
+                files = _generate(result, settings, walked.append, progress)
                 held.release()
                 if validate:
                     assert kube_version is not None

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # Building and projecting records (yaml, git, the Spektate rows) is imported when a record is
 # written, so a run with records off pays nothing for them.
 
-__all__ = ["prepare", "project", "record_generation", "recording", "write_record"]
+__all__ = ["project", "record_generation", "recording", "write_record"]
 
 log = logging.getLogger("fabrikate")
 
@@ -50,6 +50,7 @@ def recording(
     # A required record's store is opened before anything is rendered or written: when it
     # cannot be reached, the run fails with nothing on disk changed.
     store = _open_required(settings) if settings.record_required else None
+    _prepare(run, with_store=store is None)
     try:
         yield run
     except KeyboardInterrupt as exc:
@@ -63,12 +64,10 @@ def recording(
         record_generation(run, store)
 
 
-def prepare(run: Run, store: bool = True) -> None:
+def _prepare(run: Run, with_store: bool) -> None:
     """Collect on a thread, while the run renders, what its record takes from outside the run:
-    the HLD's git facts and ring map, and (``store``) the open store. ``record_generation``
-    waits for it, so no record is lost."""
-    if not run.recorded or run.early is not None:
-        return
+    the HLD's git facts and ring map as the run starts, and (``with_store``) the open store.
+    ``record_generation`` waits for it, so no record is lost."""
     import threading
     from concurrent.futures import Future
 
@@ -79,7 +78,8 @@ def prepare(run: Run, store: bool = True) -> None:
             from fabrikate.records import build, images, objects  # noqa: F401 (imported early)
 
             facts = build.early_facts(run, os.environ)
-            future.set_result((facts, open_store(run.settings.records) if store else None))
+            store = open_store(run.settings.records) if with_store else None
+            future.set_result((facts, store))
         except BaseException as exc:  # handed to record_generation, which decides
             future.set_exception(exc)
 
