@@ -292,7 +292,7 @@ class Cache:
         try:
             self.folder(kind)
             path = self.path(kind, key)  # the folder may have fallen back
-            write_bytes(path, _seal(data), durable=False, prefix=".tmp-")
+            write_bytes(path, _seal(data), durable=False, prefix=".tmp-", mode=0o600)
         except OSError as exc:
             if self.root == self.location:
                 _fall_back(self.location, exc)
