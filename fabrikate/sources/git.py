@@ -6,14 +6,14 @@
 Each URL has one bare mirror, a partial clone filled by shallow fetches of exactly the refs asked
 for, commits and trees only (``--filter=blob:none``; a server without filters sends the blobs too,
 as a plain shallow fetch). A checkout is sparse: the component's ``path`` and the sibling folders
-its definitions or its chart's ``file://`` dependencies reach, their blobs fetched into the mirror
-as the checkout needs them. A commit or tag already in the mirror needs no network; a branch (or
-the default branch) is fetched once per run. ``plan`` groups the requests of sibling components by
-URL, so that each repository is fetched with one ``git fetch`` of all their refs (per-ref fetches
-are the fallback). The installed copy is its own small repository whose ``origin`` is the URL
-without credentials; copies of one checkout share their files as hard links, unless a component
-has hooks (which may change them). Tokens travel in an HTTP header given through the environment,
-never in a URL.
+its definitions or its chart's ``file://`` dependencies reach, their blobs fetched as the checkout
+(kept in the cache, one per commit and folders) needs them. A commit or tag already in the mirror
+needs no network; a branch (or the default branch) is fetched once per run. ``plan`` groups the
+requests of sibling components by URL, so that each repository is fetched with one ``git fetch``
+of all their refs (per-ref fetches are the fallback). The installed copy is its own small
+repository whose ``origin`` is the URL without credentials; copies of one checkout share their
+files as hard links, unless a component has hooks (which may change them). Tokens travel in an
+HTTP header given through the environment, never in a URL.
 """
 
 from __future__ import annotations
@@ -429,8 +429,8 @@ class GitFetcher:
         """A checkout of ``sha`` in the cache (sparse: ``paths`` and the folders they reach),
         built once and then copied; and whether the definitions in it have hooks.
 
-        The blobs it needs are fetched into the mirror, whose objects it then takes as they
-        are (a few shallow packs): linking them is much cheaper than a fetch from the mirror.
+        It takes the mirror's objects as they are (a few shallow packs): linking them is much
+        cheaper than a fetch from the mirror; the blobs it lacks then come from the remote.
         A prepared checkout whose files changed since (through a linked copy) is built again.
         """
         cache = self.sources.cache
@@ -449,20 +449,23 @@ class GitFetcher:
                 git_dir = temp / ".git"
                 _init(git_dir, bare=False, sparse=bool(paths))
                 with cache.lock("git", mirror.name):
-                    hooked = self._sparse_checkout(mirror, git_dir, sha, paths, target)
-                    _link_objects(mirror, git_dir)
+                    _link_objects(mirror, git_dir)  # commits and trees (all of it, unfiltered)
+                hooked = self._sparse_checkout(git_dir, sha, paths, target)
                 (git_dir / _NOTE).write_text(f"{int(hooked)} {_fingerprint(temp)}\n")
                 os.rename(temp, prepared)
         return prepared, hooked
 
     def _sparse_checkout(
-        self, mirror: Path, git_dir: Path, sha: str, paths: tuple[str, ...], target: _Target
+        self, git_dir: Path, sha: str, paths: tuple[str, ...], target: _Target
     ) -> bool:
-        """Check ``sha`` out beside ``git_dir``, only ``paths`` and the folders they reach,
-        the blobs fetched into the mirror; whether the definitions checked out have hooks."""
+        """Check ``sha`` out beside ``git_dir``, only ``paths`` and the folders they reach
+        (the blobs it lacks fetched from the mirror's remote); whether the definitions checked
+        out have hooks."""
         work = git_dir.parent
-        objects = mirror / "objects"
-        config = {**_PACKED, **target.auth}
+        # The mirror's remote: the checkout fetches the blobs it lacks from there.
+        remote = {"remote.origin.url": target.url, "remote.origin.promisor": "true"}
+        config = {**_PACKED, **remote, "remote.origin.partialclonefilter": "blob:none"}
+        config.update(target.auth)
         wanted = set(paths)
         while True:
             if paths:
@@ -471,7 +474,7 @@ class GitFetcher:
             args = ["checkout", "-q", "--detach", sha] if wanted == set(paths) else ["read-tree"]
             if args[0] == "read-tree":
                 args += ["-mu", "HEAD"]
-            self._run(args, git_dir, config, work_tree=work, objects=objects)
+            self._run(args, git_dir, config, work_tree=work)
             reached = _reached(work, wanted) if paths else set()
             if reached <= wanted:
                 return _hooked(work)
@@ -527,7 +530,6 @@ class GitFetcher:
         git_dir: Path,
         config: dict[str, str] | None = None,
         work_tree: Path | None = None,
-        objects: Path | None = None,
     ) -> str:
         """Run git on exactly ``git_dir`` (inherited GIT_* variables cannot redirect it).
 
@@ -542,7 +544,7 @@ class GitFetcher:
             GIT_ASKPASS="",
             SSH_ASKPASS="",
             GIT_INDEX_FILE=str(git_dir / "index"),
-            GIT_OBJECT_DIRECTORY=str(objects or git_dir / "objects"),
+            GIT_OBJECT_DIRECTORY=str(git_dir / "objects"),
         )
         if work_tree is not None:
             env["GIT_WORK_TREE"] = str(work_tree)
