@@ -511,6 +511,7 @@ class GitFetcher:
         shas = sorted(set(refs.values()))
         args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--depth", "1"]
         try:
+            self._complete(mirror, self._target(Request("vendor", "git", url)), shas)
             self._run([*args, "--", str(mirror), *(f"+{sha}:refs/fab/{sha}" for sha in shas)], into)
             for ref, sha in sorted(refs.items()):
                 if ref == "HEAD":
@@ -521,6 +522,18 @@ class GitFetcher:
             raise FetchError(
                 f"cannot copy {redact_url(url)} into the vendor folder: {_last_line(exc.stderr)}"
             ) from None
+
+    def _complete(self, mirror: Path, target: _Target, shas: list[str]) -> None:
+        """Fetch the blobs of ``shas`` that the partial mirror left to its remote."""
+        with self.sources.cache.lock("git", mirror.name):
+            out = self._run(["rev-list", "--objects", "--missing=print", *shas], mirror)
+            absent = [line[1:] for line in out.splitlines() if line.startswith("?")]
+            args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", _FILTER, "origin"]
+            # As git's own lazy fetch: no "have" lines, or the server sends nothing it thinks
+            # the commits bring along.
+            config = {**_PACKED, "fetch.negotiationAlgorithm": "noop", **target.auth}
+            for start in range(0, len(absent), 500):
+                self._run([*args, *absent[start : start + 500]], mirror, config)
 
     # -- running git ---------------------------------------------------------------------------
 

@@ -4,11 +4,14 @@ folders a component reaches, and copies of one checkout sharing their files unle
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import fabrikate
+from fabrikate.cli.main import main
 from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache
 from tests.fixtures.trees import git, make_repo, write_tree
@@ -122,3 +125,22 @@ def test_copies_of_one_checkout_share_files_unless_its_definitions_have_hooks(
     assert inode("a", "apps/site/component.yaml") == inode("b", "apps/site/component.yaml")
     hooked = "apps/hooked/component.yaml"
     assert inode("c", hooked) != inode("d", hooked)  # a hook of one may not change the other
+
+
+def test_a_partial_mirror_is_vendored_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = monorepo(tmp_path, filters=True)
+    tree = f'name: root\nsubcomponents:\n  - {{name: site, method: git, source: "{url}", path: apps/site}}\n'
+    root = write_tree(tmp_path / "hld", {"component.yaml": tree})
+    vendor = tmp_path / "vendor"
+    done = CliRunner().invoke(main, ["vendor", str(vendor), "-C", str(root)])
+    assert done.exit_code == 0, done.output
+    # The server is gone and the cache empty: the vendor folder has every blob it needs.
+    (tmp_path / "mono.git").rename(tmp_path / "gone.git")
+    monkeypatch.setenv("FAB_CACHE_DIR", str(tmp_path / "empty-cache"))
+    copy = write_tree(tmp_path / "copy", {"component.yaml": tree})
+    shutil.copy(root / "fabrikate.lock", copy / "fabrikate.lock")
+    done = CliRunner().invoke(main, ["install", str(copy), "--from", str(vendor), "--locked"])
+    assert done.exit_code == 0, done.output
+    assert files(copy / "components" / "site") == files(root / "components" / "site")
