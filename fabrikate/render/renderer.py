@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 
 from fabrikate._version import __version__
@@ -87,7 +88,9 @@ class Renderer:
             if ready is not None:
                 return ready
         found: list[Diagnostic] = []
+        started = time.perf_counter()
         documents = generator.documents(node, found)
+        generator.took(node, time.perf_counter() - started)
         diagnostics.extend(found)
         key = key or self.key(node, generator)
         if key is None:
@@ -109,6 +112,11 @@ class Renderer:
         injected = [inject_namespace(doc, namespace, scoped) for doc in documents]
         self.cache.put("inject", key, json.dumps(injected).encode())
         return injected
+
+    def cost(self, node: ResolvedComponent) -> float:
+        """About how many seconds rendering ``node`` takes (0 for a container)."""
+        generator = self.by_type.get(node.component.type)
+        return generator.cost(node) if generator is not None else 0.0
 
     def key(self, node: ResolvedComponent, generator: Generator) -> str | None:
         """The render cache key of a component (None: never cached), computed once per run."""

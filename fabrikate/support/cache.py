@@ -10,9 +10,9 @@
 The folder is ``FAB_CACHE_DIR``, else the user cache dir (platformdirs), always with a version
 subfolder. Kinds: ``git`` (bare mirrors), ``checkouts`` (one tree per commit), ``charts``
 (pulled chart archives), ``helm`` (fab's own helm homes), ``definitions`` (``fab find``), and the
-small entries ``render``, ``inject``, ``parsed``, ``tools`` and ``stamps`` (``validated``, left by
-older versions, is only pruned). The folders are private to the user: rendered manifests may
-hold secrets.
+small entries ``render``, ``inject``, ``parsed``, ``tools``, ``stamps`` and ``timings`` (how long
+each helm render took, to start the longest first; ``validated``, left by older versions, is
+only pruned). The folders are private to the user: rendered manifests may hold secrets.
 
 A cache file is untrusted input. Small entries are written atomically and sealed with their
 length and digest; a damaged one is a miss (logged at debug level, then rewritten). Any fault of
@@ -54,7 +54,7 @@ __all__ = [
 log = logging.getLogger("fabrikate")
 
 CACHE_VERSION = "v1"
-SMALL_KINDS = ("render", "inject", "parsed", "validated", "tools", "stamps")
+SMALL_KINDS = ("render", "inject", "parsed", "validated", "tools", "stamps", "timings")
 LARGE_KINDS = ("git", "checkouts", "charts", "definitions")
 README = "This folder is fab's cache (fabrikate-gitops); it is safe to delete. See `fab cache`.\n"
 # A small entry: magic, the data's length (8 bytes) and SHA-256 (32 bytes), then the data.
