@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from fabrikate._version import __version__
-from fabrikate.errors import Diagnostic, FabrikateError, ProcessError
+from fabrikate.errors import Diagnostic, FabrikateError, Interrupted, ProcessError
 from fabrikate.hld import layout
 from fabrikate.hld.resolve import ResolvedComponent
 from fabrikate.render.documents import split_documents
@@ -113,7 +113,8 @@ class HelmGenerator:
         self._asked = True
 
         def ask() -> None:
-            with contextlib.suppress(FabrikateError):  # asked again, and reported, by ``key``
+            # A failure (or an interrupt) is met again, and reported, by ``key``.
+            with contextlib.suppress(Exception, Interrupted):
                 self.version()
 
         threading.Thread(target=ask, name="fab-helm-version", daemon=True).start()
