@@ -469,7 +469,7 @@ class GitFetcher:
         wanted = set(paths)
         while True:
             if paths:
-                patterns = "".join(f"/{path}/\n" for path in sorted(wanted))
+                patterns = "".join(f"/{_literal(path)}/\n" for path in sorted(wanted))
                 (git_dir / "info" / "sparse-checkout").write_text(patterns)
             args = ["checkout", "-q", "--detach", sha] if wanted == set(paths) else ["read-tree"]
             if args[0] == "read-tree":
@@ -653,9 +653,14 @@ def _sparse_paths(path: str) -> tuple[str, ...]:
     return ("/".join(parts),)
 
 
+def _literal(path: str) -> str:
+    """``path`` as a sparse-checkout pattern that matches only itself (gitignore syntax)."""
+    return re.sub(r"([\\*?\[\]!#])", r"\\\1", path)
+
+
 def _reached(work: Path, folders: set[str]) -> set[str]:
-    """The folders of the checkout at ``work`` that the definitions and charts in ``folders``
-    reach (``path: ../x``, ``repository: file://../x``)."""
+    """The folders of the checkout at ``work``, outside ``folders``, that the definitions and
+    charts in ``folders`` reach (``path: ../x``, ``repository: file://../x``)."""
     reached: set[str] = set()
     for folder in folders:
         base = work / folder
@@ -672,7 +677,7 @@ def _reached(work: Path, folders: set[str]) -> set[str]:
                 repo = dep.get("repository") if isinstance(dep, dict) else None
                 if isinstance(repo, str) and repo.startswith("file://"):
                     reached |= _inside(work, base, repo.removeprefix("file://"))
-    return {f for f in reached if not any(f.startswith(w + "/") for w in folders)}
+    return {f for f in reached if not any(f == w or f.startswith(w + "/") for w in folders)}
 
 
 def _hooked(work: Path) -> bool:
