@@ -26,6 +26,7 @@ from fabrikate.records.overview import cluster_states, record_state, services
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent
     from fabrikate.records.filters import Filters
+    from fabrikate.records.gitinfo import Ancestry
     from fabrikate.records.stores.base import Store
 
 __all__ = ["LOOKUPS", "PIVOTS", "Clusters", "matrix"]
@@ -45,18 +46,23 @@ class Clusters:
     """The clusters' latest events, and the records their revisions name."""
 
     events: list[ClusterEvent]
+    ancestry: Ancestry | None = None  # a manifest repository clone: which commits a revision has
     by_commit: dict[str, dict[str, Any]] = field(default_factory=dict)  # manifest commit -> record
     by_cluster: dict[str, list[ClusterEvent]] = field(default_factory=dict)
     by_revision: dict[str, list[ClusterEvent]] = field(default_factory=dict)
 
     @classmethod
     def load(
-        cls, store: Store, latest: Sequence[Mapping[str, Any]], cluster: str | None
+        cls,
+        store: Store,
+        latest: Sequence[Mapping[str, Any]],
+        cluster: str | None,
+        ancestry: Ancestry | None = None,
     ) -> Clusters:
         """The latest events (of ``cluster`` only, when given) and the records they name."""
         from fabrikate.records.stores.base import RecordQuery
 
-        found = cls(list(store.latest_events(cluster=cluster)))
+        found = cls(list(store.latest_events(cluster=cluster)), ancestry)
         for event in found.events:
             found.by_cluster.setdefault(event.cluster or "(unnamed)", []).append(event)
             if event.revision:
@@ -88,6 +94,27 @@ class Clusters:
         commit = (record.get("manifest") or {}).get("commit") or ""
         found = self.by_revision.get(commit, [])
         return [e for e in found if cluster is None or (e.cluster or "(unnamed)") == cluster]
+
+    def superseding(self, record: Mapping[str, Any]) -> list[str]:
+        """The clusters (serving the record's environment and ring, or not saying) that run a
+        later revision that includes the record's manifest commit."""
+        commit = (record.get("manifest") or {}).get("commit")
+        if self.ancestry is None or not commit:
+            return []
+        found = []
+        for name in self.names():
+            environment, ring = self.place(name)
+            if environment not in (None, record["environment"]) or ring not in (
+                None,
+                record.get("ring"),
+            ):
+                continue
+            revisions = {e.revision for e in self.of(name) if e.revision}
+            if commit not in revisions and any(
+                self.ancestry.includes(r, commit) for r in revisions
+            ):
+                found.append(name)
+        return found
 
     def place(self, name: str) -> tuple[str | None, str | None]:
         """The (environment, ring) a cluster says it serves, when its events say so."""
@@ -193,6 +220,15 @@ def _cell(
     }
 
 
+def _supersede(cell: dict[str, Any], record: Mapping[str, Any], clusters: Clusters) -> None:
+    """Clusters past the record's manifest commit run it too: ``superseded`` there (and the
+    record is applied, when nothing said more)."""
+    for name in clusters.superseding(record):
+        cell["clusters"].setdefault(name, "superseded")
+        if cell["state"] in ("committed", "generated"):
+            cell["state"] = "applied"
+
+
 def _versions(record: Mapping[str, Any], component: str | None) -> dict[tuple[str, ...], Any]:
     """The images and component versions of ``component`` (of all, when None), by where."""
 
@@ -281,14 +317,17 @@ def matrix(
     pivot: str = "ring",
     limit: int | None = None,
     cursor: str | None = None,
+    ancestry: Ancestry | None = None,
 ) -> dict[str, Any]:
     """Services × columns (``pivot``: ring within environment, environment, or cluster), each
     cell the version, image, record, state and drift of what runs there; ``limit`` rows
-    (services) at most, those after ``cursor`` (``next`` is the cursor of the rows after)."""
+    (services) at most, those after ``cursor`` (``next`` is the cursor of the rows after).
+    With ``ancestry`` (a manifest repository clone), a cluster at a later revision that
+    includes a cell's manifest commit runs it: ``superseded`` there."""
     if pivot not in PIVOTS:
         raise InputError(f"pivot {pivot[:40]!r}: want one of {', '.join(PIVOTS)}")
     latest = store.latest(scope=filters.scope, environment=filters.environment, ring=filters.ring)
-    clusters = Clusters.load(store, latest, filters.cluster)
+    clusters = Clusters.load(store, latest, filters.cluster, ancestry)
     every = [(r, item) for r in latest for item in services(r) if _keep(r, item, filters)]
     pairs, after = _page(every, limit, cursor)
     if pivot == "cluster":
@@ -306,6 +345,7 @@ def matrix(
             key = record["environment"]
         cells = rows.setdefault((record["scope"], item["service"]), {})
         cell = _cell(record, item, clusters.about(record))
+        _supersede(cell, record, clusters)
         _cluster_drift(cell, runs.get(_group(record, item["service"]), []))
         if key not in cells or _better(cell, cells[key], defaults):
             cells[key] = cell
@@ -369,7 +409,10 @@ def _by_cluster(
             cells = rows.setdefault((record["scope"], served["service"]), {})
             if name not in cells:
                 cell = _cell(record, served, clusters.about(record, name))
-                cell["drift"].append({"kind": "notReported", "cluster": name})
+                if name in clusters.superseding(record):
+                    cell["clusters"][name], cell["state"] = "superseded", "applied"
+                else:
+                    cell["drift"].append({"kind": "notReported", "cluster": name})
                 cells[name] = cell
     return _answer("cluster", columns, rows, clusters)
 
