@@ -178,7 +178,9 @@ def environment_history(
             None,
         )
         old = old or previous(store, record)
-        items.append({**summary(record), "changes": changes(old, record)})
+        items.append(
+            {**summary(record, _events_of(store, record)), "changes": changes(old, record)}
+        )
     return Page(items, after)
 
 
