@@ -41,6 +41,12 @@ class Clusters:
     by_cluster: dict[str, list[ClusterEvent]] = field(default_factory=dict)
     by_revision: dict[str, list[ClusterEvent]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for event in self.events:
+            self.by_cluster.setdefault(event.cluster or "(unnamed)", []).append(event)
+            if event.revision:
+                self.by_revision.setdefault(event.revision, []).append(event)
+
     @classmethod
     def load(
         cls,
@@ -53,10 +59,6 @@ class Clusters:
         from fabrikate.records.stores.base import RecordQuery
 
         found = cls(list(store.latest_events(cluster=cluster)), ancestry)
-        for event in found.events:
-            found.by_cluster.setdefault(event.cluster or "(unnamed)", []).append(event)
-            if event.revision:
-                found.by_revision.setdefault(event.revision, []).append(event)
         for record in latest:
             commit = (record.get("manifest") or {}).get("commit")
             if commit:

@@ -8,6 +8,7 @@ from pathlib import Path
 from fabrikate.records.filters import Filters
 from fabrikate.records.gitinfo import Ancestry
 from fabrikate.records.matrix import matrix
+from fabrikate.records.queries import deployment
 from fabrikate.records.stores.base import Store
 from tests.fixtures.record_data import T0, event_for, make_record
 from tests.fixtures.trees import git, make_repo
@@ -68,3 +69,18 @@ def test_a_cluster_past_a_records_commit_runs_it(
     east = {row["service"]: row["cells"]["east"] for row in by_cluster["rows"]}
     assert east["api"]["clusters"] == {"east": "superseded"} and east["api"]["drift"] == []
     assert east["side"]["drift"] == [{"kind": "notReported", "cluster": "east"}]
+
+
+def test_a_deployment_names_the_clusters_past_its_commit(
+    tmp_path: Path, new_store: Callable[[], Store]
+) -> None:
+    a, _, c, _ = _manifests(tmp_path / "m")
+    store = new_store()
+    api = make_record("api", service="api", manifest=a, at=T0)
+    later = make_record("later", service="db", manifest=c, at=T0)
+    for record in (api, later):
+        store.add(record)
+    store.add_events([event_for(later, "healthy", cluster="east")])
+    assert deployment(store, api["id"])["superseded"] == []
+    assert deployment(store, api["id"], ancestry=Ancestry(tmp_path / "m"))["superseded"] == ["east"]
+    assert deployment(store, later["id"], ancestry=Ancestry(tmp_path / "m"))["superseded"] == []
