@@ -51,7 +51,7 @@ class Clusters:
     def load(
         cls,
         store: Store,
-        latest: Sequence[Mapping[str, Any]],
+        latest: Sequence[dict[str, Any]],
         cluster: str | None,
         ancestry: Ancestry | None = None,
     ) -> Clusters:
@@ -62,7 +62,7 @@ class Clusters:
         for record in latest:
             commit = (record.get("manifest") or {}).get("commit")
             if commit:
-                found.by_commit.setdefault(commit, dict(record))
+                found.by_commit.setdefault(commit, record)
         newest: dict[str, str] = {}
         for event in found.events:
             if event.revision and event.revision not in found.by_commit:
