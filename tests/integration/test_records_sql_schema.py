@@ -104,6 +104,8 @@ def test_read_only_open_reads_a_version_1_database_as_it_is(v1_url: str) -> None
         assert _ids(store.latest()) == [_OLD[1]["id"]]
         assert store.events() == [] and store.marks() == [] and store.clusters() == {}
         assert store.change_count() == 3
+        planned = store.prune(before="2030-01-01", keep_latest_per_environment=True, dry_run=True)
+        assert planned == [_OLD[0]["id"]]  # _OLD[2] is the newest of prod, _OLD[1] the latest
         with pytest.raises(RecordsError, match="read-only"):
             store.add_mark(Mark(_OLD[0]["id"], "failed"))
     with open_store(v1_url, create=False) as store:  # type: ignore[union-attr]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from fabrikate.errors import RecordsError
 from fabrikate.records.stores import schema
 from fabrikate.records.stores.base import RecordQuery, Row, Store
-from fabrikate.records.stores.facts import Facts, latest_key, latest_of, matches
+from fabrikate.records.stores.facts import Facts, latest_key, latest_of, matches, prunable
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -378,11 +378,12 @@ class SqlStore(Store):
         self, *, before: str, keep_latest_per_environment: bool, dry_run: bool = False
     ) -> list[str]:
         """Remove the records started before ``before``; their ids, newest first."""
-        if not dry_run:
-            self._writable()
+        if dry_run:  # no write lock: a dry run only reads
+            return self._prunable(before, keep_latest_per_environment)
+        self._writable()
         with self.transaction():
             ids = self._prunable(before, keep_latest_per_environment)
-            if dry_run or not ids:
+            if not ids:
                 return ids
             for chunk in _chunks(ids):
                 marks = _placeholders(len(chunk))
@@ -397,6 +398,10 @@ class SqlStore(Store):
             return ids
 
     def _prunable(self, before: str, keep_latest: bool) -> list[str]:
+        if self.version < schema.VERSION:  # read-only and old: no latest table to read
+            records = self.query(RecordQuery())
+            latest = [r["id"] for r in latest_of(records)]
+            return prunable(records, before=before, keep_latest=keep_latest, latest_ids=latest)
         sql = "SELECT id FROM fab_record WHERE started_at < ?"
         if keep_latest:
             sql += (
