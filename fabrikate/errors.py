@@ -5,7 +5,8 @@ Every error a user can cause is a ``FabrikateError``; the CLI prints its one lin
     FabrikateError            anything the user can fix: bad input, a failed tool, a missing file
     ├── InputError            a definition, config or argument is invalid
     │   ├── ConfigConflictError   two config layers disagree on a value's type
-    │   └── OutputConflict    a file fab did not write is where it must write
+    │   ├── OutputConflict    a file fab did not write is where it must write
+    │   └── NotFound          a record, ring, environment or cluster asked for is not there
     ├── ProcessError          an external command (helm, git, a hook) failed
     │   └── TimedOut          ... or outlived its timeout and was killed
     ├── SourceError           a remote source could not be fetched
@@ -44,6 +45,7 @@ __all__ = [
     "Interrupted",
     "Location",
     "MergeConflict",
+    "NotFound",
     "OutputConflict",
     "ProcessError",
     "RecordsError",
@@ -103,6 +105,10 @@ class InputError(FabrikateError):
 
 class OutputConflict(InputError):
     """A file fab did not write is in the way of one it must write."""
+
+
+class NotFound(InputError):
+    """A record, ring, environment or cluster the user asked for is not in the store."""
 
 
 class ConfigConflictError(InputError):

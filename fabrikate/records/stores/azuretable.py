@@ -118,10 +118,19 @@ class AzureTableStore(Store):
         except (exceptions.AzureError, ValueError) as exc:
             raise self._error(exc) from exc
         self._service = service
+        if self.read_only:
+            self._require_table()
         schema = self._entity(self._meta, "meta", "schema")
         self.version = int(schema["value"]) if schema else 1
         if create and self.version < _SCHEMA:
             self._migrate()
+
+    def _require_table(self) -> None:
+        """A read-only open names a store that exists: its records table must be there."""
+        try:
+            next(iter(self.native.list_entities(results_per_page=1, select=["PartitionKey"])), None)
+        except self._errors.AzureError as exc:
+            raise self._error(exc) from exc
 
     def _migrate(self) -> None:
         """A store made before the latest table gets its latest rows from the records."""
@@ -152,10 +161,10 @@ class AzureTableStore(Store):
             if query is None:
                 return list(table.list_entities(select=select))
             return list(table.query_entities(query, parameters=dict(parameters), select=select))
-        except self._errors.ResourceNotFoundError:
+        except self._errors.ResourceNotFoundError as exc:
             if self.read_only and table is not self.native:
                 return []  # a store from before events, marks and latest rows
-            raise
+            raise self._error(exc) from exc
         except self._errors.AzureError as exc:
             raise self._error(exc) from exc
 

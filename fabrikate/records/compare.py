@@ -1,0 +1,198 @@
+"""Two deployments compared: records by id, or environments and rings by their latest record.
+
+    answer = compare(store, "env:dev", "env:prod")          # promotion: what prod would get
+    answer = compare(store, "develop", "master", service="api")   # two rings of one service
+
+A side that names many records (an environment with several services or rings) is paired with
+the other side by scope and service, and by the axis neither side names; the default ring wins
+a tie. A rollback is the newer side returning to an earlier output digest of its group.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from fabrikate.errors import FabrikateError, InputError, NotFound
+from fabrikate.records.objects import compare_records
+from fabrikate.records.overview import services
+from fabrikate.records.stores.base import RecordQuery
+from fabrikate.records.stores.facts import order_key
+
+if TYPE_CHECKING:
+    from fabrikate.records.stores.base import Store
+
+__all__ = ["HISTORY", "changes", "compare", "earlier", "get_record", "previous"]
+
+HISTORY = 200  # earlier records of a group a rollback is looked for in
+_REF = re.compile(r"^[0-9a-f-]{4,36}$")
+
+
+def get_record(store: Store, ref: str) -> dict[str, Any]:
+    """The record an id, row key or a prefix of one names (a malformed one: ``InputError``)."""
+    ref = ref.strip().lower()
+    if not _REF.match(ref):
+        raise InputError(f"bad record id {ref[:40]!r}: want 4 to 36 hex digits")
+    return store.get(ref)
+
+
+def earlier(store: Store, record: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    """The succeeded records of ``record``'s group (scope, environment, ring and service)
+    before it, newest first."""
+    return store.query(
+        RecordQuery(
+            scope=record["scope"],
+            environment=record["environment"],
+            ring=record.get("ring"),
+            service=record.get("service"),
+            outcome="succeeded",
+            before=order_key(record),
+            limit=limit,
+        )
+    )
+
+
+def previous(store: Store, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The succeeded record of the same group just before ``record``."""
+    found = earlier(store, record, 1)
+    return found[0] if found else None
+
+
+def changes(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What changed from ``old`` to ``new``: components, images, and object counts."""
+    if old is None:
+        return None
+    diff = compare_records(old, new).to_data()
+    objects = diff["objects"]
+    return {
+        "previous": old["id"],
+        "components": diff["components"],
+        "images": diff["images"],
+        "objects": {
+            "known": objects["known"],
+            "added": len(objects["added"]),
+            "removed": len(objects["removed"]),
+            "changed": len(objects["changed"]),
+        },
+        "sameOutput": diff["sameOutput"],
+    }
+
+
+def _candidates(store: Store, ref: str) -> tuple[str, list[dict[str, Any]]]:
+    """What ``ref`` names: (kind, records) with kind ``record``, ``environment`` or ``ring``."""
+    kind, _, name = ref.partition(":") if ref.startswith(("env:", "ring:")) else ("", "", ref)
+    name = name.strip()
+    if not name:
+        raise InputError("compare needs two records, environments or rings (a= and b=)")
+    missing: FabrikateError | None = None
+    if not kind and _REF.match(name.lower()):
+        try:
+            return "record", [get_record(store, name)]
+        except FabrikateError as exc:  # no record starts with it: it may be a name after all
+            missing = exc
+    if kind in ("", "env"):
+        found = store.latest(environment=name)
+        if found or kind:
+            return "environment", _found(found, "environment", name)
+    found = store.latest(ring=name)
+    if not found and missing is not None:
+        raise missing
+    return "ring", _found(found, "ring", name)
+
+
+def _found(records: list[dict[str, Any]], kind: str, name: str) -> list[dict[str, Any]]:
+    if not records:
+        raise NotFound(
+            f"no record, environment or ring {name[:60]!r}"
+            if kind == "ring"
+            else f"no {kind} {name[:60]!r}"
+        )
+    return records
+
+
+def _pair_key(record: Mapping[str, Any], kinds: tuple[str, str]) -> tuple[Any, ...]:
+    """What two sides must share to be compared: the scope and service, and the axis neither
+    side names (comparing rings: the environment; environments: the ring)."""
+    key: tuple[Any, ...] = (record["scope"], record.get("service") or "")
+    if "environment" not in kinds:
+        key += (record["environment"],)
+    if "ring" not in kinds:
+        key += (record.get("ring") or "",)
+    return key
+
+
+def _choose(
+    a: tuple[str, list[dict[str, Any]]], b: tuple[str, list[dict[str, Any]]], service: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The one pair of records the two sides name (for many services: ``service``)."""
+    kinds = (a[0], b[0])
+    side_a = [r for r in a[1] if a[0] == "record" or service in (None, r.get("service"))]
+    side_b = [r for r in b[1] if b[0] == "record" or service in (None, r.get("service"))]
+    if not side_a or not side_b:
+        raise NotFound(f"no record of service {service!r} on both sides")
+    if len(side_a) == 1 and len(side_b) == 1:
+        return side_a[0], side_b[0]
+    pairs = [(x, y) for x in side_a for y in side_b if _pair_key(x, kinds) == _pair_key(y, kinds)]
+    defaults = [(x, y) for x, y in pairs if _is_default(x) and _is_default(y)]
+    chosen = defaults if len(pairs) > 1 and defaults else pairs
+    if len(chosen) == 1:
+        return chosen[0]
+    names = sorted({x.get("service") or x["scope"] for x, _ in chosen})
+    raise InputError(
+        f"the two sides share {len(chosen)} services or rings ({', '.join(names[:5])}"
+        f"{', ...' if len(names) > 5 else ''}): name one with service="
+    )
+
+
+def _is_default(record: Mapping[str, Any]) -> bool:
+    rings = record.get("rings") or {}
+    return bool(rings.get("default")) and rings.get("default") == record.get("ring")
+
+
+def _rollback(store: Store, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The earlier record of the group whose output ``record`` returned to, if it did: its
+    digest equals an earlier one's while the previous record's differs."""
+    digest = (record.get("output") or {}).get("digest")
+    if not digest:
+        return None
+    history = earlier(store, record, HISTORY)
+    digests = [(r.get("output") or {}).get("digest") for r in history]
+    if not digests or digests[0] == digest:
+        return None
+    same = next((r for r, d in zip(history, digests, strict=True) if d == digest), None)
+    return {"recordId": same["id"], "startedAt": same["startedAt"]} if same else None
+
+
+def compare(store: Store, a: str, b: str, *, service: str | None = None) -> dict[str, Any]:
+    """Two records compared: ``a``/``b`` are record ids (or prefixes), else environment or ring
+    names meaning their latest record (``env:NAME``/``ring:NAME`` force the kind)."""
+    side_a, side_b = _candidates(store, a), _candidates(store, b)
+    old, new = (_whole(store, r) for r in _choose(side_a, side_b, service))
+    diff = compare_records(old, new).to_data()
+    return {
+        "a": {"ref": a, "kind": side_a[0], **_brief(old)},
+        "b": {"ref": b, "kind": side_b[0], **_brief(new)},
+        "components": diff["components"],
+        "images": diff["images"],
+        "objects": diff["objects"],
+        "sameOutput": diff["sameOutput"],
+        "rollback": _rollback(store, new),
+    }
+
+
+def _whole(store: Store, record: dict[str, Any]) -> dict[str, Any]:
+    """The whole record of a glance (a store's latest table may keep only that)."""
+    return store.get(record["id"]) if record.get("glance") else record
+
+
+def _brief(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "recordId": record["id"],
+        "rowKey": record["rowKey"],
+        "environment": record["environment"],
+        "ring": record.get("ring"),
+        "service": record.get("service"),
+        "startedAt": record["startedAt"],
+        "services": services(record),
+    }

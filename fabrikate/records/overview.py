@@ -1,0 +1,235 @@
+"""One record at a glance: its services and versions, its state, and Spektate's columns.
+
+    for item in services(record):      # [{service, version, image, component}]
+        print(item["service"], item["version"])
+    row = summary(record, events)      # state, service, ring, author, pr, synced clusters, ...
+
+A record's state, worst first: ``failed`` (the generation, or a cluster's last event for its
+manifest commit) › ``healthy`` › ``applied`` (a cluster applied its manifest commit) ›
+``committed`` (the manifest commit is known) › ``generated``; a canceled run is ``canceled``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fabrikate.records.journey import commit_url, events_for, pull_request_url
+
+if TYPE_CHECKING:
+    from fabrikate.records.events import ClusterEvent
+
+__all__ = [
+    "STATES",
+    "author_name",
+    "cluster_states",
+    "glance",
+    "record_state",
+    "record_type",
+    "services",
+    "summary",
+]
+
+STATES = ("generated", "committed", "applied", "healthy", "failed", "canceled")
+_HLD = ("repo", "commit", "commitShort", "branch", "commitTime", "commitAuthor", "pr", "mergedBy")
+_COMPONENT = ("logicalPath", "name", "type", "version", "commit", "chart")
+_IMAGE = (
+    *("component", "kind", "workload", "container", "containerType"),
+    *("image", "repository", "tag"),
+)
+
+
+def _pick(data: Mapping[str, Any] | None, keys: Sequence[str]) -> dict[str, Any] | None:
+    return {key: data.get(key) for key in keys} if data else None
+
+
+def glance(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a record that the matrix, the ring page and ``summary`` read: no objects,
+    findings, error or tool versions (``"glance": True`` says so). A store's latest table may
+    keep this instead of the whole record; ``summary(glance(r)) == summary(r)``."""
+    validation = record.get("validation")
+    output = record.get("output")
+    return {
+        **{key: record.get(key) for key in ("id", "rowKey", "scope", "environment", "ring")},
+        **{key: record.get(key) for key in ("rings", "service", "manifest", "ci", "source")},
+        **{key: record.get(key) for key in ("startedAt", "finishedAt", "durationMs", "outcome")},
+        "hld": _pick(record.get("hld"), _HLD) or {},
+        "components": [_pick(c, _COMPONENT) for c in record.get("components") or []],
+        "images": [_pick(i, _IMAGE) for i in record.get("images") or []],
+        "output": _pick(output, ("digest", "changed")),
+        "validation": _pick(validation, ("passed", "errors", "warnings")),
+        "glance": True,
+    }
+
+
+def _short(commit: str | None) -> str | None:
+    return commit[:7] if commit else None
+
+
+def _main_image(images: Sequence[Mapping[str, Any]], name: str | None) -> Mapping[str, Any] | None:
+    """The image that best names a service: its repository ends in ``name``, else the first
+    app container's, else the first."""
+    if name:
+        for image in images:
+            if str(image.get("repository") or "").rsplit("/", 1)[-1] == name:
+                return image
+    apps = [i for i in images if i.get("containerType") in (None, "containers")]
+    chosen = apps or list(images)
+    return chosen[0] if chosen else None
+
+
+def services(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The services one record deploys, with their versions: ``record["service"]`` when set
+    (its image tag, else the source or HLD short commit), else one per helm component (its
+    chart version, else the component's version or commit)."""
+    images = record.get("images") or []
+    if record.get("service"):
+        name = record["service"]
+        image = _main_image(images, name)
+        source = record.get("source") or {}
+        version = (image or {}).get("tag") or _short(source.get("commit"))
+        version = version or (record.get("hld") or {}).get("commitShort")
+        return [_service(name, version, image)]
+    found = []
+    for component in record.get("components") or []:
+        if component.get("type") != "helm":
+            continue
+        path = component.get("logicalPath")
+        mine = [i for i in images if i.get("component") == path]
+        chart = component.get("chart") or {}
+        version = (
+            chart.get("version") or component.get("version") or _short(component.get("commit"))
+        )
+        found.append(
+            _service(component["name"], version, _main_image(mine, component["name"]), path)
+        )
+    if not found:  # no helm component: the whole tree is one service, named by its scope
+        version = (record.get("hld") or {}).get("commitShort")
+        found.append(_service(record["scope"], version, _main_image(images, None)))
+    return found
+
+
+def _service(
+    name: str, version: str | None, image: Mapping[str, Any] | None, component: str | None = None
+) -> dict[str, Any]:
+    return {
+        "service": name,
+        "version": version,
+        "image": image["image"] if image else None,
+        "component": component or (image["component"] if image else None),
+    }
+
+
+def _last_per_object(events: Iterable[ClusterEvent]) -> list[ClusterEvent]:
+    """The newest event of each (cluster, kind, namespace, name)."""
+    last: dict[tuple[Any, ...], ClusterEvent] = {}
+    for event in sorted(events, key=lambda e: e.at):
+        last[(event.cluster, event.kind, event.namespace, event.name)] = event
+    return list(last.values())
+
+
+def _state_of(record: Mapping[str, Any], mine: Sequence[ClusterEvent]) -> str:
+    outcome = record.get("outcome")
+    if outcome in ("failed", "canceled"):
+        return str(outcome)
+    last = {event.state for event in _last_per_object(mine)}
+    if "failed" in last:
+        return "failed"
+    if "healthy" in last:
+        return "healthy"
+    if any(event.state in ("applied", "healthy") for event in mine):
+        return "applied"
+    return "committed" if (record.get("manifest") or {}).get("commit") else "generated"
+
+
+def record_state(record: Mapping[str, Any], events: Iterable[ClusterEvent] = ()) -> str:
+    """The state of ``record`` given the clusters' events (the module's rules)."""
+    return _state_of(record, events_for(record, events) if events else [])
+
+
+def cluster_states(record: Mapping[str, Any], events: Iterable[ClusterEvent]) -> dict[str, str]:
+    """The state of ``record`` in each cluster that reported its manifest commit."""
+    by_cluster: dict[str, list[ClusterEvent]] = {}
+    for event in events_for(record, events):
+        by_cluster.setdefault(event.cluster or "(unnamed)", []).append(event)
+    return {name: _state_of(record, found) for name, found in sorted(by_cluster.items())}
+
+
+def record_type(record: Mapping[str, Any]) -> str:
+    """``pr`` (a pull request validation run), ``pipeline`` (a CI run) or ``manual``."""
+    ci = record.get("ci") or {}
+    if ci.get("validationOnly"):
+        return "pr"
+    return "pipeline" if ci.get("provider") not in (None, "local") else "manual"
+
+
+def author_name(record: Mapping[str, Any]) -> str | None:
+    """The HLD commit's author, without the e-mail address."""
+    author = (record.get("hld") or {}).get("commitAuthor") or ""
+    return author.split("<", 1)[0].strip() or None
+
+
+def summary(record: Mapping[str, Any], events: Iterable[ClusterEvent] = ()) -> dict[str, Any]:
+    """Spektate's columns of one record (and ours): JSON-ready, camelCase."""
+    mine = events_for(record, events)
+    hld, ci = record.get("hld") or {}, record.get("ci") or {}
+    source, manifest = record.get("source") or {}, record.get("manifest") or {}
+    output, validation = record.get("output") or {}, record.get("validation")
+    listed = services(record)
+    states = cluster_states(record, mine)
+    tags = sorted(
+        {f"{i['repository']}:{i['tag']}" for i in record.get("images") or [] if i.get("tag")}
+    )
+    return {
+        "id": record["id"],
+        "rowKey": record["rowKey"],
+        "scope": record["scope"],
+        "state": _state_of(record, mine),
+        "service": record.get("service") or ", ".join(s["service"] for s in listed),
+        "services": listed,
+        "ring": record.get("ring"),
+        "environment": record["environment"],
+        "author": author_name(record),
+        "type": record_type(record),
+        "imageBuild": {
+            "sourceCommit": _short(source.get("commit")),
+            "sourceUrl": commit_url(source.get("repo"), source.get("commit")),
+            "images": tags,
+        },
+        "hldUpdate": {
+            "commit": hld.get("commitShort"),
+            "url": commit_url(hld.get("repo"), hld.get("commit")),
+            "manual": record_type(record) == "manual",
+        },
+        "pr": hld.get("pr"),
+        "prUrl": pull_request_url(hld.get("repo"), hld.get("pr")),
+        "mergedBy": hld.get("mergedBy"),
+        "manifestGeneration": {
+            "provider": ci.get("provider"),
+            "runId": ci.get("runId"),
+            "runNumber": ci.get("runNumber"),
+            "runUrl": ci.get("runUrl"),
+            "outcome": record.get("outcome"),
+        },
+        "manifestCommit": manifest.get("commitShort") or _short(manifest.get("commit")),
+        "manifestUrl": commit_url(manifest.get("repo"), manifest.get("commit")),
+        "startedAt": record["startedAt"],
+        "lastUpdated": max(
+            [record.get("finishedAt") or record["startedAt"], *(e.at for e in mine)]
+        ),
+        "durationMs": record.get("durationMs"),
+        "syncedClusters": [
+            name for name, state in states.items() if state in ("applied", "healthy")
+        ],
+        "clusters": states,
+        "outcome": record.get("outcome"),
+        "unchanged": output.get("changed") is False,
+        "branch": hld.get("branch"),
+        "validation": {
+            "passed": validation.get("passed"),
+            "errors": validation.get("errors"),
+            "warnings": validation.get("warnings"),
+        }
+        if validation
+        else None,
+    }

@@ -1,0 +1,106 @@
+"""One ring and one cluster: what they run, against the default ring and by the events.
+
+page = ring(store, "canary")       # branch, route check, services against the default ring
+page = cluster(store, "east")      # last event per object, revision, record, health
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fabrikate.errors import NotFound
+from fabrikate.records.matrix import Clusters
+from fabrikate.records.overview import record_state, services, summary
+from fabrikate.records.stores.facts import order_key
+
+if TYPE_CHECKING:
+    from fabrikate.records.stores.base import Store
+
+__all__ = ["cluster", "ring"]
+
+
+def ring(store: Store, name: str) -> dict[str, Any]:
+    """One ring: its branch, default flag, route check, services and versions against the
+    default ring's, and leftovers (rings deployed but no longer in the ring map)."""
+    everything = store.latest()
+    mine = [r for r in everything if r.get("ring") == name]
+    ring_map = _ring_map(mine or everything)
+    declared = ring_map.get("declared") or []
+    if not mine and name not in declared:
+        raise NotFound(f"no ring {name[:60]!r}")
+    default = ring_map.get("default")
+    base = {
+        _service_key(r, i): (r, i)
+        for r in everything
+        if r.get("ring") == default
+        for i in services(r)
+    }
+    listed = []
+    for record in mine:
+        for item in services(record):
+            other = base.get(_service_key(record, item))
+            listed.append(
+                {
+                    **item,
+                    "scope": record["scope"],
+                    "environment": record["environment"],
+                    "recordId": record["id"],
+                    "startedAt": record["startedAt"],
+                    "state": record_state(record),
+                    "route": f'curl -sS -H "Ring: {name}" "$HOST/{item["service"]}"',
+                    "defaultVersion": other[1]["version"] if other else None,
+                    "defaultRecordId": other[0]["id"] if other else None,
+                    "sameAsDefault": other is not None and other[1]["version"] == item["version"],
+                }
+            )
+    deployed = sorted({r.get("ring") or "" for r in everything} - {""})
+    return {
+        "ring": name,
+        "branch": (ring_map.get("branches") or {}).get(name) or _branch(mine),
+        "default": name == default,
+        "defaultRing": default,
+        "declared": name in declared,
+        "routeCheck": f'curl -sS -H "Ring: {name}" "$HOST/"',
+        "services": sorted(listed, key=lambda s: (s["scope"], s["service"], s["environment"])),
+        "leftovers": [r for r in deployed if declared and r not in declared],
+    }
+
+
+def _service_key(record: Mapping[str, Any], item: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (record["scope"], item["service"], record["environment"])
+
+
+def _ring_map(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The ring map of the newest record that has one."""
+    with_map = [r for r in records if r.get("rings")]
+    return dict(max(with_map, key=order_key)["rings"]) if with_map else {}
+
+
+def _branch(records: Sequence[Mapping[str, Any]]) -> str | None:
+    return (max(records, key=order_key).get("hld") or {}).get("branch") if records else None
+
+
+def cluster(store: Store, name: str) -> dict[str, Any]:
+    """One cluster: the last event of each object, the revision it runs, the record of that
+    revision, and its health (the worst object state)."""
+    events = store.latest_events(cluster=name)
+    if not events:
+        raise NotFound(f"no events from cluster {name[:60]!r}")
+    clusters = Clusters.load(store, [], name)
+    newest = max((e for e in events if e.revision), key=lambda e: e.at, default=None)
+    revision = newest.revision if newest else None
+    record = clusters.by_commit.get(revision or "")
+    states = {e.state for e in events}
+    state = next((s for s in ("failed", "progressing", "applied") if s in states), "healthy")
+    return {
+        "cluster": name,
+        "objects": [
+            e.to_data() for e in sorted(events, key=lambda e: (e.kind, e.namespace or "", e.name))
+        ],
+        "revision": revision,
+        "record": summary(record, events) if record else None,
+        "records": [summary(r, events) for r in clusters.running(name)],
+        "health": {"state": state, "failing": [e.to_data() for e in events if e.state == "failed"]},
+        "lastEventAt": max(e.at for e in events),
+    }

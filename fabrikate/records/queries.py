@@ -1,0 +1,268 @@
+"""The one query layer of the CLI and the dashboard: JSON-ready answers (camelCase keys).
+
+    with open_store(url, create=False) as store:
+        grid = matrix(store, Filters.from_params(request.query_params))
+        page = deployments(store, Filters(ring="canary"), cursor=None, limit=50)
+        print(page.to_data()["next"])
+
+No answer reads all records: lists are keyset pages (``Store.query(before=..., limit=...)``),
+the matrix reads the store's latest table, and every other answer reads a bounded number of
+records named by id, manifest commit or group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from fabrikate.errors import FabrikateError, InputError, NotFound
+from fabrikate.records.compare import changes, compare, get_record, previous
+from fabrikate.records.filters import Filters, Page, cursor_after, read_cursor
+from fabrikate.records.journey import failing, journey, lead_time, reproduce
+from fabrikate.records.matrix import matrix
+from fabrikate.records.metrics import dora
+from fabrikate.records.overview import services, summary
+from fabrikate.records.places import cluster, ring
+from fabrikate.records.stores.base import RecordQuery
+from fabrikate.records.stores.facts import order_key
+from fabrikate.records.view import parse_since
+
+if TYPE_CHECKING:
+    from fabrikate.records.events import ClusterEvent, Mark
+    from fabrikate.records.stores.base import Store
+
+__all__ = [
+    "Filters",
+    "Page",
+    "cluster",
+    "compare",
+    "deployment",
+    "deployments",
+    "environment_history",
+    "health",
+    "matrix",
+    "metrics",
+    "ring",
+    "services",
+    "summary",
+]
+
+MAX_LIMIT = 500  # rows of one page
+SCAN = 2000  # records one page may read past collapsed or filtered-out ones before it stops
+EVENTS = 500  # events read for one record or one cluster
+METRIC_RECORDS = 50_000  # records one metrics answer reads (the window and the one before)
+MARK_BATCH = 500  # record ids asked for marks at once
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"limit {limit}: want 1 to {MAX_LIMIT}")
+    return limit
+
+
+def _events_of(store: Store, record: Mapping[str, Any]) -> list[ClusterEvent]:
+    """The events about the record's manifest commit (the newest ``EVENTS``)."""
+    commit = (record.get("manifest") or {}).get("commit")
+    return store.events(revision=commit, limit=EVENTS) if commit else []
+
+
+def _scan(
+    store: Store, query: RecordQuery, limit: int, keep: Callable[[Mapping[str, Any]], bool]
+) -> tuple[list[dict[str, Any]], str | None, int]:
+    """Up to ``limit`` records ``keep`` accepts, the next cursor, and how many were skipped;
+    reads at most ``SCAN`` records past the skipped ones (then the page is short)."""
+    found: list[dict[str, Any]] = []
+    skipped, read, before = 0, 0, query.before
+    batch = limit + 1
+    while True:
+        rows = store.query(replace(query, before=before, limit=batch))
+        for record in rows:
+            if len(found) == limit:
+                return found, cursor_after(found[-1]), skipped
+            read += 1
+            before = order_key(record)
+            if keep(record):
+                found.append(record)
+            else:
+                skipped += 1
+        if len(rows) < batch:
+            return found, None, skipped
+        if read >= SCAN and before is not None:
+            return found, cursor_after({"startedAt": before[0], "id": before[1]}), skipped
+        batch = max(2 * limit, 100)
+
+
+def _cluster_revisions(store: Store, name: str) -> set[str]:
+    """The manifest commits a cluster reported (its newest ``EVENTS`` events)."""
+    return {e.revision for e in store.events(cluster=name, limit=EVENTS) if e.revision}
+
+
+def deployments(
+    store: Store,
+    filters: Filters,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    collapse: bool = True,
+) -> Page:
+    """One page of records, newest first, as summaries; runs whose output did not change are
+    left out (``collapsed`` counts them) unless ``collapse`` is False."""
+    query = filters.query(before=read_cursor(cursor) if cursor else None)
+    revisions = _cluster_revisions(store, filters.cluster) if filters.cluster else None
+
+    def keep(record: Mapping[str, Any]) -> bool:
+        if collapse and (record.get("output") or {}).get("changed") is False:
+            return False
+        commit = (record.get("manifest") or {}).get("commit")
+        return revisions is None or commit in revisions
+
+    found, after, skipped = _scan(store, query, _limit(limit), keep)
+    items = [summary(r, _events_of(store, r)) for r in found]
+    return Page(items, after, {"collapsed": skipped} if collapse else None)
+
+
+def deployment(store: Store, ref: str) -> dict[str, Any]:
+    """One record in full: its summary, journey (with the failing stage), events, marks,
+    the commands that reproduce it, its lead time and what changed since the previous one."""
+    record = get_record(store, ref)
+    events = _events_of(store, record)
+    stages = journey(record, events)
+    stage = failing(stages)
+    lead = lead_time(record, events)
+    return {
+        "record": record,
+        "summary": summary(record, events),
+        "journey": [s.to_data() for s in stages],
+        "failing": stage.to_data() if stage else None,
+        "events": [e.to_data() for e in events],
+        "marks": [_mark(m) for m in store.marks([record["id"]])],
+        "reproduce": reproduce(record),
+        "leadTimeSeconds": lead.total_seconds() if lead else None,
+        "changes": changes(previous(store, record), record),
+    }
+
+
+def _mark(mark: Mark) -> dict[str, Any]:
+    return {
+        "recordId": mark.record_id,
+        "kind": mark.kind,
+        "note": mark.note,
+        "by": mark.by,
+        "at": mark.at,
+    }
+
+
+def environment_history(
+    store: Store, environment: str, *, cursor: str | None = None, limit: int = 20
+) -> Page:
+    """Consecutive generations of one environment, newest first, each with what changed
+    since the previous succeeded one of its group."""
+    query = RecordQuery(environment=environment, before=read_cursor(cursor) if cursor else None)
+    found, after, _ = _scan(store, query, _limit(limit), lambda _: True)
+    if not found and cursor is None:
+        raise NotFound(f"no records of environment {environment[:60]!r}")
+    items = []
+    for index, record in enumerate(found):
+        group = (record["scope"], record.get("ring"), record.get("service"))
+        later = found[index + 1 :]
+        old = next(
+            (
+                r
+                for r in later
+                if (r["scope"], r.get("ring"), r.get("service")) == group
+                and r["outcome"] == "succeeded"
+            ),
+            None,
+        )
+        old = old or previous(store, record)
+        items.append({**summary(record), "changes": changes(old, record)})
+    return Page(items, after)
+
+
+def _window(filters: Filters, window: str) -> tuple[datetime, datetime]:
+    until_iso, since_iso = filters.until_iso, filters.since_iso
+    until = datetime.fromisoformat(until_iso) if until_iso else datetime.now(UTC)
+    if since_iso:
+        return datetime.fromisoformat(since_iso), until
+    try:
+        start = datetime.fromisoformat(parse_since(window, now=until))
+    except InputError:
+        raise InputError(f"window {window[:40]!r}: want an age like 7d or 30d") from None
+    if start >= until or until - start > timedelta(days=366):
+        raise InputError(f"window {window[:40]!r}: want more than nothing and at most a year")
+    return start, until
+
+
+def metrics(store: Store, filters: Filters, *, window: str = "30d") -> dict[str, Any]:
+    """The DORA figures per (environment, ring, service) over the window; a rollback is looked
+    for in the window and the one before it."""
+    since, until = _window(filters, window)
+    history_from = since - (until - since)
+    query = filters.query(since=history_from.isoformat(), until=until.isoformat())
+    records = store.query(replace(query, limit=METRIC_RECORDS))
+    ids = [r["id"] for r in records]
+    by_revision: dict[str, list[ClusterEvent]] = {}
+    for event in store.events(since=history_from.isoformat(), limit=METRIC_RECORDS):
+        by_revision.setdefault(event.revision or "", []).append(event)
+    marks: dict[str, list[Mark]] = {}
+    for start in range(0, len(ids), MARK_BATCH):
+        for mark in store.marks(ids[start : start + MARK_BATCH]):
+            marks.setdefault(mark.record_id, []).append(mark)
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for record in records:
+        key = (record["environment"], record.get("ring") or "", record.get("service") or "")
+        groups.setdefault(key, []).append(record)
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "records": len(records),
+        "truncated": len(records) == METRIC_RECORDS,
+        "groups": [
+            {
+                "environment": env,
+                "ring": ring_name or None,
+                "service": service or None,
+                "figures": _figures(group, by_revision, marks, since, until),
+            }
+            for (env, ring_name, service), group in sorted(groups.items())
+        ],
+    }
+
+
+def _figures(
+    group: Sequence[dict[str, Any]],
+    by_revision: Mapping[str, list[ClusterEvent]],
+    marks: Mapping[str, list[Mark]],
+    since: datetime,
+    until: datetime,
+) -> list[dict[str, Any]]:
+    """The DORA figures of one group, given only the events about its records."""
+    commits = {(r.get("manifest") or {}).get("commit") for r in group}
+    events = [e for c in commits if c for e in by_revision.get(c, [])]
+    mine = [m for r in group for m in marks.get(r["id"], [])]
+    return [f.to_data() for f in dora(group, events, mine, since, until)]
+
+
+def health(store: Store) -> dict[str, Any]:
+    """Whether the store answers, its newest record, and each cluster's last event."""
+    from fabrikate.records.mask import mask_text
+
+    try:
+        newest = store.query(RecordQuery(limit=1))
+        clusters = store.clusters()
+    except (FabrikateError, OSError) as exc:
+        return {"ok": False, "error": mask_text(str(exc)), "lastRecord": None, "clusters": {}}
+    last = newest[0] if newest else None
+    return {
+        "ok": True,
+        "lastRecord": {
+            "id": last["id"],
+            "startedAt": last["startedAt"],
+            "environment": last["environment"],
+        }
+        if last
+        else None,
+        "clusters": clusters,
+    }

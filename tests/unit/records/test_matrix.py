@@ -1,0 +1,143 @@
+"""What runs where, over a hand-built store: columns, cells, states, drift and pivots."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from fabrikate.errors import InputError
+from fabrikate.records.compare import compare
+from fabrikate.records.filters import Filters
+from fabrikate.records.matrix import matrix
+from fabrikate.records.overview import glance
+from fabrikate.records.stores.base import Store
+from fabrikate.records.stores.memory import MemoryStore
+from tests.fixtures.record_data import T0, event_for, make_record
+
+H = timedelta(hours=1)
+RINGS = {"declared": ("main", "canary", "beta"), "default": "main"}
+# api: main went 1.0.0 -> 1.1.0; canary runs 1.2.0 (ahead). web: main only.
+M1 = make_record("m1", service="api", ring="main", tag="1.0.0", at=T0, **RINGS)
+M2 = make_record("m2", service="api", ring="main", tag="1.1.0", at=T0 + H, **RINGS)
+C1 = make_record("c1", service="api", ring="canary", tag="1.2.0", at=T0 + 2 * H, **RINGS)
+W1 = make_record("w1", service="web", ring="main", tag="2.0.0", at=T0 + H, **RINGS)
+D1 = make_record("d1", service="api", ring="main", environment="dev", tag="1.3.0", at=T0)
+FAILED = make_record("f1", service="api", ring="main", tag="9", at=T0 + 3 * H, outcome="failed")
+PR = make_record("p1", service="api", ring="main", tag="8", at=T0 + 3 * H, reason="pull_request")
+EVENTS = [
+    event_for(M2, "healthy", cluster="east"),
+    event_for(M1, "applied", cluster="west"),  # west still runs the older main record
+    event_for(C1, "failed", cluster="east", name="canary"),
+]
+
+
+@pytest.fixture
+def store(new_store: Callable[[], Store]) -> Store:
+    opened = new_store()
+    for record in (M1, M2, C1, W1, D1, FAILED, PR):
+        opened.add(record)
+    opened.add_events(EVENTS)
+    return opened
+
+
+def _cells(grid: dict, service: str) -> dict:
+    return next(row["cells"] for row in grid["rows"] if row["service"] == service)
+
+
+def test_ring_columns_default_first_with_declared_rings_never_deployed(store: Store) -> None:
+    grid = matrix(store, Filters())
+    columns = [(c["key"], c["default"], c["declaredOnly"]) for c in grid["columns"]]
+    assert columns == [
+        ("dev/main", False, False),
+        ("prod/main", True, False),
+        ("prod/beta", False, True),
+        ("prod/canary", False, False),
+    ]
+    assert [row["service"] for row in grid["rows"]] == ["api", "web"]
+
+
+def test_cells_show_the_newest_succeeded_non_pr_record_and_its_state(store: Store) -> None:
+    api = _cells(matrix(store, Filters()), "api")
+    assert api["prod/main"]["version"] == "1.1.0" and api["prod/main"]["recordId"] == M2["id"]
+    assert api["prod/main"]["state"] == "healthy"
+    assert api["prod/main"]["clusters"] == {"east": "healthy"}
+    assert api["prod/canary"]["state"] == "failed"
+    assert api["dev/main"]["state"] == "committed"
+    assert "prod/beta" not in api
+    assert api["prod/main"]["image"] == "acr.example.com/api:1.1.0"
+
+
+def test_drift_cluster_behind_and_ring_ahead_of_default(store: Store) -> None:
+    api = _cells(matrix(store, Filters()), "api")
+    assert api["prod/main"]["drift"] == [
+        {"kind": "clusterBehind", "cluster": "west", "recordId": M1["id"], "version": "1.0.0"}
+    ]
+    # canary's image differs from main's (one image, and the Deployment object: not counted)
+    assert api["prod/canary"]["drift"] == [
+        {"kind": "aheadOfDefault", "ring": "main", "version": "1.1.0", "changes": 1}
+    ]
+    assert _cells(matrix(store, Filters()), "web")["prod/main"]["drift"] == []
+
+
+def test_filters_narrow_rows_and_columns(store: Store) -> None:
+    grid = matrix(store, Filters(environment="prod", service="web"))
+    assert [row["service"] for row in grid["rows"]] == ["web"]
+    assert {c["environment"] for c in grid["columns"]} == {"prod"}
+    assert matrix(store, Filters(service="nothing"))["rows"] == []
+
+
+def test_environment_pivot_prefers_the_default_ring(store: Store) -> None:
+    grid = matrix(store, Filters(), pivot="environment")
+    assert [c["key"] for c in grid["columns"]] == ["dev", "prod"]
+    api = _cells(grid, "api")
+    assert api["prod"]["ring"] == "main" and api["prod"]["version"] == "1.1.0"
+    assert api["dev"]["version"] == "1.3.0"
+
+
+def test_cluster_pivot_shows_what_each_cluster_reports(store: Store) -> None:
+    grid = matrix(store, Filters(), pivot="cluster")
+    assert [c["key"] for c in grid["columns"]] == ["east", "west"]
+    api = _cells(grid, "api")
+    assert api["west"]["version"] == "1.0.0" and api["west"]["state"] == "applied"
+    assert api["east"]["version"] in ("1.1.0", "1.2.0")
+    assert {c["name"]: c["environment"] for c in grid["clusters"]} == {
+        "east": "prod",
+        "west": "prod",
+    }
+
+
+def test_an_unknown_pivot_is_an_input_error(store: Store) -> None:
+    with pytest.raises(InputError, match="pivot 'sideways'"):
+        matrix(store, Filters(), pivot="sideways")
+
+
+def test_an_empty_store_has_an_empty_matrix(new_store: Callable[[], Store]) -> None:
+    assert matrix(new_store(), Filters()) == {
+        "pivot": "ring",
+        "columns": [],
+        "rows": [],
+        "clusters": [],
+    }
+
+
+class GlancingStore(MemoryStore):
+    """A store whose latest table keeps glances, not whole records (``overview.glance``)."""
+
+    def latest(self, **where: Any) -> list[dict[str, Any]]:
+        return [glance(record) for record in super().latest(**where)]
+
+
+def test_a_latest_table_of_glances_answers_the_same() -> None:
+    store = GlancingStore(f"memory://glances-{uuid.uuid4().hex}")
+    for record in (M1, M2, C1, W1, D1, FAILED, PR):
+        store.add(record)
+    store.add_events(EVENTS)
+    whole = MemoryStore(store.url)  # the same records, whole
+    for pivot in ("ring", "environment", "cluster"):
+        assert matrix(store, Filters(), pivot=pivot) == matrix(whole, Filters(), pivot=pivot)
+    answer = compare(store, "ring:main", "ring:canary", service="api")
+    assert answer["objects"]["known"] is True and answer["b"]["recordId"] == C1["id"]
