@@ -15,7 +15,6 @@ from typing import Any
 
 from fabrikate.errors import RecordsError
 from fabrikate.records.mask import mask_text
-from fabrikate.records.stores import schema
 from fabrikate.records.stores.base import driver
 from fabrikate.records.stores.sql import SqlStore
 
@@ -45,7 +44,7 @@ class PostgresStore(SqlStore):
             self.check_version()
             return
         self.check_version()
-        if self.version != schema.VERSION:
+        if not self.current:
             with self.conn.transaction():
                 self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
                 self._migrate()
@@ -53,7 +52,7 @@ class PostgresStore(SqlStore):
     def _migrate(self) -> None:
         """``migrate``; a version-1 table also gets byte-order ids and times (``text_type``),
         so that ordering and keyset pages agree with the other stores."""
-        old = self.stored_version() == 1
+        old = self.stored_version()[0] == 1
         self.migrate()
         if old:
             for column in ("id", "scope", "environment", "started_at"):
