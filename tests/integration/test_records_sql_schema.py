@@ -133,6 +133,33 @@ def test_writable_open_migrates_a_version_1_database_in_place(v1_url: str) -> No
         assert store.change_count() == 4
 
 
+def test_migration_keeps_every_record_of_a_large_version_1_file(tmp_path: Path) -> None:
+    path = tmp_path / "big.db"
+    records = [_record(1 + n % 28, ring=f"r{n % 3}", service="api") for n in range(1234)]
+    with sqlite3.connect(path) as conn:
+        for statement in _V1:
+            conn.execute(statement.format(json="TEXT"))
+        conn.executemany(
+            "INSERT INTO fab_record VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r["id"], r["rowKey"], "hld", "prod", r["startedAt"], "succeeded", json.dumps(r))
+                for r in records
+            ],
+        )
+    with open_store(f"sqlite:///{path}") as store:  # type: ignore[union-attr]
+        assert len(store.query(RecordQuery(service="api"))) == 1234
+        newest = {
+            f"r{n}": max((r for r in records if r["ring"] == f"r{n}"), key=_order) for n in range(3)
+        }
+        assert {g["ring"]: g["id"] for g in store.latest()} == {
+            k: v["id"] for k, v in newest.items()
+        }
+
+
+def _order(record: dict[str, Any]) -> tuple[str, str]:
+    return (record["startedAt"], record["id"])
+
+
 def test_a_version_2_database_gains_glances(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     with open_store(url) as store:  # type: ignore[union-attr]

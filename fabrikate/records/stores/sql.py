@@ -189,14 +189,20 @@ class SqlStore(Store):
         """Every latest row's glance, made again from its record."""
         from fabrikate.records.overview import glance
 
-        rows = self.execute(
-            "SELECT r.record FROM fab_latest l JOIN fab_record r ON r.id = l.record_id"
-        )
-        records = [self.from_json(row[0]) for row in rows]
-        self.execute_many(
-            "UPDATE fab_latest SET glance = ? WHERE record_id = ?",
-            [(self.to_json(glance(record)), record["id"]) for record in records],
-        )
+        ids = [row[0] for row in self.execute("SELECT record_id FROM fab_latest")]
+        for records in self._records_of(ids):
+            self.execute_many(
+                "UPDATE fab_latest SET glance = ? WHERE record_id = ?",
+                [(self.to_json(glance(record)), record["id"]) for record in records],
+            )
+
+    def _records_of(self, ids: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
+        """The records of ``ids``, a batch at a time (a migration never holds them all)."""
+        for chunk in _chunks(ids):
+            rows = self.execute(
+                f"SELECT record FROM fab_record WHERE id IN ({_placeholders(len(chunk))})", chunk
+            )
+            yield [self.from_json(row[0]) for row in rows]
 
     def _set_meta(self, name: str, value: int) -> None:
         self.execute(
@@ -207,15 +213,15 @@ class SqlStore(Store):
 
     def _backfill(self) -> None:
         """Fill the fact columns, component names and latest rows of records without them."""
-        rows = self.execute("SELECT record FROM fab_record WHERE kind IS NULL")
-        records = [self.from_json(row[0]) for row in rows]
         assignments = ", ".join(f"{c} = ?" for c in schema.FACT_COLUMNS)
-        self.execute_many(
-            f"UPDATE fab_record SET {assignments} WHERE id = ?",
-            [(*self._facts(record), record["id"]) for record in records],
-        )
-        for record in records:
-            self._index(record)
+        ids = [row[0] for row in self.execute("SELECT id FROM fab_record WHERE kind IS NULL")]
+        for records in self._records_of(ids):
+            self.execute_many(
+                f"UPDATE fab_record SET {assignments} WHERE id = ?",
+                [(*self._facts(record), record["id"]) for record in records],
+            )
+            for record in records:
+                self._index(record)
 
     # native records
     @staticmethod
