@@ -312,3 +312,19 @@ def test_add_events_in_bulk_counts_only_the_new_ones(store: Store) -> None:
     assert len(store.events(cluster="c0")) == len(store.events(cluster="c1")) == 125
     assert len(store.latest_events()) == 250
     assert store.add_events([]) == 0
+
+
+def test_threads_sharing_a_store_all_wake_on_one_write(store: Store, store_url: str) -> None:
+    start = store.change_count()
+    seen: list[int] = []
+    waiters = [
+        threading.Thread(target=lambda: seen.append(store.wait_for_change(start, timeout=120)))
+        for _ in range(3)
+    ]
+    for waiter in waiters:
+        waiter.start()
+    with open_store(store_url) as other:  # type: ignore[union-attr]
+        other.add(_record())
+    for waiter in waiters:
+        waiter.join()
+    assert len(seen) == 3 and min(seen) > start
