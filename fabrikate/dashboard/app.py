@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import StreamingResponse
 
 from fabrikate._version import __version__
-from fabrikate.dashboard.ingest import ingest_router
+from fabrikate.dashboard.ingest import ingest_router, read_body
 from fabrikate.dashboard.links import ServerLinks
 from fabrikate.dashboard.live import ChangeFeed
 from fabrikate.dashboard.pages import PAGES, Page
@@ -249,7 +249,7 @@ def _other_routes(app: FastAPI, dashboard: Dashboard) -> None:
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        form = parse_qs((await request.body())[:8192].decode("utf-8", "replace"))
+        form = parse_qs((await read_body(request, 8192)).decode("utf-8", "replace"))
         token = dashboard.settings.auth_token
         target = _local((form.get("next") or ["/"])[0])
         if token is None or not same_secret((form.get("token") or [""])[0], token):
