@@ -128,8 +128,8 @@ def _error_response(dashboard: Dashboard, request: Request, status: int, message
 
 
 def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
-    """Every error as one line: 400 bad input, 404 nothing there (``NotFound``; a store's
-    lookup of an unknown or ambiguous id is a ``RecordsError``); a bug is the guard's 500."""
+    """Every error as one line: 400 bad input, 404 nothing there (``NotFound``), 503 the store
+    failed (any other ``RecordsError``); a bug is the guard's 500."""
 
     def handler(status: int) -> Callable[[Request, Exception], Any]:
         async def handle(request: Request, exc: Exception) -> Response:
@@ -150,7 +150,7 @@ def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
     app.add_exception_handler(NotFound, handler(404))
     app.add_exception_handler(InputError, handler(400))
     app.add_exception_handler(EventError, handler(400))
-    app.add_exception_handler(RecordsError, handler(404))
+    app.add_exception_handler(RecordsError, handler(503))
     app.add_exception_handler(FabrikateError, handler(400))
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation)
