@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from fabrikate._version import __version__
-from fabrikate.cli import authoring, dashboard, generate, install, records, review
+from fabrikate.cli import authoring, dashboard, generate, install, records, review, status
 from fabrikate.cli.base import (
     Command,
     echo_data,
@@ -106,6 +106,7 @@ for command in (
     authoring.find_command,
     records.records,
     records.deployment,
+    status.status,
     dashboard.dashboard,
     version,
     completion_command,

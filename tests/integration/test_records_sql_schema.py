@@ -194,3 +194,15 @@ def test_postgresql_keyset_pages_read_the_order_index(postgres_url: str) -> None
         plan = " | ".join(row[0] for row in store.execute(f"EXPLAIN {sql}", params))
         assert "Index Scan Backward using fab_record_order" in plan, plan
         assert "Sort" not in plan, plan
+
+
+def test_postgresql_writes_notify_other_connections(postgres_url: str) -> None:
+    import psycopg
+
+    with open_store(postgres_url) as store, psycopg.connect(postgres_url, autocommit=True) as other:
+        other.execute("LISTEN fab_change")
+        with store.transaction():  # many writes, one notification at commit
+            store.add(_record(1))
+            store.add_mark(Mark("x", "failed"))
+        received = list(other.notifies(timeout=60, stop_after=1))
+        assert [n.channel for n in received] == ["fab_change"]

@@ -302,3 +302,12 @@ def test_wait_for_change_returns_when_another_store_writes(store: Store, store_u
         assert store.wait_for_change(start, timeout=120) > start
     finally:
         writer.join()
+
+
+def test_add_events_in_bulk_counts_only_the_new_ones(store: Store) -> None:
+    batch = [_event(_day(1 + n % 28), cluster=f"c{n % 2}", name=f"app-{n}") for n in range(250)]
+    assert store.add_events(batch[:10]) == 10
+    assert store.add_events(batch + batch[:5]) == 240  # groups of 100 with stored ones among them
+    assert len(store.events(cluster="c0")) == len(store.events(cluster="c1")) == 125
+    assert len(store.latest_events()) == 250
+    assert store.add_events([]) == 0

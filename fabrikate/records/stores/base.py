@@ -111,34 +111,35 @@ class Store(abc.ABC):
             )
         )
 
+    @abc.abstractmethod
     def query(self, q: RecordQuery) -> list[dict[str, Any]]:
         """The records ``q`` matches, newest first (startedAt, then id, descending)."""
-        raise self._unsupported("query")
 
+    @abc.abstractmethod
     def latest(
         self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
     ) -> list[dict[str, Any]]:
         """The newest succeeded non-PR record per (scope, service, ring, environment), newest
         first; read from what ``add`` maintains, never by a scan."""
-        raise self._unsupported("latest")
 
+    @abc.abstractmethod
     def prune(
         self, *, before: str, keep_latest_per_environment: bool, dry_run: bool = False
     ) -> list[str]:
         """Remove the records started before ``before`` (with their marks) and return their
         ids, newest first. ``keep_latest_per_environment`` keeps the newest record of each
         (scope, environment) and every record ``latest`` returns; ``dry_run`` removes nothing."""
-        raise self._unsupported("prune")
 
     # cluster events and marks
+    @abc.abstractmethod
     def add_event(self, event: ClusterEvent) -> bool:
         """Store one event; False when that event id is already stored."""
-        raise self._unsupported("add_event")
 
     def add_events(self, events: Iterable[ClusterEvent]) -> int:
         """Store many events; how many were new. Backends batch this."""
         return sum(self.add_event(event) for event in events)
 
+    @abc.abstractmethod
     def events(
         self,
         *,
@@ -150,28 +151,27 @@ class Store(abc.ABC):
     ) -> list[ClusterEvent]:
         """Events, newest first (at, then id); ``before`` is a time (at < before) or a keyset
         (at, id) strictly after it in that order."""
-        raise self._unsupported("events")
 
+    @abc.abstractmethod
     def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:
         """The newest event per (cluster, source, kind, namespace, name), newest first."""
-        raise self._unsupported("latest_events")
 
+    @abc.abstractmethod
     def clusters(self) -> dict[str, str]:
         """Each cluster named by an event, with the time of its last event."""
-        raise self._unsupported("clusters")
 
+    @abc.abstractmethod
     def add_mark(self, mark: Mark) -> None:
         """Store one mark (its time is now when it has none)."""
-        raise self._unsupported("add_mark")
 
+    @abc.abstractmethod
     def marks(self, record_ids: Sequence[str] | None = None) -> list[Mark]:
         """The marks of ``record_ids`` (all when None), oldest first."""
-        raise self._unsupported("marks")
 
     # changes
+    @abc.abstractmethod
     def change_count(self) -> int:
         """A counter that grows on every write of a record, an event or a mark, and on prune."""
-        raise self._unsupported("change_count")
 
     def wait_for_change(self, after: int, timeout: float) -> int:
         """The change count once it passes ``after``, or when ``timeout`` seconds are up."""
@@ -207,9 +207,6 @@ class Store(abc.ABC):
     def lock(self, scope: str) -> contextlib.AbstractContextManager[None]:
         """Serialise the read-match-write step of correlation for ``scope``."""
         return contextlib.nullcontext()
-
-    def _unsupported(self, method: str) -> RecordsError:
-        return RecordsError(f"the {type(self).__name__} does not support {method}() yet")
 
     @staticmethod
     def pick(ref: str, candidates: list[dict[str, Any]]) -> dict[str, Any]:

@@ -74,12 +74,9 @@ class PostgresStore(SqlStore):
             self._listener.close()
         self.conn.close()
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
-        """A transaction (a savepoint within one already open)."""
-        return self._transaction()
-
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def begin(self) -> Iterator[None]:
+        """A transaction."""
         try:
             with self.conn.transaction():
                 yield
@@ -107,9 +104,9 @@ class PostgresStore(SqlStore):
         except self._psycopg.Error as exc:
             raise self._error(exc) from exc
 
-    def changed(self) -> None:
-        """Count one write and tell the listeners (NOTIFY is sent when the write commits)."""
-        super().changed()
+    def count_change(self) -> None:
+        """Count the writes and tell the listeners (NOTIFY is sent when they commit)."""
+        super().count_change()
         self.execute("SELECT pg_notify(?, '')", (_CHANNEL,))
 
     def wait_for_change(self, after: int, timeout: float) -> int:
@@ -143,7 +140,7 @@ class PostgresStore(SqlStore):
 
     @contextlib.contextmanager
     def _locked(self, scope: str) -> Iterator[None]:
-        with self.conn.transaction():
+        with self.transaction():
             self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (scope,))
             yield
 

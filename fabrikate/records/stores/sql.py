@@ -80,8 +80,32 @@ class SqlStore(Store):
         """Run one write per row of parameters; how many rows they touched in all."""
 
     @abc.abstractmethod
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
-        """All-or-nothing for the statements inside (nested: part of the outer one)."""
+    def begin(self) -> contextlib.AbstractContextManager[None]:
+        """One database transaction: BEGIN, then COMMIT (ROLLBACK on an error)."""
+
+    _depth = 0  # transactions open, nested ones included
+    _dirty = False  # the open transaction wrote something the change counter counts
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing for the statements inside (nested: part of the outer one). The
+        outermost counts its writes once, at its end: one counter row updated thousands of
+        times in one transaction would make each update slower than the last."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        with self.begin():
+            self._depth, self._dirty = 1, False
+            try:
+                yield
+                if self._dirty:
+                    self.count_change()
+            finally:
+                self._depth = 0
 
     @abc.abstractmethod
     def columns(self, table: str) -> set[str]:
@@ -220,7 +244,13 @@ class SqlStore(Store):
         )
 
     def changed(self) -> None:
-        """Count one write (inside its transaction, so readers see both or neither)."""
+        """Note a write; the open transaction counts it when it ends."""
+        if not self._depth:
+            raise AssertionError("changed() outside a transaction")  # pragma: no cover
+        self._dirty = True
+
+    def count_change(self) -> None:
+        """Count the writes of the ending transaction (in it: readers see both or neither)."""
         self.execute("UPDATE fab_meta SET value = value + 1 WHERE name = 'changes'")
 
     def _writable(self) -> None:

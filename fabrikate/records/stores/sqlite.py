@@ -124,14 +124,9 @@ class SqliteStore(SqlStore):
         """One writer at a time for the whole read-match-write step."""
         return self.transaction()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (within one already open: part of it)."""
-        if self._in_transaction:
-            yield
-            return
-        with self._locked():
-            yield
+    def begin(self) -> contextlib.AbstractContextManager[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``: the write lock is taken at the start."""
+        return self._locked()
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
