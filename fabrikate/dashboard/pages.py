@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["PAGES", "Page", "PageFunction"]
 
 MAX_LIMIT = 200
+MATRIX_ROWS = 100  # services on one page of the matrix (its JSON twin: the same, or ?limit=)
 CHART_BARS = 20  # bars of one metrics chart (the largest values); the JSON twin has every group
 TABLE_GROUPS = 200  # rows of the metrics table
 _WINDOW_DEFAULT = "30d"
@@ -84,8 +85,9 @@ def _now() -> str:
 def matrix(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """What runs where: services by rings within environments and clusters."""
     pivot = params.get("pivot") or "ring"
-    filters = _filters(params, "pivot")
-    data = _masked(queries.matrix(store, filters, pivot=pivot))
+    filters = _filters(params, "pivot", "cursor", "limit")
+    cursor, limit = params.get("cursor") or None, _limit(params.get("limit"), MATRIX_ROWS)
+    data = _masked(queries.matrix(store, filters, pivot=pivot, limit=limit, cursor=cursor))
     view = {"filters": filters.to_params(), "pivot": pivot, "pivots": PIVOTS, "asOf": _now()}
     return Page("matrix.html", "What runs where", data, view)
 

@@ -185,3 +185,12 @@ def test_openapi_documents_the_api(web: TestClient) -> None:
     } <= set(paths)
     names = {p["name"] for p in paths["/api/v1/deployments"]["get"]["parameters"]}
     assert {"cursor", "ring", "service", "author", "keyword"} <= names
+
+
+def test_matrix_rows_come_in_pages(web: TestClient) -> None:
+    first = web.get("/api/v1/matrix?limit=1").json()
+    second = web.get(f"/api/v1/matrix?limit=1&cursor={first['next']}").json()
+    assert [r["service"] for r in first["rows"] + second["rows"]] == ["api", "web"]
+    assert second["next"] is None and first["columns"] == second["columns"]
+    page = web.get("/?limit=1").text
+    assert "More services" in page and f"cursor={first['next']}" in page
