@@ -225,6 +225,10 @@ def _other_routes(app: FastAPI, dashboard: Dashboard) -> None:
 
         return JSONResponse(mask_tree(await dashboard.read(answer)))
 
+    @app.get("/api/version", tags=["spektate"], summary="The version, as Spektate's API has it")
+    async def version() -> JSONResponse:
+        return JSONResponse({"version": __version__})
+
     @app.get("/events", tags=["live"], summary="Server-sent events: 'change' on every write")
     async def events() -> StreamingResponse:
         return StreamingResponse(

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 from starlette.testclient import TestClient
 
+from fabrikate._version import __version__
 from fabrikate.records import open_store, queries
 from fabrikate.records.mask import mask_tree
 from tests.integration.dashboard.conftest import LEAKED, Seeded
@@ -164,6 +165,7 @@ def test_spektate_api_shape(web: TestClient, seeded: Seeded) -> None:
         for d in web.get("/api/deployments?env=canary&limit=1").json()["deployments"]
     ] == [seeded.records["web-x"]["rowKey"]]
     assert LEAKED not in web.get("/api/deployments").text
+    assert web.get("/api/version").json() == {"version": __version__}
 
 
 def test_health(web: TestClient) -> None:
