@@ -50,7 +50,7 @@ T = TypeVar("T")
 # page name -> (path, the query parameters it documents in the OpenAPI schema)
 _FILTERS = queries.Filters.names()
 _ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "matrix": ("/matrix", ("pivot", *_FILTERS)),
+    "matrix": ("/matrix", ("pivot", "cursor", "limit", *_FILTERS)),
     "deployments": ("/deployments", ("cursor", "limit", "all", *_FILTERS)),
     "deployment": ("/deployments/{key}", ()),
     "compare": ("/compare", ("a", "b", "service")),
