@@ -51,7 +51,7 @@ _EPOCH_END = 10**13  # milliseconds; row keys count down so the newest record co
 _SCHEMA = 2
 _ATTEMPTS = 20  # optimistic updates of one entity before giving up
 _BATCH = 100  # operations in one entity group transaction
-_GLANCE = 1  # the shape of overview.glance (a latest row of another shape is read anew)
+_GLANCE = 1  # the shape of facts.glance (a latest row of another shape is read anew)
 _TABLES = ("records", "latest", "events", "evlast", "marks", "meta")
 
 
@@ -271,7 +271,7 @@ class AzureTableStore(Store):
 
     def _keep_latest(self, record: Mapping[str, Any], native_key: str) -> None:
         """Point the latest row of ``record``'s key at it, with its glance, when it is newer."""
-        from fabrikate.records.overview import glance
+        from fabrikate.records.stores.facts import glance
 
         key = latest_key(record)
         if key is None:
@@ -327,10 +327,10 @@ class AzureTableStore(Store):
     def latest(
         self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
     ) -> list[dict[str, Any]]:
-        """The glance (``overview.glance``) of the newest succeeded non-PR record per (scope,
+        """The glance (``facts.glance``) of the newest succeeded non-PR record per (scope,
         service, ring, environment), newest first, from the latest table (found by a scan in
         a read-only store made before it)."""
-        from fabrikate.records.overview import glance
+        from fabrikate.records.stores.facts import glance
 
         if self.version < _SCHEMA:
             found = self.query(RecordQuery(scope=scope, environment=environment))
@@ -346,7 +346,7 @@ class AzureTableStore(Store):
 
     def _glance(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
         """The glance a latest row keeps, else (an older row) its record's."""
-        from fabrikate.records.overview import glance
+        from fabrikate.records.stores.facts import glance
 
         if row.get("glanceFormat") == _GLANCE:
             return _joined(row, "glance", "glanceChunks")

@@ -187,7 +187,7 @@ class SqlStore(Store):
 
     def _rebuild_glances(self) -> None:
         """Every latest row's glance, made again from its record."""
-        from fabrikate.records.overview import glance
+        from fabrikate.records.stores.facts import glance
 
         ids = [row[0] for row in self.execute("SELECT record_id FROM fab_latest")]
         for records in self._records_of(ids):
@@ -267,7 +267,7 @@ class SqlStore(Store):
             "ON CONFLICT DO NOTHING",
             [(name, record["id"]) for name in sorted(set(Facts.of(record).components))],
         )
-        from fabrikate.records.overview import glance
+        from fabrikate.records.stores.facts import glance
 
         key = latest_key(record)
         if key is None:
@@ -386,9 +386,9 @@ class SqlStore(Store):
     def latest(
         self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
     ) -> list[dict[str, Any]]:
-        """The glance (``overview.glance``) of the newest succeeded non-PR record per (scope,
+        """The glance (``facts.glance``) of the newest succeeded non-PR record per (scope,
         service, ring, environment), newest first, from the latest rows."""
-        from fabrikate.records.overview import glance
+        from fabrikate.records.stores.facts import glance
 
         if self._old:  # read-only and old: no latest table to read
             found = self.query(RecordQuery(scope=scope, environment=environment))
