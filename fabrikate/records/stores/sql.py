@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import astuple
@@ -91,7 +92,12 @@ class SqlStore(Store):
     def transaction(self) -> Iterator[None]:
         """All-or-nothing for the statements inside (nested: part of the outer one). The
         outermost counts its writes once, at its end: one counter row updated thousands of
-        times in one transaction would make each update slower than the last."""
+        times in one transaction would make each update slower than the last. Threads sharing
+        the store take turns: a connection has one transaction at a time."""
+        with self.__dict__.setdefault("_transaction_lock", threading.RLock()):
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[None]:
         if self._depth:
             self._depth += 1
             try:
