@@ -3,7 +3,8 @@ deployment ...`` (Bedrock-style rows that pipeline stages stitch together)."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,26 +14,34 @@ from fabrikate.cli.base import (
     output_format,
 )
 
-__all__ = ["deployment", "records"]
+if TYPE_CHECKING:
+    from fabrikate.records.filters import Filters
+
+__all__ = ["deployment", "echo_text", "filter_options", "open_records", "records", "records_option"]
 
 
-_records_option = click.option(
+records_option = click.option(
     "--records", "url", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite)."
 )
 
 
-def _open_records(url: str | None, *, create: bool = False) -> Any:
-    """The records store, from --records or the root's; only writers may create one."""
+def open_records(url: str | None, *, create: bool = False, write: bool = False) -> Any:
+    """The records store, from --records or the root's: read-only, unless ``write`` (an
+    existing store) or ``create`` (one made when missing)."""
     from fabrikate.records import open_store
 
     url = url or click.get_current_context().find_root().obj.get("records")
     store = open_store(url, create=create)
     if store is None:
         raise click.UsageError("recording is off (records store 'none'); pass --records URL")
+    if write and not create:
+        with store:  # a store that is not there fails here, read-only, before anything is made
+            store.records(limit=1)
+        store = open_store(url, create=True)
     return store
 
 
-def _echo_text(text: str) -> None:
+def echo_text(text: str) -> None:
     """Lines of a table or diff: fields come from records of definitions, so each line is made
     printable (JSON output escapes control characters by itself)."""
     from fabrikate.support.redact import printable
@@ -45,81 +54,222 @@ def records() -> None:
     """Deployment records: one per `fab generate` run."""
 
 
+# The filters of the query layer (records/queries.py Filters), by the same names as its URL
+# parameters: (option names, filter name, help).
+_FILTERS = (
+    (("--scope",), "scope", "Only this scope (partition key)."),
+    (("--service",), "service", "Only this service (or records with a component of that name)."),
+    (("--ring",), "ring", "Only this ring."),
+    (("--env", "--environment"), "environment", "Only this environment (joined name, e.g. prod)."),
+    (("--cluster",), "cluster", "Only what this cluster reported events for."),
+    (("--author",), "author", "HLD commit author or merger (substring, any case)."),
+    (("--outcome",), "outcome", "succeeded, failed or canceled."),
+    (("--type",), "type", "pipeline (a CI run), manual (no CI) or pr (PR validation)."),
+    (("--keyword",), "keyword", "Anywhere in the record (substring, any case)."),
+    (("--since",), "since", "Newer than an age (30m, 2h, 7d) or an ISO date/time."),
+    (("--until",), "until", "Older than an age (30m, 2h, 7d) or an ISO date/time."),
+    (("--image",), "image", "With an image whose name contains this."),
+    (("--component",), "component", "With a component of this name."),
+    (("--commit",), "commit", "HLD, source or manifest commit (a prefix)."),
+)
+
+
+def filter_options(*names: str) -> Any:
+    """The filter options ``names`` (all when none), given to the command as ``filters``; bad
+    values are an error before any store is opened."""
+    chosen = [f for f in _FILTERS if not names or f[1] in names]
+
+    def decorate(command: Any) -> Any:
+        @functools.wraps(command)
+        def run(**values: Any) -> Any:
+            from fabrikate.records.filters import Filters
+
+            given = {name: values.pop(name) for _, name, _ in chosen}
+            filters = Filters.from_params({k: v for k, v in given.items() if v is not None})
+            return command(filters=filters, **values)
+
+        for opts, name, text in reversed(chosen):
+            run = click.option(*opts, name, help=text)(run)
+        return run
+
+    return decorate
+
+
 @records.command("list")
-@_records_option
-@click.option("--scope", help="Only this scope (partition key).")
-@click.option("--env", "environment", help="Only this environment (joined name, e.g. prod).")
+@records_option
+@filter_options()
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--since", help="Newer than an age (30m, 2h, 7d) or an ISO date/time.")
+@click.option("--cursor", help="Where the previous page ended (its 'next').")
+@click.option("--all", "show_all", is_flag=True, help="Also the runs that changed nothing.")
 @output_format("text", "json", "yaml")
 def records_list(
     url: str | None,
-    scope: str | None,
-    environment: str | None,
+    filters: Filters,
     limit: int,
-    since: str | None,
+    cursor: str | None,
+    show_all: bool,
     output_format: str,
 ) -> None:
-    """List records, newest first."""
-    from fabrikate.records.view import parse_since, table
+    """List deployments, newest first; runs that changed nothing fold into the one before."""
+    from fabrikate.records.queries import deployments
+    from fabrikate.records.view import deployments_table
 
-    after = parse_since(since) if since else None  # a bad --since opens (creates) no store
-    with _open_records(url) as store:
-        found = store.records(scope=scope, environment=environment, since=after, limit=limit)
+    with open_records(url) as store:
+        page = deployments(store, filters, cursor=cursor, limit=limit, collapse=not show_all)
     if output_format != "text":
-        echo_data(found, output_format)
-    elif found:
-        _echo_text(table(found))
+        echo_data(page.to_data(), output_format)
+        return
+    echo_text(deployments_table(page.items, (page.extra or {}).get("collapsed", 0)))
+    if page.next:
+        click.echo(f"more: --cursor {page.next}")
 
 
 @records.command("show")
-@_records_option
+@records_option
 @click.argument("record_id")
 @output_format("json", "yaml")
 def records_show(url: str | None, record_id: str, output_format: str) -> None:
     """Print one whole record (by id, 12-digit deployment id, or a unique prefix)."""
-    with _open_records(url) as store:
+    with open_records(url) as store:
         echo_data(store.get(record_id), output_format)
 
 
-@records.command("diff")
-@_records_option
-@click.argument("old")
-@click.argument("new")
+@records.command("log")
+@records_option
+@click.option("--image", help="Follow the images whose name contains this.")
+@click.option("--service", help="Follow this service's version.")
+@click.option("--component", help="Follow this component's version.")
+@filter_options("scope", "environment", "ring", "since", "until")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @output_format("text", "json", "yaml")
-def records_diff(url: str | None, old: str, new: str, output_format: str) -> None:
-    """Which component versions and images changed from OLD to NEW."""
-    from fabrikate.records.view import diff, diff_text
+def records_log(
+    url: str | None,
+    image: str | None,
+    service: str | None,
+    component: str | None,
+    filters: Filters,
+    limit: int,
+    output_format: str,
+) -> None:
+    """Who changed an image, service or component, and when (newest first)."""
+    from fabrikate.records.view import log, log_table
 
-    with _open_records(url) as store:
-        changes = diff(store.get(old), store.get(new))
+    subject = {"image": image, "service": service, "component": component}
+    given = {k: v for k, v in subject.items() if v is not None}
+    if len(given) != 1:
+        raise click.UsageError("give one of --image, --service or --component")
+    with open_records(url) as store:
+        found = store.query(filters.query(**given))
+    changes = log(found, **given)[:limit]
     if output_format != "text":
-        echo_data(changes, output_format)
+        echo_data({"subject": given, "changes": changes}, output_format)
     else:
-        _echo_text(diff_text(changes))
+        echo_text(log_table(changes))
+
+
+@records.command("diff")
+@records_option
+@click.argument("a")
+@click.argument("b")
+@click.option("--service", help="The service to compare when A and B hold several.")
+@output_format("text", "json", "yaml")
+def records_diff(url: str | None, a: str, b: str, service: str | None, output_format: str) -> None:
+    """What changed from A to B: component versions, images and objects. Each is a record id
+    (or prefix), or an environment or ring name for its latest record (env:NAME, ring:NAME
+    when a name is both)."""
+    from fabrikate.records.queries import compare
+    from fabrikate.records.view import compare_text
+
+    with open_records(url) as store:
+        comparison = compare(store, a, b, service=service)
+    if output_format != "text":
+        echo_data(comparison, output_format)
+    else:
+        echo_text(compare_text(comparison))
+
+
+@records.command("mark")
+@records_option
+@click.argument("record_id")
+@click.option("--failed", "kind", flag_value="failed", help="The deployment failed.")
+@click.option("--hotfix", "kind", flag_value="hotfix", help="It was a hotfix.")
+@click.option("--rollback", "kind", flag_value="rollback", help="It rolled a change back.")
+@click.option("--note", default="", help="Why (kept with the mark).")
+@click.option("--by", help="Who marks it (default: the login name).")
+def records_mark(
+    url: str | None, record_id: str, kind: str | None, note: str, by: str | None
+) -> None:
+    """Mark a record failed, hotfix or rollback (the DORA failure and rework rates count
+    marks)."""
+    from fabrikate.api.records import mark_record
+
+    if kind is None:
+        raise click.UsageError("give one of --failed, --hotfix or --rollback")
+    with open_records(url, write=True) as store:
+        mark = mark_record(store, record_id, kind, note=note, by=by or _login())
+    echo_text(f"marked {mark.record_id} {mark.kind}" + (f": {mark.note}" if mark.note else ""))
+
+
+def _login() -> str | None:
+    """The login name, if the system knows one."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (a bare container)
+        return None
+
+
+@records.command("prune")
+@records_option
+@click.option(
+    "--older-than",
+    required=True,
+    metavar="AGE",
+    help="Remove records started before this age (180d, 26w) or ISO date.",
+)
+@click.option(
+    "--keep-latest-per-environment",
+    is_flag=True,
+    help="Keep the newest record of each environment, however old.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; remove nothing.")
+@output_format("text", "json", "yaml")
+def records_prune(
+    url: str | None,
+    older_than: str,
+    keep_latest_per_environment: bool,
+    dry_run: bool,
+    output_format: str,
+) -> None:
+    """Remove old records, printing each one and the count (never silent)."""
+    from fabrikate.api.records import prune_records
+    from fabrikate.records.view import parse_since, pruned_text
+
+    parse_since(older_than, option="--older-than")  # a bad age opens no store
+    with open_records(url, write=not dry_run) as store:
+        pruned = prune_records(
+            store,
+            older_than,
+            keep_latest_per_environment=keep_latest_per_environment,
+            dry_run=dry_run,
+        )
+    if output_format != "text":
+        echo_data(pruned.to_data(), output_format)
+    else:
+        echo_text(pruned_text(pruned.to_data()))
 
 
 @records.command("export")
-@_records_option
-@click.option("--scope", help="Only this scope (partition key).")
-@click.option("--env", "environment", help="Only this environment.")
-@click.option("--since", help="Newer than an age (30m, 2h, 7d) or an ISO date/time.")
+@records_option
+@filter_options(*(name for _, name, _ in _FILTERS if name != "cluster"))  # the store's filters
 @output_format("json", "jsonl", "yaml")
-def records_export(
-    url: str | None,
-    scope: str | None,
-    environment: str | None,
-    since: str | None,
-    output_format: str,
-) -> None:
+def records_export(url: str | None, filters: Filters, output_format: str) -> None:
     """Write every matching record as JSON (an array, or one per line)."""
     import json
 
-    from fabrikate.records.view import parse_since
-
-    after = parse_since(since) if since else None  # a bad --since opens (creates) no store
-    with _open_records(url) as store:
-        found = store.records(scope=scope, environment=environment, since=after)
+    with open_records(url) as store:
+        found = store.query(filters.query())
     if output_format != "jsonl":
         echo_data(found, output_format)
     else:
@@ -143,7 +293,7 @@ _scope_option = click.option(
 
 
 @deployment.command("create")
-@_records_option
+@records_option
 @_scope_option
 @click.option("--p1", help="Image-build (SRC to ACR) CI run id.")
 @click.option("--image-tag", help="Image tag built by stage 1.")
@@ -169,12 +319,12 @@ def deployment_create(url: str | None, scope: str | None, **values: Any) -> None
     if not scope:
         raise click.UsageError("give -p/--partition-key (or FAB_RECORDS_SCOPE)")
     stage = check_stage(scope, Stage(**values))  # bad input opens (creates) no store
-    with _open_records(url, create=True) as store:
+    with open_records(url, create=True) as store:
         click.echo(create(store, scope, stage))
 
 
 @deployment.command("get")
-@_records_option
+@records_option
 @_scope_option
 @click.option("-b", "--build-id", help="Only rows with this p1.")
 @click.option("-c", "--commit-id", help="Only rows with this source commit.")
@@ -191,7 +341,7 @@ def deployment_get(
     from fabrikate.records.deployments import select
     from fabrikate.records.view import rows_table
 
-    with _open_records(url) as store:
+    with open_records(url) as store:
         rows = select(store.rows(scope), **filters)[:top]
     if output_format != "text":
         echo_data(
@@ -202,4 +352,4 @@ def deployment_get(
             output_format,
         )
     elif rows:
-        _echo_text(rows_table(rows))
+        echo_text(rows_table(rows))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["HISTORY", "changes", "compare", "earlier", "get_record", "previous"]
 
 HISTORY = 200  # earlier records of a group a rollback is looked for in
+SCAN = 100  # newest generations of one service read for its latest per ring and environment
 _REF = re.compile(r"^[0-9a-f-]{4,36}$")
 
 
@@ -79,7 +80,31 @@ def changes(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, 
     }
 
 
-def _candidates(store: Store, ref: str) -> tuple[str, list[dict[str, Any]]]:
+def _latest(
+    store: Store, service: str | None, *, environment: str | None = None, ring: str | None = None
+) -> list[dict[str, Any]]:
+    """``store.latest``, of one service when given: then from the service's newest ``SCAN``
+    generations of each kind (the latest table is not keyed by service alone)."""
+    if service is None:
+        return store.latest(environment=environment, ring=ring)
+    newest: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for kind in ("pipeline", "manual"):  # never a pull request's validation run
+        query = RecordQuery(
+            environment=environment,
+            ring=ring,
+            service=service,
+            outcome="succeeded",
+            kind=kind,
+            limit=SCAN,
+        )
+        for record in store.query(query):
+            key = (record["scope"], record.get("ring") or "", record["environment"])
+            if key not in newest or order_key(record) > order_key(newest[key]):
+                newest[key] = record
+    return list(newest.values())
+
+
+def _candidates(store: Store, ref: str, service: str | None) -> tuple[str, list[dict[str, Any]]]:
     """What ``ref`` names: (kind, records) with kind ``record``, ``environment`` or ``ring``."""
     kind, _, name = ref.partition(":") if ref.startswith(("env:", "ring:")) else ("", "", ref)
     name = name.strip()
@@ -92,23 +117,26 @@ def _candidates(store: Store, ref: str) -> tuple[str, list[dict[str, Any]]]:
         except FabrikateError as exc:  # no record starts with it: it may be a name after all
             missing = exc
     if kind in ("", "env"):
-        found = store.latest(environment=name)
+        found = _latest(store, service, environment=name)
         if found or kind:
-            return "environment", _found(found, "environment", name)
-    found = store.latest(ring=name)
+            return "environment", _found(found, "environment", name, service)
+    found = _latest(store, service, ring=name)
     if not found and missing is not None:
         raise missing
-    return "ring", _found(found, "ring", name)
+    return "ring", _found(found, "ring", name, service)
 
 
-def _found(records: list[dict[str, Any]], kind: str, name: str) -> list[dict[str, Any]]:
-    if not records:
-        raise NotFound(
-            f"no record, environment or ring {name[:60]!r}"
-            if kind == "ring"
-            else f"no {kind} {name[:60]!r}"
-        )
-    return records
+def _found(
+    records: list[dict[str, Any]], kind: str, name: str, service: str | None
+) -> list[dict[str, Any]]:
+    if records:
+        return records
+    where = (
+        f"no {kind} {name[:60]!r}"
+        if kind == "environment"
+        else f"no record, environment or ring {name[:60]!r}"
+    )
+    raise NotFound(where + (f" with service {service[:60]!r}" if service else ""))
 
 
 def _pair_key(record: Mapping[str, Any], kinds: tuple[str, str]) -> tuple[Any, ...]:
@@ -127,8 +155,12 @@ def _choose(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The one pair of records the two sides name (for many services: ``service``)."""
     kinds = (a[0], b[0])
-    side_a = [r for r in a[1] if a[0] == "record" or service in (None, r.get("service"))]
-    side_b = [r for r in b[1] if b[0] == "record" or service in (None, r.get("service"))]
+
+    def serves(kind: str, record: Mapping[str, Any]) -> bool:
+        return kind == "record" or service is None or service in _names(record)
+
+    side_a = [r for r in a[1] if serves(a[0], r)]
+    side_b = [r for r in b[1] if serves(b[0], r)]
     if not side_a or not side_b:
         raise NotFound(f"no record of service {service!r} on both sides")
     if len(side_a) == 1 and len(side_b) == 1:
@@ -143,6 +175,10 @@ def _choose(
         f"the two sides share {len(chosen)} services or rings ({', '.join(names[:5])}"
         f"{', ...' if len(names) > 5 else ''}): name one with service="
     )
+
+
+def _names(record: Mapping[str, Any]) -> set[str]:
+    return {item["service"] for item in services(record)}
 
 
 def _is_default(record: Mapping[str, Any]) -> bool:
@@ -167,7 +203,7 @@ def _rollback(store: Store, record: Mapping[str, Any]) -> dict[str, Any] | None:
 def compare(store: Store, a: str, b: str, *, service: str | None = None) -> dict[str, Any]:
     """Two records compared: ``a``/``b`` are record ids (or prefixes), else environment or ring
     names meaning their latest record (``env:NAME``/``ring:NAME`` force the kind)."""
-    side_a, side_b = _candidates(store, a), _candidates(store, b)
+    side_a, side_b = _candidates(store, a, service), _candidates(store, b, service)
     old, new = (_whole(store, r) for r in _choose(side_a, side_b, service))
     diff = compare_records(old, new).to_data()
     return {

@@ -30,6 +30,7 @@ __all__ = [
     "MARK_KINDS",
     "ClusterEvent",
     "Mark",
+    "check_signature",
     "parse_argocd",
     "parse_flux",
     "revision_sha",
@@ -105,7 +106,7 @@ def revision_sha(revision: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _check_signature(body: bytes, headers: Mapping[str, str], secret: str | None) -> None:
+def check_signature(body: bytes, headers: Mapping[str, str], secret: str | None) -> None:
     """With a secret, the body must carry its HMAC (``X-Signature``) or bearer token."""
     if secret is None:
         return
@@ -172,7 +173,7 @@ def _flux_state(severity: str | None, reason: str | None, message: str | None) -
 
 def parse_flux(body: bytes, headers: Mapping[str, str], secret: str | None) -> ClusterEvent:
     """The event a Flux notification-controller ``generic``/``generic-hmac`` provider posted."""
-    _check_signature(body, headers, secret)
+    check_signature(body, headers, secret)
     data = _json(body)
     obj = data.get("involvedObject")
     if not isinstance(obj, dict):
@@ -210,7 +211,7 @@ def _argocd_state(sync: str | None, health: str | None, phase: str | None) -> st
 
 def parse_argocd(body: bytes, headers: Mapping[str, str], secret: str | None) -> ClusterEvent:
     """The event an Argo CD notifications webhook posted with the README's template."""
-    _check_signature(body, headers, secret)
+    check_signature(body, headers, secret)
     data = _json(body)
     sync, health = _text(data, "syncStatus"), _text(data, "healthStatus")
     phase = _text(data, "operationPhase")

@@ -11,7 +11,6 @@ a page; the next page starts strictly after it in the store's order (newest firs
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -32,6 +31,8 @@ __all__ = [
     "Page",
     "cursor_after",
     "read_cursor",
+    "read_row_cursor",
+    "row_cursor",
 ]
 
 OUTCOMES = ("succeeded", "failed", "canceled")
@@ -43,6 +44,7 @@ _ALIASES = {"env": "ring"}
 _SPEKTATE_TYPES = {"bedrock deployments": "pipeline", "manual hld edits": "manual"}
 _MAX_VALUE = 200  # a filter value is a name, a time or a search word; more is not a filter
 _COMMIT = re.compile(r"^[0-9a-f]{4,64}$")
+_MAX_CURSOR = 400  # a cursor holds a time and an id, or a scope and a service name
 
 
 @dataclass(frozen=True)
@@ -191,20 +193,45 @@ class Page:
         return {"items": self.items, "next": self.next, **dict(self.extra or {})}
 
 
+def _encode(first: str, second: str, sep: str = "|") -> str:
+    return base64.urlsafe_b64encode(f"{first}{sep}{second}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, sep: str = "|") -> tuple[str, str]:
+    """The two parts of a cursor; a bad cursor raises ``InputError``."""
+    bad = InputError(f"bad cursor {cursor[:40]!r}")
+    if len(cursor) > _MAX_CURSOR:
+        raise bad
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and a non-ASCII cursor
+        raise bad from None
+    first, bar, second = text.partition(sep)
+    if not bar or not second:
+        raise bad
+    return first, second
+
+
 def cursor_after(record: Mapping[str, Any]) -> str:
     """The cursor of the page that follows ``record``."""
-    raw = f"{record['startedAt']}|{record['id']}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _encode(record["startedAt"], record["id"])
 
 
 def read_cursor(cursor: str) -> tuple[str, str]:
     """The (startedAt, id) a cursor names; a bad cursor raises ``InputError``."""
+    started, rid = _decode(cursor)
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        started, _, rid = text.partition("|")
         datetime.fromisoformat(started)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    except ValueError:
         raise InputError(f"bad cursor {cursor[:40]!r}") from None
-    if not rid or len(cursor) > 200:
-        raise InputError(f"bad cursor {cursor[:40]!r}")
     return started, rid
+
+
+def row_cursor(scope: str, service: str) -> str:
+    """The cursor of the matrix rows that follow the row of (scope, service)."""
+    return _encode(scope, service, "\n")  # a name may hold "|", never a line break
+
+
+def read_row_cursor(cursor: str) -> tuple[str, str]:
+    """The (scope, service) a row cursor names; a bad cursor raises ``InputError``."""
+    return _decode(cursor, "\n")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import InputError
+from fabrikate.records.filters import read_row_cursor, row_cursor
 from fabrikate.records.overview import cluster_states, record_state, services
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ __all__ = ["LOOKUPS", "PIVOTS", "Clusters", "matrix"]
 
 PIVOTS = ("ring", "environment", "cluster")
 LOOKUPS = 100  # revisions looked up by manifest commit per answer: the rest stay unknown
+MAX_ROWS = 1000  # services of one matrix page
 Group = tuple[str, str, str, str]  # scope, service, environment, ring
 
 
@@ -92,6 +94,12 @@ class Clusters:
         mine = self.of(name)
         environment = next((e.environment for e in mine if e.environment), None)
         return environment, next((e.ring for e in mine if e.ring), None)
+
+    def brief(self, name: str) -> dict[str, Any]:
+        """A cluster's name, the environment and ring it serves, and its last event's time."""
+        environment, ring = self.place(name)
+        last = max(e.at for e in self.of(name))
+        return {"name": name, "environment": environment, "ring": ring, "lastEventAt": last}
 
     def running(self, name: str) -> list[dict[str, Any]]:
         """The records whose manifest commits the cluster reports, newest first."""
@@ -248,17 +256,44 @@ def _cluster_drift(
             )
 
 
-def matrix(store: Store, filters: Filters, *, pivot: str = "ring") -> dict[str, Any]:
+def _page(
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]], limit: int | None, cursor: str | None
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], str | None]:
+    """The pairs of the rows (scope, service) after ``cursor``, at most ``limit`` rows, and
+    the cursor of the rows after them."""
+    if limit is None and cursor is None:
+        return pairs, None
+    if limit is not None and not 1 <= limit <= MAX_ROWS:
+        raise InputError(f"limit {limit}: want 1 to {MAX_ROWS} rows")
+    after = read_row_cursor(cursor) if cursor else None
+    keys = sorted({(r["scope"], item["service"]) for r, item in pairs})
+    keys = [key for key in keys if after is None or key > after]
+    shown = set(keys[:limit])
+    more = limit is not None and len(keys) > limit
+    chosen = [(r, item) for r, item in pairs if (r["scope"], item["service"]) in shown]
+    return chosen, row_cursor(*keys[limit - 1]) if more and limit else None
+
+
+def matrix(
+    store: Store,
+    filters: Filters,
+    *,
+    pivot: str = "ring",
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
     """Services × columns (``pivot``: ring within environment, environment, or cluster), each
-    cell the version, image, record, state and drift of what runs there."""
+    cell the version, image, record, state and drift of what runs there; ``limit`` rows
+    (services) at most, those after ``cursor`` (``next`` is the cursor of the rows after)."""
     if pivot not in PIVOTS:
         raise InputError(f"pivot {pivot[:40]!r}: want one of {', '.join(PIVOTS)}")
     latest = store.latest(scope=filters.scope, environment=filters.environment, ring=filters.ring)
     clusters = Clusters.load(store, latest, filters.cluster)
-    pairs = [(r, item) for r in latest for item in services(r) if _keep(r, item, filters)]
+    every = [(r, item) for r in latest for item in services(r) if _keep(r, item, filters)]
+    pairs, after = _page(every, limit, cursor)
     if pivot == "cluster":
-        return _by_cluster(pairs, clusters, filters)
-    columns = _ring_columns([r for r, _ in pairs] or latest)
+        return {**_by_cluster(pairs, clusters), "next": after}
+    columns = _ring_columns([r for r, _ in every] or latest)
     if filters.cluster:
         columns = _served(columns, clusters, filters.cluster)
     defaults = {c["environment"]: c["ring"] for c in columns if c["default"]}
@@ -279,7 +314,7 @@ def matrix(store: Store, filters: Filters, *, pivot: str = "ring") -> dict[str, 
     else:
         for cells in rows.values():
             _ring_drift(cells, columns, records)
-    return _answer(pivot, columns, rows, clusters)
+    return {**_answer(pivot, columns, rows, clusters), "next": after}
 
 
 def _better(new: Mapping[str, Any], old: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
@@ -311,9 +346,7 @@ def _served(columns: list[dict[str, Any]], clusters: Clusters, name: str) -> lis
 
 
 def _by_cluster(
-    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-    clusters: Clusters,
-    filters: Filters,
+    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], clusters: Clusters
 ) -> dict[str, Any]:
     """Services × clusters: what each cluster reports it runs, else the latest record of the
     environment and ring it serves (state as that cluster saw it)."""
@@ -354,14 +387,5 @@ def _answer(
             {"scope": scope, "service": service, "cells": rows[(scope, service)]}
             for scope, service in sorted(rows)
         ],
-        "clusters": [
-            {
-                "name": name,
-                "environment": env,
-                "ring": ring,
-                "lastEventAt": max(e.at for e in clusters.of(name)),
-            }
-            for name in clusters.names()
-            for env, ring in [clusters.place(name)]
-        ],
+        "clusters": [clusters.brief(name) for name in clusters.names()],
     }

@@ -5,8 +5,9 @@
         print(figure.name, figure.value, figure.unit, figure.definition, figure.records)
 
 Records from before ``since`` may be passed: they are the history a rollback is detected
-against, and are never counted. Deployments are grouped by (scope, environment, ring): a
-rollback, a failure's next deployment and a recovery are looked for within the group.
+against, and are never counted. Deployments are grouped by (scope, environment, ring,
+service): a rollback, a failure's next deployment and a recovery are looked for within the
+group.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ __all__ = ["DEFINITIONS", "Figure", "deployments", "dora", "failures", "rollback
 DEFINITIONS = {
     "deploymentFrequency": "Deployments per day in the window: successful generations (not PR "
     "validation runs) whose output digest differs from the previous one of the same scope, "
-    "environment and ring.",
+    "environment, ring and service.",
     "leadTime": "Median, over the window's deployments, of the time the change first ran (its "
     "first applied or healthy cluster event, else the end of the generation) minus the commit "
     "time of the change (the source commit, else the HLD commit).",
@@ -80,8 +81,9 @@ class Figure:
         }
 
 
-def _group(record: Mapping[str, Any]) -> tuple[str, str, str]:
-    return (record["scope"], record["environment"], record.get("ring") or "")
+def _group(record: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    service = record.get("service") or ""
+    return (record["scope"], record["environment"], record.get("ring") or "", service)
 
 
 def _digest(record: Mapping[str, Any]) -> str | None:
@@ -91,7 +93,7 @@ def _digest(record: Mapping[str, Any]) -> str | None:
 def deployments(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The records that deployed something, oldest first: succeeded, not a PR validation run,
     with an output digest that differs from the previous succeeded record of its group."""
-    previous: dict[tuple[str, str, str], str | None] = {}
+    previous: dict[tuple[str, str, str, str], str | None] = {}
     found = []
     for record in sorted(records, key=lambda r: r["startedAt"]):
         digest = _digest(record)
@@ -110,14 +112,36 @@ def deployments(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]
 def rollbacks(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Deployments whose output digest equals an earlier deployment's of the same group: the
     id of each, mapped to the id of the earlier record it returned to."""
-    seen: dict[tuple[tuple[str, str, str], str], str] = {}
+    return _rollbacks(deployments(records))
+
+
+def _rollbacks(listed: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """``rollbacks`` of deployments already listed (oldest first)."""
+    seen: dict[tuple[tuple[str, str, str, str], str], str] = {}
     found = {}
-    for record in deployments(records):
+    for record in listed:
         key = (_group(record), _digest(record) or "")
         if key in seen:
             found[record["id"]] = seen[key]
         seen[key] = record["id"]
     return found
+
+
+class _Events:
+    """Events by the revision they name, so each record finds its own without a scan."""
+
+    def __init__(self, events: Iterable[ClusterEvent]) -> None:
+        self.all = list(events)
+        self.by_revision: dict[str, list[ClusterEvent]] = {}
+        for event in self.all:
+            self.by_revision.setdefault(event.revision or "", []).append(event)
+
+    def about(self, record: Mapping[str, Any]) -> list[ClusterEvent]:
+        """The events about the record's manifest commit (``journey.events_for``)."""
+        commit = ((record.get("manifest") or {}).get("commit") or "").lower()
+        if len(commit) in (40, 64):  # a full commit: the revision itself
+            return events_for(record, self.by_revision.get(commit, []))
+        return events_for(record, self.all)  # a short one matches revisions by prefix
 
 
 def _marked(marks: Iterable[Mark], *kinds: str) -> set[str]:
@@ -128,11 +152,17 @@ def failures(
     records: Iterable[Mapping[str, Any]], events: Sequence[ClusterEvent], marks: Sequence[Mark]
 ) -> set[str]:
     """The ids of the deployments that failed (``DEFINITIONS["changeFailureRate"]``)."""
-    listed = deployments(records)
-    rolled = set(rollbacks(listed)) | _marked(marks, "rollback")
+    return _failures(deployments(records), _Events(events), marks)
+
+
+def _failures(
+    listed: Sequence[Mapping[str, Any]], events: _Events, marks: Sequence[Mark]
+) -> set[str]:
+    """``failures`` among deployments already listed (oldest first)."""
+    rolled = set(_rollbacks(listed)) | _marked(marks, "rollback")
     failed = _marked(marks, "failed")
-    failed |= {r["id"] for r in listed if any(e.state == "failed" for e in events_for(r, events))}
-    last: dict[tuple[str, str, str], str] = {}
+    failed |= {r["id"] for r in listed if any(e.state == "failed" for e in events.about(r))}
+    last: dict[tuple[str, str, str, str], str] = {}
     for record in listed:
         group = _group(record)
         if record["id"] in rolled and group in last:
@@ -154,26 +184,23 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def _recoveries(
-    listed: Sequence[Mapping[str, Any]],
-    starts: set[str],
-    failed: set[str],
-    events: Sequence[ClusterEvent],
+    listed: Sequence[Mapping[str, Any]], starts: set[str], failed: set[str], events: _Events
 ) -> dict[str, float]:
     """Seconds from each failed deployment of ``starts`` to the next one of its group that did
     not fail."""
     found = {}
-    for index, record in enumerate(listed):
-        if record["id"] not in starts:
-            continue
-        start = deployed_at(record, events)
-        later = (
-            r for r in listed[index + 1 :] if _group(r) == _group(record) and r["id"] not in failed
-        )
-        recovered = next(later, None)
-        end = deployed_at(recovered, events) if recovered else None
-        if start and end:
-            found[record["id"]] = (end - start).total_seconds()
-    return found
+    recovery: dict[tuple[str, str, str, str], Mapping[str, Any]] = {}  # next good one, by group
+    for record in reversed(listed):
+        group = _group(record)
+        recovered = recovery.get(group)
+        if record["id"] in starts and recovered is not None:
+            start = deployed_at(record, events.about(record))
+            end = deployed_at(recovered, events.about(recovered))
+            if start and end:
+                found[record["id"]] = (end - start).total_seconds()
+        if record["id"] not in failed:
+            recovery[group] = record
+    return dict(reversed(found.items()))  # in the order of ``listed``
 
 
 def dora(
@@ -184,17 +211,17 @@ def dora(
     until: datetime,
 ) -> list[Figure]:
     """The five DORA figures over [since, until), from the given records (history included)."""
-    history, seen, noted = list(records), list(events), list(marks)
+    history, seen, noted = list(records), _Events(events), list(marks)
     listed = deployments(history)
     window = [r for r in listed if _in(r, since, until)]
     ids = tuple(r["id"] for r in window)
-    failed_ever = failures(history, seen, noted)
+    failed_ever = _failures(listed, seen, noted)
     failed = failed_ever & set(ids)
     days = (until - since).total_seconds() / 86400
-    leads = {r["id"]: lead_time(r, seen) for r in window}
+    leads = {r["id"]: lead_time(r, seen.about(r)) for r in window}
     timed = {k: v.total_seconds() for k, v in leads.items() if v is not None}
     recovered = _recoveries(listed, failed, failed_ever, seen)
-    rework = (set(rollbacks(history)) | _marked(noted, "rollback", "hotfix")) & set(ids)
+    rework = (set(_rollbacks(listed)) | _marked(noted, "rollback", "hotfix")) & set(ids)
     return [
         Figure(
             "deploymentFrequency",

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.records.journey import commit_url, events_for, pull_request_url
+from fabrikate.records.stores.facts import Facts
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent
@@ -156,11 +157,9 @@ def cluster_states(record: Mapping[str, Any], events: Iterable[ClusterEvent]) ->
 
 
 def record_type(record: Mapping[str, Any]) -> str:
-    """``pr`` (a pull request validation run), ``pipeline`` (a CI run) or ``manual``."""
-    ci = record.get("ci") or {}
-    if ci.get("validationOnly"):
-        return "pr"
-    return "pipeline" if ci.get("provider") not in (None, "local") else "manual"
+    """``pr`` (a pull request validation run), ``pipeline`` (a CI run) or ``manual`` (the
+    store's meaning of the ``type`` filter)."""
+    return Facts.of(record).kind
 
 
 def author_name(record: Mapping[str, Any]) -> str | None:

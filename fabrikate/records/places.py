@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import NotFound
 from fabrikate.records.matrix import Clusters
-from fabrikate.records.overview import record_state, services, summary
+from fabrikate.records.overview import cluster_states, record_state, services, summary
 from fabrikate.records.stores.facts import order_key
 
 if TYPE_CHECKING:
@@ -36,8 +36,10 @@ def ring(store: Store, name: str) -> dict[str, Any]:
         if r.get("ring") == default
         for i in services(r)
     }
+    clusters = Clusters.load(store, mine, None)
     listed = []
     for record in mine:
+        events = clusters.about(record)
         for item in services(record):
             other = base.get(_service_key(record, item))
             listed.append(
@@ -47,7 +49,8 @@ def ring(store: Store, name: str) -> dict[str, Any]:
                     "environment": record["environment"],
                     "recordId": record["id"],
                     "startedAt": record["startedAt"],
-                    "state": record_state(record),
+                    "state": record_state(record, events),
+                    "clusters": cluster_states(record, events),
                     "route": f'curl -sS -H "Ring: {name}" "$HOST/{item["service"]}"',
                     "defaultVersion": other[1]["version"] if other else None,
                     "defaultRecordId": other[0]["id"] if other else None,

@@ -54,6 +54,7 @@ SCAN = 2000  # records one page may read past collapsed or filtered-out ones bef
 EVENTS = 500  # events read for one record or one cluster
 METRIC_RECORDS = 50_000  # records one metrics answer reads (the window and the one before)
 MARK_BATCH = 500  # record ids asked for marks at once
+GROUPINGS = ("environment", "ring", "service")  # what metrics may group by
 
 
 def _limit(limit: int) -> int:
@@ -195,9 +196,16 @@ def _window(filters: Filters, window: str) -> tuple[datetime, datetime]:
     return start, until
 
 
-def metrics(store: Store, filters: Filters, *, window: str = "30d") -> dict[str, Any]:
-    """The DORA figures per (environment, ring, service) over the window; a rollback is looked
-    for in the window and the one before it."""
+def metrics(
+    store: Store, filters: Filters, *, window: str = "30d", by: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The DORA figures over the window per group: ``by`` environment and ring (and service
+    when a service is filtered), or the given ones of ``GROUPINGS``. Within a group, figures
+    follow each (scope, environment, ring, service); a rollback is looked for in the window
+    and in one as long before it."""
+    keys = tuple(by) if by is not None else GROUPINGS[: 3 if filters.service else 2]
+    if not set(keys) <= set(GROUPINGS):
+        raise InputError(f"group by {', '.join(keys)[:60]!r}: want some of {', '.join(GROUPINGS)}")
     since, until = _window(filters, window)
     history_from = since - (until - since)
     query = filters.query(since=history_from.isoformat(), until=until.isoformat())
@@ -210,23 +218,21 @@ def metrics(store: Store, filters: Filters, *, window: str = "30d") -> dict[str,
     for start in range(0, len(ids), MARK_BATCH):
         for mark in store.marks(ids[start : start + MARK_BATCH]):
             marks.setdefault(mark.record_id, []).append(mark)
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for record in records:
-        key = (record["environment"], record.get("ring") or "", record.get("service") or "")
-        groups.setdefault(key, []).append(record)
+        groups.setdefault(tuple(record.get(k) or "" for k in keys), []).append(record)
     return {
         "since": since.isoformat(),
         "until": until.isoformat(),
+        "by": list(keys),
         "records": len(records),
         "truncated": len(records) == METRIC_RECORDS,
         "groups": [
             {
-                "environment": env,
-                "ring": ring_name or None,
-                "service": service or None,
+                **{k: dict(zip(keys, key, strict=True)).get(k) or None for k in GROUPINGS},
                 "figures": _figures(group, by_revision, marks, since, until),
             }
-            for (env, ring_name, service), group in sorted(groups.items())
+            for key, group in sorted(groups.items())
         ],
     }
 

@@ -287,7 +287,13 @@ def test_read_commands_work_on_a_read_only_store_and_change_nothing(tmp_path: Pa
     subprocess.run(["chattr", "+i", str(db), str(store)], check=True)
     try:
         url = f"sqlite:///{db}"
-        for args in (["records", "list"], ["records", "export"], ["deployment", "get"]):
+        for args in (
+            ["records", "list"],
+            ["records", "export"],
+            ["records", "log", "--component", "app"],
+            ["status"],
+            ["deployment", "get"],
+        ):
             result = CliRunner().invoke(main, [*args, "--records", url], catch_exceptions=False)
             assert result.exit_code == 0, result.stderr
         listed = CliRunner().invoke(main, ["records", "list", "--records", url, "--output", "json"])
@@ -400,9 +406,16 @@ def test_a_token_is_never_sent_on_to_the_host_a_redirect_names(
 
 
 def test_read_commands_create_no_store_of_any_kind(store_url: str, tmp_path: Path) -> None:
-    for args in (["records", "list"], ["deployment", "get"]):
+    # mark and prune write, but only to a store that exists.
+    for args in (
+        ["records", "list"],
+        ["status"],
+        ["records", "mark", "abcd1234", "--failed"],
+        ["records", "prune", "--older-than", "1d"],
+        ["deployment", "get"],
+    ):
         code, err = fab(*args, "--records", store_url)
-        assert code == 1 and len(errors(err)) == 1, err
+        assert code == 1 and len(errors(err)) == 1, (args, err)
     if store_url.startswith("sqlite"):
         assert not (tmp_path / "records.db").exists()
     elif store_url.startswith("postgresql"):

@@ -24,6 +24,7 @@ FORMATS: dict[str, tuple[str, ...] | None] = {
     "cache info": ("text", "json", "yaml"),
     "cache prune": None,
     "completion": None,
+    "dashboard export": None,
     "deployment create": None,
     "deployment get": ("text", "json", "yaml"),
     "diff": ("text", "json", "markdown"),
@@ -36,10 +37,14 @@ FORMATS: dict[str, tuple[str, ...] | None] = {
     "records diff": ("text", "json", "yaml"),
     "records export": ("json", "jsonl", "yaml"),
     "records list": ("text", "json", "yaml"),
+    "records log": ("text", "json", "yaml"),
+    "records mark": None,
+    "records prune": ("text", "json", "yaml"),
     "records show": ("json", "yaml"),
     "remove": None,
     "schema": ("json", "yaml"),
     "set": None,
+    "status": ("text", "json", "yaml"),
     "validate": ("text", "json", "yaml"),
     "vendor": None,
     "version": ("text", "json", "yaml"),
@@ -143,9 +148,8 @@ def test_each_format_prints_what_it_names(tmp_path: Path, monkeypatch: pytest.Mo
     for env in ("prod", "prod"):
         assert fab("generate", env, "-C", "hld", "--records", url)[0] == 0
     assert (tmp_path / "records.db").is_file()
-    first, second = (
-        r["id"] for r in json.loads(fab("records", "list", "--records", url, "-o", "json")[1])
-    )
+    listed = json.loads(fab("records", "list", "--all", "--records", url, "-o", "json")[1])
+    first, second = (r["id"] for r in listed["items"])
     stage = ["--p1", "1", "--image-tag", "web-1", "--commit-id", "abc", "--service", "web"]
     assert fab("deployment", "create", "--records", url, "-p", "site", *stage)[0] == 0
     runs = {
@@ -156,8 +160,11 @@ def test_each_format_prints_what_it_names(tmp_path: Path, monkeypatch: pytest.Mo
         "records diff": ["records", "diff", second, first, "--records", url],
         "records export": ["records", "export", "--records", url],
         "records list": ["records", "list", "--records", url],
+        "records log": ["records", "log", "--component", "web", "--records", url],
+        "records prune": ["records", "prune", "--older-than", "0d", "--dry-run", "--records", url],
         "records show": ["records", "show", first, "--records", url],
         "schema": ["schema", "config"],
+        "status": ["status", "--records", url],
         "validate": ["validate", "hld", "prod"],
         "version": ["version"],
     }

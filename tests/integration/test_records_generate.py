@@ -309,13 +309,14 @@ def test_cli_list_show_diff_export(tree, db: str) -> None:
     shown = json.loads(runner.invoke(main, ["records", "show", new[:6]]).output)
     assert shown["rowKey"] == new
     diffed = runner.invoke(main, ["records", "diff", old, new])
-    assert "image web StatefulSet/sts db: postgres:16 -> postgres:17" in diffed.output
+    assert "image web/StatefulSet/sts/db: postgres:16 -> postgres:17" in diffed.output
     assert "redis" not in diffed.output
     exported = json.loads(runner.invoke(main, ["records", "export", "--output", "json"]).output)
     assert [r["rowKey"] for r in exported] == [new, old]
-    assert runner.invoke(main, ["records", "list", "--since", "1d", "--env", "qa"]).output == ""
+    empty = runner.invoke(main, ["records", "list", "--since", "1d", "--env", "qa"]).output
+    assert empty.splitlines()[1:] == ["no records"]
     bad = runner.invoke(main, ["records", "list", "--since", "yesterday"])
-    assert bad.exit_code == 1 and "--since 'yesterday'" in bad.output
+    assert bad.exit_code == 1 and "since 'yesterday'" in bad.output
 
 
 def test_cli_deployment_create_and_get(db: str) -> None:

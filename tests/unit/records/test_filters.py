@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fabrikate.errors import InputError
-from fabrikate.records.filters import Filters, Page, cursor_after, read_cursor
+from fabrikate.records.filters import (
+    Filters,
+    Page,
+    cursor_after,
+    read_cursor,
+    read_row_cursor,
+    row_cursor,
+)
 
 
 class MultiDict(dict):
@@ -94,6 +101,12 @@ def test_cursors_round_trip_and_bad_ones_are_input_errors() -> None:
     for bad in ("%%%", "bm90LWEtdGltZXxpZA", "MjAyNi0wMy0wMQ", "x" * 300):
         with pytest.raises(InputError, match="bad cursor"):
             read_cursor(bad)
+
+
+def test_row_cursors_carry_any_scope_and_service_name() -> None:
+    assert read_row_cursor(row_cursor("team|a", "svc|1")) == ("team|a", "svc|1")
+    with pytest.raises(InputError, match="bad cursor"):
+        read_row_cursor(cursor_after({"startedAt": "2026-03-01", "id": "x"}))
 
 
 def test_a_page_as_data() -> None:

@@ -110,6 +110,21 @@ def test_cluster_pivot_shows_what_each_cluster_reports(store: Store) -> None:
     }
 
 
+def test_rows_come_in_pages_with_the_same_columns(store: Store) -> None:
+    whole = matrix(store, Filters())
+    first = matrix(store, Filters(), limit=1)
+    assert [r["service"] for r in first["rows"]] == ["api"]
+    assert first["columns"] == whole["columns"] and first["rows"][0] == whole["rows"][0]
+    second = matrix(store, Filters(), limit=1, cursor=first["next"])
+    assert [r["service"] for r in second["rows"]] == ["web"] and second["next"] is None
+    by_cluster = matrix(store, Filters(), pivot="cluster", limit=1)
+    assert [r["service"] for r in by_cluster["rows"]] == ["api"]
+    with pytest.raises(InputError, match="bad cursor"):
+        matrix(store, Filters(), limit=1, cursor="@@@")
+    with pytest.raises(InputError, match="limit 0"):
+        matrix(store, Filters(), limit=0)
+
+
 def test_an_unknown_pivot_is_an_input_error(store: Store) -> None:
     with pytest.raises(InputError, match="pivot 'sideways'"):
         matrix(store, Filters(), pivot="sideways")
@@ -121,6 +136,7 @@ def test_an_empty_store_has_an_empty_matrix(new_store: Callable[[], Store]) -> N
         "columns": [],
         "rows": [],
         "clusters": [],
+        "next": None,
     }
 
 

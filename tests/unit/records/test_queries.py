@@ -201,6 +201,7 @@ def test_a_ring_against_the_default_ring_and_leftovers(rings: Store) -> None:
     listed = {s["service"]: s for s in answer["services"]}
     assert listed["api"]["version"] == "1.1.0" and listed["api"]["defaultVersion"] == "1.0.0"
     assert listed["api"]["sameAsDefault"] is False and listed["web"]["sameAsDefault"] is True
+    assert listed["api"]["state"] == "committed" and listed["api"]["clusters"] == {}
     assert answer["leftovers"] == ["retired"]
     assert ring(rings, "main")["default"] is True
     with pytest.raises(NotFound, match="no ring 'gold'"):
@@ -228,23 +229,41 @@ def test_a_cluster_page(history: tuple) -> None:
 
 
 def test_metrics_per_group_with_definitions(rings: Store) -> None:
-    since = T0 - H
-    answer = metrics(rings, Filters(since=since.isoformat(), until=(T0 + 3 * H).isoformat()))
+    window = Filters(since=(T0 - H).isoformat(), until=(T0 + 3 * H).isoformat())
+    answer = metrics(rings, window, by=("environment", "ring", "service"))
     keys = [(g["environment"], g["ring"], g["service"]) for g in answer["groups"]]
     assert ("prod", "canary", "api") in keys and ("prod", "retired", "api") in keys
-    group = next(
-        g
-        for g in answer["groups"]
-        if (g["environment"], g["ring"], g["service"]) == ("prod", "main", "api")
-    )
+    group = answer["groups"][keys.index(("prod", "main", "api"))]
     figures = {f["key"]: f for f in group["figures"]}
     assert figures["deploymentFrequency"]["count"] == 1
     assert figures["deploymentFrequency"]["records"] == [make_record("a-main")["id"]]
     assert figures["leadTime"]["definition"].startswith("Median")
-    retired = next(g for g in answer["groups"] if g["ring"] == "retired")
+    retired = answer["groups"][keys.index(("prod", "retired", "api"))]
     assert retired["figures"][0]["count"] == 0  # before the window: history only
+
+
+def test_metrics_group_by_environment_and_ring_unless_told(rings: Store) -> None:
+    window = Filters(since=(T0 - H).isoformat(), until=(T0 + 3 * H).isoformat())
+    answer = metrics(rings, window)
+    assert answer["by"] == ["environment", "ring"]
+    keys = [(g["environment"], g["ring"], g["service"]) for g in answer["groups"]]
+    assert keys == [
+        ("dev", "main", None),
+        ("prod", "canary", None),
+        ("prod", "main", None),
+        ("prod", "retired", None),
+    ]
+    main = {f["key"]: f for f in answer["groups"][2]["figures"]}
+    assert main["deploymentFrequency"]["count"] == 2  # api and web, each its own history
+    one = metrics(rings, Filters(service="web", since=window.since, until=window.until))
+    assert [(g["ring"], g["service"]) for g in one["groups"]] == [
+        ("canary", "web"),
+        ("main", "web"),
+    ]
     with pytest.raises(InputError, match="window 'forever'"):
         metrics(rings, Filters(), window="forever")
+    with pytest.raises(InputError, match="group by 'colour'"):
+        metrics(rings, window, by=("colour",))
 
 
 def test_health(history: tuple, new_store: Callable[[], Store]) -> None:
@@ -254,3 +273,18 @@ def test_health(history: tuple, new_store: Callable[[], Store]) -> None:
     assert answer["ok"] is True and answer["lastRecord"]["id"] == newest_first[0]["id"]
     assert list(answer["clusters"]) == ["east"]
     assert health(new_store()) == {"ok": True, "lastRecord": None, "clusters": {}}
+
+
+def test_compare_names_a_component_of_a_tree_as_its_service(
+    new_store: Callable[[], Store],
+) -> None:
+    store = new_store()
+    main = make_record("t-main", ring="main", tag="1.0", at=T0, **RINGS)  # no service: a tree
+    canary = make_record("t-canary", ring="canary", tag="1.1", at=T0 + H, **RINGS)
+    pr = make_record("t-pr", ring="canary", tag="9.9", at=T0 + 2 * H, reason="pull_request")
+    for record in (main, canary, pr):
+        store.add(record)
+    answer = compare(store, "ring:main", "ring:canary", service="api")
+    assert (answer["a"]["recordId"], answer["b"]["recordId"]) == (main["id"], canary["id"])
+    with pytest.raises(NotFound, match="ring 'canary' with service 'db'"):
+        compare(store, main["id"], "ring:canary", service="db")

@@ -15,7 +15,7 @@ from fabrikate.records.ci import detect, pull_request
 from fabrikate.records.gitinfo import pr_from_message, repo_name
 from fabrikate.records.images import extract_images, parse_documents, parse_image
 from fabrikate.records.mask import mask_text, strip_credentials
-from fabrikate.records.view import diff, diff_text, parse_since
+from fabrikate.records.view import parse_since
 
 
 @pytest.mark.parametrize(
@@ -162,48 +162,6 @@ def test_parse_since() -> None:
     assert parse_since("2025-01-02") == "2025-01-02T00:00:00+00:00"
     with pytest.raises(InputError, match="--since"):
         parse_since("last week")
-
-
-def test_diff_reports_versions_and_images() -> None:
-    old = {
-        "rowKey": "a" * 12,
-        "output": {"digest": "1"},
-        "components": [
-            {"logicalPath": "c", "version": "1", "type": "helm"},
-            {"logicalPath": "gone", "type": "static"},
-        ],
-        "images": [
-            {
-                "component": "c",
-                "kind": "Deployment",
-                "workload": "w",
-                "container": "x",
-                "containerType": "containers",
-                "image": "i:1",
-            }
-        ],
-    }
-    new = {
-        "rowKey": "b" * 12,
-        "output": {"digest": "2"},
-        "components": [{"logicalPath": "c", "version": "2", "type": "helm"}],
-        "images": [
-            {
-                "component": "c",
-                "kind": "Deployment",
-                "workload": "w",
-                "container": "x",
-                "containerType": "containers",
-                "image": "i:2",
-            }
-        ],
-    }
-    changes = diff(old, new)
-    assert changes["components"] == [
-        {"logicalPath": "c", "change": "changed", "fields": {"version": ["1", "2"]}},
-        {"logicalPath": "gone", "change": "removed"},
-    ]
-    assert "image c Deployment/w x: i:1 -> i:2" in diff_text(changes)
 
 
 def test_store_urls(tmp_path) -> None:

@@ -1,0 +1,168 @@
+"""Every page of the dashboard as data: what the query layer answers, and the template that
+shows it. The server renders them as HTML and as their ``/api/v1/`` JSON twins; the static
+export renders the same ones to files.
+
+    page = PAGES["deployment"](store, "3f2a", {})
+    page.data        # the JSON twin (credentials masked)
+    page.template    # 'deployment.html'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fabrikate.errors import InputError
+from fabrikate.records import queries
+from fabrikate.records.mask import mask_tree
+from fabrikate.records.matrix import PIVOTS
+
+if TYPE_CHECKING:
+    from fabrikate.records.stores.base import Store
+
+__all__ = ["PAGES", "Page", "PageFunction"]
+
+MAX_LIMIT = 200
+_WINDOW_DEFAULT = "30d"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page: its template and title, its data (the JSON twin), and what only the HTML
+    needs (the filters in force, say)."""
+
+    template: str
+    title: str
+    data: dict[str, Any]
+    view: dict[str, Any] = field(default_factory=dict)
+
+
+PageFunction = Callable[["Store", "str | None", Mapping[str, str]], Page]
+
+
+def _filters(params: Mapping[str, str], *own: str) -> queries.Filters:
+    """The filters of a page's query, which also takes the parameters ``own``."""
+    return queries.Filters.from_params(params, allow=own)
+
+
+def _only(params: Mapping[str, str], *own: str) -> None:
+    """A page that takes no filters refuses any other parameter."""
+    extra = sorted(k for k in params if k not in own)
+    if extra:
+        wanted = f" (want {', '.join(own)})" if own else ""
+        raise InputError(f"unknown parameter {extra[0][:40]!r}{wanted}")
+
+
+def _limit(text: str | None, default: int) -> int:
+    if text is None or text == "":
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise InputError(f"limit {text[:20]!r}: want a whole number from 1 to {MAX_LIMIT}")
+    return int(text)
+
+
+def _flag(name: str, text: str | None) -> bool:
+    if text in (None, "", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise InputError(f"{name} {text[:20]!r}: want true or false")
+
+
+def _masked(data: Any) -> dict[str, Any]:
+    return dict(mask_tree(data))
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def matrix(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+    """What runs where: services by rings within environments and clusters."""
+    pivot = params.get("pivot") or "ring"
+    filters = _filters(params, "pivot")
+    data = _masked(queries.matrix(store, filters, pivot=pivot))
+    view = {"filters": filters.to_params(), "pivot": pivot, "pivots": PIVOTS, "asOf": _now()}
+    return Page("matrix.html", "What runs where", data, view)
+
+
+def deployments(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+    """Deployments, newest first, filtered, a page at a time."""
+    filters = _filters(params, "cursor", "limit", "all", "refresh")
+    show_all = _flag("all", params.get("all"))
+    page = queries.deployments(
+        store,
+        filters,
+        cursor=params.get("cursor") or None,
+        limit=_limit(params.get("limit"), 50),
+        collapse=not show_all,
+    )
+    view = {"filters": filters.to_params(), "all": show_all, "asOf": _now()}
+    return Page("deployments.html", "Deployments", _masked(page.to_data()), view)
+
+
+def deployment(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+    """One deployment: its journey, components, images, validation, raw record."""
+    _only(params)
+    data = _masked(queries.deployment(store, key or ""))
+    record_id = (data.get("record") or {}).get("rowKey") or key
+    return Page("deployment.html", f"Deployment {record_id}", data, {"asOf": _now()})
+
+
+def compare(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+    """Two records, environments or rings side by side."""
+    _only(params, "a", "b", "service")
+    a, b = params.get("a", "").strip(), params.get("b", "").strip()
+    if not a or not b:
+        raise InputError("compare needs a and b (record ids, environments or rings)")
+    service = params.get("service") or None
+    data = _masked(queries.compare(store, a, b, service=service))
+    view = {"a": a, "b": b, "service": service or ""}
+    return Page("compare.html", f"Compare {a} and {b}", data, view)
+
+
+def environment(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+    """Consecutive generations of one environment with what changed between them."""
+    _only(params, "cursor", "limit")
+    page = queries.environment_history(
+        store, key or "", cursor=params.get("cursor") or None, limit=_limit(params.get("limit"), 20)
+    )
+    data = _masked(page.to_data())
+    return Page("environment.html", f"Environment {key}", data, {"environment": key})
+
+
+def ring(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+    """One ring: branch, default flag, route check, services against the default ring."""
+    _only(params)
+    data = _masked(queries.ring(store, key or ""))
+    return Page("ring.html", f"Ring {key}", data)
+
+
+def cluster(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+    """One cluster: the last event per object, the applied revision, health."""
+    _only(params)
+    data = _masked(queries.cluster(store, key or ""))
+    return Page("cluster.html", f"Cluster {key}", data)
+
+
+def metrics(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+    """DORA figures per environment, ring and service, each with its definition."""
+    filters = _filters(params, "window")
+    window = params.get("window") or _WINDOW_DEFAULT
+    data = _masked(queries.metrics(store, filters, window=window))
+    view = {"filters": filters.to_params(), "window": window}
+    return Page("metrics.html", "Metrics", data, view)
+
+
+PAGES: dict[str, PageFunction] = {
+    "matrix": matrix,
+    "deployments": deployments,
+    "deployment": deployment,
+    "compare": compare,
+    "environment": environment,
+    "ring": ring,
+    "cluster": cluster,
+    "metrics": metrics,
+}
