@@ -120,7 +120,7 @@ class Store(abc.ABC):
         self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
     ) -> list[dict[str, Any]]:
         """The newest succeeded non-PR record per (scope, service, ring, environment), newest
-        first, as its glance (``overview.glance``: ``"glance": True``, no objects; ``get``
+        first, as its glance (``facts.glance``: ``"glance": True``, no objects; ``get``
         gives the whole record); read from what ``add`` maintains, never by a scan."""
 
     @abc.abstractmethod

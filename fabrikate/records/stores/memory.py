@@ -14,11 +14,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import RecordsError
-from fabrikate.records.overview import glance
 from fabrikate.records.stores.base import RecordQuery, Row, Store
 from fabrikate.records.stores.facts import (
     event_key,
     event_matches,
+    glance,
     latest_key,
     matches,
     order_key,

@@ -12,6 +12,8 @@ place and is backfilled from the JSON.
 
 from __future__ import annotations
 
+from fabrikate.records.stores.facts import GLANCE  # the glances' shape: opens rebuild others
+
 __all__ = [
     "EVENT_COLUMNS",
     "FACTS",
@@ -26,7 +28,6 @@ __all__ = [
 
 VERSION = 3
 FACTS = 2  # the first version with fact columns, events, marks and the change counter
-GLANCE = 1  # the shape of overview.glance: bump it when that changes, and opens rebuild them
 
 # Columns of fab_record that version 2 added, all nullable text (backfilled on migration).
 FACT_COLUMNS = (

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 from fabrikate.errors import RecordsError
 from fabrikate.records.stores import schema
 from fabrikate.records.stores.base import RecordQuery, Row, Store
-from fabrikate.records.stores.facts import Facts, latest_key, latest_of, matches, prunable
+from fabrikate.records.stores.facts import (
+    Facts,
+    glance,
+    latest_key,
+    latest_of,
+    matches,
+    prunable,
+)
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -193,8 +200,6 @@ class SqlStore(Store):
 
     def _rebuild_glances(self) -> None:
         """Every latest row's glance, made again from its record."""
-        from fabrikate.records.overview import glance
-
         ids = [row[0] for row in self.execute("SELECT record_id FROM fab_latest")]
         for records in self._records_of(ids):
             self.execute_many(
@@ -273,8 +278,6 @@ class SqlStore(Store):
             "ON CONFLICT DO NOTHING",
             [(name, record["id"]) for name in sorted(set(Facts.of(record).components))],
         )
-        from fabrikate.records.overview import glance
-
         key = latest_key(record)
         if key is None:
             return
@@ -392,10 +395,8 @@ class SqlStore(Store):
     def latest(
         self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
     ) -> list[dict[str, Any]]:
-        """The glance (``overview.glance``) of the newest succeeded non-PR record per (scope,
+        """The glance (``facts.glance``) of the newest succeeded non-PR record per (scope,
         service, ring, environment), newest first, from the latest rows."""
-        from fabrikate.records.overview import glance
-
         if self._old:  # read-only and old: no latest table to read
             found = self.query(RecordQuery(scope=scope, environment=environment))
             return [glance(record) for record in latest_of(found, ring=ring)]
