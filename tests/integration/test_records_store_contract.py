@@ -328,3 +328,18 @@ def test_threads_sharing_a_store_all_wake_on_one_write(store: Store, store_url: 
     for waiter in waiters:
         waiter.join()
     assert len(seen) == 3 and min(seen) > start
+
+
+def test_threads_sharing_a_store_write_without_losing_anything(store: Store) -> None:
+    def write(n: int) -> None:
+        for i in range(10):
+            store.add(_record(_day(1 + i)))
+            store.add_events([_event(_day(1 + i), name=f"t{n}-{i}")])
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert len(store.query(RecordQuery())) == 40
+    assert len(store.events()) == 40

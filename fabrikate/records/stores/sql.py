@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import astuple
@@ -21,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 from fabrikate.errors import RecordsError
 from fabrikate.records.stores import schema
 from fabrikate.records.stores.base import RecordQuery, Row, Store
-from fabrikate.records.stores.facts import Facts, latest_key, latest_of, matches, prunable
+from fabrikate.records.stores.facts import (
+    Facts,
+    glance,
+    latest_key,
+    latest_of,
+    matches,
+    prunable,
+)
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -91,7 +99,12 @@ class SqlStore(Store):
     def transaction(self) -> Iterator[None]:
         """All-or-nothing for the statements inside (nested: part of the outer one). The
         outermost counts its writes once, at its end: one counter row updated thousands of
-        times in one transaction would make each update slower than the last."""
+        times in one transaction would make each update slower than the last. Threads sharing
+        the store take turns: a connection has one transaction at a time."""
+        with self.__dict__.setdefault("_transaction_lock", threading.RLock()):
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[None]:
         if self._depth:
             self._depth += 1
             try:
@@ -187,8 +200,6 @@ class SqlStore(Store):
 
     def _rebuild_glances(self) -> None:
         """Every latest row's glance, made again from its record."""
-        from fabrikate.records.stores.facts import glance
-
         ids = [row[0] for row in self.execute("SELECT record_id FROM fab_latest")]
         for records in self._records_of(ids):
             self.execute_many(
@@ -267,8 +278,6 @@ class SqlStore(Store):
             "ON CONFLICT DO NOTHING",
             [(name, record["id"]) for name in sorted(set(Facts.of(record).components))],
         )
-        from fabrikate.records.stores.facts import glance
-
         key = latest_key(record)
         if key is None:
             return
@@ -388,8 +397,6 @@ class SqlStore(Store):
     ) -> list[dict[str, Any]]:
         """The glance (``facts.glance``) of the newest succeeded non-PR record per (scope,
         service, ring, environment), newest first, from the latest rows."""
-        from fabrikate.records.stores.facts import glance
-
         if self._old:  # read-only and old: no latest table to read
             found = self.query(RecordQuery(scope=scope, environment=environment))
             return [glance(record) for record in latest_of(found, ring=ring)]
