@@ -54,6 +54,7 @@ bench: venv tools
 	FAB_HELM=$(HELM3) $(BIN)/python bench/generate.py
 
 	FAB_HELM=$(HELM3) $(BIN)/python bench/install.py
+	FAB_HELM=$(HELM3) $(BIN)/python bench/repos.py
 	$(BIN)/python bench/dashboard.py
 
 clean:

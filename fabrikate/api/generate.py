@@ -23,6 +23,7 @@ from fabrikate.errors import Diagnostic, ValidationFailed
 from fabrikate.hld.layout import output_dir
 from fabrikate.output import MANIFEST, WriteResult
 from fabrikate.settings import Settings
+from fabrikate.support.cache import held_writes
 
 __all__ = ["generate"]
 
@@ -65,7 +66,8 @@ def generate(
         from fabrikate.render.validation import check_kube_version
 
         kube_version = check_kube_version(kube_version)
-    with tree_lock(root, settings):
+    # Cache entries are written after the output, beside the record (``held_writes``).
+    with tree_lock(root, settings), held_writes() as held:
         stamped = UpToDate(root, environments, dest, settings) if incremental else None
         if stamped is not None:
             result = stamped.up_to_date()
@@ -81,6 +83,7 @@ def generate(
         with recording(root, environments, settings, result.keep_record) as run:
             try:
                 files = _generate(result, settings, walked.append, progress)
+                held.release()
                 if validate:
                     assert kube_version is not None
                     result.validation = _validate(result, kube_version)

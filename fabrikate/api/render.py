@@ -81,5 +81,6 @@ def render(
         inject_namespaces(result.components, renderer)
         result.timings["inject"] = time.perf_counter() - mark
     if cache is not None and renderer.misses:
-        cache.trim(["render", "inject", "parsed"], settings.render_cache_bytes, every=600)
+        kinds = ["render", "inject", "parsed", "timings"]
+        cache.trim(kinds, settings.render_cache_bytes, every=600)
     return tree

@@ -7,12 +7,12 @@ holds the root group, ``version`` and ``completion``, and puts the commands toge
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
 
 from fabrikate._version import __version__
-from fabrikate.cli import authoring, dashboard, generate, install, records, review, status
 from fabrikate.cli.base import (
     Command,
     echo_data,
@@ -26,9 +26,44 @@ from fabrikate.cli.exits import ERROR, SIGNAL, RootGroup
 __all__ = ["main"]
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+# Each command's module is imported when that command is looked up: a run pays for no other.
+COMMANDS = {
+    "generate": ("generate", "generate"),
+    "install": ("install", "install"),
+    "vendor": ("install", "vendor_command"),
+    "outdated": ("install", "outdated_command"),
+    "cache": ("install", "cache"),
+    "diff": ("review", "diff_command"),
+    "explain": ("review", "explain_command"),
+    "init": ("authoring", "init_command"),
+    "add": ("authoring", "add"),
+    "remove": ("authoring", "remove"),
+    "set": ("authoring", "set_command"),
+    "validate": ("authoring", "validate_command"),
+    "schema": ("authoring", "schema_command"),
+    "find": ("authoring", "find_command"),
+    "records": ("records", "records"),
+    "deployment": ("records", "deployment"),
+    "status": ("status", "status"),
+    "dashboard": ("dashboard", "dashboard"),
+}
 
 
-@click.group(cls=RootGroup, params=global_options(hidden=False), context_settings=CONTEXT)
+class Main(RootGroup):
+    """The root group, importing the module of a command (``COMMANDS``) when it is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, name = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"fabrikate.cli.{module}"), name)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=Main, params=global_options(hidden=False), context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="fab", message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool, records: str | None) -> None:
@@ -89,26 +124,5 @@ def completion_command(shell: str) -> None:
     click.echo(complete(main, {}, "fab", "_FAB_COMPLETE").source())
 
 
-for command in (
-    generate.generate,
-    install.install,
-    install.vendor_command,
-    install.outdated_command,
-    install.cache,
-    review.diff_command,
-    review.explain_command,
-    authoring.init_command,
-    authoring.add,
-    authoring.remove,
-    authoring.set_command,
-    authoring.validate_command,
-    authoring.schema_command,
-    authoring.find_command,
-    records.records,
-    records.deployment,
-    status.status,
-    dashboard.dashboard,
-    version,
-    completion_command,
-):
+for command in (version, completion_command):
     main.add_command(command)

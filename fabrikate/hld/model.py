@@ -14,7 +14,6 @@ import functools
 import importlib.util
 import json
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -114,93 +113,64 @@ def _validator(kind: str) -> Any:
 
 @functools.cache
 def _fast_check(kind: str) -> Any:
-    """fastjsonschema's compiled check: says only whether data is valid, in microseconds.
-
-    The generated code is compiled once per schema and kept in the cache as a code object. It
-    runs without importing fastjsonschema (whose import costs more than a whole no-op run): the
-    names it would import are supplied, since parsed YAML and JSON never hold a ``Decimal``.
-    """
-    import marshal
-
-    from fabrikate.support.cache import Cache, digest
-
-    cache = Cache.default()
-    key = digest("fastjsonschema", _fastjsonschema_version(), sys.version, schema_text(kind))
-    blob = cache.get("tools", key)
-    if blob is None:
-        code = _compile_check(kind)
-        cache.put("tools", key, marshal.dumps(code))
-    else:
-        code = marshal.loads(blob)
-    namespace: dict[str, Any] = {
-        "Decimal": _NoDecimal,
-        "JsonSchemaValueException": _Invalid,
-        "JsonSchemaValuesException": _Invalid,
-    }
-    exec(code, namespace)
-    check = namespace["validate"]
+    """The precompiled check of ``kind`` (``check_source``, shipped in ``hld/checks/``): says
+    only whether data is valid, in microseconds, and imports nothing."""
+    check = importlib.import_module(f"fabrikate.hld.checks.{kind}").validate
 
     def valid(data: Any) -> bool:
         try:
             check(data)
-        except ValueError:  # _Invalid, or fastjsonschema's own (a ValueError too)
+        except ValueError:  # the check's _Invalid
             return False
         return True
 
     return valid
 
 
-class _Invalid(ValueError):
-    """What the generated check raises in place of fastjsonschema's exceptions."""
-
-    def __init__(self, message: str, *args: Any, **details: Any) -> None:
-        super().__init__(message)
-
-
-class _NoDecimal:
-    """Stands for ``decimal.Decimal`` in the generated check: no parsed value is one."""
-
-
+CHECK_KINDS = ("component", "config")
 _GENERATED_IMPORTS = (
     "from decimal import Decimal",
     "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException",
 )
+_CHECK_HEADER = """\
+# Generated from fabrikate/schemas/{kind}.schema.json by fastjsonschema: do not edit.
+# Regenerate with `python scripts/schema-checks`; tests/unit/hld/test_model.py checks it is current.
+# fmt: off
+# ruff: noqa
+# mypy: ignore-errors
 
 
-def _compile_check(kind: str) -> Any:
-    """The generated check's code, without the imports whose names ``_fast_check`` supplies."""
+class _Invalid(ValueError):
+    def __init__(self, message, *args, **details):
+        super().__init__(message)
+
+
+class Decimal:  # no parsed YAML or JSON value is one
+    pass
+
+
+JsonSchemaValueException = JsonSchemaValuesException = _Invalid
+"""
+
+
+def check_source(kind: str) -> str:
+    """The source of ``hld/checks/<kind>.py``: fastjsonschema's code for the schema, with
+    stand-ins for the names it imports."""
     import fastjsonschema
 
-    source = fastjsonschema.compile_to_code(schema(kind))
+    source = fastjsonschema.compile_to_code(schema(kind), detailed_exceptions=False)
     lines = [line for line in source.splitlines() if line not in _GENERATED_IMPORTS]
     if any(line.startswith(("import ", "from ")) for line in lines):
-        lines = source.splitlines()  # a version that imports more: keep its imports
-    return compile("\n".join(lines), f"<{kind} schema>", "exec")
-
-
-def _fastjsonschema_version() -> str:
-    """Which fastjsonschema made the cached code, found without importing it."""
-    spec = importlib.util.find_spec("fastjsonschema")
-    if spec is None or spec.origin is None:
-        return "missing"
-    info = os.stat(spec.origin)
-    return f"{spec.origin}:{info.st_size}:{info.st_mtime_ns}"
+        raise RuntimeError(f"fastjsonschema's code for {kind} imports more: update check_source")
+    return _CHECK_HEADER.format(kind=kind) + "\n".join(lines) + "\n"
 
 
 def schema_errors(kind: str, data: Any, text: str, file: str) -> list[Any]:
     """The schema's errors for ``data`` (jsonschema ``ValidationError``s), sorted by path.
 
-    A text that validated before is remembered in the cache, and new texts are checked with
-    fastjsonschema first, so only an invalid file pays for importing jsonschema.
+    The precompiled check runs first, so only an invalid file pays for importing jsonschema.
     """
-    from fabrikate.support.cache import Cache, digest
-
-    cache = Cache.default()
-    key = digest(kind, Path(file).suffix, schema_text(kind), text)
-    if cache.has("validated", key):
-        return []
     if _fast_check(kind)(data):
-        cache.put("validated", key, b"")
         return []
     return sorted(_validator(kind).iter_errors(data), key=lambda e: list(e.absolute_path))
 

@@ -33,6 +33,7 @@ __all__ = [
     "SCHEMA",
     "SCHEMAS",
     "build_record",
+    "early_facts",
     "environments_name",
     "output_digest",
     "schema",
@@ -144,14 +145,27 @@ def _manifest(settings: Settings, path: str) -> dict[str, Any] | None:
     }
 
 
-def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
-    """The masked native record of ``run``; ``env`` is the process environment."""
+def early_facts(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
+    """What the record says of the HLD, known before the run ends: its git facts and rings."""
+    branch_hint = ci.detect(env, run.settings.ci_run_id)["branch"]
+    return {
+        "hld": hld_info(run.root, _FAB_FOLDERS, branch_hint, run.settings.git),
+        "rings": read_rings(run.root),
+    }
+
+
+def build_record(
+    run: Run, env: Mapping[str, str], early: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The masked native record of ``run``; ``env`` is the process environment, ``early`` what
+    ``early_facts`` found (else it is found now)."""
     from fabrikate._version import __version__
 
     settings = run.settings
     run_ci = ci.detect(env, settings.ci_run_id)
-    branch_hint = run_ci.pop("branch")
-    hld = hld_info(run.root, _FAB_FOLDERS, branch_hint, settings.git)
+    run_ci.pop("branch")
+    early = early or early_facts(run, env)
+    hld = dict(early["hld"])
     trailers = hld.pop("trailers", {})
     hld.pop("message", None)
     pr = settings.pr or ci.pull_request(env)
@@ -159,7 +173,7 @@ def build_record(run: Run, env: Mapping[str, str]) -> dict[str, Any]:
         hld["pr"] = pr
     if hld.get("commit"):
         hld["mergedBy"] = ci.actor(env, run_ci.get("reason")) or hld.get("mergedBy")
-    rings = read_rings(run.root)
+    rings = early["rings"]
     top = hld.pop("top", None)
     environment = environments_name(run.environments)
     facts = run.facts or _tree_facts(run, top)

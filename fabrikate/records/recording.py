@@ -50,6 +50,7 @@ def recording(
     # A required record's store is opened before anything is rendered or written: when it
     # cannot be reached, the run fails with nothing on disk changed.
     store = _open_required(settings) if settings.record_required else None
+    _prepare(run, with_store=store is None)
     try:
         yield run
     except KeyboardInterrupt as exc:
@@ -61,6 +62,29 @@ def recording(
     finally:
         run.finished = datetime.now(UTC)
         record_generation(run, store)
+
+
+def _prepare(run: Run, with_store: bool) -> None:
+    """Collect on a thread, while the run renders, what its record takes from outside the run:
+    the HLD's git facts and ring map as the run starts, and (``with_store``) the open store.
+    ``record_generation`` waits for it, so no record is lost."""
+    import threading
+    from concurrent.futures import Future
+
+    future: Future[tuple[dict[str, Any], Store | None]] = Future()
+
+    def collect() -> None:
+        try:
+            from fabrikate.records import build, images, objects  # noqa: F401 (imported early)
+
+            facts = build.early_facts(run, os.environ)
+            store = open_store(run.settings.records) if with_store else None
+            future.set_result((facts, store))
+        except BaseException as exc:  # handed to record_generation, which decides
+            future.set_exception(exc)
+
+    run.early = future
+    threading.Thread(target=collect, name="fab-record-facts", daemon=True).start()
 
 
 def _open_required(settings: Settings) -> Store | None:
@@ -80,12 +104,21 @@ def record_generation(run: Run, store: Store | None = None) -> dict[str, Any] | 
     from fabrikate.records.mask import mask_text
 
     try:
-        record = build_record(run, os.environ)
-        store = store or open_store(run.settings.records)
-        if store is None:
-            return None
-        with store:
-            write_record(store, record)
+        early: dict[str, Any] | None = None
+        opened: Store | None = None
+        if run.early is not None:
+            early, opened = run.early.result()
+        with contextlib.ExitStack() as closing:
+            if opened is not None:
+                closing.push(opened)  # closed even when building the record fails
+            record = build_record(run, os.environ, early)
+            target: Store | None = store or opened or open_store(run.settings.records)
+            if target is None:
+                return None
+            if target is not opened:
+                closing.push(target)
+            write_record(target, record)
+            url = target.url
     # A store that cannot be reached or written must not break the generation; a bug in
     # building the record is not caught here: it shows, as every bug does (exit 3).
     except (FabrikateError, OSError) as exc:
@@ -94,7 +127,7 @@ def record_generation(run: Run, store: Store | None = None) -> dict[str, Any] | 
             raise RecordsError(message + " (--record-required)") from exc
         _warn(run, message)
         return None
-    log.debug("recorded %s in %s", record["rowKey"], mask_text(store.url))
+    log.debug("recorded %s in %s", record["rowKey"], mask_text(url))
     if run.told is not None:
         run.told(record, [])
     return record

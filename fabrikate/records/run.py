@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -41,4 +42,7 @@ class Run:
     facts: dict[str, Any] | None = None  # the tree facts of an identical earlier run, reused
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     recorded: bool = True  # False: records are off, and nothing is built
+    # What the record takes from outside the run (git facts, ring map, the open store),
+    # collected on a thread while the run renders (``recording.prepare``).
+    early: Future[Any] | None = field(default=None, repr=False)
     told: Told | None = field(default=None, repr=False)

@@ -5,6 +5,7 @@ renders nothing).
     generator = generators(settings, cache)["helm"]
     key = generator.key(node)                  # the render cache key, or None: never cached
     documents = generator.documents(node, diagnostics)
+    first = generator.cost(node)               # the longest renders start first
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ class Generator(Protocol):
 
     def documents(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
         """``node``'s documents, made afresh; what it notices goes to ``diagnostics``."""
+        ...
+
+    def cost(self, node: ResolvedComponent) -> float:
+        """About how many seconds making ``node``'s documents takes (the longest start first)."""
+        ...
+
+    def took(self, node: ResolvedComponent, seconds: float) -> None:
+        """Hear how long making ``node``'s documents took (for the next run's ``cost``)."""
         ...
 
 

@@ -8,6 +8,7 @@ prints it (the one place helm 3 and 4 are made alike).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import threading
 from pathlib import Path
 
 from fabrikate._version import __version__
-from fabrikate.errors import Diagnostic, ProcessError
+from fabrikate.errors import Diagnostic, FabrikateError, Interrupted, ProcessError
 from fabrikate.hld import layout
 from fabrikate.hld.resolve import ResolvedComponent
 from fabrikate.render.documents import split_documents
@@ -42,8 +43,10 @@ class HelmGenerator:
         self.helm = Helm.of(settings, cache)
         self.cache = cache if remember else None  # remembers helm's version by its binary
         self._charts: dict[str, str] = {}  # chart folder -> digest of its files
+        self._sizes: dict[str, int] = {}  # chart folder -> how many files it has
         self._version: str | None = None
         self._lock = threading.Lock()
+        self._asked = False
 
     def key(self, node: ResolvedComponent) -> str | None:
         """The digest of the chart's files (each checked first) and of everything else."""
@@ -63,9 +66,31 @@ class HelmGenerator:
     def documents(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
         """``helm template`` of the chart, once its files passed the layout's checks."""
         chart = layout.checked_chart(node)
+        self._ask_version()
         if os.path.realpath(chart.path) not in self._charts:
             layout.chart_files(chart)  # helm follows links: check them before it runs
         return helm_template(node, chart.path, self.helm, diagnostics)
+
+    def cost(self, node: ResolvedComponent) -> float:
+        """The seconds ``node`` took last time (kept in the cache), else a guess from the
+        number of its chart's files."""
+        known = self.cache.get("timings", _timing_key(node)) if self.cache else None
+        with contextlib.suppress(ValueError):
+            if known:
+                return float(known)
+        try:
+            chart = layout.checked_chart(node)
+            real = os.path.realpath(chart.path)
+            if real not in self._sizes:
+                self._sizes[real] = len(layout.chart_files(chart))
+        except FabrikateError:  # rendering reports it
+            return 0.0
+        return 0.03 + 0.002 * self._sizes[real]  # helm's start, then a little per file
+
+    def took(self, node: ResolvedComponent, seconds: float) -> None:
+        """Remember how long ``helm template`` of ``node`` took, for the next run's order."""
+        if self.cache is not None:
+            self.cache.put("timings", _timing_key(node), f"{seconds:.4f}".encode())
 
     def chart_digest(self, chart: layout.Chart) -> str:
         """A digest of every file of a chart, computed once per run and chart folder (however
@@ -80,12 +105,31 @@ class HelmGenerator:
             found = self._charts[real] = digest(*parts)
         return found
 
+    def _ask_version(self) -> None:
+        """Ask helm its version on a thread, beside the first ``helm template``: the cache
+        key needs it once the template is done."""
+        if self._asked or self._version is not None:
+            return
+        self._asked = True
+
+        def ask() -> None:
+            # A failure (or an interrupt) is met again, and reported, by ``key``.
+            with contextlib.suppress(Exception, Interrupted):
+                self.version()
+
+        threading.Thread(target=ask, name="fab-helm-version", daemon=True).start()
+
     def version(self) -> str:
         """``helm version --short`` of the configured binary, remembered by the binary's stat."""
         with self._lock:
             if self._version is None:
                 self._version = version(self.helm.binary, self.cache)
             return self._version
+
+
+def _timing_key(node: ResolvedComponent) -> str:
+    """The timing entry of a component: its logical path and chart (no absolute path)."""
+    return digest("helm-time", node.id, node.component.path)
 
 
 def helm_template(

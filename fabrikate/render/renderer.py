@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 
 from fabrikate._version import __version__
@@ -35,16 +36,18 @@ class Renderer:
     _keys: dict[str, str | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     by_type: dict[str, Generator] = field(init=False)
+    empty: bool = field(init=False)  # the render cache has no entry: nothing is looked up
 
     def __post_init__(self) -> None:
         self.by_type = generators(self.settings, self.cache)
+        self.empty = self.cache is None or not self.cache.has_kind("render")
 
     def ready(self, node: ResolvedComponent) -> bool:
         """Whether ``cached`` would serve the component (checked without reading the entry)."""
         generator = self.by_type.get(node.component.type)
         if generator is None:
             return True
-        if self.cache is None:
+        if self.cache is None or self.empty:
             return False
         try:
             key = self.key(node, generator)
@@ -75,15 +78,23 @@ class Renderer:
         generator = self.by_type.get(node.component.type)
         if generator is None:
             return []
-        key = self.key(node, generator) if self.cache is not None else None
-        if key is None or self.cache is None:
+        if self.cache is None:
             return generator.documents(node, diagnostics)
-        ready = self.cached(node, diagnostics)
-        if ready is not None:
-            return ready
+        # An empty cache is not searched: the key (which may ask helm its version) is only
+        # needed for the new entry, once helm has run.
+        key = None if self.empty else self.key(node, generator)
+        if key is not None:
+            ready = self.cached(node, diagnostics)
+            if ready is not None:
+                return ready
         found: list[Diagnostic] = []
+        started = time.perf_counter()
         documents = generator.documents(node, found)
+        generator.took(node, time.perf_counter() - started)
         diagnostics.extend(found)
+        key = key or self.key(node, generator)
+        if key is None:
+            return documents
         entry = {"documents": documents, "warnings": [d.message for d in found]}
         self.cache.put("render", key, json.dumps(entry).encode())
         with self._lock:
@@ -101,6 +112,11 @@ class Renderer:
         injected = [inject_namespace(doc, namespace, scoped) for doc in documents]
         self.cache.put("inject", key, json.dumps(injected).encode())
         return injected
+
+    def cost(self, node: ResolvedComponent) -> float:
+        """About how many seconds rendering ``node`` takes (0 for a container)."""
+        generator = self.by_type.get(node.component.type)
+        return generator.cost(node) if generator is not None else 0.0
 
     def key(self, node: ResolvedComponent, generator: Generator) -> str | None:
         """The render cache key of a component (None: never cached), computed once per run."""

@@ -71,3 +71,10 @@ class StaticGenerator:
     def documents(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
         """Every document of the folder's files, in file name order."""
         return static_documents(node, diagnostics)
+
+    def cost(self, node: ResolvedComponent) -> float:
+        """Next to nothing: files are read, no program runs."""
+        return 0.0
+
+    def took(self, node: ResolvedComponent, seconds: float) -> None:
+        """Nothing to remember."""

@@ -72,7 +72,8 @@ class TreeRender:
         if self.renderer.ready(node):
             self.served.add(node.id)
         elif node.component.type == "helm":
-            self.started[node.id] = self.pool.submit(self.one, node)
+            cost = self.renderer.cost(node)  # the longest start first
+            self.started[node.id] = self.pool.submit(self.one, node, cost=cost)
 
     def visit(self, node: ResolvedComponent) -> None:
         """The walk's visit of a component with generate hooks (``hooked``): it is rendered,

@@ -64,6 +64,7 @@ class Request:
     mirror: str = ""
     pin: str = ""  # the locked commit (git) or exact chart version (helm)
     digest: str = ""  # the locked sha256 of the chart archive or http file
+    private: bool = False  # its hooks may change its files: it gets a copy of its own
 
     @property
     def shown(self) -> str:

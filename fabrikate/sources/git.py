@@ -3,12 +3,17 @@
     placed = GitFetcher(sources).place(Request("app", "git", "file:///srv/app.git", version="v1"),
                                        Path("components/app"))
 
-Each URL has one bare mirror, filled by shallow fetches of exactly the refs asked for. A commit or
-tag already in the mirror needs no network; a branch (or the default branch) is fetched once per
-run. ``plan`` groups the requests of sibling components by URL, so that each repository is
-fetched with one ``git fetch`` of all their refs (per-ref fetches are the fallback). The
-installed copy is its own small repository whose ``origin`` is the URL without credentials;
-tokens travel in an HTTP header given through the environment, never in a URL.
+Each URL has one bare mirror, a partial clone filled by shallow fetches of exactly the refs asked
+for, commits and trees only (``--filter=blob:none``; a server without filters sends the blobs too,
+as a plain shallow fetch). A checkout is sparse: the component's ``path`` and the sibling folders
+its definitions or its chart's ``file://`` dependencies reach, their blobs fetched as the checkout
+(kept in the cache, one per commit and folders) needs them. A commit or tag already in the mirror
+needs no network; a branch (or the default branch) is fetched once per run. ``plan`` groups the
+requests of sibling components by URL, so that each repository is fetched with one ``git fetch``
+of all their refs (per-ref fetches are the fallback). The installed copy is its own small
+repository whose ``origin`` is the URL without credentials; copies of one checkout share their
+files as hard links, unless a component has hooks (which may change them). Tokens travel in an
+HTTP header given through the environment, never in a URL.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from fabrikate.errors import (
     ToolNotFound,
 )
 from fabrikate.hld import installs
+from fabrikate.hld.model import COMPONENT_FILES
 from fabrikate.sources.base import Finish, Placed, Request, SourceRun, cause_of, staging, swap_in
 from fabrikate.sources.credentials import basic_auth, check_source
-from fabrikate.support.cache import slug, touch
+from fabrikate.support.cache import digest, slug, touch
+from fabrikate.support.fsutil import remove
 from fabrikate.support.process import Command, run
 from fabrikate.support.redact import redact_url
 
@@ -47,6 +54,9 @@ _FULL_SHA = re.compile(r"[0-9a-f]{40}")
 _REF = re.compile(r"[A-Za-z0-9._/+@-]+")
 # Fetched objects stay in one pack instead of a loose file each: copies of them are cheaper.
 _PACKED = {"fetch.unpackLimit": "1"}
+# Commits and trees only; a checkout fetches the blobs it needs (a server without filters sends
+# everything, as a plain shallow fetch).
+_FILTER = "--filter=blob:none"
 # What git's stderr says, and what to tell the user, most specific first.
 _CAUSES = (
     ("could not resolve host", "unknown host"),
@@ -104,7 +114,7 @@ class GitFetcher:
         mirror = mirror_path(self.sources, target.url)
         branch = "" if asked.version else asked.branch
         try:
-            self._checkout(mirror, sha, dest, _origin(asked), branch, finish)
+            self._checkout(mirror, sha, dest, _origin(asked), branch, finish, target, request)
         except _GitFailed as exc:
             raise FetchError(
                 f"cannot check out {sha[:12]} of {request.shown} into {dest}: "
@@ -201,7 +211,7 @@ class GitFetcher:
                 return {}
             if fresh:
                 with cache.building("git") as temp:
-                    _init(temp, bare=True)
+                    _init(temp, bare=True, origin=target.url)
                     os.rename(temp, mirror)
             first = [] if offline else [r for r in wanted if fresh or not r.version]
             refs = self._fetch_many(target, mirror, [wanted[r][1] for r in first])
@@ -218,9 +228,10 @@ class GitFetcher:
     def _fetch_many(self, target: _Target, mirror: Path, refspecs: list[str]) -> dict[str, str]:
         """Fetch ``refspecs`` (if any) shallowly in one go; return the mirror's refs."""
         if refspecs:
-            args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--depth", "1"]
+            args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--depth", "1", _FILTER]
             config = {**_PACKED, **target.auth}
-            self._run([*args, "--", target.url, *sorted(set(refspecs))], mirror, config)
+            _partial_mirror(mirror, target.url)
+            self._run([*args, "--", "origin", *sorted(set(refspecs))], mirror, config)
         return self._refs(mirror)
 
     def _pinned(
@@ -281,7 +292,7 @@ class GitFetcher:
                 sha = self._fetch(mirror, target, request)
             else:
                 with cache.building("git") as temp:
-                    _init(temp, bare=True)
+                    _init(temp, bare=True, origin=target.url)
                     sha = self._fetch(temp, target, request)
                     os.rename(temp, mirror)
             touch(mirror)
@@ -322,13 +333,14 @@ class GitFetcher:
     def _fetch_refs(
         self, repo: Path, target: _Target, request: Request, refs: list[str], depth: bool
     ) -> None:
-        args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head"]
+        args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", _FILTER]
         if depth:
             args += ["--depth", "1"]
         elif (repo / "shallow").exists():
             args.append("--unshallow")
         try:
-            self._run([*args, "--", target.url, *refs], repo, {**_PACKED, **target.auth})
+            _partial_mirror(repo, target.url)
+            self._run([*args, "--", "origin", *refs], repo, {**_PACKED, **target.auth})
         except _GitFailed as exc:
             cause = cause_of(exc.stderr, _CAUSES) or (
                 "not found" if "couldn't find remote ref" in exc.stderr.lower() else ""
@@ -371,14 +383,33 @@ class GitFetcher:
         return "" if changed else head
 
     def _checkout(
-        self, mirror: Path, sha: str, dest: Path, url: str, branch: str, finish: Finish | None
+        self,
+        mirror: Path,
+        sha: str,
+        dest: Path,
+        url: str,
+        branch: str,
+        finish: Finish | None,
+        target: _Target,
+        request: Request,
     ) -> None:
-        """Copy the prepared checkout of ``sha`` to ``dest``, set its branch and origin."""
-        prepared = self.sources.once(("checkout", url, sha), lambda: self._prepare(mirror, sha))
+        """Copy the prepared checkout of ``sha`` to ``dest`` (its files linked, unless the
+        component may change them), set its branch and origin."""
+        paths = _sparse_paths(request.path)
+        prepared, hooked = self.sources.once(
+            ("checkout", url, sha, paths), lambda: self._prepare(mirror, sha, paths, target)
+        )
+        private = request.private or hooked or finish is not None
         with staging(dest) as temp:
             work = temp / dest.name
             with self.sources.copying:
-                shutil.copytree(prepared, work, symlinks=True)
+                shutil.copytree(
+                    prepared,
+                    work,
+                    symlinks=True,
+                    ignore=_skip_note,
+                    copy_function=shutil.copy2 if private else _link_file,
+                )
             git_dir = work / ".git"
             if branch:
                 (git_dir / "refs" / "heads" / branch).parent.mkdir(parents=True, exist_ok=True)
@@ -387,40 +418,74 @@ class GitFetcher:
             with (git_dir / "config").open("a") as config:
                 config.write(f'[remote "origin"]\n\turl = {_quote(url)}\n')
                 config.write("\tfetch = +refs/heads/*:refs/remotes/origin/*\n")
+                config.write("\tpromisor = true\n\tpartialclonefilter = blob:none\n")
             if finish is not None:
                 finish(work)
             swap_in(work, dest)
 
-    def _prepare(self, mirror: Path, sha: str) -> Path:
-        """A checkout of ``sha`` in the cache, built once and then copied.
+    def _prepare(
+        self, mirror: Path, sha: str, paths: tuple[str, ...], target: _Target
+    ) -> tuple[Path, bool]:
+        """A checkout of ``sha`` in the cache (sparse: ``paths`` and the folders they reach),
+        built once and then copied; and whether the definitions in it have hooks.
 
-        It takes the mirror's objects as they are (a few shallow packs, far less than the full
-        clone Fabrikate made): linking them is much cheaper than a fetch from the mirror.
+        It takes the mirror's objects as they are (a few shallow packs): linking them is much
+        cheaper than a fetch from the mirror; the blobs it lacks then come from the remote.
+        A prepared checkout whose files changed since (through a linked copy) is built again.
         """
         cache = self.sources.cache
-        key = f"{mirror.name}-{sha[:20]}"
+        key = f"{mirror.name}-{sha[:20]}" + (f"-{digest(*paths)[:12]}" if paths else "")
         prepared = cache.folder("checkouts") / key
-        if prepared.is_dir():
+        found = _prepared(prepared)
+        if found is not None:
             touch(prepared)
-            return prepared
+            return prepared, found
         with cache.lock("checkouts", key):
-            if prepared.is_dir():
-                return prepared
+            found = _prepared(prepared)
+            if found is not None:
+                return prepared, found
+            remove(prepared)
             with cache.building("checkouts") as temp:
                 git_dir = temp / ".git"
-                _init(git_dir, bare=False)
+                _init(git_dir, bare=False, sparse=bool(paths))
                 with cache.lock("git", mirror.name):
-                    _link_objects(mirror, git_dir)
-                self._run(["checkout", "-q", "--detach", sha], git_dir, work_tree=temp)
+                    _link_objects(mirror, git_dir)  # commits and trees (all of it, unfiltered)
+                hooked = self._sparse_checkout(git_dir, sha, paths, target)
+                (git_dir / _NOTE).write_text(f"{int(hooked)} {_fingerprint(temp)}\n")
                 os.rename(temp, prepared)
-        return prepared
+        return prepared, hooked
+
+    def _sparse_checkout(
+        self, git_dir: Path, sha: str, paths: tuple[str, ...], target: _Target
+    ) -> bool:
+        """Check ``sha`` out beside ``git_dir``, only ``paths`` and the folders they reach
+        (the blobs it lacks fetched from the mirror's remote); whether the definitions checked
+        out have hooks."""
+        work = git_dir.parent
+        # The mirror's remote: the checkout fetches the blobs it lacks from there.
+        remote = {"remote.origin.url": target.url, "remote.origin.promisor": "true"}
+        config = {**_PACKED, **remote, "remote.origin.partialclonefilter": "blob:none"}
+        config.update(target.auth)
+        wanted = set(paths)
+        while True:
+            if paths:
+                patterns = "".join(f"/{_literal(path)}/\n" for path in sorted(wanted))
+                (git_dir / "info" / "sparse-checkout").write_text(patterns)
+            args = ["checkout", "-q", "--detach", sha] if wanted == set(paths) else ["read-tree"]
+            if args[0] == "read-tree":
+                args += ["-mu", "HEAD"]
+            self._run(args, git_dir, config, work_tree=work)
+            reached = _reached(work, wanted) if paths else set()
+            if reached <= wanted:
+                return _hooked(work)
+            wanted |= reached
 
     def remote_refs(self, request: Request) -> dict[str, str]:
         """The branches, tags (peeled) and HEAD of ``request.source``, by name (``fab
         outdated``; asks the remote)."""
         target = self._target(request)
         with self.sources.cache.building("git") as temp:
-            _init(temp, bare=True)
+            _init(temp, bare=True, partial=False)
             try:
                 out = self._run(
                     ["ls-remote", "--", target.url, "HEAD", "refs/heads/*", "refs/tags/*"],
@@ -442,10 +507,11 @@ class GitFetcher:
         """Copy commits of the cache's mirror of ``url`` into the bare repository ``into``,
         under ``refs`` (ref name to commit; ``HEAD`` is written detached), for a vendor folder."""
         mirror = mirror_path(self.sources, url)
-        _init(into, bare=True)
+        _init(into, bare=True, partial=False)
         shas = sorted(set(refs.values()))
         args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--depth", "1"]
         try:
+            self._complete(mirror, self._target(Request("vendor", "git", url)), shas)
             self._run([*args, "--", str(mirror), *(f"+{sha}:refs/fab/{sha}" for sha in shas)], into)
             for ref, sha in sorted(refs.items()):
                 if ref == "HEAD":
@@ -456,6 +522,18 @@ class GitFetcher:
             raise FetchError(
                 f"cannot copy {redact_url(url)} into the vendor folder: {_last_line(exc.stderr)}"
             ) from None
+
+    def _complete(self, mirror: Path, target: _Target, shas: list[str]) -> None:
+        """Fetch the blobs of ``shas`` that the partial mirror left to its remote."""
+        with self.sources.cache.lock("git", mirror.name):
+            out = self._run(["rev-list", "--objects", "--missing=print", *shas], mirror)
+            absent = [line[1:] for line in out.splitlines() if line.startswith("?")]
+            args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", _FILTER, "origin"]
+            # As git's own lazy fetch: no "have" lines, or the server sends nothing it thinks
+            # the commits bring along.
+            config = {**_PACKED, "fetch.negotiationAlgorithm": "noop", **target.auth}
+            for start in range(0, len(absent), 500):
+                self._run([*args, *absent[start : start + 500]], mirror, config)
 
     # -- running git ---------------------------------------------------------------------------
 
@@ -537,15 +615,132 @@ def _batch_ref(request: Request) -> tuple[str, str]:
     return "refs/fab/HEAD", "+HEAD:refs/fab/HEAD"
 
 
-def _init(git_dir: Path, bare: bool) -> None:
+def _init(
+    git_dir: Path, bare: bool, origin: str = "", sparse: bool = False, partial: bool = True
+) -> None:
     """An empty repository as ``git init --template=`` makes one, without starting git (a cold
-    install makes one per repository and one per commit checked out)."""
-    for folder in ("objects/info", "objects/pack", "refs/heads", "refs/tags"):
+    install makes one per repository and one per commit checked out): a ``partial`` clone, of
+    ``origin`` if given (a mirror), else of the ``origin`` its copies are given."""
+    for folder in ("info", "objects/info", "objects/pack", "refs/heads", "refs/tags"):
         (git_dir / folder).mkdir(parents=True, exist_ok=True)
     (git_dir / "HEAD").write_text("ref: refs/heads/main\n")
-    (git_dir / "config").write_text(
-        f"[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = {str(bare).lower()}\n"
+    config = (
+        f"[core]\n\trepositoryformatversion = 1\n\tfilemode = true\n\tbare = {str(bare).lower()}\n"
     )
+    if sparse:
+        config += "\tsparseCheckout = true\n"
+    if partial:
+        config += "[extensions]\n\tpartialClone = origin\n"
+    if origin:
+        config += f'[remote "origin"]\n\turl = {_quote(origin)}\n'
+        config += "\tpromisor = true\n\tpartialclonefilter = blob:none\n"
+    (git_dir / "config").write_text(config)
+
+
+def _partial_mirror(mirror: Path, url: str) -> None:
+    """Make ``mirror`` a partial clone of ``url`` (a mirror made by an older fab was not)."""
+    config = mirror / "config"
+    if "partialclone" not in config.read_text().lower():
+        _init(mirror, bare=True, origin=url)
+
+
+def _sparse_paths(path: str) -> tuple[str, ...]:
+    """The folders a checkout for a component at ``path`` starts with: none (everything) for
+    the repository's root."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return ()
+    return ("/".join(parts),)
+
+
+def _literal(path: str) -> str:
+    """``path`` as a sparse-checkout pattern that matches only itself (gitignore syntax)."""
+    return re.sub(r"([\\*?\[\]!#])", r"\\\1", path)
+
+
+def _reached(work: Path, folders: set[str]) -> set[str]:
+    """The folders of the checkout at ``work``, outside ``folders``, that the definitions and
+    charts in ``folders`` reach (``path: ../x``, ``repository: file://../x``)."""
+    reached: set[str] = set()
+    for folder in folders:
+        base = work / folder
+        for name in COMPONENT_FILES:
+            data = _read_data(base / name)
+            if isinstance(data, dict):
+                for sub in data.get("subcomponents") or []:
+                    local = isinstance(sub, dict) and str(sub.get("method") or "local") == "local"
+                    if local and isinstance(sub.get("path"), str):
+                        reached |= _inside(work, base, sub["path"])
+        for name in ("Chart.yaml", "requirements.yaml"):
+            data = _read_data(base / name)
+            for dep in (data.get("dependencies") or []) if isinstance(data, dict) else []:
+                repo = dep.get("repository") if isinstance(dep, dict) else None
+                if isinstance(repo, str) and repo.startswith("file://"):
+                    reached |= _inside(work, base, repo.removeprefix("file://"))
+    return {f for f in reached if not any(f == w or f.startswith(w + "/") for w in folders)}
+
+
+def _hooked(work: Path) -> bool:
+    """Whether a definition in the checkout at ``work`` has hooks (they may change its files)."""
+    for folder, dirs, files in os.walk(work):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in COMPONENT_FILES:
+            data = _read_data(Path(folder) / name) if name in files else None
+            if isinstance(data, dict) and data.get("hooks"):
+                return True
+    return False
+
+
+def _inside(work: Path, base: Path, rel: str) -> set[str]:
+    """The folder ``rel`` (from ``base``) names, relative to ``work``, if it is inside it."""
+    try:
+        found = os.path.relpath(os.path.normpath(base / rel), work)
+    except ValueError:
+        return set()
+    return set() if found == "." or found.startswith("..") else {Path(found).as_posix()}
+
+
+def _read_data(path: Path) -> object:
+    """The YAML or JSON data of a small file, or None (a problem is the walk's to report)."""
+    import yaml
+
+    try:
+        if not path.is_file() or path.stat().st_size > 1 << 20:
+            return None
+        return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+_NOTE = "fab-prepared"  # in a prepared checkout's .git: hooks seen, and its files' fingerprint
+
+
+def _skip_note(folder: str, names: list[str]) -> list[str]:
+    """Leave a prepared checkout's note out of its copies."""
+    return [_NOTE] if os.path.basename(folder) == ".git" else []
+
+
+def _prepared(prepared: Path) -> bool | None:
+    """Whether the definitions of a prepared checkout have hooks; None when it is missing, or
+    its files changed since it was made (a linked copy was edited in place)."""
+    try:
+        hooked, fingerprint = (prepared / ".git" / _NOTE).read_text().split()
+    except (OSError, ValueError):
+        return None
+    return hooked == "1" if fingerprint == _fingerprint(prepared) else None
+
+
+def _link_file(source: str, dest: str) -> None:
+    """Share a prepared checkout's file (a hard link); its small git files are copied, since
+    git and fab rewrite them in place."""
+    parts = Path(source).parts
+    if ".git" in parts and "objects" not in parts[parts.index(".git") :]:
+        shutil.copy2(source, dest)
+        return
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copy2(source, dest)
 
 
 def _note(dest: Path, request: Request, sha: str, fingerprint: str | None = None) -> None:

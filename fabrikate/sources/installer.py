@@ -417,6 +417,7 @@ def _request(component_id: str, component: Component, method: str = "") -> Reque
         path=component.path,
         version=component.version,
         branch=component.branch,
+        private=bool(component.hooks),
     )
 
 

@@ -10,8 +10,9 @@
 The folder is ``FAB_CACHE_DIR``, else the user cache dir (platformdirs), always with a version
 subfolder. Kinds: ``git`` (bare mirrors), ``checkouts`` (one tree per commit), ``charts``
 (pulled chart archives), ``helm`` (fab's own helm homes), ``definitions`` (``fab find``), and the
-small entries ``render``, ``inject``, ``parsed``, ``validated``, ``tools`` and ``stamps``. The
-folders are private to the user: rendered manifests may hold secrets.
+small entries ``render``, ``inject``, ``parsed``, ``tools``, ``stamps`` and ``timings`` (how long
+each helm render took, to start the longest first; ``validated``, left by older versions, is
+only pruned). The folders are private to the user: rendered manifests may hold secrets.
 
 A cache file is untrusted input. Small entries are written atomically and sealed with their
 length and digest; a damaged one is a miss (logged at debug level, then rewritten). Any fault of
@@ -38,12 +39,22 @@ from fabrikate.errors import FabrikateError
 from fabrikate.settings import Settings, variable
 from fabrikate.support.fsutil import remove, write_bytes
 
-__all__ = ["CACHE_VERSION", "Cache", "CacheEntry", "cache_root", "digest", "slug", "touch"]
+__all__ = [
+    "CACHE_VERSION",
+    "Cache",
+    "CacheEntry",
+    "HeldWrites",
+    "cache_root",
+    "digest",
+    "held_writes",
+    "slug",
+    "touch",
+]
 
 log = logging.getLogger("fabrikate")
 
 CACHE_VERSION = "v1"
-SMALL_KINDS = ("render", "inject", "parsed", "validated", "tools", "stamps")
+SMALL_KINDS = ("render", "inject", "parsed", "validated", "tools", "stamps", "timings")
 LARGE_KINDS = ("git", "checkouts", "charts", "definitions")
 README = "This folder is fab's cache (fabrikate-gitops); it is safe to delete. See `fab cache`.\n"
 # A small entry: magic, the data's length (8 bytes) and SHA-256 (32 bytes), then the data.
@@ -110,6 +121,66 @@ def _unseal(blob: bytes) -> bytes | None:
     ):
         return None
     return data
+
+
+class HeldWrites:
+    """Small entries put while a run holds its cache writes (``held_writes``): kept in memory,
+    served by ``get`` and ``has``, and written once ``release`` is called, on a thread, so the
+    run's output is on disk first and the writes overlap what is left of the run."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[Cache, str, str], bytes] = {}
+        self.lock = threading.Lock()
+        self.released = False
+        self.thread: threading.Thread | None = None
+
+    def hold(self, cache: Cache, kind: str, key: str, data: bytes) -> bool:
+        """Keep one entry; False once released (the caller writes it at once)."""
+        with self.lock:
+            if self.released:
+                return False
+            self.entries[cache, kind, key] = data
+            return True
+
+    def held(self, cache: Cache, kind: str, key: str) -> bytes | None:
+        """The data of an entry held, if it is."""
+        with self.lock:
+            return self.entries.get((cache, kind, key))
+
+    def release(self) -> None:
+        """Write every held entry on a thread; later puts are written at once."""
+        with self.lock:
+            if self.released:
+                return
+            self.released = True
+        self.thread = threading.Thread(target=self._write, name="fab-cache-writes", daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        for (cache, kind, key), data in self.entries.items():
+            cache.write(kind, key, data)
+
+    def wait(self) -> None:
+        """Release, then wait until every held entry is written."""
+        self.release()
+        assert self.thread is not None
+        self.thread.join()
+
+
+_HELD: list[HeldWrites] = []  # the innermost run holding its writes, if any
+
+
+@contextlib.contextmanager
+def held_writes() -> Iterator[HeldWrites]:
+    """Hold the small entries put inside the block until ``release``; all are written (and
+    waited for) by the end of the block."""
+    held = HeldWrites()
+    _HELD.append(held)
+    try:
+        yield held
+    finally:
+        _HELD.remove(held)
+        held.wait()
 
 
 def _fall_back(configured: Path, exc: OSError) -> Path:
@@ -179,12 +250,20 @@ class Cache:
                 readme.write_text(README)
         return path
 
+    def has_kind(self, kind: str) -> bool:
+        """Whether any small entry of ``kind`` may exist (its folder does)."""
+        return (self.root / kind).is_dir()
+
     def path(self, kind: str, key: str) -> Path:
         """Where the small entry ``key`` of ``kind`` lives."""
         return Path(f"{self.root}/{kind}/{key[:2]}/{key}")  # one parse: called very often
 
     def get(self, kind: str, key: str) -> bytes | None:
         """A small entry, or None when missing, unreadable or damaged (then it is dropped)."""
+        if _HELD:
+            data = _HELD[-1].held(self, kind, key)
+            if data is not None:
+                return data
         path = self.path(kind, key)
         try:
             blob = path.read_bytes()
@@ -199,15 +278,21 @@ class Cache:
 
     def has(self, kind: str, key: str) -> bool:
         """Whether a small entry exists (``get`` still checks that it is whole)."""
-        return self.path(kind, key).is_file()
+        held = bool(_HELD) and _HELD[-1].held(self, kind, key) is not None
+        return held or self.path(kind, key).is_file()
 
     def put(self, kind: str, key: str, data: bytes) -> None:
-        """Store a small entry atomically, sealed; a cache that cannot be written is given up
-        for this run after one warning."""
+        """Store a small entry atomically, sealed (held in memory while ``held_writes`` holds
+        them); a cache that cannot be written is given up for this run after one warning."""
+        if not (_HELD and _HELD[-1].hold(self, kind, key, data)):
+            self.write(kind, key, data)
+
+    def write(self, kind: str, key: str, data: bytes) -> None:
+        """Write the small entry ``key`` of ``kind`` now."""
         try:
             self.folder(kind)
             path = self.path(kind, key)  # the folder may have fallen back
-            write_bytes(path, _seal(data), durable=False, prefix=".tmp-")
+            write_bytes(path, _seal(data), durable=False, prefix=".tmp-", mode=0o600)
         except OSError as exc:
             if self.root == self.location:
                 _fall_back(self.location, exc)

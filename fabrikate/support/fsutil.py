@@ -130,10 +130,12 @@ def write_bytes(
     staging: Path | None = None,
     prefix: str | None = None,
     finish: Callable[[Path], None] | None = None,
+    mode: int | None = None,
 ) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
 
-    An existing file keeps its mode, a new one follows the umask. With ``new`` the file must not
+    The file gets ``mode``; without it, an existing file keeps its mode and a new one follows
+    the umask. With ``new`` the file must not
     exist yet: an existing one (or one that appears meanwhile) raises ``FileExistsError`` and
     is left alone.
 
@@ -146,7 +148,8 @@ def write_bytes(
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() and not new else new_file_mode()
+    if mode is None:
+        mode = path.stat().st_mode & 0o7777 if path.exists() and not new else new_file_mode()
     folder = staging or path.parent
     fd, temp = tempfile.mkstemp(prefix=prefix or f".{path.name}.", suffix=".tmp", dir=folder)
     try:
@@ -155,7 +158,8 @@ def write_bytes(
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.chmod(temp, mode)
+        if mode != 0o600:  # mkstemp's own
+            os.chmod(temp, mode)
         if finish is not None:
             finish(Path(temp))
         if new:

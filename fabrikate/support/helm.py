@@ -85,14 +85,36 @@ class Helm:
         return {k: v.strip('"') for k, v in pairs}
 
 
+def _binary_key(binary: str) -> str:
+    """A cache key for the program at ``binary`` that survives copying it elsewhere (or, for
+    one that cannot be read, its path, size and time)."""
+    try:
+        handle = open(binary, "rb")  # noqa: SIM115 (closed below)
+    except PermissionError:
+        stat = os.stat(binary)
+        return digest(
+            "helm-version", os.path.realpath(binary), str(stat.st_size), str(stat.st_mtime_ns)
+        )
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        head = handle.read(_SAMPLE)
+        handle.seek(max(0, size - _SAMPLE))
+        tail = handle.read(_SAMPLE)
+    return digest("helm-version", str(size), head, tail)
+
+
+_SAMPLE = 64 * 1024
+
+
 def version(helm: str, cache: Cache | None) -> str:
-    """`helm version --short`, remembered in the cache by the binary's path, size and mtime."""
+    """`helm version --short`, remembered in the cache by the binary's size and the digest of
+    its first and last 64 KiB: not by its path or time, which differ on a fresh CI runner with
+    the cache restored."""
     binary = shutil.which(helm) or helm
     try:
-        stat = os.stat(binary)
+        key = _binary_key(binary)
     except OSError as exc:
         raise ProcessError(f"helm not found: {helm} (set FAB_HELM or put helm on PATH)") from exc
-    key = digest("helm-version", os.path.realpath(binary), str(stat.st_size), str(stat.st_mtime_ns))
     if cache is not None:
         known = cache.get("tools", key)
         if known:

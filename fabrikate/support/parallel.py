@@ -14,6 +14,9 @@ Results come back in input order, so nothing downstream depends on timing. An in
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from types import TracebackType
@@ -29,6 +32,8 @@ R = TypeVar("R")
 
 class Pool:
     """At most ``jobs`` calls at once, submitted over time; with one job they run inline.
+    Queued calls start costliest first (``cost``; equal costs in the order submitted), so the
+    longest work does not come last and leave the other workers idle.
 
     Leaving the block waits for running work; an interrupt cancels what is queued and kills
     running commands instead, and another exception cancels what is queued.
@@ -37,16 +42,41 @@ class Pool:
     def __init__(self, jobs: int) -> None:
         self._executor = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else None
         self._futures: list[Future[Any]] = []
+        self._queue: list[tuple[float, int, Callable[..., Any], tuple[Any, ...], Future[Any]]] = []
+        self._lock = threading.Lock()
+        self._order = itertools.count()
 
-    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R | Exception]:
+    def submit(self, fn: Callable[..., R], *args: Any, cost: float = 0.0) -> Future[R | Exception]:
         """Call ``fn(*args)``; its future holds the result or the ``Exception`` it raised."""
+        future: Future[R | Exception] = Future()
         if self._executor is None:
-            future: Future[R | Exception] = Future()
             future.set_result(_call(fn, *args))
         else:
-            future = self._executor.submit(_call, fn, *args)
+            with self._lock:
+                heapq.heappush(self._queue, (-cost, next(self._order), fn, args, future))
+            self._executor.submit(self._run_next)  # one worker turn for each call queued
         self._futures.append(future)
         return future
+
+    def _run_next(self) -> None:
+        """Run the costliest call queued."""
+        with self._lock:
+            if not self._queue:  # canceled
+                return
+            _, _, fn, args, future = heapq.heappop(self._queue)
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(_call(fn, *args))
+        except BaseException as exc:  # nobody may wait forever for its answer
+            future.set_exception(exc)
+            raise
+
+    def _cancel_queued(self) -> None:
+        with self._lock:
+            for *_, future in self._queue:
+                future.cancel()
+            self._queue.clear()
 
     def wait(self) -> None:
         """Wait for everything submitted so far."""
@@ -61,9 +91,12 @@ class Pool:
         if self._executor is None:
             return
         if exc is not None and not isinstance(exc, Exception):  # an interrupt
+            self._cancel_queued()
             self._executor.shutdown(wait=False, cancel_futures=True)
             stop_all()
         else:
+            if exc is not None:
+                self._cancel_queued()
             self._executor.shutdown(wait=True, cancel_futures=exc is not None)
 
 

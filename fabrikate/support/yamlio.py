@@ -87,12 +87,16 @@ def parse_yaml(text: str, file: str, *, strings: bool = False) -> tuple[Any, lis
 
 
 @functools.cache
+@functools.cache
 def _loader_version() -> str:
-    """What the typing rules are: fab's version and the loaders' source."""
+    """What the typing rules are: fab's version and a digest of the loaders' source (not its
+    time, which a fresh install changes: a restored cache stays valid)."""
+    import hashlib
+
     from fabrikate._version import __version__
 
-    source = Path(__file__).with_name("yamlv2.py").stat()
-    return f"{__version__}:{source.st_size}:{source.st_mtime_ns}"
+    source = Path(__file__).with_name("yamlv2.py").read_bytes()
+    return f"{__version__}:{hashlib.sha256(source).hexdigest()}"
 
 
 def _parse_yaml(text: str, file: str, strings: bool) -> tuple[Any, list[tuple[str, int]]]:

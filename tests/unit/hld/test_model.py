@@ -138,3 +138,11 @@ def test_quick_and_full_schema_checks_agree(kind: str, data: dict) -> None:
     from fabrikate.hld.model import _fast_check, _validator
 
     assert _fast_check(kind)(data) == (not list(_validator(kind).iter_errors(data)))
+
+
+@pytest.mark.parametrize("kind", ["component", "config"])
+def test_the_shipped_schema_checks_match_the_schemas(kind: str) -> None:
+    from fabrikate.hld.model import check_source
+
+    shipped = Path(__file__).parents[3] / "fabrikate" / "hld" / "checks" / f"{kind}.py"
+    assert shipped.read_text() == check_source(kind), "run scripts/schema-checks"

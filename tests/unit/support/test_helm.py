@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from fabrikate.errors import FabrikateError
 from fabrikate.render.generators import generators
 from fabrikate.render.helm import HelmGenerator
 from fabrikate.render.renderer import Renderer
@@ -50,3 +51,20 @@ def test_version_is_remembered_by_the_binary(tmp_path: Path, helm: str) -> None:
     assert first.startswith("v")
     assert [e.kind for e in cache.entries()].count("tools") == 1
     assert version(helm, cache) == first
+
+
+def test_a_remembered_version_survives_moving_the_binary(tmp_path: Path, helm: str) -> None:
+    """A CI cache restored on a fresh runner: helm at another path, with another time."""
+    import os
+    import shutil
+
+    cache = Cache(tmp_path / "cache")
+    first = version(helm, cache)
+    moved = tmp_path / "elsewhere" / "helm"
+    moved.parent.mkdir()
+    shutil.copyfile(helm, moved)  # not executable: running it would fail
+    os.utime(moved, (1, 1))
+    assert version(str(moved), cache) == first
+    (moved.parent / "other").write_bytes(moved.read_bytes()[:-1] + b"\0x")  # another binary
+    with pytest.raises(FabrikateError):
+        version(str(moved.parent / "other"), cache)

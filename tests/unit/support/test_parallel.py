@@ -48,3 +48,25 @@ def test_leaving_the_pool_waits_for_running_work() -> None:
     with Pool(2) as pool:
         pool.submit(lambda: (time.sleep(0.1), done.append(1)))
     assert done == [1]
+
+
+def test_queued_calls_start_costliest_first() -> None:
+    names = ("short", "none", "long", "mid", "tie")
+    started: list[str] = []
+    all_started = threading.Event()
+
+    def start(name: str) -> None:
+        started.append(name)
+        if len(started) == len(names):
+            all_started.set()
+
+    first, second = threading.Event(), threading.Event()
+    with Pool(2) as pool:
+        pool.submit(first.wait, 10)  # both workers busy while the calls queue up
+        pool.submit(second.wait, 10)
+        for name, cost in zip(names, (1.0, 0.0, 9.0, 5.0, 5.0), strict=True):
+            pool.submit(start, name, cost=cost)
+        first.set()  # one worker takes the queued calls, one at a time
+        assert all_started.wait(10)
+        second.set()
+    assert started == ["long", "mid", "tie", "short", "none"]
