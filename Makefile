@@ -55,6 +55,7 @@ bench: venv tools
 
 	FAB_HELM=$(HELM3) $(BIN)/python bench/install.py
 	FAB_HELM=$(HELM3) $(BIN)/python bench/repos.py
+	$(BIN)/python bench/store.py
 	$(BIN)/python bench/dashboard.py
 
 clean:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.records.journey import commit_url, events_for, pull_request_url
-from fabrikate.records.stores.facts import Facts
+from fabrikate.records.stores.facts import Facts, glance
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent
@@ -32,35 +32,6 @@ __all__ = [
 ]
 
 STATES = ("generated", "committed", "applied", "healthy", "failed", "canceled")
-_HLD = ("repo", "commit", "commitShort", "branch", "commitTime", "commitAuthor", "pr", "mergedBy")
-_COMPONENT = ("logicalPath", "name", "type", "version", "commit", "chart")
-_IMAGE = (
-    *("component", "kind", "workload", "container", "containerType"),
-    *("image", "repository", "tag"),
-)
-
-
-def _pick(data: Mapping[str, Any] | None, keys: Sequence[str]) -> dict[str, Any] | None:
-    return {key: data.get(key) for key in keys} if data else None
-
-
-def glance(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a record that the matrix, the ring page and ``summary`` read: no objects,
-    findings, error or tool versions (``"glance": True`` says so). A store's latest table may
-    keep this instead of the whole record; ``summary(glance(r)) == summary(r)``."""
-    validation = record.get("validation")
-    output = record.get("output")
-    return {
-        **{key: record.get(key) for key in ("id", "rowKey", "scope", "environment", "ring")},
-        **{key: record.get(key) for key in ("rings", "service", "manifest", "ci", "source")},
-        **{key: record.get(key) for key in ("startedAt", "finishedAt", "durationMs", "outcome")},
-        "hld": _pick(record.get("hld"), _HLD) or {},
-        "components": [_pick(c, _COMPONENT) for c in record.get("components") or []],
-        "images": [_pick(i, _IMAGE) for i in record.get("images") or []],
-        "output": _pick(output, ("digest", "changed")),
-        "validation": _pick(validation, ("passed", "errors", "warnings")),
-        "glance": True,
-    }
 
 
 def _short(commit: str | None) -> str | None:

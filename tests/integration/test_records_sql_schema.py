@@ -13,6 +13,7 @@ import pytest
 
 from fabrikate.records import RecordsError, open_store
 from fabrikate.records.events import Mark
+from fabrikate.records.overview import glance
 from fabrikate.records.stores.base import RecordQuery
 from fabrikate.records.stores.sql import SqlStore
 
@@ -104,6 +105,8 @@ def test_read_only_open_reads_a_version_1_database_as_it_is(v1_url: str) -> None
         assert _ids(store.latest()) == [_OLD[1]["id"]]
         assert store.events() == [] and store.marks() == [] and store.clusters() == {}
         assert store.change_count() == 3
+        planned = store.prune(before="2030-01-01", keep_latest_per_environment=True, dry_run=True)
+        assert planned == [_OLD[0]["id"]]  # _OLD[2] is the newest of prod, _OLD[1] the latest
         with pytest.raises(RecordsError, match="read-only"):
             store.add_mark(Mark(_OLD[0]["id"], "failed"))
     with open_store(v1_url, create=False) as store:  # type: ignore[union-attr]
@@ -112,7 +115,7 @@ def test_read_only_open_reads_a_version_1_database_as_it_is(v1_url: str) -> None
 
 def test_writable_open_migrates_a_version_1_database_in_place(v1_url: str) -> None:
     with open_store(v1_url) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and store.version == 2
+        assert isinstance(store, SqlStore) and store.version == 3
         assert _ids(store.query(RecordQuery())) == _ids(_OLD[::-1])
         assert store.query(RecordQuery(image="nginx")) == [_OLD[2]]
         assert _ids(store.query(RecordQuery(ring="canary", service="api"))) == _ids(
@@ -125,9 +128,56 @@ def test_writable_open_migrates_a_version_1_database_in_place(v1_url: str) -> No
         assert _ids(store.latest(ring="canary")) == [newer["id"]]
         assert "fab_record_started" not in _indexes(store)
     with open_store(v1_url, create=False) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and store.version == 2
+        assert isinstance(store, SqlStore) and store.version == 3
         assert len(store.query(RecordQuery())) == 4
         assert store.change_count() == 4
+
+
+def test_migration_keeps_every_record_of_a_large_version_1_file(tmp_path: Path) -> None:
+    path = tmp_path / "big.db"
+    records = [_record(1 + n % 28, ring=f"r{n % 3}", service="api") for n in range(1234)]
+    with sqlite3.connect(path) as conn:
+        for statement in _V1:
+            conn.execute(statement.format(json="TEXT"))
+        conn.executemany(
+            "INSERT INTO fab_record VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r["id"], r["rowKey"], "hld", "prod", r["startedAt"], "succeeded", json.dumps(r))
+                for r in records
+            ],
+        )
+    with open_store(f"sqlite:///{path}") as store:  # type: ignore[union-attr]
+        assert len(store.query(RecordQuery(service="api"))) == 1234
+        newest = {
+            f"r{n}": max((r for r in records if r["ring"] == f"r{n}"), key=_order) for n in range(3)
+        }
+        assert {g["ring"]: g["id"] for g in store.latest()} == {
+            k: v["id"] for k, v in newest.items()
+        }
+
+
+def _order(record: dict[str, Any]) -> tuple[str, str]:
+    return (record["startedAt"], record["id"])
+
+
+def test_a_version_2_database_gains_glances(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with open_store(url) as store:  # type: ignore[union-attr]
+        for record in _OLD:
+            store.add(record)
+        assert isinstance(store, SqlStore)  # now make it what schema version 2 wrote
+        store.execute("ALTER TABLE fab_latest DROP COLUMN glance")
+        store.execute("UPDATE fab_meta SET value = 2 WHERE name = 'schema'")
+        store.execute("DELETE FROM fab_meta WHERE name = 'glance'")
+    expected = [glance(_OLD[1])]
+    with open_store(url, create=False) as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore) and (store.version, store.glance_format) == (2, 0)
+        assert store.latest() == expected  # made from the records
+        assert len(store.query(RecordQuery(ring="canary"))) == 2
+    with open_store(url) as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore) and (store.version, store.glance_format) == (3, 1)
+        assert store.latest() == expected
+        assert store.execute("SELECT count(*) FROM fab_latest WHERE glance IS NULL") == [(0,)]
 
 
 def _indexes(store: SqlStore) -> set[str]:
@@ -142,9 +192,9 @@ def test_a_newer_schema_is_refused_with_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     with open_store(url) as store:  # type: ignore[union-attr]
         assert isinstance(store, SqlStore)
-        store.execute("UPDATE fab_meta SET value = 3 WHERE name = 'schema'")
+        store.execute("UPDATE fab_meta SET value = 4 WHERE name = 'schema'")
     for create in (True, False):
-        with pytest.raises(RecordsError, match="schema version 3; this fab reads up to 2"):
+        with pytest.raises(RecordsError, match="schema version 4; this fab reads up to 3"):
             open_store(url, create=create)
 
 

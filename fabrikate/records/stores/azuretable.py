@@ -51,6 +51,7 @@ _EPOCH_END = 10**13  # milliseconds; row keys count down so the newest record co
 _SCHEMA = 2
 _ATTEMPTS = 20  # optimistic updates of one entity before giving up
 _BATCH = 100  # operations in one entity group transaction
+_GLANCE = 1  # the shape of facts.glance (a latest row of another shape is read anew)
 _TABLES = ("records", "latest", "events", "evlast", "marks", "meta")
 
 
@@ -68,6 +69,20 @@ def _table(url: str) -> str:
 def _newest_first_key(record: Mapping[str, Any]) -> str:
     started = datetime.fromisoformat(record["startedAt"])
     return f"{_EPOCH_END - int(started.timestamp() * 1000):013d}-{record['rowKey']}"
+
+
+def _split(data: Any, prefix: str, count: str, ident: str) -> dict[str, Any]:
+    """``data`` as JSON over string properties ``prefix0``, ``prefix1``… and their ``count``."""
+    text = json.dumps(data, sort_keys=True)
+    chunks = [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)]
+    if len(chunks) > _MAX_CHUNKS:
+        raise RecordsError(f"record {ident} is too large for Azure Table (1 MiB)")
+    return {count: len(chunks), **{f"{prefix}{i}": chunk for i, chunk in enumerate(chunks)}}
+
+
+def _joined(entity: Mapping[str, Any], prefix: str, count: str) -> dict[str, Any]:
+    """What ``_split`` wrote."""
+    return json.loads("".join(entity[f"{prefix}{i}"] for i in range(int(entity[count]))))
 
 
 def _key(*parts: str) -> str:
@@ -237,10 +252,6 @@ class AzureTableStore(Store):
     def add(self, record: Mapping[str, Any]) -> None:
         """Store one native record, split over string properties, and keep the latest row."""
         self._writable()
-        text = json.dumps(record, sort_keys=True)
-        chunks = [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)]
-        if len(chunks) > _MAX_CHUNKS:
-            raise RecordsError(f"record {record['id']} is too large for Azure Table (1 MiB)")
         entity = {
             "PartitionKey": record["scope"],
             "RowKey": _newest_first_key(record),
@@ -249,8 +260,7 @@ class AzureTableStore(Store):
             "environment": record["environment"],
             "startedAt": record["startedAt"],
             "outcome": record["outcome"],
-            "chunks": len(chunks),
-            **{f"record{i}": chunk for i, chunk in enumerate(chunks)},
+            **_split(record, "record", "chunks", record["id"]),
         }
         try:
             self.native.create_entity(entity)
@@ -260,7 +270,9 @@ class AzureTableStore(Store):
         self._changed()
 
     def _keep_latest(self, record: Mapping[str, Any], native_key: str) -> None:
-        """Point the latest row of ``record``'s key at it when it is newer."""
+        """Point the latest row of ``record``'s key at it, with its glance, when it is newer."""
+        from fabrikate.records.stores.facts import glance
+
         key = latest_key(record)
         if key is None:
             return
@@ -272,6 +284,8 @@ class AzureTableStore(Store):
             "recordId": record["id"],
             "startedAt": record["startedAt"],
             "nativeKey": native_key,
+            "glanceFormat": _GLANCE,
+            **_split(glance(record), "glance", "glanceChunks", record["id"]),
         }
 
         def newer(current: Any) -> dict[str, Any] | None:
@@ -283,7 +297,7 @@ class AzureTableStore(Store):
 
     @staticmethod
     def _record(entity: Mapping[str, Any]) -> dict[str, Any]:
-        return json.loads("".join(entity[f"record{i}"] for i in range(int(entity["chunks"]))))
+        return _joined(entity, "record", "chunks")
 
     def query(self, q: RecordQuery) -> list[dict[str, Any]]:
         """The records ``q`` matches, newest first: the table filters by scope, environment,
@@ -313,12 +327,14 @@ class AzureTableStore(Store):
     def latest(
         self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
     ) -> list[dict[str, Any]]:
-        """The newest succeeded non-PR record per (scope, service, ring, environment), read
-        through the latest table (found by a scan in a read-only store made before it)."""
+        """The glance (``facts.glance``) of the newest succeeded non-PR record per (scope,
+        service, ring, environment), newest first, from the latest table (found by a scan in
+        a read-only store made before it)."""
+        from fabrikate.records.stores.facts import glance
+
         if self.version < _SCHEMA:
-            return latest_of(
-                self.query(RecordQuery(scope=scope, environment=environment)), ring=ring
-            )
+            found = self.query(RecordQuery(scope=scope, environment=environment))
+            return [glance(record) for record in latest_of(found, ring=ring)]
         clauses, parameters = [], {}
         for name, value in (("PartitionKey", scope), ("environment", environment), ("ring", ring)):
             if value is not None:
@@ -326,8 +342,16 @@ class AzureTableStore(Store):
                 parameters[name] = value
         rows = self._query(self._latest, " and ".join(clauses) or None, parameters)
         rows.sort(key=lambda e: (e["startedAt"], e["recordId"]), reverse=True)
-        entities = [self._entity(self.native, e["PartitionKey"], e["nativeKey"]) for e in rows]
-        return [self._record(e) for e in entities if e is not None]
+        return [g for g in map(self._glance, rows) if g is not None]
+
+    def _glance(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The glance a latest row keeps, else (an older row) its record's."""
+        from fabrikate.records.stores.facts import glance
+
+        if row.get("glanceFormat") == _GLANCE:
+            return _joined(row, "glance", "glanceChunks")
+        entity = self._entity(self.native, row["PartitionKey"], row["nativeKey"])
+        return glance(self._record(entity)) if entity is not None else None
 
     def prune(
         self, *, before: str, keep_latest_per_environment: bool, dry_run: bool = False

@@ -120,7 +120,8 @@ class Store(abc.ABC):
         self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
     ) -> list[dict[str, Any]]:
         """The newest succeeded non-PR record per (scope, service, ring, environment), newest
-        first; read from what ``add`` maintains, never by a scan."""
+        first, as its glance (``facts.glance``: ``"glance": True``, no objects; ``get``
+        gives the whole record); read from what ``add`` maintains, never by a scan."""
 
     @abc.abstractmethod
     def prune(

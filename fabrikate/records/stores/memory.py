@@ -18,6 +18,7 @@ from fabrikate.records.stores.base import RecordQuery, Row, Store
 from fabrikate.records.stores.facts import (
     event_key,
     event_matches,
+    glance,
     latest_key,
     matches,
     order_key,
@@ -66,7 +67,7 @@ class MemoryStore(Store):
             key = latest_key(stored)
             current = self._tables.latest.get(key) if key else None
             if key and (current is None or order_key(stored) > order_key(current)):
-                self._tables.latest[key] = stored
+                self._tables.latest[key] = glance(stored)
             self._tables.changes += 1
 
     def query(self, q: RecordQuery) -> list[dict[str, Any]]:
@@ -79,7 +80,8 @@ class MemoryStore(Store):
     def latest(
         self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
     ) -> list[dict[str, Any]]:
-        """The newest succeeded non-PR record per (scope, service, ring, environment)."""
+        """The glance of the newest succeeded non-PR record per (scope, service, ring,
+        environment), newest first."""
         wanted = (scope, None, ring, environment)
         with self._tables.lock:
             found = [

@@ -9,13 +9,13 @@ advisory lock per scope, so parallel pipelines never merge into the same row bli
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from fabrikate.errors import RecordsError
 from fabrikate.records.mask import mask_text
-from fabrikate.records.stores import schema
 from fabrikate.records.stores.base import driver
 from fabrikate.records.stores.sql import SqlStore
 
@@ -39,13 +39,14 @@ class PostgresStore(SqlStore):
         self.url = url
         self.conn = self._connect()
         self._listener: Any = None
+        self._listen_lock = threading.Lock()
         if not create:  # read-only: every statement of this session; no table is made
             self.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
             self.read_only = True
             self.check_version()
             return
         self.check_version()
-        if self.version != schema.VERSION:
+        if not self.current:
             with self.conn.transaction():
                 self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
                 self._migrate()
@@ -53,7 +54,7 @@ class PostgresStore(SqlStore):
     def _migrate(self) -> None:
         """``migrate``; a version-1 table also gets byte-order ids and times (``text_type``),
         so that ordering and keyset pages agree with the other stores."""
-        old = self.stored_version() == 1
+        old = self.stored_version()[0] == 1
         self.migrate()
         if old:
             for column in ("id", "scope", "environment", "started_at"):
@@ -110,19 +111,31 @@ class PostgresStore(SqlStore):
         self.execute("SELECT pg_notify(?, '')", (_CHANNEL,))
 
     def wait_for_change(self, after: int, timeout: float) -> int:
-        """The change count once it passes ``after`` (woken by NOTIFY), or at ``timeout``."""
-        listener = self._listening()
+        """The change count once it passes ``after`` (woken by NOTIFY), or at ``timeout``.
+        Threads sharing the store take turns on the one listening connection."""
         deadline = time.monotonic() + timeout
         while (count := self.change_count()) <= after:
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or not self._listen_lock.acquire(timeout=left):
                 break
-            try:
-                for _ in listener.notifies(timeout=left, stop_after=1):
-                    pass
-            except self._psycopg.Error as exc:
-                raise self._error(exc) from exc
+            try:  # another thread may have heard the change while this one waited its turn
+                if self.change_count() <= after:
+                    self._wait_for_notify(deadline - time.monotonic())
+            finally:
+                self._listen_lock.release()
         return count
+
+    def _wait_for_notify(self, timeout: float) -> None:
+        """Until one notification arrives (one that came before this call counts: psycopg
+        keeps it for the next ``notifies``), or ``timeout`` seconds."""
+        if self._listener is None:  # a write just before LISTEN sent nothing we can hear:
+            self._listening()  # the caller counts again first
+            return
+        try:
+            for _ in self._listener.notifies(timeout=max(timeout, 0), stop_after=1):
+                pass
+        except self._psycopg.Error as exc:
+            raise self._error(exc) from exc
 
     def _listening(self) -> Any:
         """A second connection that LISTENs (the first stays free for queries)."""

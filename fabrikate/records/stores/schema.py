@@ -1,18 +1,22 @@
-"""The SQL schema of the SQLite and PostgreSQL stores, version 2, and what version 1 lacked.
+"""The SQL schema of the SQLite and PostgreSQL stores, version 3, and what older ones lacked.
 
     for statement in tables(text="TEXT", json="TEXT"): execute(statement)
 
 Version 1 (before the dashboard) had ``fab_record`` with six columns and ``fab_deployment``.
 Version 2 adds the indexed facts of each record (``Facts``), the component names, the latest
 record per (scope, service, ring, environment), cluster events, marks and a change counter in
-``fab_meta``. A version-1 database gains the columns in place and is backfilled from the JSON.
+``fab_meta``. Version 3 keeps each latest record's glance (``facts.glance``) beside it, so
+the latest rows are read without decoding whole records. An older database gains the columns in
+place and is backfilled from the JSON.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "EVENT_COLUMNS",
+    "FACTS",
     "FACT_COLUMNS",
+    "GLANCE",
     "INDEXES",
     "OLD_INDEXES",
     "RECORD_COLUMNS",
@@ -20,7 +24,9 @@ __all__ = [
     "tables",
 ]
 
-VERSION = 2
+VERSION = 3
+FACTS = 2  # the first version with fact columns, events, marks and the change counter
+GLANCE = 1  # the shape of facts.glance: bump it when that changes, and opens rebuild them
 
 # Columns of fab_record that version 2 added, all nullable text (backfilled on migration).
 FACT_COLUMNS = (
@@ -76,7 +82,8 @@ def tables(*, text: str, json: str) -> list[str]:
         f"record_id {text} NOT NULL, PRIMARY KEY (name, record_id))",
         f"CREATE TABLE IF NOT EXISTS fab_latest (scope {text} NOT NULL, service {text} NOT NULL, "
         f"ring {text} NOT NULL, environment {text} NOT NULL, record_id {text} NOT NULL, "
-        f"started_at {text} NOT NULL, PRIMARY KEY (scope, service, ring, environment))",
+        f"started_at {text} NOT NULL, glance {json}, "
+        "PRIMARY KEY (scope, service, ring, environment))",
         "CREATE TABLE IF NOT EXISTS fab_event ("
         + ", ".join(f"{c} {text}{' PRIMARY KEY' if c == 'id' else ''}" for c in EVENT_COLUMNS)
         + ")",

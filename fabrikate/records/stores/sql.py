@@ -3,8 +3,8 @@
 Records are JSON documents with indexed columns for every ``RecordQuery`` filter; deployment
 rows keep the Spektate fields as one JSON object of strings, a row version for optimistic
 merges, and timestamps. SQL here uses ``?`` placeholders; a backend with another style
-translates them. A database of schema version 1 is migrated when opened for writing; opened
-read-only it is read as it is (the new filters then run here, on the records' JSON).
+translates them. An older database is migrated when opened for writing; opened read-only it
+is read as it is (on version 1 the new filters then run here, on the records' JSON).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from fabrikate.errors import RecordsError
 from fabrikate.records.stores import schema
 from fabrikate.records.stores.base import RecordQuery, Row, Store
-from fabrikate.records.stores.facts import Facts, latest_key, latest_of, matches
+from fabrikate.records.stores.facts import Facts, latest_key, latest_of, matches, prunable
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -66,6 +66,7 @@ class SqlStore(Store):
     record_text = "record"  # the record JSON as text
     read_only = False
     version = schema.VERSION  # of the open database
+    glance_format = schema.GLANCE  # of the glances in its latest rows (0: none)
 
     @abc.abstractmethod
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -130,16 +131,27 @@ class SqlStore(Store):
         return json.loads(value) if isinstance(value, str | bytes) else value
 
     # schema
-    def stored_version(self) -> int:
-        """The schema version of the database: 1 before ``fab_meta``, 0 when it is empty."""
+    def stored_version(self) -> tuple[int, int]:
+        """The schema version of the database (1 before ``fab_meta``, 0 when it is empty) and
+        the format of its glances (0 when it keeps none)."""
         if not self.columns("fab_meta"):
-            return 1 if self.columns("fab_record") else 0
-        rows = self.execute("SELECT value FROM fab_meta WHERE name = 'schema'")
-        return int(rows[0][0]) if rows else 0
+            return (1 if self.columns("fab_record") else 0), 0
+        rows = dict(self.execute("SELECT name, value FROM fab_meta"))
+        return int(rows.get("schema", 0)), int(rows.get("glance", 0))
+
+    @property
+    def current(self) -> bool:
+        """Whether the database needs no migration."""
+        return self.version == schema.VERSION and self.glance_format == schema.GLANCE
+
+    @property
+    def _old(self) -> bool:
+        """A version-1 database (read-only): no fact columns, events or marks."""
+        return self.version < schema.FACTS
 
     def check_version(self) -> None:
         """Refuse a database a newer fab made; note the version of an old one."""
-        self.version = self.stored_version()
+        self.version, self.glance_format = self.stored_version()
         if self.version > schema.VERSION:
             raise RecordsError(
                 f"records database {self.url} has schema version {self.version}; this fab "
@@ -150,7 +162,7 @@ class SqlStore(Store):
         """Bring the database to the current schema; call inside a transaction that holds
         the schema lock. Idempotent; a version-1 database keeps every record."""
         self.check_version()
-        if self.version == schema.VERSION:
+        if self.current:
             return
         for statement in schema.tables(text=self.text_type, json=self.json_type):
             self.execute(statement)
@@ -158,15 +170,39 @@ class SqlStore(Store):
         for column in schema.FACT_COLUMNS:
             if column not in present:
                 self.execute(f"ALTER TABLE fab_record ADD COLUMN {column} {self.text_type}")
+        if "glance" not in self.columns("fab_latest"):
+            self.execute(f"ALTER TABLE fab_latest ADD COLUMN glance {self.json_type}")
         self._backfill()
+        if self.glance_format != schema.GLANCE:
+            self._rebuild_glances()
         for name in schema.OLD_INDEXES:
             self.execute(f"DROP INDEX IF EXISTS {name}")
         for index in schema.INDEXES:
             self.execute(f"CREATE INDEX IF NOT EXISTS {index}")
         self._set_meta("schema", schema.VERSION)
+        self._set_meta("glance", schema.GLANCE)
         if not self.execute("SELECT 1 FROM fab_meta WHERE name = 'changes'"):
             self._set_meta("changes", self.execute("SELECT count(*) FROM fab_record")[0][0])
-        self.version = schema.VERSION
+        self.version, self.glance_format = schema.VERSION, schema.GLANCE
+
+    def _rebuild_glances(self) -> None:
+        """Every latest row's glance, made again from its record."""
+        from fabrikate.records.stores.facts import glance
+
+        ids = [row[0] for row in self.execute("SELECT record_id FROM fab_latest")]
+        for records in self._records_of(ids):
+            self.execute_many(
+                "UPDATE fab_latest SET glance = ? WHERE record_id = ?",
+                [(self.to_json(glance(record)), record["id"]) for record in records],
+            )
+
+    def _records_of(self, ids: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
+        """The records of ``ids``, a batch at a time (a migration never holds them all)."""
+        for chunk in _chunks(ids):
+            rows = self.execute(
+                f"SELECT record FROM fab_record WHERE id IN ({_placeholders(len(chunk))})", chunk
+            )
+            yield [self.from_json(row[0]) for row in rows]
 
     def _set_meta(self, name: str, value: int) -> None:
         self.execute(
@@ -177,15 +213,15 @@ class SqlStore(Store):
 
     def _backfill(self) -> None:
         """Fill the fact columns, component names and latest rows of records without them."""
-        rows = self.execute("SELECT record FROM fab_record WHERE kind IS NULL")
-        records = [self.from_json(row[0]) for row in rows]
         assignments = ", ".join(f"{c} = ?" for c in schema.FACT_COLUMNS)
-        self.execute_many(
-            f"UPDATE fab_record SET {assignments} WHERE id = ?",
-            [(*self._facts(record), record["id"]) for record in records],
-        )
-        for record in records:
-            self._index(record)
+        ids = [row[0] for row in self.execute("SELECT id FROM fab_record WHERE kind IS NULL")]
+        for records in self._records_of(ids):
+            self.execute_many(
+                f"UPDATE fab_record SET {assignments} WHERE id = ?",
+                [(*self._facts(record), record["id"]) for record in records],
+            )
+            for record in records:
+                self._index(record)
 
     # native records
     @staticmethod
@@ -231,16 +267,18 @@ class SqlStore(Store):
             "ON CONFLICT DO NOTHING",
             [(name, record["id"]) for name in sorted(set(Facts.of(record).components))],
         )
+        from fabrikate.records.stores.facts import glance
+
         key = latest_key(record)
         if key is None:
             return
         self.execute_count(
-            "INSERT INTO fab_latest (scope, service, ring, environment, record_id, started_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, service, ring, environment) DO UPDATE "
-            "SET record_id = excluded.record_id, started_at = excluded.started_at "
-            "WHERE (excluded.started_at, excluded.record_id) > "
+            "INSERT INTO fab_latest (scope, service, ring, environment, record_id, started_at, "
+            "glance) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, service, ring, environment) "
+            "DO UPDATE SET record_id = excluded.record_id, started_at = excluded.started_at, "
+            "glance = excluded.glance WHERE (excluded.started_at, excluded.record_id) > "
             "(fab_latest.started_at, fab_latest.record_id)",
-            (*key, record["id"], record["startedAt"]),
+            (*key, record["id"], record["startedAt"], self.to_json(glance(record))),
         )
 
     def changed(self) -> None:
@@ -329,7 +367,7 @@ class SqlStore(Store):
 
     def query(self, q: RecordQuery) -> list[dict[str, Any]]:
         """The records ``q`` matches, newest first."""
-        if self.version < schema.VERSION:
+        if self._old:
             return self._query_v1(q)
         sql, params = self.query_sql(q)
         return [self.from_json(row[0]) for row in self.execute(sql, params)]
@@ -348,21 +386,55 @@ class SqlStore(Store):
     def latest(
         self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
     ) -> list[dict[str, Any]]:
-        """The newest succeeded non-PR record per (scope, service, ring, environment)."""
-        if self.version < schema.VERSION:  # read-only and old: no latest table to read
-            return latest_of(
-                self.query(RecordQuery(scope=scope, environment=environment)), ring=ring
-            )
+        """The glance (``facts.glance``) of the newest succeeded non-PR record per (scope,
+        service, ring, environment), newest first, from the latest rows."""
+        from fabrikate.records.stores.facts import glance
+
+        if self._old:  # read-only and old: no latest table to read
+            found = self.query(RecordQuery(scope=scope, environment=environment))
+            return [glance(record) for record in latest_of(found, ring=ring)]
         where, params = [], []
         for column, value in (("scope", scope), ("environment", environment), ("ring", ring)):
             if value is not None:
                 where.append(f"l.{column} = ?")
                 params.append(value)
-        sql = "SELECT r.record FROM fab_latest l JOIN fab_record r ON r.id = l.record_id"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY l.started_at DESC, l.record_id DESC"
-        return [self.from_json(row[0]) for row in self.execute(sql, params)]
+        condition = (" WHERE " + " AND ".join(where)) if where else ""
+        order = " ORDER BY l.started_at DESC, l.record_id DESC"
+        if self.glance_format != schema.GLANCE:  # read-only, glances missing or of another shape
+            sql = "SELECT r.record FROM fab_latest l JOIN fab_record r ON r.id = l.record_id"
+            rows = self.execute(sql + condition + order, params)
+            return [glance(self.from_json(row[0])) for row in rows]
+        while True:  # again when a latest row changed between the two reads
+            ids = [
+                row[0]
+                for row in self.execute(
+                    f"SELECT l.record_id FROM fab_latest l{condition}{order}", params
+                )
+            ]
+            glances = self._glances(ids, complete=not where)
+            if glances is not None:
+                return glances
+
+    def _glances(self, ids: Sequence[str], *, complete: bool) -> list[dict[str, Any]] | None:
+        """The glances of the latest rows of ``ids``, each decoded once per store: a record
+        never changes, so neither does its glance (the dicts are shared: callers only read
+        them). None when one of those rows has been replaced meanwhile. ``complete``: ``ids``
+        are all the latest rows, so the others can be forgotten."""
+        cache: dict[str, dict[str, Any]] = self.__dict__.setdefault("_glance_cache", {})
+        if complete and len(cache) > 2 * len(ids) + 1000:  # replaced rows: forget them
+            cache = {i: cache[i] for i in ids if i in cache}
+            self.__dict__["_glance_cache"] = cache
+        missing = [ident for ident in ids if ident not in cache]
+        for chunk in _chunks(missing):
+            rows = self.execute(
+                "SELECT record_id, glance FROM fab_latest WHERE record_id IN "
+                f"({_placeholders(len(chunk))})",
+                chunk,
+            )
+            cache.update((ident, self.from_json(text)) for ident, text in rows)
+        if any(ident not in cache for ident in missing):
+            return None
+        return [cache[ident] for ident in ids]
 
     def get(self, ref: str) -> dict[str, Any]:
         """The record whose id or row key is, or starts with, ``ref``."""
@@ -378,11 +450,12 @@ class SqlStore(Store):
         self, *, before: str, keep_latest_per_environment: bool, dry_run: bool = False
     ) -> list[str]:
         """Remove the records started before ``before``; their ids, newest first."""
-        if not dry_run:
-            self._writable()
+        if dry_run:  # no write lock: a dry run only reads
+            return self._prunable(before, keep_latest_per_environment)
+        self._writable()
         with self.transaction():
             ids = self._prunable(before, keep_latest_per_environment)
-            if dry_run or not ids:
+            if not ids:
                 return ids
             for chunk in _chunks(ids):
                 marks = _placeholders(len(chunk))
@@ -397,6 +470,10 @@ class SqlStore(Store):
             return ids
 
     def _prunable(self, before: str, keep_latest: bool) -> list[str]:
+        if self._old:  # read-only and old: no latest table to read
+            records = self.query(RecordQuery())
+            latest = [r["id"] for r in latest_of(records)]
+            return prunable(records, before=before, keep_latest=keep_latest, latest_ids=latest)
         sql = "SELECT id FROM fab_record WHERE started_at < ?"
         if keep_latest:
             sql += (
@@ -444,7 +521,7 @@ class SqlStore(Store):
     def _events(self, sql: str, params: Sequence[Any]) -> list[ClusterEvent]:
         from fabrikate.records.events import ClusterEvent
 
-        if self.version < schema.VERSION:
+        if self._old:
             return []  # a version-1 database holds no events
         return [ClusterEvent(*row) for row in self.execute(sql, params)]
 
@@ -494,7 +571,7 @@ class SqlStore(Store):
 
     def clusters(self) -> dict[str, str]:
         """Each cluster named by an event, with the time of its last event."""
-        if self.version < schema.VERSION:
+        if self._old:
             return {}
         rows = self.execute(
             "SELECT cluster, max(at) FROM fab_event_latest WHERE cluster <> '' "
@@ -517,7 +594,7 @@ class SqlStore(Store):
         """The marks of ``record_ids`` (all when None), oldest first."""
         from fabrikate.records.events import Mark
 
-        if self.version < schema.VERSION:
+        if self._old:
             return []
         sql = "SELECT record_id, kind, note, marked_by, at FROM fab_mark"
         if record_ids is None:
@@ -531,7 +608,7 @@ class SqlStore(Store):
 
     def change_count(self) -> int:
         """The change counter (the number of records, in a version-1 database)."""
-        if self.version < schema.VERSION:
+        if self._old:
             return int(self.execute("SELECT count(*) FROM fab_record")[0][0])
         return int(self.execute("SELECT value FROM fab_meta WHERE name = 'changes'")[0][0])
 

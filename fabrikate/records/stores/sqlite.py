@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from fabrikate.errors import InputError, RecordsError
-from fabrikate.records.stores import schema
 from fabrikate.records.stores.sql import SqlStore
 
 __all__ = ["SqliteStore"]
@@ -98,7 +97,7 @@ class SqliteStore(SqlStore):
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.check_version()
-        if self.version != schema.VERSION:
+        if not self.current:
             with self._locked():
                 self.migrate()
 
