@@ -202,8 +202,7 @@ def test_a_manifest_clone_shows_clusters_past_a_record_as_running_it(tmp_path) -
     """With --manifest-repo, a cluster at a later manifest commit runs the record too."""
     from fabrikate.dashboard.app import create_app
     from fabrikate.dashboard.settings import DashboardSettings
-    from fabrikate.records.events import ClusterEvent
-    from tests.fixtures.record_data import make_record
+    from tests.fixtures.record_data import event_for, make_record
     from tests.fixtures.trees import git
     from tests.integration.dashboard.conftest import NOW
 
@@ -218,22 +217,7 @@ def test_a_manifest_clone_shows_clusters_past_a_record_as_running_it(tmp_path) -
     record = make_record("one", at=NOW, service="api", ring="main", manifest=first)
     with open_store(url) as store:
         store.add(record)
-        store.add_event(
-            ClusterEvent.make(
-                source="flux",
-                cluster="east",
-                ring="main",
-                environment="prod",
-                kind="Kustomization",
-                namespace="flux-system",
-                name="apps",
-                revision=later,
-                state="healthy",
-                reason=None,
-                message=None,
-                at=NOW.isoformat(),
-            )
-        )
+        store.add_event(event_for(record, "healthy", cluster="east", revision=later))
     for repo, expected in ((str(clone), {"east": "superseded"}), (None, {})):
         with TestClient(create_app(DashboardSettings(records=url, manifest_repo=repo))) as web:
             cell = web.get("/api/v1/matrix").json()["rows"][0]["cells"]["prod/main"]
