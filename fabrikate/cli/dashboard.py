@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from fabrikate.cli.base import SubGroup
+from fabrikate.cli.records import manifest_repo_option
 
 __all__ = ["dashboard"]
 
@@ -19,14 +20,6 @@ _SECRETS = (
     ("auth_token", "auth token", "DASHBOARD_TOKEN", "readers' bearer token"),
     ("write_token", "write token", "DASHBOARD_WRITE_TOKEN", "token to POST marks"),
     ("ingest_secret", "ingest secret", "DASHBOARD_INGEST_SECRET", "Flux/Argo CD shared secret"),
-)
-
-
-_manifest_repo_option = click.option(
-    "--manifest-repo",
-    metavar="DIR",
-    type=click.Path(exists=True, file_okay=False),
-    help="A clone of the manifest repository: a cluster at a later commit runs a record's too.",
 )
 
 
@@ -82,7 +75,7 @@ def _settings(url: str | None, **values: Any) -> Any:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=4040, show_default=True)
 @_secret_options
-@_manifest_repo_option
+@manifest_repo_option
 @click.option("--trusted-proxy", metavar="CIDR", help="An OIDC proxy's address or range.")
 @click.option("--user-header", metavar="NAME", help="The proxy's user header (X-Forwarded-User).")
 @click.pass_context
@@ -118,11 +111,11 @@ def dashboard(ctx: click.Context, url: str | None, **values: Any) -> None:
     "--records", "url", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite)."
 )
 @click.option("--max-pages", type=click.IntRange(min=1), default=5000, show_default=True)
-@_manifest_repo_option
+@manifest_repo_option
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def export_command(
-    ctx: click.Context, url: str | None, max_pages: int, manifest_repo: str | None, folder: Path
+    ctx: click.Context, url: str | None, max_pages: int, manifest_repo: Path | None, folder: Path
 ) -> None:
     """Write the pages to FOLDER as a static site (relative links, no server needed)."""
     from fabrikate.dashboard import require

@@ -4,6 +4,7 @@ deployment ...`` (Bedrock-style rows that pipeline stages stitch together)."""
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,11 +18,26 @@ from fabrikate.cli.base import (
 if TYPE_CHECKING:
     from fabrikate.records.filters import Filters
 
-__all__ = ["deployment", "echo_text", "filter_options", "open_records", "records", "records_option"]
+__all__ = [
+    "deployment",
+    "echo_text",
+    "filter_options",
+    "manifest_repo_option",
+    "open_records",
+    "records",
+    "records_option",
+]
 
 
 records_option = click.option(
     "--records", "url", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite)."
+)
+manifest_repo_option = click.option(
+    "--manifest-repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="PATH",
+    help="A clone of the manifest repository: a cluster at a later commit also runs the "
+    "records before it (superseded).",
 )
 
 

@@ -87,7 +87,7 @@ def export_site(
     *,
     max_pages: int = 5000,
     title: str = "fab dashboard",
-    manifest_repo: str | None = None,
+    manifest_repo: Path | None = None,
 ) -> Export:
     """Write the static site of ``store`` to ``folder`` (``manifest_repo``: a clone of the
     manifest repository, as ``fab dashboard --manifest-repo`` takes it)."""

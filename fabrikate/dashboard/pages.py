@@ -53,7 +53,7 @@ class Source:
     ancestry: Ancestry | None = None
 
     @classmethod
-    def of(cls, store: Store, manifest_repo: str | None) -> Source:
+    def of(cls, store: Store, manifest_repo: Path | None) -> Source:
         """The source of ``store``, with the commits of the clone ``manifest_repo``."""
         if manifest_repo is None:
             return cls(store)
