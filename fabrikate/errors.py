@@ -12,6 +12,8 @@ Every error a user can cause is a ``FabrikateError``; the CLI prints its one lin
     ├── SourceError           a remote source could not be fetched
     │   └── FetchError        ... with the cause in a few words (``unknown host``)
     ├── RecordsError          a deployment record could not be written or read
+    │   ├── UnknownRecord     no record has the id asked for (also a NotFound)
+    │   └── AmbiguousRecord   several records start with it (also an InputError)
     ├── EventError            a cluster event (Flux, Argo CD) is malformed or badly signed
     ├── ValidationFailed      ``generate(validate=True)`` wrote objects that are invalid
     └── Failures              several of the above at once (``errors`` lists them)
@@ -34,6 +36,7 @@ from typing import Any
 from fabrikate.support.redact import printable
 
 __all__ = [
+    "AmbiguousRecord",
     "ConfigConflictError",
     "Diagnostic",
     "EventError",
@@ -52,6 +55,7 @@ __all__ = [
     "SourceError",
     "TimedOut",
     "ToolNotFound",
+    "UnknownRecord",
     "ValidationFailed",
     "component_context",
     "raise_all",
@@ -154,6 +158,14 @@ class FetchError(SourceError):
 
 class RecordsError(FabrikateError):
     """A deployment record could not be written or read."""
+
+
+class UnknownRecord(NotFound, RecordsError):
+    """No record has the id, row key or prefix asked for."""
+
+
+class AmbiguousRecord(InputError, RecordsError):
+    """Several records start with the prefix asked for."""
 
 
 class EventError(FabrikateError):

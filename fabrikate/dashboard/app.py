@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import StreamingResponse
 
 from fabrikate._version import __version__
-from fabrikate.dashboard.ingest import ingest_router
+from fabrikate.dashboard.ingest import ingest_router, read_body
 from fabrikate.dashboard.links import ServerLinks
 from fabrikate.dashboard.live import ChangeFeed
 from fabrikate.dashboard.pages import PAGES, Page
@@ -50,7 +50,7 @@ T = TypeVar("T")
 # page name -> (path, the query parameters it documents in the OpenAPI schema)
 _FILTERS = queries.Filters.names()
 _ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "matrix": ("/matrix", ("pivot", *_FILTERS)),
+    "matrix": ("/matrix", ("pivot", "cursor", "limit", *_FILTERS)),
     "deployments": ("/deployments", ("cursor", "limit", "all", *_FILTERS)),
     "deployment": ("/deployments/{key}", ()),
     "compare": ("/compare", ("a", "b", "service")),
@@ -128,8 +128,8 @@ def _error_response(dashboard: Dashboard, request: Request, status: int, message
 
 
 def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
-    """Every error as one line: 400 bad input, 404 nothing there (``NotFound``; a store's
-    lookup of an unknown or ambiguous id is a ``RecordsError``); a bug is the guard's 500."""
+    """Every error as one line: 400 bad input, 404 nothing there (``NotFound``), 503 the store
+    failed (any other ``RecordsError``); a bug is the guard's 500."""
 
     def handler(status: int) -> Callable[[Request, Exception], Any]:
         async def handle(request: Request, exc: Exception) -> Response:
@@ -150,7 +150,7 @@ def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
     app.add_exception_handler(NotFound, handler(404))
     app.add_exception_handler(InputError, handler(400))
     app.add_exception_handler(EventError, handler(400))
-    app.add_exception_handler(RecordsError, handler(404))
+    app.add_exception_handler(RecordsError, handler(503))
     app.add_exception_handler(FabrikateError, handler(400))
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation)
@@ -225,6 +225,10 @@ def _other_routes(app: FastAPI, dashboard: Dashboard) -> None:
 
         return JSONResponse(mask_tree(await dashboard.read(answer)))
 
+    @app.get("/api/version", tags=["spektate"], summary="The version, as Spektate's API has it")
+    async def version() -> JSONResponse:
+        return JSONResponse({"version": __version__})
+
     @app.get("/events", tags=["live"], summary="Server-sent events: 'change' on every write")
     async def events() -> StreamingResponse:
         return StreamingResponse(
@@ -249,7 +253,7 @@ def _other_routes(app: FastAPI, dashboard: Dashboard) -> None:
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        form = parse_qs((await request.body())[:8192].decode("utf-8", "replace"))
+        form = parse_qs((await read_body(request, 8192)).decode("utf-8", "replace"))
         token = dashboard.settings.auth_token
         target = _local((form.get("next") or ["/"])[0])
         if token is None or not same_secret((form.get("token") or [""])[0], token):

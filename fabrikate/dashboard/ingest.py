@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 # Runs a function of the store on a worker thread, then wakes the live streams.
 Writer = Callable[[Callable[["Store"], Any]], Awaitable[Any]]
 
-__all__ = ["ingest_router"]
+__all__ = ["ingest_router", "read_body"]
 
 _PARSERS: dict[str, Callable[..., ClusterEvent]] = {"flux": parse_flux, "argocd": parse_argocd}
 _MAX_NOTE = 2000
@@ -49,13 +49,13 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "status": status}, status_code=status)
 
 
-async def _body(request: Request) -> bytes:
-    """The body, refused past the size an event can have."""
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The body, refused past ``limit`` bytes (by default the size an event can have)."""
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
-            raise InputError(f"the body is too large (limit {MAX_BODY} bytes)")
+        if size > limit:
+            raise InputError(f"the body is too large (limit {limit} bytes)")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -91,7 +91,7 @@ def ingest_router(settings: DashboardSettings, write: Writer) -> APIRouter:
             return _error(404, f"no ingest endpoint {source[:20]!r} (want flux or argocd)")
         if settings.ingest_secret is None:
             return _error(403, "ingest is off: start the dashboard with an ingest secret")
-        body = await _body(request)
+        body = await read_body(request)
         secret = settings.ingest_secret.value
         try:
             check_signature(body, request.headers, secret)
@@ -109,7 +109,7 @@ def ingest_router(settings: DashboardSettings, write: Writer) -> APIRouter:
         if not same_secret(bearer(request.headers), settings.write_token):
             return _error(401, "the write token does not match")
         user = request.scope.get("state", {}).get("user")
-        asked = _mark(await _body(request), record_id, user)
+        asked = _mark(await read_body(request), record_id, user)
 
         def add(store: Store) -> dict[str, Any]:
             record = store.get(record_id)  # an unknown id: 404 (app.py)

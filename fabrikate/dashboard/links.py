@@ -44,17 +44,15 @@ class Link:
 def file_name(link: Link) -> str:
     """The export file of ``link``, relative to the export's top."""
     folder = PAGES[link.name][1]
-    if link.name == "matrix":
-        return "index.html"
-    if link.name == "metrics":
-        return "metrics.html"
     parts = [link.key or ""] if link.key is not None else []
     parts += [f"{k}-{v}" for k, v in link.params]
+    if not folder:  # the top pages: index.html (the matrix), metrics.html
+        parts.insert(0, "index" if link.name == "matrix" else link.name)
     stem = "_".join(parts) or "index"
     safe = _SAFE.sub("_", stem)
     if safe != stem or len(safe) > 120:  # keep distinct names distinct
         safe = f"{safe[:80]}-{hashlib.sha256(stem.encode()).hexdigest()[:10]}"
-    return f"{folder}/{safe}.html"
+    return f"{folder}/{safe}.html" if folder else f"{safe}.html"
 
 
 class Links:
@@ -94,6 +92,7 @@ class ServerLinks(Links):
 
 # What an export keeps of a page's parameters: the others filter, which needs a server.
 EXPORTED_PARAMS: Mapping[str, tuple[str, ...]] = {
+    "matrix": ("cursor",),
     "deployments": ("cursor",),
     "environment": ("cursor",),
     "compare": ("a", "b"),

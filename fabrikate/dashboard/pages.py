@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["PAGES", "Page", "PageFunction"]
 
 MAX_LIMIT = 200
+MATRIX_ROWS = 100  # services on one page of the matrix (its JSON twin: the same, or ?limit=)
+CHART_BARS = 20  # bars of one metrics chart (the largest values); the JSON twin has every group
+TABLE_GROUPS = 200  # rows of the metrics table
 _WINDOW_DEFAULT = "30d"
 
 
@@ -82,8 +85,9 @@ def _now() -> str:
 def matrix(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """What runs where: services by rings within environments and clusters."""
     pivot = params.get("pivot") or "ring"
-    filters = _filters(params, "pivot")
-    data = _masked(queries.matrix(store, filters, pivot=pivot))
+    filters = _filters(params, "pivot", "cursor", "limit")
+    cursor, limit = params.get("cursor") or None, _limit(params.get("limit"), MATRIX_ROWS)
+    data = _masked(queries.matrix(store, filters, pivot=pivot, limit=limit, cursor=cursor))
     view = {"filters": filters.to_params(), "pivot": pivot, "pivots": PIVOTS, "asOf": _now()}
     return Page("matrix.html", "What runs where", data, view)
 
@@ -152,8 +156,28 @@ def metrics(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     filters = _filters(params, "window")
     window = params.get("window") or _WINDOW_DEFAULT
     data = _masked(queries.metrics(store, filters, window=window))
-    view = {"filters": filters.to_params(), "window": window}
+    groups = data["groups"]
+    view = {
+        "filters": filters.to_params(),
+        "window": window,
+        "charts": _charts(groups),
+        "rows": groups[:TABLE_GROUPS],
+    }
     return Page("metrics.html", "Metrics", data, view)
+
+
+def _charts(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One chart per figure: the ``CHART_BARS`` groups with the largest values."""
+    charts: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        for figure in group["figures"]:
+            chart = charts.setdefault(figure["key"], {**figure, "bars": []})
+            chart["bars"].append((group, figure))
+    for chart in charts.values():
+        bars = chart["bars"]
+        bars.sort(key=lambda bar: (bar[1]["value"] is None, -(bar[1]["value"] or 0)))
+        chart["total"], chart["bars"] = len(bars), bars[:CHART_BARS]
+    return list(charts.values())
 
 
 PAGES: dict[str, PageFunction] = {

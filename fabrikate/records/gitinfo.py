@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 
 from fabrikate.records.mask import strip_credentials
 
-__all__ = ["hld_info", "pr_from_message", "repo_commit", "repo_name", "work_tree"]
+__all__ = ["Ancestry", "hld_info", "pr_from_message", "repo_commit", "repo_name", "work_tree"]
 
 log = logging.getLogger("fabrikate")
 
@@ -30,6 +32,8 @@ _PR_MESSAGES = (
     re.compile(r"^See merge request [^!\s]+!(\d+)$", re.MULTILINE),
 )
 
+
+_COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")  # a full SHA-1 or SHA-256 commit id
 
 # Committer names of merges made on a forge's web page: they say nothing of who merged.
 _FORGE_COMMITTERS = {"GitHub", "GitHub Enterprise", "GitLab"}
@@ -151,3 +155,43 @@ def work_tree(path: Path, git: str = "git") -> Path | None:
     """The top folder of the git work tree holding ``path``."""
     found = _git(git, path, "rev-parse", "--show-toplevel")
     return Path(found.strip()).resolve() if found and found.strip() else None
+
+
+class Ancestry:
+    """Which commits a clone of the manifest repository has at or below a revision, read
+    once per revision with ``git rev-list`` (the newest ``REVISIONS`` kept): whether a record's
+    manifest commit is part of what a cluster runs.
+
+        ancestry = Ancestry(Path("manifests"))
+        ancestry.includes(cluster_revision, record["manifest"]["commit"])   # True, False, None
+    """
+
+    REVISIONS = 16  # revisions whose commits are kept (a few per cluster)
+    MAX_COMMITS = 200_000  # commits read below one revision
+
+    def __init__(self, clone: Path, git: str = "git") -> None:
+        self.clone, self.git = clone, git
+        self._below: OrderedDict[str, frozenset[str] | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def includes(self, revision: str, commit: str) -> bool | None:
+        """Whether ``commit`` is ``revision`` or one of its ancestors; None when the clone does
+        not have ``revision`` (or either is not a commit id)."""
+        revision, commit = revision.lower(), commit.lower()
+        if not (_COMMIT.match(revision) and _COMMIT.match(commit)):
+            return None
+        below = self._commits(revision)
+        return None if below is None else commit in below
+
+    def _commits(self, revision: str) -> frozenset[str] | None:
+        with self._lock:
+            if revision in self._below:
+                self._below.move_to_end(revision)
+                return self._below[revision]
+        out = _git(self.git, self.clone, "rev-list", f"--max-count={self.MAX_COMMITS}", revision)
+        found = frozenset(out.split()) if out is not None else None
+        with self._lock:
+            self._below[revision] = found
+            while len(self._below) > self.REVISIONS:
+                self._below.popitem(last=False)
+        return found

@@ -7,7 +7,7 @@
 The cells come from the store's latest table (the newest succeeded record per scope, service,
 ring and environment) and the clusters' latest event per object, never from a scan of the
 records. A revision a cluster reports that no latest record has is looked up by its manifest
-commit (at most ``LOOKUPS`` of them per answer): a cluster that runs an older record of a cell's
+commit (``clusters.LOOKUPS`` of them at most): a cluster that runs an older record of a cell's
 group is behind (drift ``clusterBehind``). A ring whose record differs from the default ring's
 record of the same service is ahead of it (drift ``aheadOfDefault``, newer) or behind
 (``behindDefault``, older); its ``changes`` count the images and component versions that differ.
@@ -16,106 +16,23 @@ record of the same service is ahead of it (drift ``aheadOfDefault``, newer) or b
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import InputError
+from fabrikate.records.clusters import Clusters, group_of
 from fabrikate.records.filters import read_row_cursor, row_cursor
 from fabrikate.records.overview import cluster_states, record_state, services
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent
     from fabrikate.records.filters import Filters
+    from fabrikate.records.gitinfo import Ancestry
     from fabrikate.records.stores.base import Store
 
-__all__ = ["LOOKUPS", "PIVOTS", "Clusters", "matrix"]
+__all__ = ["PIVOTS", "matrix"]
 
 PIVOTS = ("ring", "environment", "cluster")
-LOOKUPS = 100  # revisions looked up by manifest commit per answer: the rest stay unknown
 MAX_ROWS = 1000  # services of one matrix page
-Group = tuple[str, str, str, str]  # scope, service, environment, ring
-
-
-def _group(record: Mapping[str, Any], service: str) -> Group:
-    return (record["scope"], service, record["environment"], record.get("ring") or "")
-
-
-@dataclass
-class Clusters:
-    """The clusters' latest events, and the records their revisions name."""
-
-    events: list[ClusterEvent]
-    by_commit: dict[str, dict[str, Any]] = field(default_factory=dict)  # manifest commit -> record
-    by_cluster: dict[str, list[ClusterEvent]] = field(default_factory=dict)
-    by_revision: dict[str, list[ClusterEvent]] = field(default_factory=dict)
-
-    @classmethod
-    def load(
-        cls, store: Store, latest: Sequence[Mapping[str, Any]], cluster: str | None
-    ) -> Clusters:
-        """The latest events (of ``cluster`` only, when given) and the records they name."""
-        from fabrikate.records.stores.base import RecordQuery
-
-        found = cls(list(store.latest_events(cluster=cluster)))
-        for event in found.events:
-            found.by_cluster.setdefault(event.cluster or "(unnamed)", []).append(event)
-            if event.revision:
-                found.by_revision.setdefault(event.revision, []).append(event)
-        for record in latest:
-            commit = (record.get("manifest") or {}).get("commit")
-            if commit:
-                found.by_commit.setdefault(commit, dict(record))
-        newest: dict[str, str] = {}
-        for event in found.events:
-            if event.revision and event.revision not in found.by_commit:
-                newest[event.revision] = max(newest.get(event.revision, ""), event.at)
-        for revision in sorted(newest, key=newest.__getitem__, reverse=True)[:LOOKUPS]:
-            hits = store.query(RecordQuery(manifest_commit=revision, limit=1))
-            if hits:
-                found.by_commit[revision] = hits[0]
-        return found
-
-    def names(self) -> list[str]:
-        """The clusters that reported anything, by name."""
-        return sorted(self.by_cluster)
-
-    def of(self, name: str) -> list[ClusterEvent]:
-        """The latest events of one cluster."""
-        return self.by_cluster.get(name, [])
-
-    def about(self, record: Mapping[str, Any], cluster: str | None = None) -> list[ClusterEvent]:
-        """The latest events about the record's manifest commit (from ``cluster`` only)."""
-        commit = (record.get("manifest") or {}).get("commit") or ""
-        found = self.by_revision.get(commit, [])
-        return [e for e in found if cluster is None or (e.cluster or "(unnamed)") == cluster]
-
-    def place(self, name: str) -> tuple[str | None, str | None]:
-        """The (environment, ring) a cluster says it serves, when its events say so."""
-        mine = self.of(name)
-        environment = next((e.environment for e in mine if e.environment), None)
-        return environment, next((e.ring for e in mine if e.ring), None)
-
-    def brief(self, name: str) -> dict[str, Any]:
-        """A cluster's name, the environment and ring it serves, and its last event's time."""
-        environment, ring = self.place(name)
-        last = max(e.at for e in self.of(name))
-        return {"name": name, "environment": environment, "ring": ring, "lastEventAt": last}
-
-    def running(self, name: str) -> list[dict[str, Any]]:
-        """The records whose manifest commits the cluster reports, newest first."""
-        revisions = {e.revision for e in self.of(name) if e.revision}
-        found = [self.by_commit[r] for r in revisions if r in self.by_commit]
-        return sorted(found, key=lambda r: (r["startedAt"], r["id"]), reverse=True)
-
-    def runs(self) -> dict[Group, list[tuple[str, dict[str, Any], str | None]]]:
-        """Per group, the (cluster, record, version) of what each cluster reports it runs."""
-        found: dict[Group, list[tuple[str, dict[str, Any], str | None]]] = {}
-        for name in self.names():
-            for record in self.running(name):
-                for item in services(record):
-                    group = _group(record, item["service"])
-                    found.setdefault(group, []).append((name, record, item["version"]))
-        return found
 
 
 def _keep(record: Mapping[str, Any], item: Mapping[str, Any], filters: Filters) -> bool:
@@ -191,6 +108,15 @@ def _cell(
         "clusters": states,
         "drift": [],
     }
+
+
+def _supersede(cell: dict[str, Any], record: Mapping[str, Any], clusters: Clusters) -> None:
+    """Clusters past the record's manifest commit run it too: ``superseded`` there (and the
+    record is applied, when nothing said more)."""
+    for name in clusters.superseding(record):
+        cell["clusters"].setdefault(name, "superseded")
+        if cell["state"] in ("committed", "generated"):
+            cell["state"] = "applied"
 
 
 def _versions(record: Mapping[str, Any], component: str | None) -> dict[tuple[str, ...], Any]:
@@ -281,14 +207,17 @@ def matrix(
     pivot: str = "ring",
     limit: int | None = None,
     cursor: str | None = None,
+    ancestry: Ancestry | None = None,
 ) -> dict[str, Any]:
     """Services × columns (``pivot``: ring within environment, environment, or cluster), each
     cell the version, image, record, state and drift of what runs there; ``limit`` rows
-    (services) at most, those after ``cursor`` (``next`` is the cursor of the rows after)."""
+    (services) at most, those after ``cursor`` (``next`` is the cursor of the rows after).
+    With ``ancestry`` (a manifest repository clone), a cluster at a later revision that
+    includes a cell's manifest commit runs it: ``superseded`` there."""
     if pivot not in PIVOTS:
         raise InputError(f"pivot {pivot[:40]!r}: want one of {', '.join(PIVOTS)}")
     latest = store.latest(scope=filters.scope, environment=filters.environment, ring=filters.ring)
-    clusters = Clusters.load(store, latest, filters.cluster)
+    clusters = Clusters.load(store, latest, filters.cluster, ancestry)
     every = [(r, item) for r in latest for item in services(r) if _keep(r, item, filters)]
     pairs, after = _page(every, limit, cursor)
     if pivot == "cluster":
@@ -306,7 +235,8 @@ def matrix(
             key = record["environment"]
         cells = rows.setdefault((record["scope"], item["service"]), {})
         cell = _cell(record, item, clusters.about(record))
-        _cluster_drift(cell, runs.get(_group(record, item["service"]), []))
+        _supersede(cell, record, clusters)
+        _cluster_drift(cell, runs.get(group_of(record, item["service"]), []))
         if key not in cells or _better(cell, cells[key], defaults):
             cells[key] = cell
     if pivot == "environment":
@@ -352,13 +282,13 @@ def _by_cluster(
     environment and ring it serves (state as that cluster saw it)."""
     columns: list[dict[str, Any]] = []
     rows: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    wanted = {_group(r, item["service"]) for r, item in pairs}
+    wanted = {group_of(r, item["service"]) for r, item in pairs}
     for name in clusters.names():
         environment, ring = clusters.place(name)
         columns.append(_column(name, environment, ring, name, False, False))
         for runs in clusters.running(name):
             for item in services(runs):
-                if _group(runs, item["service"]) not in wanted:
+                if group_of(runs, item["service"]) not in wanted:
                     continue
                 cells = rows.setdefault((runs["scope"], item["service"]), {})
                 if name not in cells:
@@ -369,7 +299,10 @@ def _by_cluster(
             cells = rows.setdefault((record["scope"], served["service"]), {})
             if name not in cells:
                 cell = _cell(record, served, clusters.about(record, name))
-                cell["drift"].append({"kind": "notReported", "cluster": name})
+                if name in clusters.superseding(record):
+                    cell["clusters"][name], cell["state"] = "superseded", "applied"
+                else:
+                    cell["drift"].append({"kind": "notReported", "cluster": name})
                 cells[name] = cell
     return _answer("cluster", columns, rows, clusters)
 

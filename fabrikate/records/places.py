@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import NotFound
-from fabrikate.records.matrix import Clusters
+from fabrikate.records.clusters import Clusters
 from fabrikate.records.overview import cluster_states, record_state, services, summary
 from fabrikate.records.stores.facts import order_key
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import FabrikateError, InputError, NotFound
+from fabrikate.records.clusters import Clusters
 from fabrikate.records.compare import changes, compare, get_record, previous
 from fabrikate.records.filters import Filters, Page, cursor_after, read_cursor
 from fabrikate.records.journey import failing, journey, lead_time, reproduce
@@ -31,6 +32,7 @@ from fabrikate.records.view import parse_since
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
+    from fabrikate.records.gitinfo import Ancestry
     from fabrikate.records.stores.base import Store
 
 __all__ = [
@@ -124,14 +126,16 @@ def deployments(
     return Page(items, after, {"collapsed": skipped} if collapse else None)
 
 
-def deployment(store: Store, ref: str) -> dict[str, Any]:
+def deployment(store: Store, ref: str, *, ancestry: Ancestry | None = None) -> dict[str, Any]:
     """One record in full: its summary, journey (with the failing stage), events, marks,
-    the commands that reproduce it, its lead time and what changed since the previous one."""
+    the commands that reproduce it, its lead time and what changed since the previous one;
+    with ``ancestry``, the clusters past its manifest commit (``superseded``)."""
     record = get_record(store, ref)
     events = _events_of(store, record)
     stages = journey(record, events)
     stage = failing(stages)
     lead = lead_time(record, events)
+    past = Clusters(store.latest_events(), ancestry).superseding(record) if ancestry else []
     return {
         "record": record,
         "summary": summary(record, events),
@@ -142,6 +146,7 @@ def deployment(store: Store, ref: str) -> dict[str, Any]:
         "reproduce": reproduce(record),
         "leadTimeSeconds": lead.total_seconds() if lead else None,
         "changes": changes(previous(store, record), record),
+        "superseded": past,
     }
 
 
@@ -178,7 +183,9 @@ def environment_history(
             None,
         )
         old = old or previous(store, record)
-        items.append({**summary(record), "changes": changes(old, record)})
+        items.append(
+            {**summary(record, _events_of(store, record)), "changes": changes(old, record)}
+        )
     return Page(items, after)
 
 

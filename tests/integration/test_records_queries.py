@@ -76,6 +76,7 @@ def test_every_store_answers_the_queries_alike(store_url: str) -> None:
         history = environment_history(store, "prod", limit=2)
         assert history.items[0]["changes"] is None  # the first canary generation
         assert history.items[1]["changes"]["previous"] == made[4]["id"]
+        assert history.items[1]["syncedClusters"] == ["east"]
 
         canary = ring(store, "canary")
         assert canary["services"][0]["defaultVersion"] == "1.5"

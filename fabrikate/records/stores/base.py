@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fabrikate.errors import RecordsError
+from fabrikate.errors import AmbiguousRecord, RecordsError, UnknownRecord
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -215,11 +215,11 @@ class Store(abc.ABC):
     def pick(ref: str, candidates: list[dict[str, Any]]) -> dict[str, Any]:
         """The one record ``ref`` names, or a clear error."""
         if not candidates:
-            raise RecordsError(f"no record {ref!r}")
+            raise UnknownRecord(f"no record {ref!r}")
         exact = [r for r in candidates if ref in (r["id"], r["rowKey"])]
         if len(exact) == 1 or len(candidates) == 1:
             return (exact or candidates)[0]
-        raise RecordsError(f"record id {ref!r} is ambiguous ({len(candidates)} records match)")
+        raise AmbiguousRecord(f"record id {ref!r} is ambiguous ({len(candidates)} records match)")
 
 
 @contextlib.contextmanager

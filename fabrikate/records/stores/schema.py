@@ -5,7 +5,7 @@
 Version 1 (before the dashboard) had ``fab_record`` with six columns and ``fab_deployment``.
 Version 2 adds the indexed facts of each record (``Facts``), the component names, the latest
 record per (scope, service, ring, environment), cluster events, marks and a change counter in
-``fab_meta``. Version 3 keeps each latest record's glance (``overview.glance``) beside it, so
+``fab_meta``. Version 3 keeps each latest record's glance (``facts.glance``) beside it, so
 the latest rows are read without decoding whole records. An older database gains the columns in
 place and is backfilled from the JSON.
 """

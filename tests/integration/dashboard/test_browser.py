@@ -120,9 +120,20 @@ def test_matrix_filter_deployment_compare_and_live_update(
         assert page.url == f"{base}/deployments"
         page.screenshot(path=shots / "live-update.png", full_page=True)
 
+        for name, path, title in [
+            ("environment", "/environments/prod", "Environment prod"),
+            ("ring", "/rings/canary", "Ring canary"),
+            ("cluster", "/clusters/west", "Cluster west"),
+            ("metrics", "/metrics", "Metrics"),
+        ]:
+            page.goto(base + path)
+            assert page.inner_text("h1") == title
+            page.screenshot(path=shots / f"{name}.png", full_page=True)
+
         assert problems == []  # no CSP violation, script error or missing asset
         page.close()
-    assert {p.name for p in shots.iterdir()} >= {"matrix.png", "journey.png", "compare.png"}
+    names = {p.name for p in shots.iterdir()}
+    assert names >= {"matrix.png", "journey.png", "compare.png", "metrics.png", "cluster.png"}
 
 
 def test_a_page_is_usable_without_script(browser: Browser, sqlite_seeded: Seeded) -> None:

@@ -82,3 +82,59 @@ def test_known_bad_input_is_a_clear_4xx(sqlite_web: TestClient, sqlite_seeded: S
         and page.headers["content-type"].startswith("text/html")
     )
     assert sqlite_web.post("/api/v1/matrix").status_code == 405
+
+
+def test_fuzzed_signed_events_are_stored_or_refused(sqlite_seeded: Seeded) -> None:
+    """Whatever a signed body holds, ingest answers 201, 200 or 400: never a 500."""
+    import hashlib
+    import hmac
+    import json
+
+    from fabrikate.dashboard.app import create_app
+    from fabrikate.dashboard.settings import DashboardSettings, Secret
+    from tests.unit.records.test_events import argocd, flux
+
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+        max_leaves=8,
+    )
+    settings = DashboardSettings(records=sqlite_seeded.url, ingest_secret=Secret("k"))
+
+    @given(
+        source=st.sampled_from(["flux", "argocd"]),
+        changes=st.dictionaries(
+            st.sampled_from(
+                [
+                    "involvedObject",
+                    "metadata",
+                    "timestamp",
+                    "severity",
+                    "reason",
+                    "app",
+                    "at",
+                    "syncStatus",
+                    "revision",
+                ]
+            ),
+            json_values,
+            max_size=3,
+        ),
+    )
+    def check(source: str, changes: dict) -> None:
+        raw = json.dumps((flux if source == "flux" else argocd)(**changes)).encode()
+        signature = "sha256=" + hmac.new(b"k", raw, hashlib.sha256).hexdigest()
+        answer = web.post(
+            f"/api/v1/ingest/{source}", content=raw, headers={"X-Signature": signature}
+        )
+        assert answer.status_code in (200, 201, 400), (raw, answer.text)
+
+    with TestClient(create_app(settings)) as web:
+        check()
+
+
+def test_a_store_that_fails_is_503_not_404(sqlite_web: TestClient, sqlite_seeded: Seeded) -> None:
+    sqlite_web.app.state.dashboard.store.close()  # as a database gone away would
+    answer = sqlite_web.get(f"/api/v1/deployments/{sqlite_seeded.ids['api-1']}")
+    assert answer.status_code == 503 and "error" in answer.json()
+    assert sqlite_web.get("/healthz").status_code == 503

@@ -148,3 +148,11 @@ def test_a_mark_on_an_unknown_record_is_404(writer: TestClient) -> None:
         headers={"Authorization": f"Bearer {WRITE}"},
     )
     assert answer.status_code == 404 and "no record" in answer.json()["error"]
+
+
+def test_an_oversized_body_is_refused_unread(writer: TestClient) -> None:
+    raw = b"{" + b" " * (2 * 1024 * 1024) + b"}"
+    answer = writer.post("/api/v1/ingest/flux", content=raw, headers=signed(raw, INGEST))
+    assert answer.status_code == 400 and "too large" in answer.json()["error"]
+    login = writer.post("/login", content=b"token=" + b"x" * 10000)
+    assert login.status_code == 400

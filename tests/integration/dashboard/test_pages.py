@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 from starlette.testclient import TestClient
 
+from fabrikate._version import __version__
 from fabrikate.records import open_store, queries
 from fabrikate.records.mask import mask_tree
 from tests.integration.dashboard.conftest import LEAKED, Seeded
@@ -164,6 +165,7 @@ def test_spektate_api_shape(web: TestClient, seeded: Seeded) -> None:
         for d in web.get("/api/deployments?env=canary&limit=1").json()["deployments"]
     ] == [seeded.records["web-x"]["rowKey"]]
     assert LEAKED not in web.get("/api/deployments").text
+    assert web.get("/api/version").json() == {"version": __version__}
 
 
 def test_health(web: TestClient) -> None:
@@ -185,3 +187,12 @@ def test_openapi_documents_the_api(web: TestClient) -> None:
     } <= set(paths)
     names = {p["name"] for p in paths["/api/v1/deployments"]["get"]["parameters"]}
     assert {"cursor", "ring", "service", "author", "keyword"} <= names
+
+
+def test_matrix_rows_come_in_pages(web: TestClient) -> None:
+    first = web.get("/api/v1/matrix?limit=1").json()
+    second = web.get(f"/api/v1/matrix?limit=1&cursor={first['next']}").json()
+    assert [r["service"] for r in first["rows"] + second["rows"]] == ["api", "web"]
+    assert second["next"] is None and first["columns"] == second["columns"]
+    page = web.get("/?limit=1").text
+    assert "More services" in page and f"cursor={first['next']}" in page

@@ -28,6 +28,8 @@ def test_export_links_are_relative_to_the_page_that_holds_them() -> None:
     assert top.page("deployments", None, ring="prod") == "deployments/index.html"
     assert top.page("deployments", None, cursor="MjAy") == "deployments/cursor-MjAy.html"
     assert Link("deployment", "abc") in deep.wanted
+    assert deep.page("matrix", None, cursor="YXBp", ring="x") == "../index_cursor-YXBp.html"
+    assert top.page("metrics", None, window="7d") == "metrics.html"
 
 
 def test_every_export_link_resolves_to_its_file() -> None:

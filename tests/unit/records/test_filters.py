@@ -15,6 +15,7 @@ from fabrikate.records.filters import (
     read_row_cursor,
     row_cursor,
 )
+from fabrikate.records.stores.base import RecordQuery
 
 
 class MultiDict(dict):
@@ -112,3 +113,15 @@ def test_row_cursors_carry_any_scope_and_service_name() -> None:
 def test_a_page_as_data() -> None:
     assert Page([{"id": "a"}], "c1").to_data() == {"items": [{"id": "a"}], "next": "c1"}
     assert Page([], None, {"collapsed": 2}).to_data() == {"items": [], "next": None, "collapsed": 2}
+
+
+def test_the_store_query_of_the_filters() -> None:
+    filters = Filters(type="pr", since="2026-01-01", commit="ABC1", ring="canary", cluster="east")
+    assert filters.query(limit=5, before=("2026-02-01", "x")) == RecordQuery(
+        ring="canary",
+        kind="pr",
+        since="2026-01-01T00:00:00+00:00",
+        commit="abc1",
+        before=("2026-02-01", "x"),
+        limit=5,
+    )  # the cluster is matched through events, by the query layer

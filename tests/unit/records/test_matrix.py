@@ -141,7 +141,7 @@ def test_an_empty_store_has_an_empty_matrix(new_store: Callable[[], Store]) -> N
 
 
 class GlancingStore(MemoryStore):
-    """A store whose latest table keeps glances, not whole records (``overview.glance``)."""
+    """A store whose latest table keeps glances, not whole records (``facts.glance``)."""
 
     def latest(self, **where: Any) -> list[dict[str, Any]]:
         return [glance(record) for record in super().latest(**where)]

@@ -6,7 +6,15 @@ import statistics
 from datetime import UTC, datetime, timedelta
 
 from fabrikate.records.events import ClusterEvent, Mark
-from fabrikate.records.metrics import DEFINITIONS, deployments, dora, failures, rollbacks
+from fabrikate.records.metrics import (
+    DEFINITIONS,
+    DORA_FIELDS,
+    deployments,
+    dora,
+    dora_view,
+    failures,
+    rollbacks,
+)
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -140,3 +148,12 @@ def test_a_marked_rollback_fails_the_deployment_before_it() -> None:
     history = [R1, R3, R4]
     assert failures(history, [], [Mark("a4", "rollback")]) == {"a3"}
     assert failures(history, [], []) == set()
+
+
+def test_the_dora_view_of_records_gives_the_same_figures() -> None:
+    since, until = T0, T0 + 7 * DAY
+    whole = dora(RECORDS, EVENTS, MARKS, since, until)
+    assert dora([dora_view(r) for r in RECORDS], EVENTS, MARKS, since, until) == whole
+    view = dora_view(R1)
+    assert set(view) == {path.split(".")[0] for path in DORA_FIELDS}
+    assert "images" not in view and view["output"] == {"digest": "sha256:B", "changed": None}
