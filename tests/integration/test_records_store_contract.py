@@ -343,3 +343,15 @@ def test_threads_sharing_a_store_write_without_losing_anything(store: Store) -> 
         writer.join()
     assert len(store.query(RecordQuery())) == 40
     assert len(store.events()) == 40
+
+
+def test_events_of_many_revisions_in_one_call(store: Store) -> None:
+    events = [_event(_day(n), revision=f"{n:040x}") for n in range(1, 6)]
+    store.add_events(events)
+    wanted = [f"{n:040x}".upper() for n in (2, 4, 5)]
+    assert store.events(revisions=wanted) == [events[4], events[3], events[1]]
+    assert store.events(revisions=wanted, limit=2) == [events[4], events[3]]
+    assert store.events(revisions=wanted, since=_day(3), cluster="east") == events[4:2:-1]
+    assert store.events(revisions=[]) == []
+    many = [f"{n:040x}" for n in range(4, 530)]  # more than one statement's worth
+    assert store.events(revisions=many) == [events[4], events[3]]

@@ -446,11 +446,21 @@ class AzureTableStore(Store):
         *,
         cluster: str | None = None,
         revision: str | None = None,
+        revisions: Sequence[str] | None = None,
         since: str | None = None,
         before: str | tuple[str, str] | None = None,
         limit: int | None = None,
     ) -> list[ClusterEvent]:
-        """Events, newest first: cluster, revision and time filter in the table."""
+        """Events, newest first: cluster, revision and time filter in the table (one query
+        per revision of ``revisions``)."""
+        if revisions is not None:
+            found = [
+                event
+                for one in dict.fromkeys(r.lower() for r in revisions)
+                if revision is None or revision.lower() == one
+                for event in self.events(cluster=cluster, revision=one, since=since, before=before)
+            ]
+            return _newest_events(found)[:limit]
         clauses, parameters = [], {}
         if cluster is not None:
             clauses.append("PartitionKey eq @cluster")

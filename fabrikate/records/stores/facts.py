@@ -244,11 +244,14 @@ def event_matches(
     revision: str | None,
     since: str | None,
     before: str | tuple[str, str] | None,
+    revisions: Iterable[str] | None = None,
 ) -> bool:
     """Whether ``event`` passes the filters of ``Store.events``."""
     if cluster is not None and event.cluster != cluster:
         return False
     if revision is not None and event.revision != revision.lower():
+        return False
+    if revisions is not None and event.revision not in {r.lower() for r in revisions}:
         return False
     if since is not None and event.at < since:
         return False

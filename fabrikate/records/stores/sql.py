@@ -537,12 +537,25 @@ class SqlStore(Store):
         *,
         cluster: str | None = None,
         revision: str | None = None,
+        revisions: Sequence[str] | None = None,
         since: str | None = None,
         before: str | tuple[str, str] | None = None,
         limit: int | None = None,
     ) -> list[ClusterEvent]:
         """Events, newest first."""
+        if revisions is not None and len(revisions) > _BATCH:  # one IN (…) at a time
+            found = [
+                event
+                for chunk in _chunks(list(revisions))
+                for event in self.events(
+                    cluster=cluster, revision=revision, revisions=chunk, since=since, before=before
+                )
+            ]
+            return sorted(found, key=lambda e: (e.at, e.id), reverse=True)[:limit]
         where, params = [], []
+        if revisions is not None:
+            where.append(f"revision IN ({_placeholders(len(revisions))})" if revisions else "0 = 1")
+            params += [r.lower() for r in revisions]
         if cluster is not None:
             where.append("cluster = ?")
             params.append(cluster)
