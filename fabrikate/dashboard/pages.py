@@ -153,7 +153,12 @@ def compare(source: Source, key: str | None, params: Mapping[str, str]) -> Page:
     service = params.get("service") or None
     data = _masked(queries.compare(source.store, a, b, service=service))
     view = {"a": a, "b": b, "service": service or ""}
-    return Page("compare.html", f"Compare {a} and {b}", data, view)
+    return Page("compare.html", f"Compare {_brief(a)} and {_brief(b)}", data, view)
+
+
+def _brief(ref: str) -> str:
+    """A record id as its first 12 characters; a name as it is."""
+    return ref if len(ref) <= 20 else ref[:12] + "…"
 
 
 def environment(source: Source, key: str | None, params: Mapping[str, str]) -> Page:
