@@ -191,13 +191,13 @@ def records_log(
 @output_format("text", "json", "yaml")
 def records_diff(url: str | None, a: str, b: str, service: str | None, output_format: str) -> None:
     """What changed from A to B: component versions, images and objects. Each is a record id
-    (or prefix), or an environment or ring name for its latest record (env:NAME, ring:NAME
-    when a name is both)."""
-    from fabrikate.records.queries import compare
+    (or prefix), or an environment or ring name for its latest record (two rings or two
+    environments first; env:NAME or ring:NAME says which)."""
+    from fabrikate.records.queries import CLI_SPELLING, compare
     from fabrikate.records.view import compare_text
 
     with open_records(url) as store:
-        comparison = compare(store, a, b, service=service)
+        comparison = compare(store, a, b, service=service, spelling=CLI_SPELLING)
     if output_format != "text":
         echo_data(comparison, output_format)
     else:

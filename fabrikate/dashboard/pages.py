@@ -131,7 +131,8 @@ def compare(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     if not a or not b:
         raise InputError("compare needs a and b (record ids, environments or rings)")
     service = params.get("service") or None
-    data = _masked(queries.compare(store, a, b, service=service))
+    found = queries.compare(store, a, b, service=service, spelling=queries.URL_SPELLING)
+    data = _masked(found)
     view = {"a": a, "b": b, "service": service or ""}
     return Page("compare.html", f"Compare {a} and {b}", data, view)
 

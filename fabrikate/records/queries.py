@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import FabrikateError, InputError, NotFound
 from fabrikate.records.clusters import Clusters
-from fabrikate.records.compare import changes, compare, get_record, previous
+from fabrikate.records.compare import (
+    CLI_SPELLING,
+    URL_SPELLING,
+    Spelling,
+    changes,
+    compare,
+    get_record,
+    previous,
+)
 from fabrikate.records.filters import Filters, Page, cursor_after, read_cursor
 from fabrikate.records.journey import failing, journey, lead_time, reproduce
 from fabrikate.records.matrix import matrix
@@ -36,8 +44,11 @@ if TYPE_CHECKING:
     from fabrikate.records.stores.base import Store
 
 __all__ = [
+    "CLI_SPELLING",
+    "URL_SPELLING",
     "Filters",
     "Page",
+    "Spelling",
     "cluster",
     "compare",
     "deployment",
