@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from fabrikate.cli.base import SubGroup
-from fabrikate.cli.records import manifest_repo_option
 
 __all__ = ["dashboard"]
 
@@ -77,7 +76,6 @@ def _settings(url: str | None, **values: Any) -> Any:
 @_secret_options
 @click.option("--trusted-proxy", metavar="CIDR", help="An OIDC proxy's address or range.")
 @click.option("--user-header", metavar="NAME", help="The proxy's user header (X-Forwarded-User).")
-@manifest_repo_option
 @click.pass_context
 def dashboard(ctx: click.Context, url: str | None, **values: Any) -> None:
     """Serve the deployment view: what runs where, journeys, compare, DORA metrics."""

@@ -30,14 +30,13 @@ from fabrikate._version import __version__
 from fabrikate.dashboard.ingest import ingest_router, read_body
 from fabrikate.dashboard.links import ServerLinks
 from fabrikate.dashboard.live import ChangeFeed
-from fabrikate.dashboard.pages import PAGES, Page, page_function
+from fabrikate.dashboard.pages import PAGES, Page
 from fabrikate.dashboard.render import render, render_template
 from fabrikate.dashboard.security import COOKIE, Guard, same_secret, session_value
 from fabrikate.dashboard.settings import DashboardSettings
 from fabrikate.dashboard.spektate import spektate_response
 from fabrikate.errors import EventError, FabrikateError, InputError, NotFound, RecordsError
 from fabrikate.records import queries
-from fabrikate.records.gitinfo import Ancestry
 from fabrikate.records.mask import mask_tree
 from fabrikate.support.redact import mask, mask_text
 
@@ -69,7 +68,6 @@ class Dashboard:
         from fabrikate.records import open_store
 
         self.settings = settings
-        self.ancestry = Ancestry.open(settings.manifest_repo) if settings.manifest_repo else None
         store = open_store(settings.records, create=settings.writes)
         if store is None:
             raise InputError("the dashboard needs a records store (recording is off: 'none')")
@@ -160,7 +158,7 @@ def _handlers(app: FastAPI, dashboard: Dashboard) -> None:
 
 def _endpoints(dashboard: Dashboard, name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The JSON and HTML endpoints of one page (its key, when it has one, from the path)."""
-    function = page_function(name, dashboard.ancestry)
+    function = PAGES[name]
 
     async def load(request: Request) -> Page:
         key, params = request.path_params.get("key"), _params(request)

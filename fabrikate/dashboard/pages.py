@@ -9,7 +9,6 @@ export renders the same ones to files.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,10 +20,9 @@ from fabrikate.records.mask import mask_tree
 from fabrikate.records.matrix import PIVOTS
 
 if TYPE_CHECKING:
-    from fabrikate.records.gitinfo import Ancestry
     from fabrikate.records.stores.base import Store
 
-__all__ = ["PAGES", "Page", "PageFunction", "page_function"]
+__all__ = ["PAGES", "Page", "PageFunction"]
 
 MAX_LIMIT = 200
 MATRIX_ROWS = 100  # services on one page of the matrix (its JSON twin: the same, or ?limit=)
@@ -84,17 +82,12 @@ def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def matrix(
-    store: Store, key: str | None, params: Mapping[str, str], *, ancestry: Ancestry | None = None
-) -> Page:
+def matrix(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """What runs where: services by rings within environments and clusters."""
     pivot = params.get("pivot") or "ring"
     filters = _filters(params, "pivot", "cursor", "limit")
     cursor, limit = params.get("cursor") or None, _limit(params.get("limit"), MATRIX_ROWS)
-    found = queries.matrix(
-        store, filters, pivot=pivot, limit=limit, cursor=cursor, ancestry=ancestry
-    )
-    data = _masked(found)
+    data = _masked(queries.matrix(store, filters, pivot=pivot, limit=limit, cursor=cursor))
     view = {"filters": filters.to_params(), "pivot": pivot, "pivots": PIVOTS, "asOf": _now()}
     return Page("matrix.html", "What runs where", data, view)
 
@@ -114,12 +107,10 @@ def deployments(store: Store, key: str | None, params: Mapping[str, str]) -> Pag
     return Page("deployments.html", "Deployments", _masked(page.to_data()), view)
 
 
-def deployment(
-    store: Store, key: str | None, params: Mapping[str, str], *, ancestry: Ancestry | None = None
-) -> Page:
+def deployment(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     """One deployment: its journey, components, images, validation, raw record."""
     _only(params)
-    data = _masked(queries.deployment(store, key or "", ancestry=ancestry))
+    data = _masked(queries.deployment(store, key or ""))
     record_id = (data.get("record") or {}).get("rowKey") or key
     return Page("deployment.html", f"Deployment {record_id}", data, {"asOf": _now()})
 
@@ -131,8 +122,7 @@ def compare(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
     if not a or not b:
         raise InputError("compare needs a and b (record ids, environments or rings)")
     service = params.get("service") or None
-    found = queries.compare(store, a, b, service=service, spelling=queries.URL_SPELLING)
-    data = _masked(found)
+    data = _masked(queries.compare(store, a, b, service=service))
     view = {"a": a, "b": b, "service": service or ""}
     return Page("compare.html", f"Compare {a} and {b}", data, view)
 
@@ -200,12 +190,3 @@ PAGES: dict[str, PageFunction] = {
     "cluster": cluster,
     "metrics": metrics,
 }
-# The pages a manifest repository clone tells more (which clusters run a record's commit).
-_WITH_ANCESTRY: dict[str, Callable[..., Page]] = {"matrix": matrix, "deployment": deployment}
-
-
-def page_function(name: str, ancestry: Ancestry | None) -> PageFunction:
-    """The page ``name``, told of the manifest repository clone when it reads one."""
-    if ancestry is None or name not in _WITH_ANCESTRY:
-        return PAGES[name]
-    return functools.partial(_WITH_ANCESTRY[name], ancestry=ancestry)
