@@ -36,7 +36,7 @@ from fabrikate.records.overview import services, summary
 from fabrikate.records.places import cluster, ring
 from fabrikate.records.stores.base import RecordQuery
 from fabrikate.records.stores.facts import order_key
-from fabrikate.records.view import parse_since
+from fabrikate.records.view import log, parse_since
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -108,7 +108,7 @@ def _scan(
         if len(rows) < batch:
             return found, None, skipped
         if read >= SCAN and before is not None:
-            return found, cursor_after({"startedAt": before[0], "id": before[1]}), skipped
+            return found, _cursor_at(before), skipped
         batch = max(2 * limit, 100)
 
 
@@ -178,8 +178,6 @@ def version_log(
     growing batches until one change more than shown is known, the records end, or
     ``LOG_READ`` are read; ``next`` goes on below the last change shown (or record read), and
     ``read`` says how many records were read."""
-    from fabrikate.records.view import log
-
     query = filters.query(**subject, before=read_cursor(cursor) if cursor else None)
     limit = _limit(limit)
     records: list[dict[str, Any]] = []
@@ -195,7 +193,7 @@ def version_log(
             kept: dict[str, Any] | None = change
             if change["from"] is None and not done:  # the oldest read of its group
                 if change["id"] not in settled:
-                    settled[change["id"]] = _settle(store, query, subject, records, change["id"])
+                    settled[change["id"]] = _settle(store, subject, records, change["id"])
                 kept = settled[change["id"]]
             if kept is not None:
                 found.append(kept)
@@ -208,32 +206,39 @@ def version_log(
     if len(found) > limit:
         after: str | None = cursor_after(shown[-1])
     else:
-        after = None if done or before is None else cursor_after(_key_record(before))
+        after = None if done or before is None else _cursor_at(before)
     return Page(shown, after, {"read": len(records), "more": len(found) > limit})
 
 
-def _key_record(key: tuple[str, str]) -> dict[str, str]:
-    return {"startedAt": key[0], "id": key[1]}
+def _cursor_at(key: tuple[str, str]) -> str:
+    """The cursor of what comes after the order key (startedAt, id)."""
+    return cursor_after({"startedAt": key[0], "id": key[1]})
 
 
 def _settle(
     store: Store,
-    query: RecordQuery,
     subject: Mapping[str, str],
     records: Sequence[Mapping[str, Any]],
     record_id: str,
 ) -> dict[str, Any] | None:
     """The change a record makes against the ``LOG_SETTLE`` earlier records of its group
     (None: it changed nothing)."""
-    from fabrikate.records.view import log
-
     record = next(r for r in records if r["id"] == record_id)
+    # A service names the group by indexed columns: the subject's filter (an image substring
+    # is a scan) is left to ``log``; without one, it keeps other services out of the batch.
+    base = RecordQuery()
+    if not record.get("service"):
+        base = RecordQuery(
+            image=subject.get("image"),
+            service=subject.get("service"),
+            component=subject.get("component"),
+        )
     group = replace(
-        query,
+        base,
         scope=record["scope"],
         environment=record["environment"],
         ring=record.get("ring"),
-        service=record.get("service") or query.service,
+        service=record.get("service") or base.service,
         before=order_key(record),
         limit=LOG_SETTLE,
     )
