@@ -59,7 +59,7 @@ class Source:
             return cls(store)
         from fabrikate.records.gitinfo import Ancestry
 
-        return cls(store, Ancestry(Path(manifest_repo)))
+        return cls(store, Ancestry.open(Path(manifest_repo)))
 
 
 PageFunction = Callable[[Source, "str | None", Mapping[str, str]], Page]

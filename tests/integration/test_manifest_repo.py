@@ -1,6 +1,5 @@
-"""``--manifest-repo PATH``: with a clone of the manifest repository, ``fab status`` and the
-dashboard show a cluster that applied a later commit as running an earlier record too
-(``superseded``), rather than not knowing."""
+"""``fab status --manifest-repo PATH``: with a clone of the manifest repository, a cluster that
+applied a later commit runs an earlier record too (``superseded``), rather than not knowing."""
 
 from __future__ import annotations
 
@@ -67,38 +66,15 @@ def test_status_refuses_a_folder_that_is_no_clone(
     assert err.count("\n") == 1 and "not a git repository" in err
 
 
-def test_the_dashboard_with_the_clone_shows_a_superseded_record(
-    store: tuple[str, Path, dict[str, str]],
-) -> None:
-    pytest.importorskip("fastapi")
-    from starlette.testclient import TestClient
-
+def test_the_dashboard_refuses_a_folder_that_is_no_clone(tmp_path: Path) -> None:
     from fabrikate.dashboard.app import create_app
     from fabrikate.dashboard.settings import DashboardSettings
+    from fabrikate.errors import InputError
 
-    url, clone, ids = store
-    settings = DashboardSettings(records=url, manifest_repo=clone, poll_seconds=0.2)
-    with TestClient(create_app(settings)) as web:
-        assert _api_cell(web.get("/api/v1/matrix").json())["clusters"] == {"east": "superseded"}
-        assert web.get(f"/api/v1/deployments/{ids['api']}").json()["superseded"] == ["east"]
-        assert web.get(f"/api/v1/deployments/{ids['db']}").json()["superseded"] == []
-        assert "superseded" in web.get("/").text
-    with TestClient(create_app(DashboardSettings(records=url, poll_seconds=0.2))) as web:
-        assert _api_cell(web.get("/api/v1/matrix").json())["clusters"] == {}
-        assert web.get(f"/api/v1/deployments/{ids['api']}").json()["superseded"] == []
-
-
-def test_the_dashboard_refuses_a_folder_that_is_no_clone(tmp_path: Path) -> None:
-    from fabrikate.cli.main import main as fab
-
-    result = CliRunner().invoke(
-        fab,
-        [
-            "dashboard",
-            "--records",
-            f"sqlite:///{tmp_path / 'r.db'}",
-            "--manifest-repo",
-            str(tmp_path),
-        ],
-    )
-    assert result.exit_code == 1 and "not a git repository" in result.stderr
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with open_store(url):
+        pass  # the store exists: the folder given as a clone is what is refused
+    folder = tmp_path / "not-a-clone"
+    folder.mkdir()
+    with pytest.raises(InputError, match="not a git repository"):
+        create_app(DashboardSettings(records=url, manifest_repo=folder))
