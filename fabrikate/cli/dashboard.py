@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from fabrikate.cli.base import SubGroup
+from fabrikate.cli.records import manifest_repo_option
 
 __all__ = ["dashboard"]
 
