@@ -67,8 +67,9 @@ class HelmGenerator:
         """``helm template`` of the chart, once its files passed the layout's checks."""
         chart = layout.checked_chart(node)
         self._ask_version()
-        if os.path.realpath(chart.path) not in self._charts:
-            layout.chart_files(chart)  # helm follows links: check them before it runs
+        # The chart's digest is taken now, from the files helm is about to read (its checks
+        # first: helm follows links), so an entry written after the run is keyed by them.
+        self.chart_digest(chart)
         return helm_template(node, chart.path, self.helm, diagnostics)
 
     def cost(self, node: ResolvedComponent) -> float:

@@ -220,3 +220,26 @@ def test_records_turned_on_later_render_again(tree, tmp_path: Path, monkeypatch)
     monkeypatch.setenv("FAB_RECORDS", f"sqlite:///{tmp_path / 'records.db'}")
     assert "wrote" in fab(root, "prod")
     assert "up to date" in fab(root, "prod")
+
+
+def test_a_chart_edited_while_helm_runs_is_not_cached_under_its_new_files(
+    tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fabrikate.render import helm
+
+    root = make_tree(tree({}).parent / "edited")
+    template = root / "chart" / "templates" / "configmap.yaml"
+    before = template.read_text()
+    real = helm.helm_template
+
+    def edit_during(*args, **kwargs):  # the user saves the chart while helm reads it
+        documents = real(*args, **kwargs)
+        template.write_text(before.replace("ConfigMap", "ConfigMap\n# edited"))
+        return documents
+
+    monkeypatch.setattr(helm, "helm_template", edit_during)
+    fabrikate.generate(root, ["prod"])  # cold: an empty render cache
+    monkeypatch.setattr(helm, "helm_template", real)
+    again = fabrikate.generate(root, ["prod"])
+    assert again.cache_hits == 0  # the entries are keyed by the files helm read, not these
+    assert snapshot(again.output) == full_regeneration(root, root.parent / "full")
