@@ -46,6 +46,8 @@ from fabrikate.records.queries import (
 
 SERVICES, RINGS, ENVIRONMENTS, CLUSTERS = 500, 5, 3, 4
 AUTHORS = 25
+MATRIX_PAGE = 100  # services on one page of the matrix (the dashboard's page)
+FILL_BATCH = 1000  # records written at once (one transaction)
 DEEP_PAGE = 40  # the page the cursor walks to for the "deep page" figure
 TARGETS = {"list first page": 50.0, "list deep page": 50.0}
 DEFAULT_TARGET = 150.0
@@ -207,18 +209,16 @@ def fill(url: str, count: int) -> tuple[list[dict[str, Any]], float]:
     made = []
     started = time.perf_counter()
     with open_store(url) as store:
-        batch: list[ClusterEvent] = []
-        for i in range(count):
-            record = synthetic(i, count, rng)
-            store.add(record)
-            made.append({"id": record["id"], "environment": record["environment"]})
-            batch.extend(events_for(record, rng))
-            if len(batch) >= 5000:
-                store.add_events(batch)
-                batch.clear()
-            if (i + 1) % 10_000 == 0:
-                print(f"  {i + 1:,} records", file=sys.stderr, flush=True)
-        store.add_events(batch)
+        for start in range(0, count, FILL_BATCH):
+            records, events = [], []
+            for i in range(start, min(start + FILL_BATCH, count)):  # the same draws as one by one
+                records.append(synthetic(i, count, rng))
+                events += events_for(records[-1], rng)
+            store.add_all(records)
+            store.add_events(events)
+            made += [{"id": r["id"], "environment": r["environment"]} for r in records]
+            if (start + FILL_BATCH) % 10_000 == 0:
+                print(f"  {start + FILL_BATCH:,} records", file=sys.stderr, flush=True)
     return made, time.perf_counter() - started
 
 
@@ -251,7 +251,7 @@ def measure(url: str, made: list[dict[str, Any]], repeat: int) -> dict[str, tupl
         cursor = deep_cursor(store, prod)
         ids = [m["id"] for m in made]
         cases: dict[str, Callable[[], object]] = {
-            "matrix": lambda: matrix(store, Filters()),
+            "matrix": lambda: matrix(store, Filters(), limit=MATRIX_PAGE),
             "list first page": lambda: deployments(store, prod, limit=50),
             "list deep page": lambda: deployments(store, prod, cursor=cursor, limit=50),
             "deployment": lambda: deployment(store, rng.choice(ids)),

@@ -23,7 +23,7 @@ from fabrikate.records.compare import changes, compare, get_record, previous
 from fabrikate.records.filters import Filters, Page, cursor_after, read_cursor
 from fabrikate.records.journey import failing, journey, lead_time, reproduce
 from fabrikate.records.matrix import matrix
-from fabrikate.records.metrics import dora
+from fabrikate.records.metrics import DORA_FIELDS, as_dora, dora
 from fabrikate.records.overview import services, summary
 from fabrikate.records.places import cluster, ring
 from fabrikate.records.stores.base import RecordQuery
@@ -215,11 +215,13 @@ def metrics(
         raise InputError(f"group by {', '.join(keys)[:60]!r}: want some of {', '.join(GROUPINGS)}")
     since, until = _window(filters, window)
     history_from = since - (until - since)
-    query = filters.query(since=history_from.isoformat(), until=until.isoformat())
-    records = store.query(replace(query, limit=METRIC_RECORDS))
+    query = filters.query(
+        since=history_from.isoformat(), until=until.isoformat(), limit=METRIC_RECORDS
+    )
+    records = [as_dora(found) for found in store.views(query, DORA_FIELDS)]
     ids = [r["id"] for r in records]
     by_revision: dict[str, list[ClusterEvent]] = {}
-    for event in store.events(since=history_from.isoformat(), limit=METRIC_RECORDS):
+    for event in store.record_events(query):
         by_revision.setdefault(event.revision or "", []).append(event)
     marks: dict[str, list[Mark]] = {}
     for start in range(0, len(ids), MARK_BATCH):

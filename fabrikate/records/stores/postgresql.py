@@ -9,6 +9,7 @@ advisory lock per scope, so parallel pipelines never merge into the same row bli
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -182,6 +183,21 @@ class PostgresStore(SqlStore):
     def contains(expression: str) -> str:
         """``strpos``: true when ``expression`` holds the text of the next parameter."""
         return f"strpos({expression}, ?) > 0"
+
+    def json_field(self, keys: Sequence[str]) -> tuple[str, str]:
+        """``jsonb_typeof`` and ``#>>`` (the value as text)."""
+        path = "'{" + ",".join(keys) + "}'"
+        return f"jsonb_typeof(record #> {path})", f"record #>> {path}"
+
+    def json_value(self, kind: Any, value: Any) -> Any:
+        """The value, by its JSON type."""
+        if kind in (None, "null"):
+            return None
+        if kind == "boolean":
+            return value == "true"
+        if kind == "object":
+            return {}
+        return value if kind == "string" else json.loads(value)
 
     def field(self, name: str) -> tuple[str, Any]:
         """``fields ->> name``."""
