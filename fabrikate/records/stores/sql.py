@@ -391,26 +391,24 @@ class SqlStore(Store):
         return [self.from_json(row[0]) for row in self.execute(sql, params)]
 
     def views(self, q: RecordQuery, paths: Sequence[str]) -> list[dict[str, Any]]:
-        """``query(q)`` with only the fields ``paths`` name, read from the JSON by the
-        database (one parse of each record in C, not a decode of all of it in Python)."""
-        if self._old:
+        """``query(q)`` with only the fields ``paths`` name, picked out of the JSON by the
+        database: one small JSON array a record to decode, not the whole record."""
+        if self._old or not paths:
             return super().views(q, paths)
         for path in paths:
             if not _PATH.match(path):
                 raise ValueError(f"bad record field path {path!r}")  # pragma: no cover
         parents = sorted({path.partition(".")[0] for path in paths if "." in path})
-        columns = [self.json_field(path.split(".")) for path in paths]
-        columns += [(self.json_field([parent])[0], "NULL") for parent in parents]  # types only
+        picked = self.json_values([path.split(".") for path in paths])
+        kinds = [self.json_kind(parent) for parent in parents]
         sql, params = self.query_sql(q)
-        sql = sql.replace("SELECT record", "SELECT " + ", ".join(map(", ".join, columns)), 1)
+        sql = self.view_sql(", ".join([picked, *kinds]), sql)
+        plan = [(path, *path.partition(".")[::2]) for path in paths]
         found = []
-        width = len(paths)
         for row in self.execute(sql, params):
-            values = [self.json_value(row[2 * i], row[2 * i + 1]) for i in range(len(columns))]
-            objects = {p for p, v in zip(parents, values[width:], strict=True) if v == {}}
+            objects = {p for p, kind in zip(parents, row[1:], strict=True) if kind == "object"}
             view: dict[str, Any] = {}
-            for path, value in zip(paths, values, strict=False):
-                top, _, key = path.partition(".")
+            for (_, top, key), value in zip(plan, json.loads(row[0]), strict=False):  # 1: 2
                 if not key:
                     view[top] = value
                 elif top in objects:
@@ -420,15 +418,18 @@ class SqlStore(Store):
             found.append(view)
         return found
 
-    @abc.abstractmethod
-    def json_field(self, keys: Sequence[str]) -> tuple[str, str]:
-        """SQL for the JSON type of ``record`` at ``keys`` and for its value (``keys`` are
-        checked names), as ``json_value`` reads them."""
+    def view_sql(self, select: str, sql: str) -> str:
+        """``sql`` (a ``query_sql``) selecting ``select`` instead of the record."""
+        return sql.replace("SELECT record", f"SELECT {select}", 1)
 
     @abc.abstractmethod
-    def json_value(self, kind: Any, value: Any) -> Any:
-        """The Python value of one ``json_field``: None for a missing field or a JSON null,
-        an empty dict for any object (only its fields are read)."""
+    def json_values(self, paths: Sequence[Sequence[str]]) -> str:
+        """SQL for a JSON array (as text) of the values of ``record`` at ``paths`` (lists of
+        checked names), a JSON null where there is none."""
+
+    @abc.abstractmethod
+    def json_kind(self, name: str) -> str:
+        """SQL for the JSON type of ``record``'s field ``name`` (``object`` for an object)."""
 
     def record_events(self, q: RecordQuery) -> list[ClusterEvent]:
         """The events about the records ``q`` matches, by their manifest commits' index."""

@@ -9,7 +9,6 @@ so parallel ``fab generate`` processes lose no record.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import sqlite3
@@ -161,20 +160,15 @@ class SqliteStore(SqlStore):
         """The column names of ``table`` (empty when it does not exist)."""
         return {row[1] for row in self.execute(f"PRAGMA table_info({table})")}
 
-    def json_field(self, keys: Sequence[str]) -> tuple[str, str]:
-        """``json_type`` and ``json_extract`` (which reads a boolean as 1 or 0)."""
-        path = "'$." + ".".join(f'"{key}"' for key in keys) + "'"
-        return f"json_type(record, {path})", f"json_extract(record, {path})"
+    def json_values(self, paths: Sequence[Sequence[str]]) -> str:
+        """``json_extract`` of many paths: a JSON array (two at least, so it is one)."""
+        quoted = ["'$." + ".".join(f'"{key}"' for key in path) + "'" for path in paths]
+        quoted += quoted[:1] if len(quoted) == 1 else []
+        return f"json_extract(record, {', '.join(quoted)})"
 
-    def json_value(self, kind: Any, value: Any) -> Any:
-        """The value, by its JSON type."""
-        if kind in (None, "null"):
-            return None
-        if kind in ("true", "false"):
-            return kind == "true"
-        if kind == "object":
-            return {}
-        return json.loads(value) if kind == "array" else value
+    def json_kind(self, name: str) -> str:
+        """``json_type`` of one field."""
+        return f"""json_type(record, '$."{name}"')"""
 
     def field(self, name: str) -> tuple[str, Any]:
         """``json_extract`` of one field."""
