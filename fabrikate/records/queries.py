@@ -65,9 +65,13 @@ def _limit(limit: int) -> int:
     return limit
 
 
+def _commit(record: Mapping[str, Any]) -> str | None:
+    return (record.get("manifest") or {}).get("commit") or None
+
+
 def _events_of(store: Store, record: Mapping[str, Any]) -> list[ClusterEvent]:
     """The events about the record's manifest commit (the newest ``EVENTS``)."""
-    commit = (record.get("manifest") or {}).get("commit")
+    commit = _commit(record)
     return store.events(revision=commit, limit=EVENTS) if commit else []
 
 
@@ -122,7 +126,12 @@ def deployments(
         return revisions is None or commit in revisions
 
     found, after, skipped = _scan(store, query, _limit(limit), keep)
-    items = [summary(r, _events_of(store, r)) for r in found]
+    commits = [_commit(r) for r in found]
+    events = store.revision_events([c for c in commits if c], limit=EVENTS)
+    items = [
+        summary(r, events.get(c.lower(), []) if c else [])
+        for r, c in zip(found, commits, strict=True)
+    ]
     return Page(items, after, {"collapsed": skipped} if collapse else None)
 
 

@@ -368,3 +368,13 @@ def test_add_all_stores_what_add_stores(store: Store) -> None:
     ordered = sorted(records, key=lambda r: (r["startedAt"], r["id"]), reverse=True)
     assert store.query(RecordQuery()) == ordered
     assert store.latest() == [glance(ordered[0])]
+
+
+def test_revision_events_are_the_events_of_each_revision(store: Store) -> None:
+    first, second = _event(_day(1)), _event(_day(2), state="healthy")
+    west = _event(_day(3), cluster="west", revision="d" * 40)
+    store.add_events([first, second, west])
+    found = store.revision_events(["A" * 40, "d" * 40, "e" * 40])
+    assert found == {"a" * 40: [second, first], "d" * 40: [west]}
+    assert store.revision_events(["a" * 40], limit=1) == {"a" * 40: [second]}
+    assert store.revision_events([]) == {}

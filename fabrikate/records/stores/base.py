@@ -174,6 +174,14 @@ class Store(abc.ABC):
         """Events, newest first (at, then id); ``before`` is a time (at < before) or a keyset
         (at, id) strictly after it in that order."""
 
+    def revision_events(
+        self, revisions: Sequence[str], *, limit: int | None = None
+    ) -> dict[str, list[ClusterEvent]]:
+        """``events(revision=r, limit=limit)`` for each of ``revisions`` (lower case) that has
+        any, by revision. Backends answer in one query."""
+        found = {r.lower(): self.events(revision=r, limit=limit) for r in set(revisions)}
+        return {revision: events for revision, events in found.items() if events}
+
     @abc.abstractmethod
     def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:
         """The newest event per (cluster, source, kind, namespace, name), newest first."""

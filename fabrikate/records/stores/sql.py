@@ -636,6 +636,23 @@ class SqlStore(Store):
             sql += f" LIMIT {int(limit)}"
         return self._events(sql, params)
 
+    def revision_events(
+        self, revisions: Sequence[str], *, limit: int | None = None
+    ) -> dict[str, list[ClusterEvent]]:
+        """The events of many revisions, a batch of them a query."""
+        found: dict[str, list[ClusterEvent]] = {}
+        columns = ", ".join(schema.EVENT_COLUMNS)
+        for chunk in _chunks(sorted({r.lower() for r in revisions})):
+            sql = (
+                f"SELECT {columns} FROM fab_event WHERE revision IN "
+                f"({_placeholders(len(chunk))}) ORDER BY at DESC, id DESC"
+            )
+            for event in self._events(sql, chunk):
+                mine = found.setdefault(event.revision or "", [])
+                if limit is None or len(mine) < limit:
+                    mine.append(event)
+        return found
+
     def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:
         """The newest event per (cluster, source, kind, namespace, name), newest first."""
         columns = ", ".join(f"e.{c}" for c in schema.EVENT_COLUMNS)
