@@ -8,11 +8,12 @@ console script. The floor is every `helm template` call fab makes, run by a para
 script (``xargs -P jobs``).
 
 - ``examples/trivia`` (a git checkout of it), records on into a SQLite file: cold (empty cache,
-  no output, no store), warm (the cache and output of an earlier run, ``--force`` so it is not
-  skipped as up to date: the render cache serves every component), and warm with the renders
-  dropped from the cache (the same helm calls run). fab's overhead is fab - floor, in ms, and so
-  is the CPU time (user + system, with every child) fab spends above the floor's, which a busy
-  machine moves less.
+  no output, no store); warm (the cache and output of an earlier run, ``--force`` so it is not
+  skipped as up to date: the render cache serves every component); warm with the renders
+  dropped from the cache (the same helm calls run); and a fresh runner (no output, no store)
+  with the cache of an earlier run restored at another path. fab's overhead is fab - floor, in
+  ms, and so is the CPU time (user + system, with every child) fab spends above the floor's,
+  which a busy machine moves less.
 - Each of ``--sizes`` (a synthetic HLD, bench/synth.py, a git checkout): cold as above, then a
   no-op run and a run after one config value changed (records off, as in earlier tables).
 - Peak RSS of the library rendering each of ``--rss`` cold (records off).
@@ -52,6 +53,7 @@ TRIVIA_ROWS = (
     ("cold", "cold", " (<= 60)"),
     ("warm", "warm (--force)", " (<= 30)"),
     ("helm", "warm, renders dropped", ""),
+    ("restored", "fresh runner, cache restored", " (<= warm)"),
 )
 GIT = ("git", "-c", "user.name=bench", "-c", "user.email=bench@example.com")
 
@@ -171,11 +173,21 @@ def measure_trivia(helm: str, jobs: int, base: Path, repeat: int) -> dict[str, f
     bench = Bench(root, base / "trivia-run", helm, jobs)
     bench.empty()
     timed(bench.command, bench.env)  # a first run, so the warm runs find a cache
+    saved, restored = base / "saved-cache", base / "restored-cache"
+    shutil.copytree(bench.cache, saved, symlinks=True)
+
+    def restore() -> None:
+        """A fresh runner with the saved cache restored (at another path) and no output."""
+        bench.empty()
+        shutil.rmtree(restored, ignore_errors=True)
+        shutil.copytree(saved, restored, symlinks=True)
+
     return bench.rounds(
         repeat,
         cold=(bench.env, bench.empty, []),
         warm=(bench.env, lambda: None, ["--force"]),
         helm=(bench.env, bench.unrendered, []),
+        restored=(dict(bench.env, FAB_CACHE_DIR=str(restored)), restore, []),
     )
 
 

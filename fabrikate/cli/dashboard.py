@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from fabrikate.cli.base import SubGroup
+from fabrikate.cli.records import manifest_repo_option
 
 __all__ = ["dashboard"]
 
@@ -74,6 +75,7 @@ def _settings(url: str | None, **values: Any) -> Any:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=4040, show_default=True)
 @_secret_options
+@manifest_repo_option
 @click.option("--trusted-proxy", metavar="CIDR", help="An OIDC proxy's address or range.")
 @click.option("--user-header", metavar="NAME", help="The proxy's user header (X-Forwarded-User).")
 @click.pass_context
@@ -109,9 +111,12 @@ def dashboard(ctx: click.Context, url: str | None, **values: Any) -> None:
     "--records", "url", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite)."
 )
 @click.option("--max-pages", type=click.IntRange(min=1), default=5000, show_default=True)
+@manifest_repo_option
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
-def export_command(ctx: click.Context, url: str | None, max_pages: int, folder: Path) -> None:
+def export_command(
+    ctx: click.Context, url: str | None, max_pages: int, manifest_repo: Path | None, folder: Path
+) -> None:
     """Write the pages to FOLDER as a static site (relative links, no server needed)."""
     from fabrikate.dashboard import require
 
@@ -125,6 +130,6 @@ def export_command(ctx: click.Context, url: str | None, max_pages: int, folder: 
     if store is None:
         raise click.UsageError("recording is off (records store 'none'); pass --records URL")
     with store:
-        done = export_site(store, folder, max_pages=max_pages)
+        done = export_site(store, folder, max_pages=max_pages, manifest_repo=manifest_repo)
     note = f" ({done.skipped} linked pages not written)" if done.skipped else ""
     click.echo(f"fab: wrote {done.pages} pages to {done.folder}{note}", err=True)

@@ -4,6 +4,7 @@ deployment ...`` (Bedrock-style rows that pipeline stages stitch together)."""
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,11 +18,26 @@ from fabrikate.cli.base import (
 if TYPE_CHECKING:
     from fabrikate.records.filters import Filters
 
-__all__ = ["deployment", "echo_text", "filter_options", "open_records", "records", "records_option"]
+__all__ = [
+    "deployment",
+    "echo_text",
+    "filter_options",
+    "manifest_repo_option",
+    "open_records",
+    "records",
+    "records_option",
+]
 
 
 records_option = click.option(
     "--records", "url", metavar="URL", help="Records store (default: FAB_RECORDS, else SQLite)."
+)
+manifest_repo_option = click.option(
+    "--manifest-repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="PATH",
+    help="A clone of the manifest repository: a cluster at a later commit also runs the "
+    "records before it (superseded).",
 )
 
 
@@ -141,6 +157,7 @@ def records_show(url: str | None, record_id: str, output_format: str) -> None:
 @click.option("--component", help="Follow this component's version.")
 @filter_options("scope", "environment", "ring", "since", "until")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--cursor", help="Where the previous answer ended (its 'next').")
 @output_format("text", "json", "yaml")
 def records_log(
     url: str | None,
@@ -149,22 +166,27 @@ def records_log(
     component: str | None,
     filters: Filters,
     limit: int,
+    cursor: str | None,
     output_format: str,
 ) -> None:
-    """Who changed an image, service or component, and when (newest first)."""
-    from fabrikate.records.view import log, log_table
+    """Who changed an image, service or component, and when (the newest --limit changes)."""
+    from fabrikate.records.queries import version_log
+    from fabrikate.records.view import log_more, log_table
 
     subject = {"image": image, "service": service, "component": component}
     given = {k: v for k, v in subject.items() if v is not None}
     if len(given) != 1:
         raise click.UsageError("give one of --image, --service or --component")
     with open_records(url) as store:
-        found = store.query(filters.query(**given))
-    changes = log(found, **given)[:limit]
+        page = version_log(store, filters, given, cursor=cursor, limit=limit)
     if output_format != "text":
-        echo_data({"subject": given, "changes": changes}, output_format)
-    else:
-        echo_text(log_table(changes))
+        extra = page.extra or {}
+        data = {"subject": given, "changes": page.items, "next": page.next, **extra}
+        echo_data(data, output_format)
+        return
+    echo_text(log_table(page.items))
+    if page.next:
+        click.echo(log_more(page.to_data()))
 
 
 @records.command("diff")
@@ -175,13 +197,13 @@ def records_log(
 @output_format("text", "json", "yaml")
 def records_diff(url: str | None, a: str, b: str, service: str | None, output_format: str) -> None:
     """What changed from A to B: component versions, images and objects. Each is a record id
-    (or prefix), or an environment or ring name for its latest record (env:NAME, ring:NAME
-    when a name is both)."""
-    from fabrikate.records.queries import compare
+    (or prefix), or an environment or ring name for its latest record (two rings or two
+    environments first; env:NAME or ring:NAME says which)."""
+    from fabrikate.records.queries import CLI_SPELLING, compare
     from fabrikate.records.view import compare_text
 
     with open_records(url) as store:
-        comparison = compare(store, a, b, service=service)
+        comparison = compare(store, a, b, service=service, spelling=CLI_SPELLING)
     if output_format != "text":
         echo_data(comparison, output_format)
     else:

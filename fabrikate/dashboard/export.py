@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fabrikate.dashboard.links import ExportLinks, Link, file_name
-from fabrikate.dashboard.pages import PAGES
+from fabrikate.dashboard.pages import PAGES, Source
 from fabrikate.dashboard.render import render
 from fabrikate.errors import FabrikateError, InputError
 from fabrikate.support.fsutil import remove, replace_dir
@@ -56,7 +56,7 @@ def _write(top: Path, relative: str, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _crawl(store: Store, top: Path, title: str, max_pages: int) -> tuple[int, int]:
+def _crawl(source: Source, top: Path, title: str, max_pages: int) -> tuple[int, int]:
     """Write the start pages and every page they lead to; (written, skipped)."""
     queue, seen, written, skipped = deque(_START), set(_START), 0, 0
     while queue:
@@ -67,7 +67,7 @@ def _crawl(store: Store, top: Path, title: str, max_pages: int) -> tuple[int, in
         relative = file_name(link)
         links = ExportLinks(depth=relative.count("/"))
         try:
-            page = PAGES[link.name](store, link.key, dict(link.params))
+            page = PAGES[link.name](source, link.key, dict(link.params))
         except FabrikateError:  # a link to what is not there (a ring never deployed, say)
             skipped += 1
             continue
@@ -82,15 +82,21 @@ def _crawl(store: Store, top: Path, title: str, max_pages: int) -> tuple[int, in
 
 
 def export_site(
-    store: Store, folder: Path, *, max_pages: int = 5000, title: str = "fab dashboard"
+    store: Store,
+    folder: Path,
+    *,
+    max_pages: int = 5000,
+    title: str = "fab dashboard",
+    manifest_repo: Path | None = None,
 ) -> Export:
-    """Write the static site of ``store`` to ``folder``."""
+    """Write the static site of ``store`` to ``folder`` (``manifest_repo``: a clone of the
+    manifest repository, as ``fab dashboard --manifest-repo`` takes it)."""
     folder = Path(folder)
     _check_target(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
     try:
-        written, skipped = _crawl(store, staged, title, max_pages)
+        written, skipped = _crawl(Source.of(store, manifest_repo), staged, title, max_pages)
         static = resources.files("fabrikate.dashboard") / "static"
         for asset in _ASSETS:
             _write(staged, f"static/{asset}", (static / asset).read_text(encoding="utf-8"))

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from fabrikate.api.records import mark_record
 from fabrikate.dashboard.security import bearer, same_secret
 from fabrikate.errors import EventError, InputError
 from fabrikate.records.events import (
     MARK_KINDS,
     MAX_BODY,
     ClusterEvent,
-    Mark,
     check_signature,
     parse_argocd,
     parse_flux,
@@ -42,7 +40,6 @@ Writer = Callable[[Callable[["Store"], Any]], Awaitable[Any]]
 __all__ = ["ingest_router", "read_body"]
 
 _PARSERS: dict[str, Callable[..., ClusterEvent]] = {"flux": parse_flux, "argocd": parse_argocd}
-_MAX_NOTE = 2000
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -60,8 +57,9 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     return b"".join(chunks)
 
 
-def _mark(body: bytes, record_id: str, user: str | None) -> Mark:
-    """The mark a request's JSON body asks for."""
+def _mark(body: bytes) -> tuple[str, str, str | None]:
+    """The (kind, note, by) a request's JSON body asks for; the rules of a mark are
+    ``mark_record``'s."""
     try:
         data: Any = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -69,14 +67,11 @@ def _mark(body: bytes, record_id: str, user: str | None) -> Mark:
     if not isinstance(data, dict) or set(data) - {"kind", "note", "by"}:
         raise InputError('want {"kind": "failed"|"hotfix"|"rollback", "note": "...", "by": "..."}')
     kind, note, by = data.get("kind"), data.get("note", ""), data.get("by")
-    if kind not in MARK_KINDS:
-        raise InputError(f"mark kind {str(kind)[:20]!r}: want one of {', '.join(MARK_KINDS)}")
-    if not isinstance(note, str) or len(note) > _MAX_NOTE:
-        raise InputError(f"the note must be text of at most {_MAX_NOTE} characters")
+    if not isinstance(kind, str) or not isinstance(note, str):
+        raise InputError(f"'kind' ({', '.join(MARK_KINDS)}) and 'note' must be text")
     if by is not None and not isinstance(by, str):
         raise InputError("'by' must be text")
-    at = datetime.now(UTC).replace(microsecond=0).isoformat()
-    return Mark(record_id=record_id, kind=kind, note=note, by=user or by, at=at)
+    return kind, note, by
 
 
 def ingest_router(settings: DashboardSettings, write: Writer) -> APIRouter:
@@ -109,12 +104,11 @@ def ingest_router(settings: DashboardSettings, write: Writer) -> APIRouter:
         if not same_secret(bearer(request.headers), settings.write_token):
             return _error(401, "the write token does not match")
         user = request.scope.get("state", {}).get("user")
-        asked = _mark(await read_body(request), record_id, user)
+        kind, note, by = _mark(await read_body(request))
 
         def add(store: Store) -> dict[str, Any]:
-            record = store.get(record_id)  # an unknown id: 404 (app.py)
-            mark = replace(asked, record_id=record["id"])
-            store.add_mark(mark)
+            # An unknown id is NotFound: 404 (app.py); a bad kind or note: 400.
+            mark = mark_record(store, record_id, kind, note=note, by=user or by)
             return {"recordId": mark.record_id, "kind": mark.kind, "note": mark.note, "at": mark.at}
 
         return JSONResponse(await write(add), status_code=201)

@@ -60,10 +60,11 @@ class ChangeFeed:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop watching; the thread ends within one poll."""
+        """Stop watching; the thread ends (and closes its store) when its wait returns, within
+        one poll; shutting down waits for it a second at most."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self._poll + 5)
+            self._thread.join(timeout=1.0)
 
     def _watch(self) -> None:
         try:

@@ -2,7 +2,7 @@
 shows it. The server renders them as HTML and as their ``/api/v1/`` JSON twins; the static
 export renders the same ones to files.
 
-    page = PAGES["deployment"](store, "3f2a", {})
+    page = PAGES["deployment"](Source(store), "3f2a", {})
     page.data        # the JSON twin (credentials masked)
     page.template    # 'deployment.html'
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import InputError
@@ -20,9 +21,10 @@ from fabrikate.records.mask import mask_tree
 from fabrikate.records.matrix import PIVOTS
 
 if TYPE_CHECKING:
+    from fabrikate.records.gitinfo import Ancestry
     from fabrikate.records.stores.base import Store
 
-__all__ = ["PAGES", "Page", "PageFunction"]
+__all__ = ["PAGES", "Page", "PageFunction", "Source"]
 
 MAX_LIMIT = 200
 MATRIX_ROWS = 100  # services on one page of the matrix (its JSON twin: the same, or ?limit=)
@@ -42,7 +44,25 @@ class Page:
     view: dict[str, Any] = field(default_factory=dict)
 
 
-PageFunction = Callable[["Store", "str | None", Mapping[str, str]], Page]
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What the pages read: the store, and a clone of the manifest repository when given (a
+    cluster past a record's manifest commit then runs it: ``superseded``)."""
+
+    store: Store
+    ancestry: Ancestry | None = None
+
+    @classmethod
+    def of(cls, store: Store, manifest_repo: Path | None) -> Source:
+        """The source of ``store``, with the commits of the clone ``manifest_repo``."""
+        if manifest_repo is None:
+            return cls(store)
+        from fabrikate.records.gitinfo import Ancestry
+
+        return cls(store, Ancestry.open(Path(manifest_repo)))
+
+
+PageFunction = Callable[[Source, "str | None", Mapping[str, str]], Page]
 
 
 def _filters(params: Mapping[str, str], *own: str) -> queries.Filters:
@@ -82,22 +102,31 @@ def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def matrix(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+def matrix(source: Source, key: str | None, params: Mapping[str, str]) -> Page:
     """What runs where: services by rings within environments and clusters."""
     pivot = params.get("pivot") or "ring"
     filters = _filters(params, "pivot", "cursor", "limit")
     cursor, limit = params.get("cursor") or None, _limit(params.get("limit"), MATRIX_ROWS)
-    data = _masked(queries.matrix(store, filters, pivot=pivot, limit=limit, cursor=cursor))
+    data = _masked(
+        queries.matrix(
+            source.store,
+            filters,
+            pivot=pivot,
+            limit=limit,
+            cursor=cursor,
+            ancestry=source.ancestry,
+        )
+    )
     view = {"filters": filters.to_params(), "pivot": pivot, "pivots": PIVOTS, "asOf": _now()}
     return Page("matrix.html", "What runs where", data, view)
 
 
-def deployments(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+def deployments(source: Source, key: str | None, params: Mapping[str, str]) -> Page:
     """Deployments, newest first, filtered, a page at a time."""
     filters = _filters(params, "cursor", "limit", "all", "refresh")
     show_all = _flag("all", params.get("all"))
     page = queries.deployments(
-        store,
+        source.store,
         filters,
         cursor=params.get("cursor") or None,
         limit=_limit(params.get("limit"), 50),
@@ -107,55 +136,63 @@ def deployments(store: Store, key: str | None, params: Mapping[str, str]) -> Pag
     return Page("deployments.html", "Deployments", _masked(page.to_data()), view)
 
 
-def deployment(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+def deployment(source: Source, key: str | None, params: Mapping[str, str]) -> Page:
     """One deployment: its journey, components, images, validation, raw record."""
     _only(params)
-    data = _masked(queries.deployment(store, key or ""))
+    data = _masked(queries.deployment(source.store, key or "", ancestry=source.ancestry))
     record_id = (data.get("record") or {}).get("rowKey") or key
     return Page("deployment.html", f"Deployment {record_id}", data, {"asOf": _now()})
 
 
-def compare(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+def compare(source: Source, key: str | None, params: Mapping[str, str]) -> Page:
     """Two records, environments or rings side by side."""
     _only(params, "a", "b", "service")
     a, b = params.get("a", "").strip(), params.get("b", "").strip()
     if not a or not b:
         raise InputError("compare needs a and b (record ids, environments or rings)")
     service = params.get("service") or None
-    data = _masked(queries.compare(store, a, b, service=service))
+    data = _masked(queries.compare(source.store, a, b, service=service))
     view = {"a": a, "b": b, "service": service or ""}
-    return Page("compare.html", f"Compare {a} and {b}", data, view)
+    return Page("compare.html", f"Compare {_brief(a)} and {_brief(b)}", data, view)
 
 
-def environment(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+def _brief(ref: str) -> str:
+    """A record id as its first 12 characters; a name as it is."""
+    return ref if len(ref) <= 20 else ref[:12] + "…"
+
+
+def environment(source: Source, key: str | None, params: Mapping[str, str]) -> Page:
     """Consecutive generations of one environment with what changed between them."""
     _only(params, "cursor", "limit")
     page = queries.environment_history(
-        store, key or "", cursor=params.get("cursor") or None, limit=_limit(params.get("limit"), 20)
+        source.store,
+        key or "",
+        cursor=params.get("cursor") or None,
+        limit=_limit(params.get("limit"), 20),
     )
     data = _masked(page.to_data())
     return Page("environment.html", f"Environment {key}", data, {"environment": key})
 
 
-def ring(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+def ring(source: Source, key: str | None, params: Mapping[str, str]) -> Page:
     """One ring: branch, default flag, route check, services against the default ring."""
     _only(params)
-    data = _masked(queries.ring(store, key or ""))
+    data = _masked(queries.ring(source.store, key or ""))
     return Page("ring.html", f"Ring {key}", data)
 
 
-def cluster(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+def cluster(source: Source, key: str | None, params: Mapping[str, str]) -> Page:
     """One cluster: the last event per object, the applied revision, health."""
     _only(params)
-    data = _masked(queries.cluster(store, key or ""))
+    data = _masked(queries.cluster(source.store, key or ""))
     return Page("cluster.html", f"Cluster {key}", data)
 
 
-def metrics(store: Store, key: str | None, params: Mapping[str, str]) -> Page:
+def metrics(source: Source, key: str | None, params: Mapping[str, str]) -> Page:
     """DORA figures per environment, ring and service, each with its definition."""
     filters = _filters(params, "window")
     window = params.get("window") or _WINDOW_DEFAULT
-    data = _masked(queries.metrics(store, filters, window=window))
+    data = _masked(queries.metrics(source.store, filters, window=window))
     groups = data["groups"]
     view = {
         "filters": filters.to_params(),

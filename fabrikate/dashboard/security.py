@@ -115,10 +115,11 @@ class Guard:
                 for k, v in scope["headers"]
                 if k.decode("latin-1").lower() != self.user_header
             ]
-        scope.setdefault("state", {})["user"] = user
+        reader = self._reader(headers, user)
+        scope.setdefault("state", {}).update(user=user, reader=reader)
         started: list[bool] = []
         secured = self._secured(send, started, static=scope["path"].startswith("/static/"))
-        if not _open(scope["path"]) and not self._reader(headers, user):
+        if not _open(scope["path"]) and not reader:
             await self._deny(scope, secured)
             return
         try:

@@ -72,6 +72,7 @@ class DashboardSettings:
     ingest_secret: Secret | None = None  # Flux/Argo CD sign events with it (HMAC or bearer)
     trusted_proxy: str | None = None  # CIDR of an OIDC proxy whose user header is believed
     user_header: str | None = None  # e.g. X-Forwarded-User (oauth2-proxy)
+    manifest_repo: Path | None = None  # a clone of the manifest repository (for "superseded")
     title: str = "fab dashboard"
     poll_seconds: float = 5.0  # how long one wait for a store change lasts before it re-arms
 

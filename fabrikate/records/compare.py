@@ -3,15 +3,19 @@
     answer = compare(store, "env:dev", "env:prod")          # promotion: what prod would get
     answer = compare(store, "develop", "master", service="api")   # two rings of one service
 
-A side that names many records (an environment with several services or rings) is paired with
-the other side by scope and service, and by the axis neither side names; the default ring wins
-a tie. A rollback is the newer side returning to an earlier output digest of its group.
+A bare name may be an environment and a ring at once: two rings or two environments are tried
+before an environment against a ring, and the reading whose sides pair up wins (two that do
+are ambiguous: the error spells ``env:``/``ring:`` as the caller takes them). A side that names
+many records (an environment with several services or rings) is paired with the other side by
+scope and service, and by the axis neither side names; the default ring wins a tie. A rollback
+is the newer side returning to an earlier output digest of its group.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import FabrikateError, InputError, NotFound
@@ -23,7 +27,17 @@ from fabrikate.records.stores.facts import order_key
 if TYPE_CHECKING:
     from fabrikate.records.stores.base import Store
 
-__all__ = ["HISTORY", "changes", "compare", "earlier", "get_record", "previous"]
+__all__ = [
+    "CLI_SPELLING",
+    "HISTORY",
+    "URL_SPELLING",
+    "Spelling",
+    "changes",
+    "compare",
+    "earlier",
+    "get_record",
+    "previous",
+]
 
 HISTORY = 200  # earlier records of a group a rollback is looked for in
 SCAN = 100  # newest generations of one service read for its latest per ring and environment
@@ -104,8 +118,29 @@ def _latest(
     return list(newest.values())
 
 
-def _candidates(store: Store, ref: str, service: str | None) -> tuple[str, list[dict[str, Any]]]:
-    """What ``ref`` names: (kind, records) with kind ``record``, ``environment`` or ``ring``."""
+Side = tuple[str, list[dict[str, Any]]]  # what a ref names: (kind, records)
+_PREFIX = {"record": "", "environment": "env:", "ring": "ring:"}
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How the caller names a side's kind and the service in an error: CLI arguments or URL
+    parameters."""
+
+    service: str  # how to pick a service
+    pair: str  # the two sides, from ``{a}`` and ``{b}``
+
+    def sides(self, a: str, b: str) -> str:
+        return self.pair.format(a=a, b=b)
+
+
+CLI_SPELLING = Spelling(service="--service NAME", pair="{a} {b}")
+URL_SPELLING = Spelling(service="service=NAME", pair="a={a}&b={b}")
+
+
+def _readings(store: Store, ref: str, service: str | None) -> tuple[str, list[Side]]:
+    """The name ``ref`` gives and every side it names: a record, else the environment and the
+    ring of that name that have records (``env:``/``ring:`` force one)."""
     kind, _, name = ref.partition(":") if ref.startswith(("env:", "ring:")) else ("", "", ref)
     name = name.strip()
     if not name:
@@ -113,30 +148,54 @@ def _candidates(store: Store, ref: str, service: str | None) -> tuple[str, list[
     missing: FabrikateError | None = None
     if not kind and _REF.match(name.lower()):
         try:
-            return "record", [get_record(store, name)]
+            return name, [("record", [get_record(store, name)])]
         except FabrikateError as exc:  # no record starts with it: it may be a name after all
             missing = exc
+    found: list[Side] = []
     if kind in ("", "env"):
-        found = _latest(store, service, environment=name)
-        if found or kind:
-            return "environment", _found(found, "environment", name, service)
-    found = _latest(store, service, ring=name)
-    if not found and missing is not None:
+        found.append(("environment", _latest(store, service, environment=name)))
+    if kind in ("", "ring"):
+        found.append(("ring", _latest(store, service, ring=name)))
+    found = [side for side in found if side[1]]
+    if found:
+        return name, found
+    if missing is not None:
         raise missing
-    return "ring", _found(found, "ring", name, service)
-
-
-def _found(
-    records: list[dict[str, Any]], kind: str, name: str, service: str | None
-) -> list[dict[str, Any]]:
-    if records:
-        return records
-    where = (
-        f"no {kind} {name[:60]!r}"
-        if kind == "environment"
-        else f"no record, environment or ring {name[:60]!r}"
+    what = {"env": "environment", "ring": "ring"}.get(kind, "record, environment or ring")
+    raise NotFound(
+        f"no {what} {name[:60]!r}" + (f" with service {service[:60]!r}" if service else "")
     )
-    raise NotFound(where + (f" with service {service[:60]!r}" if service else ""))
+
+
+def _resolve(
+    a: tuple[str, list[Side]], b: tuple[str, list[Side]], service: str | None, spelling: Spelling
+) -> tuple[Side, Side, tuple[dict[str, Any], dict[str, Any]]]:
+    """The sides and the pair of records two refs name: two rings or two environments before
+    an environment against a ring, and of those the readings whose sides pair up; more than
+    one of the first that do is ambiguous."""
+    readings = [(x, y) for x in a[1] for y in b[1]]
+    first: FabrikateError | None = None
+    for same in (True, False):
+        chosen = []
+        for x, y in readings:
+            if (x[0] == y[0]) != same:
+                continue
+            try:
+                chosen.append((x, y, _choose(x, y, service, spelling)))
+            except FabrikateError as exc:
+                first = first or exc
+        if len(chosen) == 1:
+            return chosen[0]
+        if chosen:
+            spelled = [
+                spelling.sides(_PREFIX[x[0]] + a[0], _PREFIX[y[0]] + b[0]) for x, y, _ in chosen
+            ]
+            raise InputError(
+                f"{a[0][:60]!r} and {b[0][:60]!r} name both environments and rings: "
+                f"say which, {' or '.join(spelled)}"
+            )
+    assert first is not None  # there is a reading, and each failed
+    raise first
 
 
 def _pair_key(record: Mapping[str, Any], kinds: tuple[str, str]) -> tuple[Any, ...]:
@@ -151,7 +210,7 @@ def _pair_key(record: Mapping[str, Any], kinds: tuple[str, str]) -> tuple[Any, .
 
 
 def _choose(
-    a: tuple[str, list[dict[str, Any]]], b: tuple[str, list[dict[str, Any]]], service: str | None
+    a: Side, b: Side, service: str | None, spelling: Spelling
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The one pair of records the two sides name (for many services: ``service``)."""
     kinds = (a[0], b[0])
@@ -173,7 +232,7 @@ def _choose(
     names = sorted({x.get("service") or x["scope"] for x, _ in chosen})
     raise InputError(
         f"the two sides share {len(chosen)} services or rings ({', '.join(names[:5])}"
-        f"{', ...' if len(names) > 5 else ''}): name one with service="
+        f"{', ...' if len(names) > 5 else ''}): name one with {spelling.service}"
     )
 
 
@@ -200,11 +259,20 @@ def _rollback(store: Store, record: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"recordId": same["id"], "startedAt": same["startedAt"]} if same else None
 
 
-def compare(store: Store, a: str, b: str, *, service: str | None = None) -> dict[str, Any]:
+def compare(
+    store: Store,
+    a: str,
+    b: str,
+    *,
+    service: str | None = None,
+    spelling: Spelling = URL_SPELLING,
+) -> dict[str, Any]:
     """Two records compared: ``a``/``b`` are record ids (or prefixes), else environment or ring
-    names meaning their latest record (``env:NAME``/``ring:NAME`` force the kind)."""
-    side_a, side_b = _candidates(store, a, service), _candidates(store, b, service)
-    old, new = (_whole(store, r) for r in _choose(side_a, side_b, service))
+    names meaning their latest record (``env:NAME``/``ring:NAME`` force the kind); errors say
+    how to be precise in the caller's ``spelling``."""
+    readings = _readings(store, a, service), _readings(store, b, service)
+    side_a, side_b, pair = _resolve(*readings, service, spelling)
+    old, new = (_whole(store, r) for r in pair)
     diff = compare_records(old, new).to_data()
     return {
         "a": {"ref": a, "kind": side_a[0], **_brief(old)},

@@ -174,6 +174,15 @@ class Ancestry:
         self._below: OrderedDict[str, frozenset[str] | None] = OrderedDict()
         self._lock = threading.Lock()
 
+    @classmethod
+    def open(cls, clone: Path, git: str = "git") -> Ancestry:
+        """The ancestry of a clone; a folder that is not a git repository is an ``InputError``."""
+        from fabrikate.errors import InputError
+
+        if _git(git, clone, "rev-parse", "--git-dir") is None:
+            raise InputError(f"manifest repository {clone}: not a git repository (want a clone)")
+        return cls(clone, git)
+
     def includes(self, revision: str, commit: str) -> bool | None:
         """Whether ``commit`` is ``revision`` or one of its ancestors; None when the clone does
         not have ``revision`` (or either is not a commit id)."""

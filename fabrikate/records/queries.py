@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import FabrikateError, InputError, NotFound
 from fabrikate.records.clusters import Clusters
-from fabrikate.records.compare import changes, compare, get_record, previous
+from fabrikate.records.compare import (
+    CLI_SPELLING,
+    URL_SPELLING,
+    Spelling,
+    changes,
+    compare,
+    get_record,
+    previous,
+)
 from fabrikate.records.filters import Filters, Page, cursor_after, read_cursor
 from fabrikate.records.journey import failing, journey, lead_time, reproduce
 from fabrikate.records.matrix import matrix
@@ -28,7 +36,7 @@ from fabrikate.records.overview import services, summary
 from fabrikate.records.places import cluster, ring
 from fabrikate.records.stores.base import RecordQuery
 from fabrikate.records.stores.facts import order_key
-from fabrikate.records.view import parse_since
+from fabrikate.records.view import log, parse_since
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -36,8 +44,11 @@ if TYPE_CHECKING:
     from fabrikate.records.stores.base import Store
 
 __all__ = [
+    "CLI_SPELLING",
+    "URL_SPELLING",
     "Filters",
     "Page",
+    "Spelling",
     "cluster",
     "compare",
     "deployment",
@@ -49,6 +60,7 @@ __all__ = [
     "ring",
     "services",
     "summary",
+    "version_log",
 ]
 
 MAX_LIMIT = 500  # rows of one page
@@ -57,6 +69,9 @@ EVENTS = 500  # events read for one record or one cluster
 METRIC_RECORDS = 50_000  # records one metrics answer reads (the window and the one before)
 MARK_BATCH = 500  # record ids asked for marks at once
 GROUPINGS = ("environment", "ring", "service")  # what metrics may group by
+LOG_BATCH = 200  # records a version log reads first (then twice as many each time)
+LOG_READ = 20_000  # records one version log answer reads at most
+LOG_SETTLE = 50  # earlier records of a group read to tell whether its oldest read one changed
 
 
 def _limit(limit: int) -> int:
@@ -67,6 +82,19 @@ def _limit(limit: int) -> int:
 
 def _commit(record: Mapping[str, Any]) -> str | None:
     return (record.get("manifest") or {}).get("commit") or None
+
+
+def _events_of_all(
+    store: Store, records: Sequence[Mapping[str, Any]]
+) -> dict[str, list[ClusterEvent]]:
+    """``_events_of`` each record, by (lower case) manifest commit, in one read."""
+    commits = sorted({commit.lower() for r in records if (commit := _commit(r))})
+    found: dict[str, list[ClusterEvent]] = {}
+    for event in store.events(revisions=commits) if commits else []:
+        mine = found.setdefault(event.revision or "", [])
+        if len(mine) < EVENTS:
+            mine.append(event)
+    return found
 
 
 def _events_of(store: Store, record: Mapping[str, Any]) -> list[ClusterEvent]:
@@ -97,7 +125,7 @@ def _scan(
         if len(rows) < batch:
             return found, None, skipped
         if read >= SCAN and before is not None:
-            return found, cursor_after({"startedAt": before[0], "id": before[1]}), skipped
+            return found, _cursor_at(before), skipped
         batch = max(2 * limit, 100)
 
 
@@ -126,12 +154,8 @@ def deployments(
         return revisions is None or commit in revisions
 
     found, after, skipped = _scan(store, query, _limit(limit), keep)
-    commits = [_commit(r) for r in found]
-    events = store.revision_events([c for c in commits if c], limit=EVENTS)
-    items = [
-        summary(r, events.get(c.lower(), []) if c else [])
-        for r, c in zip(found, commits, strict=True)
-    ]
+    events = _events_of_all(store, found)
+    items = [summary(r, events.get((_commit(r) or "").lower(), [])) for r in found]
     return Page(items, after, {"collapsed": skipped} if collapse else None)
 
 
@@ -157,6 +181,87 @@ def deployment(store: Store, ref: str, *, ancestry: Ancestry | None = None) -> d
         "changes": changes(previous(store, record), record),
         "superseded": past,
     }
+
+
+def version_log(
+    store: Store,
+    filters: Filters,
+    subject: Mapping[str, str],
+    *,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> Page:
+    """The newest ``limit`` changes of an image, service or component (``subject``: one of
+    ``image``, ``service``, ``component``), newest first. Records are read newest first in
+    growing batches until one change more than shown is known, the records end, or
+    ``LOG_READ`` are read; ``next`` goes on below the last change shown (or record read), and
+    ``read`` says how many records were read."""
+    query = filters.query(**subject, before=read_cursor(cursor) if cursor else None)
+    limit = _limit(limit)
+    records: list[dict[str, Any]] = []
+    settled: dict[str, dict[str, Any] | None] = {}
+    before, batch = query.before, LOG_BATCH
+    while True:
+        rows = store.query(replace(query, before=before, limit=batch))
+        records.extend(rows)
+        done = len(rows) < batch
+        before = order_key(rows[-1]) if rows else before
+        found: list[dict[str, Any]] = []
+        for change in log(records, **subject):
+            kept: dict[str, Any] | None = change
+            if change["from"] is None and not done:  # the oldest read of its group
+                if change["id"] not in settled:
+                    settled[change["id"]] = _settle(store, subject, records, change["id"])
+                kept = settled[change["id"]]
+            if kept is not None:
+                found.append(kept)
+            if len(found) > limit:
+                break
+        if len(found) > limit or done or len(records) >= LOG_READ:
+            break
+        batch = min(2 * batch, LOG_READ - len(records))
+    shown = found[:limit]
+    if len(found) > limit:
+        after: str | None = cursor_after(shown[-1])
+    else:
+        after = None if done or before is None else _cursor_at(before)
+    return Page(shown, after, {"read": len(records), "more": len(found) > limit})
+
+
+def _cursor_at(key: tuple[str, str]) -> str:
+    """The cursor of what comes after the order key (startedAt, id)."""
+    return cursor_after({"startedAt": key[0], "id": key[1]})
+
+
+def _settle(
+    store: Store,
+    subject: Mapping[str, str],
+    records: Sequence[Mapping[str, Any]],
+    record_id: str,
+) -> dict[str, Any] | None:
+    """The change a record makes against the ``LOG_SETTLE`` earlier records of its group
+    (None: it changed nothing)."""
+    record = next(r for r in records if r["id"] == record_id)
+    # A service names the group by indexed columns: the subject's filter (an image substring
+    # is a scan) is left to ``log``; without one, it keeps other services out of the batch.
+    base = RecordQuery()
+    if not record.get("service"):
+        base = RecordQuery(
+            image=subject.get("image"),
+            service=subject.get("service"),
+            component=subject.get("component"),
+        )
+    group = replace(
+        base,
+        scope=record["scope"],
+        environment=record["environment"],
+        ring=record.get("ring"),
+        service=record.get("service") or base.service,
+        before=order_key(record),
+        limit=LOG_SETTLE,
+    )
+    again = log([record, *store.query(group)], **subject)
+    return next((c for c in again if c["id"] == record_id), None)
 
 
 def _mark(mark: Mark) -> dict[str, Any]:

@@ -396,6 +396,17 @@ def log_table(changes: Iterable[Mapping[str, Any]]) -> str:
     return _grid(LOG_HEADER, rows) + ("" if rows else "\nno records")
 
 
+def log_more(page: Mapping[str, Any]) -> str:
+    """The line under a version log that has more (``version_log(...).to_data()``)."""
+    if page["more"]:
+        shown = len(page["items"])
+        return f"showing the newest {shown} changes; more: --cursor {page['next']} (or --limit)"
+    return (
+        f"read the newest {page['read']} matching records; older ones: --cursor {page['next']}"
+        " (or --since/--until)"
+    )
+
+
 def pruned_text(pruned: Mapping[str, Any]) -> str:
     """What a prune removed (``Pruned.to_data()``): a line per record, then the count."""
     verb = "would remove" if pruned["dryRun"] else "removed"

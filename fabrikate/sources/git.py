@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -97,6 +98,10 @@ class GitFetcher:
     def __init__(self, sources: SourceRun) -> None:
         self.sources = sources
         self.settings = sources.settings
+        # URL -> the folders planned requests ask of it ("" for all): their blobs come in one
+        # fetch per commit, not one per checkout.
+        self._planned: dict[str, set[str]] = {}
+        self._planned_lock = threading.Lock()
 
     def place(self, request: Request, dest: Path, finish: Finish | None = None) -> Placed:
         """Put the asked-for commit of ``request.source`` at ``dest`` as a git checkout (the
@@ -166,6 +171,9 @@ class GitFetcher:
                 target = self._target(request)
             except SourceError:
                 continue  # place raises it for this component
+            with self._planned_lock:
+                folders = self._planned.setdefault(target.url, set())
+                folders.update(_sparse_paths(request.path) or ("",))
             future = self.sources.promise(_key(target, request))
             if future is not None:
                 groups.setdefault(target.url, (target, []))[1].append((request, future))
@@ -448,6 +456,8 @@ class GitFetcher:
             with cache.building("checkouts") as temp:
                 git_dir = temp / ".git"
                 _init(git_dir, bare=False, sparse=bool(paths))
+                once = ("blobs", target.url, sha)
+                self.sources.once(once, lambda: self._prefetch(mirror, target, sha))
                 with cache.lock("git", mirror.name):
                     _link_objects(mirror, git_dir)  # commits and trees (all of it, unfiltered)
                 hooked = self._sparse_checkout(git_dir, sha, paths, target)
@@ -523,10 +533,25 @@ class GitFetcher:
                 f"cannot copy {redact_url(url)} into the vendor folder: {_last_line(exc.stderr)}"
             ) from None
 
-    def _complete(self, mirror: Path, target: _Target, shas: list[str]) -> None:
-        """Fetch the blobs of ``shas`` that the partial mirror left to its remote."""
+    def _prefetch(self, mirror: Path, target: _Target, sha: str) -> None:
+        """Fetch the blobs of every folder planned of ``target`` at ``sha`` into the mirror,
+        in one go (a checkout would fetch those it lacks itself, one fetch each)."""
+        with self._planned_lock:
+            folders = sorted(self._planned.get(target.url, ()))
+        if folders and "" not in folders:
+            try:
+                self._complete(mirror, target, [sha], folders)
+            except _GitFailed as exc:  # each checkout then fetches what it lacks
+                log.debug("prefetching blobs of %s failed: %s", target.url, exc)
+
+    def _complete(
+        self, mirror: Path, target: _Target, shas: list[str], folders: Sequence[str] = ()
+    ) -> None:
+        """Fetch the blobs of ``shas`` (in ``folders``, if given) that the partial mirror left
+        to its remote."""
+        limit = ["--", *folders] if folders else []
         with self.sources.cache.lock("git", mirror.name):
-            out = self._run(["rev-list", "--objects", "--missing=print", *shas], mirror)
+            out = self._run(["rev-list", "--objects", "--missing=print", *shas, *limit], mirror)
             absent = [line[1:] for line in out.splitlines() if line.startswith("?")]
             args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", _FILTER, "origin"]
             # As git's own lazy fetch: no "have" lines, or the server sends nothing it thinks

@@ -155,7 +155,17 @@ class _Installer:
             and not node.config.sub(sub.name).disabled
         ]
         git = self.sources.fetcher("git")
-        requests = [self.request(child_id(node, sub.name), sub) for sub in clones]
+        charts = [  # git charts: fetched with the clones of their repositories
+            sub
+            for sub in node.component.subcomponents
+            if sub.type == "helm"
+            and sub.method == "git"
+            and sub.source
+            and sub.path
+            and not check_name(sub.name)
+            and not node.config.sub(sub.name).disabled
+        ]
+        requests = [self.request(child_id(node, sub.name), sub) for sub in clones + charts]
         for batch in git.plan([r for r in requests if r.component not in self.refused]):
             self.pool.submit(batch)
         jobs = [(child_id(node, sub.name), self.submit_clone(node, sub)) for sub in clones]

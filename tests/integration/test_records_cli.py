@@ -289,6 +289,8 @@ def test_diff_takes_ids_environments_and_rings(shop: dict, url: str) -> None:
     assert "component api: demo:0.3.0 -> demo:0.1.0" in out.splitlines()
     assert "image web/Deployment/web/main: nginx:1.25 -> nginx:1.26" in out.splitlines()
     assert "object changed: Deployment web (web.yaml)" in out.splitlines()
+    # prod is the environment and its default ring; beside the ring canary it is the ring.
+    assert fab("records", "diff", "prod", "canary") == (0, out, "")
     same = fab("records", "diff", first["rowKey"], again["id"][:10])[1]
     assert "no component, image or object changes" in same
     data = json.loads(fab("records", "diff", first["id"], "env:prod", "-o", "json")[1])

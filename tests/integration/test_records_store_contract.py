@@ -330,6 +330,33 @@ def test_threads_sharing_a_store_all_wake_on_one_write(store: Store, store_url: 
     assert len(seen) == 3 and min(seen) > start
 
 
+def test_threads_sharing_a_store_write_without_losing_anything(store: Store) -> None:
+    def write(n: int) -> None:
+        for i in range(10):
+            store.add(_record(_day(1 + i)))
+            store.add_events([_event(_day(1 + i), name=f"t{n}-{i}")])
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert len(store.query(RecordQuery())) == 40
+    assert len(store.events()) == 40
+
+
+def test_events_of_many_revisions_in_one_call(store: Store) -> None:
+    events = [_event(_day(n), revision=f"{n:040x}") for n in range(1, 6)]
+    store.add_events(events)
+    wanted = [f"{n:040x}".upper() for n in (2, 4, 5)]
+    assert store.events(revisions=wanted) == [events[4], events[3], events[1]]
+    assert store.events(revisions=wanted, limit=2) == [events[4], events[3]]
+    assert store.events(revisions=wanted, since=_day(3), cluster="east") == events[4:2:-1]
+    assert store.events(revisions=[]) == []
+    many = [f"{n:040x}" for n in range(4, 530)]  # more than one statement's worth
+    assert store.events(revisions=many) == [events[4], events[3]]
+
+
 VIEW_PATHS = ("id", "ring", "service", "ci.validationOnly", "output.changed", "hld.commitTime")
 
 
@@ -368,13 +395,3 @@ def test_add_all_stores_what_add_stores(store: Store) -> None:
     ordered = sorted(records, key=lambda r: (r["startedAt"], r["id"]), reverse=True)
     assert store.query(RecordQuery()) == ordered
     assert store.latest() == [glance(ordered[0])]
-
-
-def test_revision_events_are_the_events_of_each_revision(store: Store) -> None:
-    first, second = _event(_day(1)), _event(_day(2), state="healthy")
-    west = _event(_day(3), cluster="west", revision="d" * 40)
-    store.add_events([first, second, west])
-    found = store.revision_events(["A" * 40, "d" * 40, "e" * 40])
-    assert found == {"a" * 40: [second, first], "d" * 40: [west]}
-    assert store.revision_events(["a" * 40], limit=1) == {"a" * 40: [second]}
-    assert store.revision_events([]) == {}

@@ -29,8 +29,10 @@ from fabrikate.errors import InputError, RecordsError
 from fabrikate.records.mask import mask_text
 from fabrikate.records.stores.base import BEDROCK_FIELDS, RecordQuery, Row, Store, driver
 from fabrikate.records.stores.facts import (
+    GLANCE,
     event_key,
     event_matches,
+    glance,
     latest_key,
     latest_of,
     matches,
@@ -51,7 +53,6 @@ _EPOCH_END = 10**13  # milliseconds; row keys count down so the newest record co
 _SCHEMA = 2
 _ATTEMPTS = 20  # optimistic updates of one entity before giving up
 _BATCH = 100  # operations in one entity group transaction
-_GLANCE = 1  # the shape of facts.glance (a latest row of another shape is read anew)
 _TABLES = ("records", "latest", "events", "evlast", "marks", "meta")
 
 
@@ -271,8 +272,6 @@ class AzureTableStore(Store):
 
     def _keep_latest(self, record: Mapping[str, Any], native_key: str) -> None:
         """Point the latest row of ``record``'s key at it, with its glance, when it is newer."""
-        from fabrikate.records.stores.facts import glance
-
         key = latest_key(record)
         if key is None:
             return
@@ -284,7 +283,7 @@ class AzureTableStore(Store):
             "recordId": record["id"],
             "startedAt": record["startedAt"],
             "nativeKey": native_key,
-            "glanceFormat": _GLANCE,
+            "glanceFormat": GLANCE,
             **_split(glance(record), "glance", "glanceChunks", record["id"]),
         }
 
@@ -330,8 +329,6 @@ class AzureTableStore(Store):
         """The glance (``facts.glance``) of the newest succeeded non-PR record per (scope,
         service, ring, environment), newest first, from the latest table (found by a scan in
         a read-only store made before it)."""
-        from fabrikate.records.stores.facts import glance
-
         if self.version < _SCHEMA:
             found = self.query(RecordQuery(scope=scope, environment=environment))
             return [glance(record) for record in latest_of(found, ring=ring)]
@@ -346,9 +343,7 @@ class AzureTableStore(Store):
 
     def _glance(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
         """The glance a latest row keeps, else (an older row) its record's."""
-        from fabrikate.records.stores.facts import glance
-
-        if row.get("glanceFormat") == _GLANCE:
+        if row.get("glanceFormat") == GLANCE:
             return _joined(row, "glance", "glanceChunks")
         entity = self._entity(self.native, row["PartitionKey"], row["nativeKey"])
         return glance(self._record(entity)) if entity is not None else None
@@ -451,11 +446,21 @@ class AzureTableStore(Store):
         *,
         cluster: str | None = None,
         revision: str | None = None,
+        revisions: Sequence[str] | None = None,
         since: str | None = None,
         before: str | tuple[str, str] | None = None,
         limit: int | None = None,
     ) -> list[ClusterEvent]:
-        """Events, newest first: cluster, revision and time filter in the table."""
+        """Events, newest first: cluster, revision and time filter in the table (one query
+        per revision of ``revisions``)."""
+        if revisions is not None:
+            found = [
+                event
+                for one in dict.fromkeys(r.lower() for r in revisions)
+                if revision is None or revision.lower() == one
+                for event in self.events(cluster=cluster, revision=one, since=since, before=before)
+            ]
+            return _newest_events(found)[:limit]
         clauses, parameters = [], {}
         if cluster is not None:
             clauses.append("PartitionKey eq @cluster")

@@ -167,20 +167,14 @@ class Store(abc.ABC):
         *,
         cluster: str | None = None,
         revision: str | None = None,
+        revisions: Sequence[str] | None = None,
         since: str | None = None,
         before: str | tuple[str, str] | None = None,
         limit: int | None = None,
     ) -> list[ClusterEvent]:
-        """Events, newest first (at, then id); ``before`` is a time (at < before) or a keyset
-        (at, id) strictly after it in that order."""
-
-    def revision_events(
-        self, revisions: Sequence[str], *, limit: int | None = None
-    ) -> dict[str, list[ClusterEvent]]:
-        """``events(revision=r, limit=limit)`` for each of ``revisions`` (lower case) that has
-        any, by revision. Backends answer in one query."""
-        found = {r.lower(): self.events(revision=r, limit=limit) for r in set(revisions)}
-        return {revision: events for revision, events in found.items() if events}
+        """Events, newest first (at, then id); ``revisions``: of any of these revisions (one
+        read for a page of records); ``before`` is a time (at < before) or a keyset (at, id)
+        strictly after it in that order."""
 
     @abc.abstractmethod
     def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent
 
 __all__ = [
+    "GLANCE",
     "KINDS",
     "Facts",
     "event_key",
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 KINDS = ("pipeline", "manual", "pr")
+GLANCE = 1  # the shape of ``glance``: bump it when that changes (stores then make them anew)
 
 
 def _text(value: Any) -> str | None:
@@ -95,6 +97,38 @@ class Facts:
     def commits(self) -> tuple[str, ...]:
         """The HLD, source and manifest commits that are known."""
         return tuple(c for c in (self.hld_commit, self.source_commit, self.manifest_commit) if c)
+
+
+_HLD = ("repo", "commit", "commitShort", "branch", "commitTime", "commitAuthor", "pr", "mergedBy")
+_COMPONENT = ("logicalPath", "name", "type", "version", "commit", "chart")
+_IMAGE = (
+    *("component", "kind", "workload", "container", "containerType"),
+    *("image", "repository", "tag"),
+)
+
+
+def _pick(data: Mapping[str, Any] | None, keys: Sequence[str]) -> dict[str, Any] | None:
+    return {key: data.get(key) for key in keys} if data else None
+
+
+def glance(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a record that the matrix, the ring page and ``overview.summary`` read: no
+    objects, findings, error or tool versions (``"glance": True`` says so). The latest rows
+    keep this instead of the whole record; ``summary(glance(r)) == summary(r)``. A change to
+    its shape bumps ``GLANCE``."""
+    validation = record.get("validation")
+    output = record.get("output")
+    return {
+        **{key: record.get(key) for key in ("id", "rowKey", "scope", "environment", "ring")},
+        **{key: record.get(key) for key in ("rings", "service", "manifest", "ci", "source")},
+        **{key: record.get(key) for key in ("startedAt", "finishedAt", "durationMs", "outcome")},
+        "hld": _pick(record.get("hld"), _HLD) or {},
+        "components": [_pick(c, _COMPONENT) for c in record.get("components") or []],
+        "images": [_pick(i, _IMAGE) for i in record.get("images") or []],
+        "output": _pick(output, ("digest", "changed")),
+        "validation": _pick(validation, ("passed", "errors", "warnings")),
+        "glance": True,
+    }
 
 
 def order_key(record: Mapping[str, Any]) -> tuple[str, str]:
@@ -210,45 +244,17 @@ def event_matches(
     revision: str | None,
     since: str | None,
     before: str | tuple[str, str] | None,
+    revisions: Iterable[str] | None = None,
 ) -> bool:
     """Whether ``event`` passes the filters of ``Store.events``."""
     if cluster is not None and event.cluster != cluster:
         return False
     if revision is not None and event.revision != revision.lower():
         return False
+    if revisions is not None and event.revision not in {r.lower() for r in revisions}:
+        return False
     if since is not None and event.at < since:
         return False
     if isinstance(before, tuple):
         return (event.at, event.id) < before
     return before is None or event.at < before
-
-
-_HLD = ("repo", "commit", "commitShort", "branch", "commitTime", "commitAuthor", "pr", "mergedBy")
-_COMPONENT = ("logicalPath", "name", "type", "version", "commit", "chart")
-_IMAGE = (
-    *("component", "kind", "workload", "container", "containerType"),
-    *("image", "repository", "tag"),
-)
-
-
-def _pick(data: Mapping[str, Any] | None, keys: Sequence[str]) -> dict[str, Any] | None:
-    return {key: data.get(key) for key in keys} if data else None
-
-
-def glance(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a record that the matrix, the ring page and ``summary`` read: no objects,
-    findings, error or tool versions (``"glance": True`` says so). A store's latest table may
-    keep this instead of the whole record; ``summary(glance(r)) == summary(r)``."""
-    validation = record.get("validation")
-    output = record.get("output")
-    return {
-        **{key: record.get(key) for key in ("id", "rowKey", "scope", "environment", "ring")},
-        **{key: record.get(key) for key in ("rings", "service", "manifest", "ci", "source")},
-        **{key: record.get(key) for key in ("startedAt", "finishedAt", "durationMs", "outcome")},
-        "hld": _pick(record.get("hld"), _HLD) or {},
-        "components": [_pick(c, _COMPONENT) for c in record.get("components") or []],
-        "images": [_pick(i, _IMAGE) for i in record.get("images") or []],
-        "output": _pick(output, ("digest", "changed")),
-        "validation": _pick(validation, ("passed", "errors", "warnings")),
-        "glance": True,
-    }

@@ -147,6 +147,7 @@ class MemoryStore(Store):
         *,
         cluster: str | None = None,
         revision: str | None = None,
+        revisions: Sequence[str] | None = None,
         since: str | None = None,
         before: str | tuple[str, str] | None = None,
         limit: int | None = None,
@@ -156,7 +157,14 @@ class MemoryStore(Store):
             found = [
                 e
                 for e in self._tables.events.values()
-                if event_matches(e, cluster=cluster, revision=revision, since=since, before=before)
+                if event_matches(
+                    e,
+                    cluster=cluster,
+                    revision=revision,
+                    revisions=revisions,
+                    since=since,
+                    before=before,
+                )
             ]
         found.sort(key=lambda e: (e.at, e.id), reverse=True)
         return found[:limit] if limit is not None else found

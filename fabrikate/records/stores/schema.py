@@ -5,12 +5,14 @@
 Version 1 (before the dashboard) had ``fab_record`` with six columns and ``fab_deployment``.
 Version 2 adds the indexed facts of each record (``Facts``), the component names, the latest
 record per (scope, service, ring, environment), cluster events, marks and a change counter in
-``fab_meta``. Version 3 keeps each latest record's glance (``facts.glance``) beside it, so
+``fab_meta``. Version 3 keeps each latest record's glance (``overview.glance``) beside it, so
 the latest rows are read without decoding whole records. An older database gains the columns in
 place and is backfilled from the JSON.
 """
 
 from __future__ import annotations
+
+from fabrikate.records.stores.facts import GLANCE  # the glances' shape: opens rebuild others
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -26,7 +28,6 @@ __all__ = [
 
 VERSION = 3
 FACTS = 2  # the first version with fact columns, events, marks and the change counter
-GLANCE = 1  # the shape of facts.glance: bump it when that changes, and opens rebuild them
 
 # Columns of fab_record that version 2 added, all nullable text (backfilled on migration).
 FACT_COLUMNS = (

@@ -13,6 +13,7 @@ import abc
 import contextlib
 import json
 import re
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import astuple
@@ -22,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 from fabrikate.errors import RecordsError
 from fabrikate.records.stores import schema
 from fabrikate.records.stores.base import RecordQuery, Row, Store
-from fabrikate.records.stores.facts import Facts, latest_key, latest_of, matches, prunable
+from fabrikate.records.stores.facts import (
+    Facts,
+    glance,
+    latest_key,
+    latest_of,
+    matches,
+    prunable,
+)
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -89,7 +97,12 @@ class SqlStore(Store):
     def transaction(self) -> Iterator[None]:
         """All-or-nothing for the statements inside (nested: part of the outer one). The
         outermost counts its writes once, at its end: one counter row updated thousands of
-        times in one transaction would make each update slower than the last."""
+        times in one transaction would make each update slower than the last. Threads sharing
+        the store take turns: a connection has one transaction at a time."""
+        with self.__dict__.setdefault("_transaction_lock", threading.RLock()):
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[None]:
         if self._depth:
             self._depth += 1
             try:
@@ -185,8 +198,6 @@ class SqlStore(Store):
 
     def _rebuild_glances(self) -> None:
         """Every latest row's glance, made again from its record."""
-        from fabrikate.records.stores.facts import glance
-
         ids = [row[0] for row in self.execute("SELECT record_id FROM fab_latest")]
         for records in self._records_of(ids):
             self.execute_many(
@@ -272,8 +283,6 @@ class SqlStore(Store):
     def _index(self, records: Sequence[Mapping[str, Any]]) -> None:
         """The component names and the latest rows of stored records (in their order: a later
         one of a key replaces an earlier one only when it is newer)."""
-        from fabrikate.records.stores.facts import glance
-
         self.execute_many(
             "INSERT INTO fab_record_component (name, record_id) VALUES (?, ?) "
             "ON CONFLICT DO NOTHING",
@@ -463,8 +472,6 @@ class SqlStore(Store):
     ) -> list[dict[str, Any]]:
         """The glance (``facts.glance``) of the newest succeeded non-PR record per (scope,
         service, ring, environment), newest first, from the latest rows."""
-        from fabrikate.records.stores.facts import glance
-
         if self._old:  # read-only and old: no latest table to read
             found = self.query(RecordQuery(scope=scope, environment=environment))
             return [glance(record) for record in latest_of(found, ring=ring)]
@@ -607,12 +614,25 @@ class SqlStore(Store):
         *,
         cluster: str | None = None,
         revision: str | None = None,
+        revisions: Sequence[str] | None = None,
         since: str | None = None,
         before: str | tuple[str, str] | None = None,
         limit: int | None = None,
     ) -> list[ClusterEvent]:
         """Events, newest first."""
+        if revisions is not None and len(revisions) > _BATCH:  # one IN (…) at a time
+            found = [
+                event
+                for chunk in _chunks(list(revisions))
+                for event in self.events(
+                    cluster=cluster, revision=revision, revisions=chunk, since=since, before=before
+                )
+            ]
+            return sorted(found, key=lambda e: (e.at, e.id), reverse=True)[:limit]
         where, params = [], []
+        if revisions is not None:
+            where.append(f"revision IN ({_placeholders(len(revisions))})" if revisions else "0 = 1")
+            params += [r.lower() for r in revisions]
         if cluster is not None:
             where.append("cluster = ?")
             params.append(cluster)
@@ -635,23 +655,6 @@ class SqlStore(Store):
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return self._events(sql, params)
-
-    def revision_events(
-        self, revisions: Sequence[str], *, limit: int | None = None
-    ) -> dict[str, list[ClusterEvent]]:
-        """The events of many revisions, a batch of them a query."""
-        found: dict[str, list[ClusterEvent]] = {}
-        columns = ", ".join(schema.EVENT_COLUMNS)
-        for chunk in _chunks(sorted({r.lower() for r in revisions})):
-            sql = (
-                f"SELECT {columns} FROM fab_event WHERE revision IN "
-                f"({_placeholders(len(chunk))}) ORDER BY at DESC, id DESC"
-            )
-            for event in self._events(sql, chunk):
-                mine = found.setdefault(event.revision or "", [])
-                if limit is None or len(mine) < limit:
-                    mine.append(event)
-        return found
 
     def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:
         """The newest event per (cluster, source, kind, namespace, name), newest first."""

@@ -52,6 +52,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _page(browser: Browser) -> tuple[Page, list[str]]:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(120_000)  # a loaded machine is slow, never wrong
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
@@ -115,7 +116,7 @@ def test_matrix_filter_deployment_compare_and_live_update(
                     default="main",
                 )
             )
-        page.wait_for_selector("table.deployments >> text=api:7.7.7", timeout=60_000)
+        page.wait_for_selector("table.deployments >> text=api:7.7.7")
         assert page.evaluate("() => window.__notReloaded") == 42
         assert page.url == f"{base}/deployments"
         page.screenshot(path=shots / "live-update.png", full_page=True)
@@ -141,6 +142,7 @@ def test_a_page_is_usable_without_script(browser: Browser, sqlite_seeded: Seeded
     context = browser.new_context(java_script_enabled=False)
     with serve(DashboardSettings(records=sqlite_seeded.url)) as base:
         page = context.new_page()
+        page.set_default_timeout(120_000)
         page.goto(f"{base}/deployments")
         page.fill("form.filters input[name=service]", "web")
         page.click("form.filters button[type=submit]")

@@ -73,7 +73,12 @@ def test_the_server_reads_its_token_from_the_environment(sqlite_seeded: Seeded) 
     try:
         _wait_up(base, proc)
         assert token not in Path(f"/proc/{proc.pid}/cmdline").read_text()
-        assert httpx.get(f"{base}/healthz").json()["ok"] is True
+        assert httpx.get(f"{base}/healthz").json() == {"ok": True}  # no names without the token
+        auth = {"Authorization": f"Bearer {token}"}
+        assert set(httpx.get(f"{base}/healthz", headers=auth).json()["clusters"]) == {
+            "east",
+            "west",
+        }
         assert httpx.get(f"{base}/api/v1/matrix").status_code == 401
         answer = httpx.get(f"{base}/api/v1/matrix", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200 and answer.json()["rows"]

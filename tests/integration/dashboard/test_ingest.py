@@ -4,10 +4,12 @@ good and bad signatures), and marks posted with the write token."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from starlette.testclient import TestClient
 
+from fabrikate.api.records import MAX_NOTE
 from fabrikate.dashboard.settings import DashboardSettings, Secret
 from tests.integration.dashboard.conftest import Seeded, client
 from tests.unit.records.test_events import argocd, body, flux, signed
@@ -120,6 +122,7 @@ def test_marks_need_the_write_token(writer: TestClient, seeded: Seeded) -> None:
     )
     made = writer.post(path, json={"kind": "rollback", "note": "reverted 1.2.0"}, headers=auth)
     assert made.status_code == 201 and made.json()["recordId"] == seeded.ids["api-3"]
+    assert datetime.fromisoformat(made.json()["at"]).microsecond == 0  # whole seconds
     marks = writer.get(f"/api/v1/deployments/{seeded.ids['api-3']}").json()["marks"]
     assert [(m["kind"], m["note"]) for m in marks] == [("rollback", "reverted 1.2.0")]
 
@@ -130,6 +133,8 @@ def test_marks_need_the_write_token(writer: TestClient, seeded: Seeded) -> None:
         ({"kind": "oops"}, 400),
         ({"kind": "failed", "note": 3}, 400),
         ({"kind": "failed", "x": 1}, 400),
+        ({"kind": 3}, 400),
+        ({"kind": "failed", "note": "x" * (MAX_NOTE + 1)}, 400),  # the CLI's rule too
         ([], 400),
     ],
 )

@@ -196,3 +196,33 @@ def test_matrix_rows_come_in_pages(web: TestClient) -> None:
     assert second["next"] is None and first["columns"] == second["columns"]
     page = web.get("/?limit=1").text
     assert "More services" in page and f"cursor={first['next']}" in page
+
+
+def test_a_manifest_clone_shows_clusters_past_a_record_as_running_it(tmp_path) -> None:
+    """With --manifest-repo, a cluster at a later manifest commit runs the record too."""
+    from fabrikate.dashboard.app import create_app
+    from fabrikate.dashboard.settings import DashboardSettings
+    from tests.fixtures.record_data import event_for, make_record
+    from tests.fixtures.trees import git
+    from tests.integration.dashboard.conftest import NOW
+
+    clone = tmp_path / "manifests"
+    clone.mkdir()
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "commit", "-q", "--allow-empty", "-m", "generated")
+    first = git(clone, "rev-parse", "HEAD")
+    git(clone, "commit", "-q", "--allow-empty", "-m", "a hand-made change")
+    later = git(clone, "rev-parse", "HEAD")
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    record = make_record("one", at=NOW, service="api", ring="main", manifest=first)
+    with open_store(url) as store:
+        store.add(record)
+        store.add_event(event_for(record, "healthy", cluster="east", revision=later))
+    for repo, expected in ((str(clone), {"east": "superseded"}), (None, {})):
+        with TestClient(create_app(DashboardSettings(records=url, manifest_repo=repo))) as web:
+            cell = web.get("/api/v1/matrix").json()["rows"][0]["cells"]["prod/main"]
+            assert cell["clusters"] == expected
+            one = web.get(f"/api/v1/deployments/{record['id']}").json()
+            assert one["superseded"] == list(expected)
+            page = web.get(f"/deployments/{record['id']}").text
+            assert ("superseded" in page) == bool(expected)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from fabrikate.errors import InputError
 from fabrikate.records.filters import Filters
 from fabrikate.records.gitinfo import Ancestry
 from fabrikate.records.matrix import matrix
@@ -84,3 +87,10 @@ def test_a_deployment_names_the_clusters_past_its_commit(
     assert deployment(store, api["id"])["superseded"] == []
     assert deployment(store, api["id"], ancestry=Ancestry(tmp_path / "m"))["superseded"] == ["east"]
     assert deployment(store, later["id"], ancestry=Ancestry(tmp_path / "m"))["superseded"] == []
+
+
+def test_a_folder_that_is_no_clone_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a git repository"):
+        Ancestry.open(tmp_path)
+    _manifests(tmp_path / "m")
+    assert isinstance(Ancestry.open(tmp_path / "m"), Ancestry)

@@ -12,6 +12,7 @@ from fabrikate.errors import InputError, NotFound
 from fabrikate.records.events import Mark
 from fabrikate.records.filters import Filters, read_cursor
 from fabrikate.records.queries import (
+    CLI_SPELLING,
     cluster,
     compare,
     deployment,
@@ -22,7 +23,7 @@ from fabrikate.records.queries import (
     ring,
 )
 from fabrikate.records.stores.base import Store
-from tests.fixtures.record_data import T0, event_for, make_record
+from tests.fixtures.record_data import T0, event_for, make_record, uid
 
 H = timedelta(hours=1)
 RINGS = {"declared": ("main", "canary"), "default": "main"}
@@ -168,6 +169,56 @@ def test_compare_two_rings_of_one_service_and_two_environments(rings: Store) -> 
         compare(rings, "nowhere", "prod")
     with pytest.raises(NotFound, match="no environment 'qa'"):
         compare(rings, "env:qa", "prod")
+
+
+def _named(store: Store, *plan: tuple[str, str, str, str]) -> Store:
+    """Records of api by (label, environment, ring, tag)."""
+    for n, (label, env, ring_name, tag) in enumerate(plan):
+        store.add(
+            make_record(
+                label, service="api", environment=env, ring=ring_name, tag=tag, at=T0 + n * H
+            )
+        )
+    return store
+
+
+def test_compare_pairs_a_name_that_is_an_environment_and_a_ring(
+    new_store: Callable[[], Store],
+) -> None:
+    # prod is an environment and a ring of it; canary only a ring: two rings are meant.
+    store = _named(new_store(), ("p", "prod", "prod", "1.0"), ("c", "prod", "canary", "1.1"))
+    answer = compare(store, "prod", "canary")
+    assert (answer["a"]["kind"], answer["b"]["kind"]) == ("ring", "ring")
+    assert (answer["a"]["ring"], answer["b"]["ring"]) == ("prod", "canary")
+    assert [(i["a"], i["b"]) for i in answer["images"]] == [
+        ("acr.example.com/api:1.0", "acr.example.com/api:1.1")
+    ]
+    # A forced kind is kept, though its sides do not pair (prod's rings are both candidates).
+    with pytest.raises(InputError, match="share 2 services or rings"):
+        compare(store, "env:prod", "canary")
+
+
+def test_compare_names_both_spellings_when_two_readings_pair(
+    new_store: Callable[[], Store],
+) -> None:
+    # prod and canary are each an environment and a ring: both readings pair, so say which.
+    store = _named(new_store(), ("a", "prod", "canary", "1.0"), ("b", "canary", "prod", "1.1"))
+    with pytest.raises(InputError) as url:
+        compare(store, "prod", "canary")
+    assert str(url.value) == (
+        "'prod' and 'canary' name both environments and rings: "
+        "say which, a=env:prod&b=env:canary or a=ring:prod&b=ring:canary"
+    )
+    with pytest.raises(InputError, match="say which, env:prod env:canary or ring:prod ring:canary"):
+        compare(store, "prod", "canary", spelling=CLI_SPELLING)
+    assert compare(store, "ring:prod", "ring:canary")["a"]["recordId"] == uid("b")
+
+
+def test_compare_asks_for_the_service_in_the_callers_spelling(rings: Store) -> None:
+    with pytest.raises(InputError, match="name one with --service NAME$"):
+        compare(rings, "ring:main", "ring:canary", spelling=CLI_SPELLING)
+    with pytest.raises(NotFound, match="no ring 'gone'"):
+        compare(rings, "ring:gone", "main")
 
 
 def test_compare_sees_a_rollback(new_store: Callable[[], Store]) -> None:
