@@ -183,21 +183,52 @@ def _cluster_drift(
 
 
 def _page(
-    pairs: list[tuple[dict[str, Any], dict[str, Any]]], limit: int | None, cursor: str | None
-) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], str | None]:
-    """The pairs of the rows (scope, service) after ``cursor``, at most ``limit`` rows, and
+    keys: set[tuple[str, str]], limit: int | None, cursor: str | None
+) -> tuple[set[tuple[str, str]], str | None]:
+    """The rows (scope, service) of ``keys`` after ``cursor``, at most ``limit`` of them, and
     the cursor of the rows after them."""
     if limit is None and cursor is None:
-        return pairs, None
+        return keys, None
     if limit is not None and not 1 <= limit <= MAX_ROWS:
         raise InputError(f"limit {limit}: want 1 to {MAX_ROWS} rows")
     after = read_row_cursor(cursor) if cursor else None
-    keys = sorted({(r["scope"], item["service"]) for r, item in pairs})
-    keys = [key for key in keys if after is None or key > after]
-    shown = set(keys[:limit])
-    more = limit is not None and len(keys) > limit
-    chosen = [(r, item) for r, item in pairs if (r["scope"], item["service"]) in shown]
-    return chosen, row_cursor(*keys[limit - 1]) if more and limit else None
+    ordered = sorted(key for key in keys if after is None or key > after)
+    more = limit is not None and len(ordered) > limit
+    return set(ordered[:limit]), row_cursor(*ordered[limit - 1]) if more and limit else None
+
+
+def _names(record: Mapping[str, Any]) -> list[str]:
+    """The services of a record's rows (``services`` without working out their versions)."""
+    return (
+        [record["service"]] if record.get("service") else [i["service"] for i in services(record)]
+    )
+
+
+def _pairs(
+    latest: Sequence[dict[str, Any]], filters: Filters, limit: int | None, cursor: str | None
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[dict[str, Any]], str | None]:
+    """The (record, service) pairs of the page's rows, the records every row has (for the
+    columns) and the cursor of the next page. Without a filter on the services themselves,
+    only the page's records have their services worked out."""
+    if filters.service or filters.component or filters.image:
+        every = [(r, item) for r in latest for item in services(r) if _keep(r, item, filters)]
+        shown, after = _page({(r["scope"], item["service"]) for r, item in every}, limit, cursor)
+        pairs = [(r, item) for r, item in every if (r["scope"], item["service"]) in shown]
+        return pairs, [r for r, _ in every], after
+    since = filters.since_iso
+    kept = [r for r in latest if not (since and r["startedAt"] < since)]
+    names = [(r, _names(r)) for r in kept]
+    shown, after = _page(
+        {(r["scope"], name) for r, found in names for name in found}, limit, cursor
+    )
+    pairs = [
+        (r, item)
+        for r, found in names
+        if any((r["scope"], name) in shown for name in found)
+        for item in services(r)
+        if (r["scope"], item["service"]) in shown
+    ]
+    return pairs, kept, after
 
 
 def matrix(
@@ -218,11 +249,10 @@ def matrix(
         raise InputError(f"pivot {pivot[:40]!r}: want one of {', '.join(PIVOTS)}")
     latest = store.latest(scope=filters.scope, environment=filters.environment, ring=filters.ring)
     clusters = Clusters.load(store, latest, filters.cluster, ancestry)
-    every = [(r, item) for r in latest for item in services(r) if _keep(r, item, filters)]
-    pairs, after = _page(every, limit, cursor)
+    pairs, shown, after = _pairs(latest, filters, limit, cursor)
     if pivot == "cluster":
         return {**_by_cluster(pairs, clusters), "next": after}
-    columns = _ring_columns([r for r, _ in every] or latest)
+    columns = _ring_columns(shown or latest)
     if filters.cluster:
         columns = _served(columns, clusters, filters.cluster)
     defaults = {c["environment"]: c["ring"] for c in columns if c["default"]}

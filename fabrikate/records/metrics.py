@@ -20,11 +20,13 @@ from typing import Any
 
 from fabrikate.records.events import ClusterEvent, Mark
 from fabrikate.records.journey import deployed_at, events_for, lead_time
+from fabrikate.records.stores.base import view
 
 __all__ = [
     "DEFINITIONS",
     "DORA_FIELDS",
     "Figure",
+    "as_dora",
     "deployments",
     "dora",
     "dora_view",
@@ -66,16 +68,12 @@ _NAMES = {
 def dora_view(record: Mapping[str, Any]) -> dict[str, Any]:
     """The ``DORA_FIELDS`` of a record, nested as in the record: ``dora`` of the views equals
     ``dora`` of the records."""
-    view: dict[str, Any] = {}
-    for path in DORA_FIELDS:
-        top, _, key = path.partition(".")
-        if not key:
-            view[top] = record.get(top)
-        elif record.get(top) is not None:
-            view.setdefault(top, {})[key] = record[top].get(key)
-        else:
-            view.setdefault(top, None)
-    return {**view, "ci": view.get("ci") or {}, "hld": view.get("hld") or {}}
+    return as_dora(view(record, DORA_FIELDS))
+
+
+def as_dora(found: Mapping[str, Any]) -> dict[str, Any]:
+    """A view of the ``DORA_FIELDS`` (``Store.views``) as ``dora`` reads it."""
+    return {**found, "ci": found.get("ci") or {}, "hld": found.get("hld") or {}}
 
 
 @dataclass(frozen=True, slots=True)

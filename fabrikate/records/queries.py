@@ -31,7 +31,7 @@ from fabrikate.records.compare import (
 from fabrikate.records.filters import Filters, Page, cursor_after, read_cursor
 from fabrikate.records.journey import failing, journey, lead_time, reproduce
 from fabrikate.records.matrix import matrix
-from fabrikate.records.metrics import dora
+from fabrikate.records.metrics import DORA_FIELDS, as_dora, dora
 from fabrikate.records.overview import services, summary
 from fabrikate.records.places import cluster, ring
 from fabrikate.records.stores.base import RecordQuery
@@ -80,9 +80,26 @@ def _limit(limit: int) -> int:
     return limit
 
 
+def _commit(record: Mapping[str, Any]) -> str | None:
+    return (record.get("manifest") or {}).get("commit") or None
+
+
+def _events_of_all(
+    store: Store, records: Sequence[Mapping[str, Any]]
+) -> dict[str, list[ClusterEvent]]:
+    """``_events_of`` each record, by (lower case) manifest commit, in one read."""
+    commits = sorted({commit.lower() for r in records if (commit := _commit(r))})
+    found: dict[str, list[ClusterEvent]] = {}
+    for event in store.events(revisions=commits) if commits else []:
+        mine = found.setdefault(event.revision or "", [])
+        if len(mine) < EVENTS:
+            mine.append(event)
+    return found
+
+
 def _events_of(store: Store, record: Mapping[str, Any]) -> list[ClusterEvent]:
     """The events about the record's manifest commit (the newest ``EVENTS``)."""
-    commit = (record.get("manifest") or {}).get("commit")
+    commit = _commit(record)
     return store.events(revision=commit, limit=EVENTS) if commit else []
 
 
@@ -137,7 +154,8 @@ def deployments(
         return revisions is None or commit in revisions
 
     found, after, skipped = _scan(store, query, _limit(limit), keep)
-    items = [summary(r, _events_of(store, r)) for r in found]
+    events = _events_of_all(store, found)
+    items = [summary(r, events.get((_commit(r) or "").lower(), [])) for r in found]
     return Page(items, after, {"collapsed": skipped} if collapse else None)
 
 
@@ -311,11 +329,13 @@ def metrics(
         raise InputError(f"group by {', '.join(keys)[:60]!r}: want some of {', '.join(GROUPINGS)}")
     since, until = _window(filters, window)
     history_from = since - (until - since)
-    query = filters.query(since=history_from.isoformat(), until=until.isoformat())
-    records = store.query(replace(query, limit=METRIC_RECORDS))
+    query = filters.query(
+        since=history_from.isoformat(), until=until.isoformat(), limit=METRIC_RECORDS
+    )
+    records = [as_dora(found) for found in store.views(query, DORA_FIELDS)]
     ids = [r["id"] for r in records]
     by_revision: dict[str, list[ClusterEvent]] = {}
-    for event in store.events(since=history_from.isoformat(), limit=METRIC_RECORDS):
+    for event in store.record_events(query):
         by_revision.setdefault(event.revision or "", []).append(event)
     marks: dict[str, list[Mark]] = {}
     for start in range(0, len(ids), MARK_BATCH):

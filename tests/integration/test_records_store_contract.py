@@ -15,7 +15,7 @@ import pytest
 from fabrikate.records import Store, open_store
 from fabrikate.records.events import ClusterEvent, Mark
 from fabrikate.records.overview import glance
-from fabrikate.records.stores.base import RecordQuery
+from fabrikate.records.stores.base import RecordQuery, view
 
 
 def _record(
@@ -355,3 +355,43 @@ def test_events_of_many_revisions_in_one_call(store: Store) -> None:
     assert store.events(revisions=[]) == []
     many = [f"{n:040x}" for n in range(4, 530)]  # more than one statement's worth
     assert store.events(revisions=many) == [events[4], events[3]]
+
+
+VIEW_PATHS = ("id", "ring", "service", "ci.validationOnly", "output.changed", "hld.commitTime")
+
+
+def test_views_are_the_named_fields_of_the_records_a_query_matches(
+    store: Store, varied: dict[str, dict[str, Any]]
+) -> None:
+    store.add(_record(_day(5), ring="dev", output={"changed": False, "digest": "sha256:1"}))
+    query = RecordQuery(scope="hld", limit=3)
+    records = store.query(query)
+    views = store.views(query, VIEW_PATHS)
+    assert views == [view(record, VIEW_PATHS) for record in records]
+    assert views[0]["output"] == {"changed": False}  # a boolean stays a boolean
+    assert views[0]["hld"] is None  # no object there
+    assert views[1]["ci"] == {"validationOnly": False}
+    assert views[1]["service"] == "api" and views[1]["hld"] == {"commitTime": None}
+
+
+def test_record_events_are_those_about_the_records_a_query_matches(store: Store) -> None:
+    mine = _record(_day(2), manifest={"commit": "a" * 40})
+    other = _record(_day(3), env="dev", manifest={"commit": "b" * 40})
+    store.add_all([mine, other])
+    early, late = _event(_day(1)), _event(_day(3), state="healthy")
+    elsewhere = _event(_day(4), revision="b" * 40, cluster="west")
+    store.add_events([early, late, elsewhere])
+    assert store.record_events(RecordQuery(environment="prod")) == [late, early]
+    assert store.record_events(RecordQuery(environment="prod", since=_day(2))) == [late]
+    assert store.record_events(RecordQuery()) == [elsewhere, late, early]
+    assert store.record_events(RecordQuery(limit=1)) == [elsewhere]  # of the newest record
+    assert store.record_events(RecordQuery(environment="nowhere")) == []
+
+
+def test_add_all_stores_what_add_stores(store: Store) -> None:
+    records = [_record(_day(1 + i % 3), ring="canary", service="api") for i in range(5)]
+    store.add_all(records)
+    store.add_all([])
+    ordered = sorted(records, key=lambda r: (r["startedAt"], r["id"]), reverse=True)
+    assert store.query(RecordQuery()) == ordered
+    assert store.latest() == [glance(ordered[0])]

@@ -20,7 +20,7 @@ from fabrikate.errors import AmbiguousRecord, RecordsError, UnknownRecord
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
 
-__all__ = ["BEDROCK_FIELDS", "RecordQuery", "Row", "Store", "driver"]
+__all__ = ["BEDROCK_FIELDS", "RecordQuery", "Row", "Store", "driver", "view"]
 
 _POLL_SECONDS = 0.5  # how often a store without notifications looks at its change counter
 
@@ -95,6 +95,11 @@ class Store(abc.ABC):
     def add(self, record: Mapping[str, Any]) -> None:
         """Store one native record."""
 
+    def add_all(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Store many native records. Backends batch this."""
+        for record in records:
+            self.add(record)
+
     def records(
         self,
         *,
@@ -114,6 +119,22 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def query(self, q: RecordQuery) -> list[dict[str, Any]]:
         """The records ``q`` matches, newest first (startedAt, then id, descending)."""
+
+    def views(self, q: RecordQuery, paths: Sequence[str]) -> list[dict[str, Any]]:
+        """``query(q)`` with only the fields ``paths`` name in each record (``view``: ``"a"``
+        or ``"a.b"``, each a text, number, boolean or null): far less to decode where a store
+        reads them from the stored JSON."""
+        return [view(record, paths) for record in self.query(q)]
+
+    def record_events(self, q: RecordQuery) -> list[ClusterEvent]:
+        """The events about the records ``q`` matches (their revision is the manifest commit
+        of one of them), at or after ``q.since`` when given; newest first."""
+        commits = {
+            str(found["manifest"]["commit"]).lower()
+            for found in self.views(q, ("manifest.commit",))
+            if found["manifest"] and found["manifest"]["commit"]
+        }
+        return [e for e in self.events(since=q.since) if e.revision in commits]
 
     @abc.abstractmethod
     def latest(
@@ -220,6 +241,21 @@ class Store(abc.ABC):
         if len(exact) == 1 or len(candidates) == 1:
             return (exact or candidates)[0]
         raise AmbiguousRecord(f"record id {ref!r} is ambiguous ({len(candidates)} records match)")
+
+
+def view(record: Mapping[str, Any], paths: Sequence[str]) -> dict[str, Any]:
+    """The fields ``paths`` name (``"a"`` or ``"a.b"``), nested as in the record: a missing
+    field is None, and so is ``a`` when the record has no object there."""
+    found: dict[str, Any] = {}
+    for path in paths:
+        top, _, key = path.partition(".")
+        if not key:
+            found[top] = record.get(top)
+        elif isinstance(record.get(top), Mapping):
+            found.setdefault(top, {})[key] = record[top].get(key)
+        else:
+            found[top] = None
+    return found
 
 
 @contextlib.contextmanager

@@ -183,6 +183,23 @@ class PostgresStore(SqlStore):
         """``strpos``: true when ``expression`` holds the text of the next parameter."""
         return f"strpos({expression}, ?) > 0"
 
+    def view_sql(self, select: str, sql: str) -> str:
+        """Each record read once, after the sort (``OFFSET 0`` keeps a subquery apart): each
+        operator on a stored (TOASTed) value would fetch and decompress it again, and sorting
+        the read records would spill to disk."""
+        inner = sql.replace("SELECT record", "SELECT record, started_at, id", 1)
+        read = f"SELECT record || '{{}}'::jsonb AS record, started_at, id FROM ({inner}) AS found"
+        return f"SELECT {select} FROM ({read} OFFSET 0) AS found ORDER BY started_at DESC, id DESC"
+
+    def json_values(self, paths: Sequence[Sequence[str]]) -> str:
+        """``jsonb_build_array`` of ``#>`` paths, as text."""
+        picked = ", ".join("record #> '{" + ",".join(path) + "}'" for path in paths)
+        return f"jsonb_build_array({picked})::text"
+
+    def json_kind(self, name: str) -> str:
+        """``jsonb_typeof`` of one field."""
+        return f"jsonb_typeof(record -> '{name}')"
+
     def field(self, name: str) -> tuple[str, Any]:
         """``fields ->> name``."""
         return "fields ->> ?", name

@@ -160,6 +160,16 @@ class SqliteStore(SqlStore):
         """The column names of ``table`` (empty when it does not exist)."""
         return {row[1] for row in self.execute(f"PRAGMA table_info({table})")}
 
+    def json_values(self, paths: Sequence[Sequence[str]]) -> str:
+        """``json_extract`` of many paths: a JSON array (two at least, so it is one)."""
+        quoted = ["'$." + ".".join(f'"{key}"' for key in path) + "'" for path in paths]
+        quoted += quoted[:1] if len(quoted) == 1 else []
+        return f"json_extract(record, {', '.join(quoted)})"
+
+    def json_kind(self, name: str) -> str:
+        """``json_type`` of one field."""
+        return f"""json_type(record, '$."{name}"')"""
+
     def field(self, name: str) -> tuple[str, Any]:
         """``json_extract`` of one field."""
         return "json_extract(fields, ?)", f'$."{name}"'
