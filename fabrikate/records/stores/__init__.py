@@ -57,7 +57,7 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store | None:
     if scheme == "sqlite":
         from fabrikate.records.stores.sqlite import SqliteStore
 
-        return SqliteStore(url, create=create, make_folder=url == default_url())
+        return SqliteStore(url, create=create, make_folder=_is_default(url))
     if scheme in ("postgresql", "postgres"):
         from fabrikate.records.stores.postgresql import PostgresStore
 
@@ -75,6 +75,12 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store | None:
         "(use sqlite:///path, sqlite:////abs/path, postgresql://…, azuretable://TABLE, "
         "memory://NAME or none)"
     )
+
+
+def _is_default(url: str) -> bool:
+    """Whether ``url`` is ``default_url()``, asked only of a URL that can be (platformdirs
+    costs milliseconds to import, on every run that names its store)."""
+    return url.endswith("/records.db") and url == default_url()
 
 
 def _masked(url: str) -> str:
