@@ -40,7 +40,9 @@ def render(
 
     started = time.perf_counter()
     cache = Cache.of(settings) if settings.render_cache else None
-    with Pool(settings.jobs) as pool:
+    # Twice the workers of ``jobs``: the helm generator runs at most ``jobs`` helm processes, and
+    # the other workers read a finished helm's output meanwhile, so no core waits for Python.
+    with Pool(2 * settings.jobs if settings.jobs > 1 else 1) as pool:
         renderer = Renderer(settings, cache)
         renders = TreeRender(settings, renderer, pool, progress=progress)
         tree = walk(

@@ -14,6 +14,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 from fabrikate._version import __version__
 from fabrikate.errors import Diagnostic, FabrikateError, Interrupted, ProcessError
@@ -47,6 +48,9 @@ class HelmGenerator:
         self._version: str | None = None
         self._lock = threading.Lock()
         self._asked = False
+        # At most ``jobs`` helm processes at once: a render reads the output of its helm while
+        # the next helm already runs (the pool has more workers than jobs, see api/render.py).
+        self._slots = threading.BoundedSemaphore(max(1, settings.jobs))
 
     def key(self, node: ResolvedComponent) -> str | None:
         """The digest of the chart's files (each checked first) and of everything else."""
@@ -70,7 +74,7 @@ class HelmGenerator:
         # The chart's digest is taken now, from the files helm is about to read (its checks
         # first: helm follows links), so an entry written after the run is keyed by them.
         self.chart_digest(chart)
-        return helm_template(node, chart.path, self.helm, diagnostics)
+        return helm_template(node, chart.path, self.helm, diagnostics, self._slots)
 
     def cost(self, node: ResolvedComponent) -> float:
         """The seconds ``node`` took last time (kept in the cache), else a guess from the
@@ -138,7 +142,9 @@ def helm_template(
     chart: Path,
     helm: Helm,
     diagnostics: list[Diagnostic],
+    slots: contextlib.AbstractContextManager[Any] | None = None,
 ) -> list[str]:
+    """``helm template`` of ``chart`` (inside ``slots``, when given), its output checked."""
     # Values go to helm's stdin as JSON, which is YAML that keeps every type: "1e3", "yes" and
     # "0777" stay strings.
     values = json.dumps(node.config.config, ensure_ascii=False, default=str).encode()
@@ -153,7 +159,8 @@ def helm_template(
         node.name,
         str(chart),
     )
-    result = helm.run(args, what="helm template", input=values)
+    with slots or contextlib.nullcontext():
+        result = helm.run(args, what="helm template", input=values)
     if result.returncode != 0:
         message = _helm_message(result.stderr)
         raise ProcessError(
