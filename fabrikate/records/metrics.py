@@ -153,13 +153,19 @@ class _Events:
         self.by_revision: dict[str, list[ClusterEvent]] = {}
         for event in self.all:
             self.by_revision.setdefault(event.revision or "", []).append(event)
+        self.found: dict[str, list[ClusterEvent]] = {}  # by manifest commit, once each
 
     def about(self, record: Mapping[str, Any]) -> list[ClusterEvent]:
         """The events about the record's manifest commit (``journey.events_for``)."""
         commit = ((record.get("manifest") or {}).get("commit") or "").lower()
-        if len(commit) in (40, 64):  # a full commit: the revision itself
-            return events_for(record, self.by_revision.get(commit, []))
-        return events_for(record, self.all)  # a short one matches revisions by prefix
+        found = self.found.get(commit)
+        if found is None:
+            if len(commit) in (40, 64):  # a full commit: the revision itself
+                found = events_for(record, self.by_revision.get(commit, []))
+            else:  # a short one matches revisions by prefix
+                found = events_for(record, self.all)
+            self.found[commit] = found
+        return found
 
 
 def _marked(marks: Iterable[Mark], *kinds: str) -> set[str]:
