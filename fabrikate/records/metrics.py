@@ -21,6 +21,7 @@ from typing import Any
 from fabrikate.records.events import ClusterEvent, Mark
 from fabrikate.records.journey import deployed_at, events_for, lead_time
 from fabrikate.records.stores.base import view
+from fabrikate.records.stores.dora import DORA_FIELDS, as_dora
 
 __all__ = [
     "DEFINITIONS",
@@ -49,13 +50,6 @@ DEFINITIONS = {
     "reworkRate": "Deployments that are rollbacks (marked so, or an output digest equal to an "
     "earlier one of the group) or are marked hotfix, divided by deployments.",
 }
-# The record fields the figures read (dotted paths): a store may answer a metrics query with
-# only these (``dora_view``), which is much less to decode than whole records.
-DORA_FIELDS = (
-    *("id", "scope", "environment", "ring", "service", "startedAt", "finishedAt", "outcome"),
-    *("ci.validationOnly", "output.digest", "output.changed", "manifest.commit"),
-    *("source.commitTime", "hld.commitTime"),
-)
 _NAMES = {
     "deploymentFrequency": "deployment frequency",
     "leadTime": "lead time for changes",
@@ -69,11 +63,6 @@ def dora_view(record: Mapping[str, Any]) -> dict[str, Any]:
     """The ``DORA_FIELDS`` of a record, nested as in the record: ``dora`` of the views equals
     ``dora`` of the records."""
     return as_dora(view(record, DORA_FIELDS))
-
-
-def as_dora(found: Mapping[str, Any]) -> dict[str, Any]:
-    """A view of the ``DORA_FIELDS`` (``Store.views``) as ``dora`` reads it."""
-    return {**found, "ci": found.get("ci") or {}, "hld": found.get("hld") or {}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +153,19 @@ class _Events:
         self.by_revision: dict[str, list[ClusterEvent]] = {}
         for event in self.all:
             self.by_revision.setdefault(event.revision or "", []).append(event)
+        self.found: dict[str, list[ClusterEvent]] = {}  # by manifest commit, once each
 
     def about(self, record: Mapping[str, Any]) -> list[ClusterEvent]:
         """The events about the record's manifest commit (``journey.events_for``)."""
         commit = ((record.get("manifest") or {}).get("commit") or "").lower()
-        if len(commit) in (40, 64):  # a full commit: the revision itself
-            return events_for(record, self.by_revision.get(commit, []))
-        return events_for(record, self.all)  # a short one matches revisions by prefix
+        found = self.found.get(commit)
+        if found is None:
+            if len(commit) in (40, 64):  # a full commit: the revision itself
+                found = events_for(record, self.by_revision.get(commit, []))
+            else:  # a short one matches revisions by prefix
+                found = events_for(record, self.all)
+            self.found[commit] = found
+        return found
 
 
 def _marked(marks: Iterable[Mark], *kinds: str) -> set[str]:

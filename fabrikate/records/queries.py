@@ -31,7 +31,7 @@ from fabrikate.records.compare import (
 from fabrikate.records.filters import Filters, Page, cursor_after, read_cursor
 from fabrikate.records.journey import failing, journey, lead_time, reproduce
 from fabrikate.records.matrix import matrix
-from fabrikate.records.metrics import DORA_FIELDS, as_dora, dora
+from fabrikate.records.metrics import dora
 from fabrikate.records.overview import services, summary
 from fabrikate.records.places import cluster, ring
 from fabrikate.records.stores.base import RecordQuery
@@ -332,7 +332,7 @@ def metrics(
     query = filters.query(
         since=history_from.isoformat(), until=until.isoformat(), limit=METRIC_RECORDS
     )
-    records = [as_dora(found) for found in store.views(query, DORA_FIELDS)]
+    records = store.dora_views(query)
     ids = [r["id"] for r in records]
     by_revision: dict[str, list[ClusterEvent]] = {}
     for event in store.record_events(query):

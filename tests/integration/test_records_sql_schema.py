@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,10 @@ import pytest
 
 from fabrikate.records import RecordsError, open_store
 from fabrikate.records.events import Mark
+from fabrikate.records.metrics import dora, dora_view
 from fabrikate.records.overview import glance
 from fabrikate.records.stores.base import RecordQuery
+from fabrikate.records.stores.dora import DORA_COLUMNS
 from fabrikate.records.stores.sql import SqlStore
 
 # What the schema-1 code (before the dashboard) created, as it created it.
@@ -115,7 +118,7 @@ def test_read_only_open_reads_a_version_1_database_as_it_is(v1_url: str) -> None
 
 def test_writable_open_migrates_a_version_1_database_in_place(v1_url: str) -> None:
     with open_store(v1_url) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and store.version == 3
+        assert isinstance(store, SqlStore) and store.version == 4
         assert _ids(store.query(RecordQuery())) == _ids(_OLD[::-1])
         assert store.query(RecordQuery(image="nginx")) == [_OLD[2]]
         assert _ids(store.query(RecordQuery(ring="canary", service="api"))) == _ids(
@@ -128,7 +131,7 @@ def test_writable_open_migrates_a_version_1_database_in_place(v1_url: str) -> No
         assert _ids(store.latest(ring="canary")) == [newer["id"]]
         assert "fab_record_started" not in _indexes(store)
     with open_store(v1_url, create=False) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and store.version == 3
+        assert isinstance(store, SqlStore) and store.version == 4
         assert len(store.query(RecordQuery())) == 4
         assert store.change_count() == 4
 
@@ -175,9 +178,37 @@ def test_a_version_2_database_gains_glances(tmp_path: Path) -> None:
         assert store.latest() == expected  # made from the records
         assert len(store.query(RecordQuery(ring="canary"))) == 2
     with open_store(url) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and (store.version, store.glance_format) == (3, 1)
+        assert isinstance(store, SqlStore) and (store.version, store.glance_format) == (4, 1)
         assert store.latest() == expected
         assert store.execute("SELECT count(*) FROM fab_latest WHERE glance IS NULL") == [(0,)]
+
+
+def test_a_version_3_database_gains_the_dora_columns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    records = [
+        _record(4, output={"digest": "d1", "changed": False}, ci={"validationOnly": True}),
+        _record(
+            5,
+            output={"digest": "d2"},
+            manifest={"commit": "AB" * 20},
+            finishedAt="2025-01-06T00:00:00+00:00",
+        ),
+        *_OLD,
+    ]
+    since, until = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    expected = [f.to_data() for f in dora(map(dora_view, records), [], [], since, until)]
+    with open_store(url) as store:  # type: ignore[union-attr]
+        store.add_all(records)
+        assert isinstance(store, SqlStore)  # now make it what schema version 3 wrote
+        store.execute("UPDATE fab_record SET " + ", ".join(f"{c} = NULL" for c in DORA_COLUMNS))
+        store.execute("UPDATE fab_meta SET value = 3 WHERE name = 'schema'")
+    for create, version in ((False, 3), (True, 4), (False, 4)):
+        with open_store(url, create=create) as store:  # type: ignore[union-attr]
+            assert isinstance(store, SqlStore) and store.version == version
+            views = store.dora_views(RecordQuery())
+            assert [f.to_data() for f in dora(views, [], [], since, until)] == expected
+            assert [v["id"] for v in views] == _ids(sorted(records, key=_order, reverse=True))
+            assert views[0]["manifest"] == {"commit": "AB" * 20}  # as written
 
 
 def _indexes(store: SqlStore) -> set[str]:
@@ -192,9 +223,9 @@ def test_a_newer_schema_is_refused_with_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     with open_store(url) as store:  # type: ignore[union-attr]
         assert isinstance(store, SqlStore)
-        store.execute("UPDATE fab_meta SET value = 4 WHERE name = 'schema'")
+        store.execute("UPDATE fab_meta SET value = 5 WHERE name = 'schema'")
     for create in (True, False):
-        with pytest.raises(RecordsError, match="schema version 4; this fab reads up to 3"):
+        with pytest.raises(RecordsError, match="schema version 5; this fab reads up to 4"):
             open_store(url, create=create)
 
 

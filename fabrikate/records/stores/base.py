@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import AmbiguousRecord, RecordsError, UnknownRecord
+from fabrikate.records.stores.dora import DORA_FIELDS, as_dora
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -125,6 +126,10 @@ class Store(abc.ABC):
         or ``"a.b"``, each a text, number, boolean or null): far less to decode where a store
         reads them from the stored JSON."""
         return [view(record, paths) for record in self.query(q)]
+
+    def dora_views(self, q: RecordQuery) -> list[dict[str, Any]]:
+        """``query(q)`` as the DORA figures read it: ``as_dora`` of the ``DORA_FIELDS`` views."""
+        return [as_dora(found) for found in self.views(q, DORA_FIELDS)]
 
     def record_events(self, q: RecordQuery) -> list[ClusterEvent]:
         """The events about the records ``q`` matches (their revision is the manifest commit

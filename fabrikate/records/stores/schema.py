@@ -1,4 +1,4 @@
-"""The SQL schema of the SQLite and PostgreSQL stores, version 3, and what older ones lacked.
+"""The SQL schema of the SQLite and PostgreSQL stores, version 4, and what older ones lacked.
 
     for statement in tables(text="TEXT", json="TEXT"): execute(statement)
 
@@ -6,15 +6,19 @@ Version 1 (before the dashboard) had ``fab_record`` with six columns and ``fab_d
 Version 2 adds the indexed facts of each record (``Facts``), the component names, the latest
 record per (scope, service, ring, environment), cluster events, marks and a change counter in
 ``fab_meta``. Version 3 keeps each latest record's glance (``overview.glance``) beside it, so
-the latest rows are read without decoding whole records. An older database gains the columns in
+the latest rows are read without decoding whole records. Version 4 keeps the fields the DORA
+figures read as plain columns (``dora.DORA_COLUMNS``). An older database gains the columns in
 place and is backfilled from the JSON.
 """
 
 from __future__ import annotations
 
+from fabrikate.records.stores.dora import DORA_COLUMNS
 from fabrikate.records.stores.facts import GLANCE  # the glances' shape: opens rebuild others
 
 __all__ = [
+    "DORA",
+    "DORA_COLUMNS",
     "EVENT_COLUMNS",
     "FACTS",
     "FACT_COLUMNS",
@@ -26,8 +30,9 @@ __all__ = [
     "tables",
 ]
 
-VERSION = 3
+VERSION = 4
 FACTS = 2  # the first version with fact columns, events, marks and the change counter
+DORA = 4  # the first version with the DORA columns
 
 # Columns of fab_record that version 2 added, all nullable text (backfilled on migration).
 FACT_COLUMNS = (
@@ -48,6 +53,7 @@ RECORD_COLUMNS = (
     "started_at",
     "outcome",
     *FACT_COLUMNS,
+    *DORA_COLUMNS,
     "record",
 )
 # In the order of ClusterEvent's fields.

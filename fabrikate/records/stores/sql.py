@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import RecordsError
-from fabrikate.records.stores import schema
+from fabrikate.records.stores import dora, schema
 from fabrikate.records.stores.base import RecordQuery, Row, Store
 from fabrikate.records.stores.facts import (
     Facts,
@@ -178,12 +178,14 @@ class SqlStore(Store):
         for statement in schema.tables(text=self.text_type, json=self.json_type):
             self.execute(statement)
         present = self.columns("fab_record")
-        for column in schema.FACT_COLUMNS:
+        for column in (*schema.FACT_COLUMNS, *schema.DORA_COLUMNS):
             if column not in present:
                 self.execute(f"ALTER TABLE fab_record ADD COLUMN {column} {self.text_type}")
         if "glance" not in self.columns("fab_latest"):
             self.execute(f"ALTER TABLE fab_latest ADD COLUMN glance {self.json_type}")
         self._backfill()
+        if self.version < schema.DORA:
+            self._backfill_dora()
         if self.glance_format != schema.GLANCE:
             self._rebuild_glances()
         for name in schema.OLD_INDEXES:
@@ -231,6 +233,16 @@ class SqlStore(Store):
             )
             self._index(records)
 
+    def _backfill_dora(self) -> None:
+        """Fill the DORA columns of every record (a database before version 4)."""
+        assignments = ", ".join(f"{c} = ?" for c in schema.DORA_COLUMNS)
+        ids = [row[0] for row in self.execute("SELECT id FROM fab_record")]
+        for records in self._records_of(ids):
+            self.execute_many(
+                f"UPDATE fab_record SET {assignments} WHERE id = ?",
+                [(*dora.columns(record), record["id"]) for record in records],
+            )
+
     # native records
     @staticmethod
     def _facts(record: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -277,6 +289,7 @@ class SqlStore(Store):
             record["startedAt"],
             record["outcome"],
             *self._facts(record),
+            *dora.columns(record),
             self.to_json(record),
         )
 
@@ -426,6 +439,15 @@ class SqlStore(Store):
                     view[top] = None
             found.append(view)
         return found
+
+    def dora_views(self, q: RecordQuery) -> list[dict[str, Any]]:
+        """``Store.dora_views`` from the DORA columns (version 4), not the JSON."""
+        if self.version < schema.DORA:
+            return super().dora_views(q)
+        names = ("id", "scope", "environment", "ring", "service", "started_at", "outcome")
+        sql, params = self.query_sql(q)
+        sql = sql.replace("SELECT record", f"SELECT {', '.join((*names, *schema.DORA_COLUMNS))}", 1)
+        return [dora.from_columns(row) for row in self.execute(sql, params)]
 
     def view_sql(self, select: str, sql: str) -> str:
         """``sql`` (a ``query_sql``) selecting ``select`` instead of the record."""
