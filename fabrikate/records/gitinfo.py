@@ -63,9 +63,8 @@ def _git(git: str, path: Path, *args: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def _remote_url(git: str, top: Path) -> str | None:
-    """The URL of ``origin``, else of the first remote, without credentials."""
-    listing = _git(git, top, "remote", "-v") or ""
+def _remote_url(listing: str) -> str | None:
+    """The URL of ``origin``, else of the first remote (``git remote -v``), without credentials."""
     remotes = dict(line.split()[:2] for line in listing.splitlines() if len(line.split()) >= 2)
     url = remotes.get("origin") or next(iter(remotes.values()), None)
     return strip_credentials(url) if url else None
@@ -81,35 +80,59 @@ def repo_name(url: str | None, root: Path) -> str:
     return root.resolve().name or "hld"
 
 
-def _dirty(git: str, top: Path, root: Path, excluded: Sequence[str]) -> bool:
-    """Changes outside fab's own folders (output, fetched components) make the HLD dirty."""
-    base = root.resolve()
-    specs = [f":(exclude){(base / name).relative_to(top).as_posix()}" for name in excluded]
-    scope = base.relative_to(top).as_posix() or "."
-    status = _git(git, top, "status", "--porcelain", "--", scope, *specs)
-    return bool(status and status.strip())
+def _status_args(excluded: Sequence[str]) -> tuple[str, ...]:
+    """``git status`` of the HLD folder (its branch in the headers), without fab's own folders:
+    changes there do not make the HLD dirty."""
+    specs = [f":(exclude){name}" for name in excluded]  # relative to the HLD folder git runs in
+    return ("status", "--porcelain=v2", "--branch", "--", ".", *specs)
+
+
+def _read_status(status: str) -> tuple[str, bool]:
+    """The branch (empty when HEAD is detached) and the dirty flag of a ``_status_args`` run."""
+    branch, dirty = "", False
+    for line in status.splitlines():
+        if line.startswith("# branch.head "):
+            head = line.removeprefix("# branch.head ")
+            branch = "" if head == "(detached)" else head
+        elif line and not line.startswith("#"):
+            dirty = True
+    return branch, dirty
+
+
+_HEAD_FORMAT = "--format=%H%x00%ct%x00%an%x00%ae%x00%P%x00%cn%x00%B"
 
 
 def hld_info(
     root: Path, excluded: Sequence[str], branch_hint: str | None, git: str = "git"
 ) -> dict[str, Any]:
-    """Repo, commit, branch, dirty flag, author and PR of the HLD at ``root``."""
-    top = work_tree(root, git)
+    """Repo, commit, branch, dirty flag, author and PR of the HLD at ``root``: four git
+    commands, run at once."""
+    from fabrikate.support.parallel import first_failure, run_parallel
+
+    calls = [
+        ("rev-parse", "--show-toplevel"),
+        ("remote", "-v"),
+        ("log", "-1", _HEAD_FORMAT),
+        _status_args(excluded),
+    ]
+    found, listing, head, status = first_failure(
+        run_parallel(lambda args: _git(git, root, *args), calls, jobs=len(calls))
+    )
+    top = Path(found.strip()).resolve() if found and found.strip() else None
     if top is None:
         return {"repo": None, "commit": None, "commitShort": None, "branch": None, "dirty": None}
-    url = _remote_url(git, top)
-    head = _git(git, top, "log", "-1", "--format=%H%x00%ct%x00%an%x00%ae%x00%P%x00%cn%x00%B")
+    url = _remote_url(listing or "")
     if not head:  # no commit yet
         return {"repo": url, "commit": None, "commitShort": None, "branch": None, "dirty": True}
     sha, committed, name, email, parents, committer, message = head.split("\0", 6)
-    branch = (_git(git, top, "symbolic-ref", "-q", "--short", "HEAD") or "").strip()
+    branch, dirty = _read_status(status or "")
     return {
         "top": top,
         "repo": url,
         "commit": sha,
         "commitShort": sha[:7],
         "branch": branch or branch_hint,  # detached HEAD, as in most CI checkouts
-        "dirty": _dirty(git, top, root, excluded),
+        "dirty": dirty,
         "commitTime": datetime.fromtimestamp(int(committed), UTC).isoformat(),
         "commitAuthor": f"{name} <{email}>",
         "pr": pr_from_message(message),

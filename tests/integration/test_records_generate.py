@@ -440,3 +440,41 @@ def test_git_component_records_its_reference_and_clone_commit(tree, db: str) -> 
         "chart": None,
     }
     assert record["hld"]["dirty"] is False  # the clone under components/ is fab's own
+
+
+def test_hld_facts_of_a_folder_in_a_bigger_repository(tmp_path: Path) -> None:
+    from fabrikate.records.gitinfo import hld_info
+
+    repo = tmp_path / "repo"
+    sha = make_repo(repo, {"hld/component.yaml": "name: app\n", "other/file": "x\n"})
+    git(repo, "remote", "add", "upstream", "https://u:pat@git.example.com/o/up.git")
+    git(repo, "remote", "add", "origin", "https://git.example.com/o/hld.git")
+    root, excluded = repo / "hld", ("generated", "components")
+    facts = hld_info(root, excluded, "from-ci")
+    assert (facts["top"], facts["commit"], facts["repo"]) == (
+        repo.resolve(),
+        sha,
+        "https://git.example.com/o/hld.git",
+    )
+    assert facts["branch"] == git(repo, "branch", "--show-current") and facts["dirty"] is False
+    (repo / "other" / "file").write_text("changed outside the HLD folder\n")
+    (root / "generated").mkdir()
+    (root / "generated" / "new.yaml").write_text("fab's own output\n")
+    git(repo, "checkout", "-q", "--detach")
+    facts = hld_info(root, excluded, "from-ci")
+    assert (facts["branch"], facts["dirty"]) == ("from-ci", False)  # detached: the CI's branch
+    (root / "config.yaml").write_text("untracked\n")
+    assert hld_info(root, excluded, None)["dirty"] is True
+    git(repo, "remote", "remove", "origin")
+    assert hld_info(root, excluded, None)["repo"] == "https://git.example.com/o/up.git"
+
+
+def test_hld_facts_outside_git_and_before_the_first_commit(tmp_path: Path) -> None:
+    from fabrikate.records.gitinfo import hld_info
+
+    assert hld_info(tmp_path, (), None)["commit"] is None and "top" not in hld_info(
+        tmp_path, (), None
+    )
+    git(tmp_path, "init", "-q")
+    facts = hld_info(tmp_path, (), "main")
+    assert (facts["commit"], facts["branch"], facts["dirty"]) == (None, None, True)
