@@ -66,8 +66,8 @@ def generate(
         from fabrikate.render.validation import check_kube_version
 
         kube_version = check_kube_version(kube_version)
-    # Cache entries are written after the output, beside the record (``held_writes``).
-    with tree_lock(root, settings), held_writes() as held:
+    # Cache entries are written on a thread as they are made (``held_writes``).
+    with tree_lock(root, settings), held_writes():
         stamped = UpToDate(root, environments, dest, settings) if incremental else None
         if stamped is not None:
             result = stamped.up_to_date()
@@ -83,7 +83,6 @@ def generate(
         with recording(root, environments, settings, result.keep_record) as run:
             try:
                 files = _generate(result, settings, walked.append, progress)
-                held.release()
                 if validate:
                     assert kube_version is not None
                     result.validation = _validate(result, kube_version)

@@ -67,12 +67,13 @@ def _document_images(component: str, doc: Any) -> Iterator[dict[str, Any]]:
 
 
 def parse_documents(documents: Iterable[str]) -> list[Any]:
-    """Each rendered document parsed (None for one that does not parse)."""
+    """Each rendered document parsed (None for one that does not parse, or holds a value
+    PyYAML cannot make, such as the date ``2020-02-30``)."""
     parsed = []
     for text in documents:
         try:
             parsed.append(yaml.load(text, Loader=_Loader))
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):
             parsed.append(None)  # a record describes output; it does not validate it
     return parsed
 

@@ -105,7 +105,7 @@ def cluster_scoped_kinds(docs: Iterable[str]) -> frozenset[str]:
 
         try:
             data = yaml.load(doc, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: a date such as 2020-02-30
             continue
         if isinstance(data, dict) and data.get("kind") == "CustomResourceDefinition":
             spec = data.get("spec") or {}

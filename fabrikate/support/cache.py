@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fabrikate.errors import FabrikateError
 from fabrikate.settings import Settings, variable
@@ -50,6 +51,9 @@ __all__ = [
     "slug",
     "touch",
 ]
+
+if TYPE_CHECKING:
+    from queue import SimpleQueue
 
 log = logging.getLogger("fabrikate")
 
@@ -124,47 +128,49 @@ def _unseal(blob: bytes) -> bytes | None:
 
 
 class HeldWrites:
-    """Small entries put while a run holds its cache writes (``held_writes``): kept in memory,
-    served by ``get`` and ``has``, and written once ``release`` is called, on a thread, so the
-    run's output is on disk first and the writes overlap what is left of the run."""
+    """Small entries put during a run (``held_writes``): kept in memory, served by ``get`` and
+    ``has``, and written on one thread as they come, so that no render waits for the disk and
+    few writes are left once the output is written."""
 
     def __init__(self) -> None:
         self.entries: dict[tuple[Cache, str, str], bytes] = {}
         self.lock = threading.Lock()
-        self.released = False
+        self.queue: SimpleQueue[tuple[Cache, str, str] | None] | None = None
         self.thread: threading.Thread | None = None
 
-    def hold(self, cache: Cache, kind: str, key: str, data: bytes) -> bool:
-        """Keep one entry; False once released (the caller writes it at once)."""
+    def hold(self, cache: Cache, kind: str, key: str, data: bytes) -> None:
+        """Keep one entry, and have it written."""
         with self.lock:
-            if self.released:
-                return False
             self.entries[cache, kind, key] = data
-            return True
+            if self.queue is None:  # the first entry: a run with none never needs the thread
+                from queue import SimpleQueue
+
+                self.queue = SimpleQueue()
+                self.thread = threading.Thread(
+                    target=self._write, args=(self.queue,), name="fab-cache-writes", daemon=True
+                )
+                self.thread.start()
+            self.queue.put((cache, kind, key))
 
     def held(self, cache: Cache, kind: str, key: str) -> bytes | None:
         """The data of an entry held, if it is."""
         with self.lock:
             return self.entries.get((cache, kind, key))
 
-    def release(self) -> None:
-        """Write every held entry on a thread; later puts are written at once."""
-        with self.lock:
-            if self.released:
-                return
-            self.released = True
-        self.thread = threading.Thread(target=self._write, name="fab-cache-writes", daemon=True)
-        self.thread.start()
-
-    def _write(self) -> None:
-        for (cache, kind, key), data in self.entries.items():
+    def _write(self, pending: SimpleQueue[tuple[Cache, str, str] | None]) -> None:
+        while (item := pending.get()) is not None:
+            cache, kind, key = item
+            with self.lock:
+                data = self.entries[item]
             cache.write(kind, key, data)
 
     def wait(self) -> None:
-        """Release, then wait until every held entry is written."""
-        self.release()
-        assert self.thread is not None
-        self.thread.join()
+        """Wait until every entry held is written."""
+        with self.lock:
+            thread, pending = self.thread, self.queue
+        if thread is not None and pending is not None:
+            pending.put(None)
+            thread.join()
 
 
 _HELD: list[HeldWrites] = []  # the innermost run holding its writes, if any
@@ -172,8 +178,8 @@ _HELD: list[HeldWrites] = []  # the innermost run holding its writes, if any
 
 @contextlib.contextmanager
 def held_writes() -> Iterator[HeldWrites]:
-    """Hold the small entries put inside the block until ``release``; all are written (and
-    waited for) by the end of the block."""
+    """Hold the small entries put inside the block in memory while a thread writes them; all
+    are written (and waited for) by the end of the block."""
     held = HeldWrites()
     _HELD.append(held)
     try:
@@ -282,9 +288,11 @@ class Cache:
         return held or self.path(kind, key).is_file()
 
     def put(self, kind: str, key: str, data: bytes) -> None:
-        """Store a small entry atomically, sealed (held in memory while ``held_writes`` holds
-        them); a cache that cannot be written is given up for this run after one warning."""
-        if not (_HELD and _HELD[-1].hold(self, kind, key, data)):
+        """Store a small entry atomically, sealed (inside ``held_writes``, on its thread); a
+        cache that cannot be written is given up for this run after one warning."""
+        if _HELD:
+            _HELD[-1].hold(self, kind, key, data)
+        else:
             self.write(kind, key, data)
 
     def write(self, kind: str, key: str, data: bytes) -> None:

@@ -53,7 +53,9 @@ def test_injection_skips_cluster_scoped_kinds_and_crd_defined_ones() -> None:
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
         "  name: gadgets.example.com\nspec:\n  scope: Cluster\n  names:\n    kind: Gadget\n"
     )
-    scoped = cluster_scoped_kinds([crd])
+    unmade = crd.replace("Gadget", "Widget") + "  created: 2020-02-30\n"  # no such date
+    scoped = cluster_scoped_kinds([crd, unmade])
+    assert "Widget" not in scoped
     for kind in ("Namespace", "ClusterRole", "CustomResourceDefinition", "Gadget"):
         doc = f"kind: {kind}\nmetadata:\n  name: x\n"
         assert inject_namespace(doc, "n", scoped) == doc

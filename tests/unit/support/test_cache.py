@@ -9,7 +9,7 @@ import pytest
 
 from fabrikate.errors import FabrikateError
 from fabrikate.settings import Settings
-from fabrikate.support.cache import Cache, cache_root, digest
+from fabrikate.support.cache import Cache, cache_root, digest, held_writes
 
 
 def test_the_cache_is_the_one_the_settings_name(
@@ -53,6 +53,30 @@ def test_small_entries_round_trip_and_trim_keeps_the_newest(tmp_path: Path) -> N
         cache.put("render", digest(f"more {i}"), b"x" * 100)
     assert cache.trim(["render"], 300, every=600) == 0  # trimmed a moment ago
     assert cache.trim(["render"], 300) == 5
+
+
+def test_held_entries_are_served_at_once_and_written_while_the_run_goes_on(
+    tmp_path: Path,
+) -> None:
+    cache = Cache(tmp_path / "v1")
+    first, second = digest("first"), digest("second")
+    with held_writes() as held:
+        cache.put("render", first, b"one")
+        assert cache.get("render", first) == b"one"  # from memory, written or not
+        assert cache.has("render", first)
+        cache.put("render", second, b"two")
+        cache.put("render", second, b"two, again")  # the last data put is the one kept
+        assert held.thread is not None and held.thread.is_alive()  # writing while held
+    assert held.thread is not None and not held.thread.is_alive()
+    assert cache.get("render", first) == b"one"  # from disk now
+    assert cache.get("render", second) == b"two, again"
+    assert not list((tmp_path / "v1" / "render").glob("*/.tmp-*"))
+
+
+def test_a_block_that_puts_nothing_starts_no_writer(tmp_path: Path) -> None:
+    with held_writes() as held:
+        assert Cache(tmp_path / "v1").get("render", digest("none")) is None
+    assert held.thread is None
 
 
 def test_the_cache_is_private_to_the_user(tmp_path: Path) -> None:
