@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from fabrikate.errors import FabrikateError
 from fabrikate.settings import Settings
-from fabrikate.support.cache import Cache, cache_root, digest
+from fabrikate.support.cache import Cache, cache_root, digest, held_writes
+from fabrikate.support.parallel import Pool
 
 
 def test_the_cache_is_the_one_the_settings_name(
@@ -78,3 +80,26 @@ def test_prune_all_and_old_versions(tmp_path: Path) -> None:
     assert sorted(e.kind for e in removed) == ["git", "validated"]
     assert cache.entries() == []
     assert not (tmp_path / "v0").exists()
+
+
+def test_held_writes_belong_to_the_code_that_holds_them(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "v1")
+    seen: list[bytes | None] = []
+
+    def elsewhere() -> None:  # another thread, not handed work by the holder: its own context
+        seen.append(cache.get("render", "held"))
+        cache.put("render", "direct", b"written at once")
+
+    with held_writes() as held:
+        with Pool(2) as pool:  # the pool's workers run in the holder's context
+            pool.submit(cache.put, "render", "held", b"kept")
+        assert not cache.path("render", "held").exists()
+        assert cache.get("render", "held") == b"kept" and cache.has("render", "held")
+        other = threading.Thread(target=elsewhere)
+        other.start()
+        other.join()
+        assert seen == [None]
+        assert cache.path("render", "direct").is_file()
+        held.release()
+    assert cache.get("render", "held") == b"kept"
+    assert cache.path("render", "held").is_file()
