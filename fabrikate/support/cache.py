@@ -24,6 +24,7 @@ from __future__ import annotations
 
 # tempfile is imported where used: a run with nothing to do never needs it.
 import contextlib
+import contextvars
 import fcntl
 import hashlib
 import logging
@@ -173,19 +174,22 @@ class HeldWrites:
             thread.join()
 
 
-_HELD: list[HeldWrites] = []  # the innermost run holding its writes, if any
+# The run holding its writes in this context, if any: each call of ``generate`` has its own,
+# and the pool's workers run in the context of the code that handed them their work.
+_HELD: contextvars.ContextVar[HeldWrites | None] = contextvars.ContextVar("held", default=None)
 
 
 @contextlib.contextmanager
 def held_writes() -> Iterator[HeldWrites]:
-    """Hold the small entries put inside the block in memory while a thread writes them; all
+    """Hold the small entries put inside the block (in this context) in memory while a thread
+    writes them; all
     are written (and waited for) by the end of the block."""
     held = HeldWrites()
-    _HELD.append(held)
+    token = _HELD.set(held)
     try:
         yield held
     finally:
-        _HELD.remove(held)
+        _HELD.reset(token)
         held.wait()
 
 
@@ -266,8 +270,9 @@ class Cache:
 
     def get(self, kind: str, key: str) -> bytes | None:
         """A small entry, or None when missing, unreadable or damaged (then it is dropped)."""
-        if _HELD:
-            data = _HELD[-1].held(self, kind, key)
+        held = _HELD.get()
+        if held is not None:
+            data = held.held(self, kind, key)
             if data is not None:
                 return data
         path = self.path(kind, key)
@@ -284,14 +289,17 @@ class Cache:
 
     def has(self, kind: str, key: str) -> bool:
         """Whether a small entry exists (``get`` still checks that it is whole)."""
-        held = bool(_HELD) and _HELD[-1].held(self, kind, key) is not None
-        return held or self.path(kind, key).is_file()
+        held = _HELD.get()
+        if held is not None and held.held(self, kind, key) is not None:
+            return True
+        return self.path(kind, key).is_file()
 
     def put(self, kind: str, key: str, data: bytes) -> None:
         """Store a small entry atomically, sealed (inside ``held_writes``, on its thread); a
         cache that cannot be written is given up for this run after one warning."""
-        if _HELD:
-            _HELD[-1].hold(self, kind, key, data)
+        held = _HELD.get()
+        if held is not None:
+            held.hold(self, kind, key, data)
         else:
             self.write(kind, key, data)
 

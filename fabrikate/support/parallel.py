@@ -8,12 +8,14 @@
         ...
         pool.wait()
 
-Results come back in input order, so nothing downstream depends on timing. An interrupt
-(SIGINT, SIGTERM) cancels queued work and kills running commands before it propagates.
+Results come back in input order, so nothing downstream depends on timing. Each call runs in
+the context (``contextvars``) of the code that submitted it. An interrupt (SIGINT, SIGTERM)
+cancels queued work and kills running commands before it propagates.
 """
 
 from __future__ import annotations
 
+import contextvars
 import heapq
 import itertools
 import threading
@@ -42,7 +44,10 @@ class Pool:
     def __init__(self, jobs: int) -> None:
         self._executor = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else None
         self._futures: list[Future[Any]] = []
-        self._queue: list[tuple[float, int, Callable[..., Any], tuple[Any, ...], Future[Any]]] = []
+        # (-cost, order, the submitter's context, fn, args, future)
+        self._queue: list[
+            tuple[float, int, contextvars.Context, Callable[..., Any], tuple[Any, ...], Future[Any]]
+        ] = []
         self._lock = threading.Lock()
         self._order = itertools.count()
 
@@ -52,8 +57,9 @@ class Pool:
         if self._executor is None:
             future.set_result(_call(fn, *args))
         else:
+            queued = (-cost, next(self._order), contextvars.copy_context(), fn, args, future)
             with self._lock:
-                heapq.heappush(self._queue, (-cost, next(self._order), fn, args, future))
+                heapq.heappush(self._queue, queued)
             self._executor.submit(self._run_next)  # one worker turn for each call queued
         self._futures.append(future)
         return future
@@ -63,11 +69,11 @@ class Pool:
         with self._lock:
             if not self._queue:  # canceled
                 return
-            _, _, fn, args, future = heapq.heappop(self._queue)
+            _, _, context, fn, args, future = heapq.heappop(self._queue)
         if not future.set_running_or_notify_cancel():
             return
         try:
-            future.set_result(_call(fn, *args))
+            future.set_result(context.run(_call, fn, *args))
         except BaseException as exc:  # nobody may wait forever for its answer
             future.set_exception(exc)
             raise

@@ -1,5 +1,6 @@
 """Four ``fab install`` and four ``fab generate`` processes at once, on separate trees sharing
-one cache: all succeed, and every tree ends exactly as a serial run leaves it."""
+one cache: all succeed, and every tree ends exactly as a serial run leaves it; two library
+``generate`` calls at once in one process each write their own cache entries."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +106,93 @@ def test_parallel_installs_and_generates_equal_serial_runs(tmp_path: Path) -> No
     assert b"alpha-1" in produced["generated/prod/alpha/alpha.yaml"]
     assert b"beta-2" in produced["generated/prod/beta/beta.yaml"]
     assert b"replicas: 1" in produced["generated/prod/web.yaml"]
+
+
+def _held_tree(root: Path, name: str) -> Path:
+    """A static tree whose before-generate hook notes that it started, then waits (at most
+    10 s) for a file ``go`` beside the tree."""
+    wait = (
+        "touch ../started; i=0; "
+        "while [ ! -e ../go ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done"
+    )
+    return write_tree(
+        root / "tree",
+        {
+            "component.yaml": f"name: {name}\ntype: static\npath: ./m\nhooks:\n  before-generate:\n"
+            f"  - '{wait}'\n",
+            "m/cm.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n",
+            "config/common.yaml": f"namespace: {name}\n",
+        },
+    )
+
+
+def _entries(cache: Path) -> set[str]:
+    """The small entries in ``cache`` (not its locks)."""
+    return {
+        p.relative_to(cache).as_posix()
+        for p in (cache / "v1").glob("*/??/*")
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def _wait_for(path: Path) -> None:
+    for _ in range(1000):
+        if path.exists():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{path} never appeared")
+
+
+def test_two_generates_in_threads_write_their_own_cache_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each library call holds its own cache writes: one that returns has written its entries,
+    whatever another call in the same process is doing."""
+    import fabrikate
+    from fabrikate.settings import Settings
+
+    outer, inner = _held_tree(tmp_path / "outer", "outer"), _held_tree(tmp_path / "inner", "inner")
+    # One job: the walk reads the manifests (a cache entry) after the hook, while both hold.
+    settings = Settings.from_env(records="none", jobs=1)
+
+    def run(tree: Path) -> None:
+        fabrikate.generate(tree, ["common"], settings=settings)
+
+    expected = {}
+    for tree in (outer, inner):  # what each run writes, alone in a cache of its own
+        cache = tmp_path / f"alone-{tree.parent.name}"
+        monkeypatch.setenv("FAB_CACHE_DIR", str(cache))
+        (tree.parent / "go").touch()
+        run(tree)
+        (tree.parent / "go").unlink()
+        shutil.rmtree(tree / "generated")
+        expected[tree] = _entries(cache)
+        assert expected[tree], "the run wrote no cache entry"
+    assert expected[outer] != expected[inner]
+
+    shared = tmp_path / "shared"
+    monkeypatch.setenv("FAB_CACHE_DIR", str(shared))
+    failures: list[BaseException] = []
+
+    def thread(tree: Path) -> threading.Thread:
+        def body() -> None:
+            try:
+                run(tree)
+            except BaseException as exc:
+                failures.append(exc)
+
+        started = threading.Thread(target=body)
+        started.start()
+        _wait_for(tree.parent / "started")
+        return started
+
+    first = thread(outer)  # holding its writes, waiting in its hook
+    second = thread(inner)  # began after the first: holding its writes, waiting too
+    (outer.parent / "go").touch()
+    first.join(30)
+    assert not first.is_alive() and not failures, failures
+    assert expected[outer] <= _entries(shared)  # written by the time its call returned
+    (inner.parent / "go").touch()
+    second.join(30)
+    assert not second.is_alive() and not failures, failures
+    assert expected[outer] | expected[inner] <= _entries(shared)

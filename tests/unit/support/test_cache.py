@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from fabrikate.errors import FabrikateError
 from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache, cache_root, digest, held_writes
+from fabrikate.support.parallel import Pool
 
 
 def test_the_cache_is_the_one_the_settings_name(
@@ -102,3 +104,22 @@ def test_prune_all_and_old_versions(tmp_path: Path) -> None:
     assert sorted(e.kind for e in removed) == ["git", "validated"]
     assert cache.entries() == []
     assert not (tmp_path / "v0").exists()
+
+
+def test_held_writes_belong_to_the_code_that_holds_them(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "v1")
+
+    def elsewhere() -> None:  # another thread, not handed work by the holder: its own context
+        cache.put("render", "direct", b"written at once")
+
+    with held_writes() as held:
+        with Pool(2) as pool:  # the pool's workers run in the holder's context
+            pool.submit(cache.put, "render", "held", b"kept")
+        assert held.held(cache, "render", "held") == b"kept"
+        other = threading.Thread(target=elsewhere)
+        other.start()
+        other.join()
+        assert held.held(cache, "render", "direct") is None
+        assert cache.path("render", "direct").is_file()
+    assert cache.get("render", "held") == b"kept"
+    assert cache.path("render", "held").is_file()
