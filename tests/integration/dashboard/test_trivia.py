@@ -134,6 +134,12 @@ def test_every_page_answers_the_seed_questions(trivia: TestClient) -> None:
         "generated",
     ]
     assert "#57" in web.get(f"/deployments/{master[0]['id']}").text
+    # No source commit time (no image build stage here): the lead time is unknown, not "0s".
+    assert one["record"]["source"] is None or not one["record"]["source"].get("commitTime")
+    assert one["leadTimeSeconds"] is None
+    assert one["leadTimeUnknown"] == "the record has no source commit time"
+    page = web.get(f"/deployments/{master[0]['id']}").text
+    assert 'class="lead-time none"' in page and "lead time <strong" not in page
 
     # Did each cluster sync?
     east, west = web.get("/api/v1/clusters/east").json(), web.get("/api/v1/clusters/west").json()
