@@ -126,12 +126,12 @@ class Clusters:
         found = [self.by_commit[r] for r in revisions if r in self.by_commit]
         return sorted(found, key=lambda r: (r["startedAt"], r["id"]), reverse=True)
 
-    def runs(self) -> dict[Group, list[tuple[str, dict[str, Any], str | None]]]:
-        """Per group, the (cluster, record, version) of what each cluster reports it runs."""
-        found: dict[Group, list[tuple[str, dict[str, Any], str | None]]] = {}
+    def runs(self) -> dict[Group, list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+        """Per group, the (cluster, record, service item) of what each cluster reports it runs."""
+        found: dict[Group, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
         for name in self.names():
             for record in self.running(name):
                 for item in services(record):
                     group = group_of(record, item["service"])
-                    found.setdefault(group, []).append((name, record, item["version"]))
+                    found.setdefault(group, []).append((name, record, item))
         return found

@@ -28,6 +28,7 @@ __all__ = [
     "events_for",
     "failing",
     "journey",
+    "journey_lead_time",
     "lead_time",
     "pull_request_url",
     "reproduce",
@@ -110,6 +111,24 @@ def lead_time(record: Mapping[str, Any], events: Iterable[ClusterEvent]) -> time
     """Lead time for the change: ``deployed_at`` minus ``change_time``."""
     start, end = change_time(record), deployed_at(record, events)
     return end - start if start and end else None
+
+
+def journey_lead_time(
+    record: Mapping[str, Any], events: Iterable[ClusterEvent]
+) -> tuple[float | None, str | None]:
+    """The lead time a deployment's page shows, in seconds: ``deployed_at`` minus the source
+    commit time only (the HLD commit that carries a change is made moments before its
+    generation: counting from it would read as about nothing); when unknown (None), why."""
+    start = _time((record.get("source") or {}).get("commitTime"))
+    if start is None:
+        return None, "the record has no source commit time"
+    end = deployed_at(record, events)
+    if end is None:
+        return None, "the change has not run yet"
+    lead = end - start
+    if lead < timedelta(0):
+        return None, "the source commit time is after the change ran (a clock or input is wrong)"
+    return lead.total_seconds(), None
 
 
 def _source(record: Mapping[str, Any]) -> Stage:

@@ -8,9 +8,10 @@ The cells come from the store's latest table (the newest succeeded record per sc
 ring and environment) and the clusters' latest event per object, never from a scan of the
 records. A revision a cluster reports that no latest record has is looked up by its manifest
 commit (``clusters.LOOKUPS`` of them at most): a cluster that runs an older record of a cell's
-group is behind (drift ``clusterBehind``). A ring whose record differs from the default ring's
-record of the same service is ahead of it (drift ``aheadOfDefault``, newer) or behind
-(``behindDefault``, older); its ``changes`` count the images and component versions that differ.
+group with another output is behind (drift ``clusterBehind``). A ring whose record deploys
+other images or chart or component versions than the default ring's record of the same service
+is ahead of it (drift ``aheadOfDefault``, newer) or behind (``behindDefault``, older): its
+``differences`` list them (``changes`` counts them), whether or not the versions shown differ.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 from fabrikate.errors import InputError
 from fabrikate.records.clusters import Clusters, group_of
 from fabrikate.records.filters import read_row_cursor, row_cursor
-from fabrikate.records.overview import cluster_states, record_state, services
+from fabrikate.records.overview import (
+    cluster_states,
+    record_state,
+    service_differences,
+    services,
+)
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent
@@ -119,67 +125,60 @@ def _supersede(cell: dict[str, Any], record: Mapping[str, Any], clusters: Cluste
             cell["state"] = "applied"
 
 
-def _versions(record: Mapping[str, Any], component: str | None) -> dict[tuple[str, ...], Any]:
-    """The images and component versions of ``component`` (of all, when None), by where."""
-
-    def mine(path: str) -> bool:
-        return component is None or path == component or path.startswith(component + "/")
-
-    found: dict[tuple[str, ...], Any] = {
-        ("image", i["component"], i["workload"], i["container"]): i["image"]
-        for i in record.get("images") or []
-        if mine(i["component"])
-    }
-    for c in record.get("components") or []:
-        if mine(c["logicalPath"]):
-            chart = (c.get("chart") or {}).get("version")
-            found[("component", c["logicalPath"])] = (chart, c.get("version"), c.get("commit"))
-    return found
-
-
 def _ring_drift(
+    service: str,
     cells: dict[str, dict[str, Any]],
     columns: Sequence[Mapping[str, Any]],
     records: Mapping[str, Mapping[str, Any]],
 ) -> None:
-    """Mark each ring's cell against the default ring's cell of its environment; ``changes``
-    counts the images and component versions (of the cell's component) that differ."""
+    """Mark each ring's cell against the default ring's cell of its environment when they
+    deploy anything differently (``overview.service_differences``: images, chart and component
+    versions); ``changes`` counts those, ``differences`` lists them."""
     defaults = {c["environment"]: c["key"] for c in columns if c["default"]}
-    memo: dict[tuple[str, str | None], dict[tuple[str, ...], Any]] = {}
-
-    def versions(cell: Mapping[str, Any], component: str | None) -> dict[tuple[str, ...], Any]:
-        key = (cell["recordId"], component)
-        if key not in memo:
-            memo[key] = _versions(records[cell["recordId"]], component)
-        return memo[key]
-
     for column in columns:
         cell, base_key = cells.get(column["key"]), defaults.get(column["environment"])
         base = cells.get(base_key) if base_key else None
-        if cell is None or base is None or base is cell or cell["version"] == base["version"]:
+        if cell is None or base is None or base is cell:
             continue
-        before, after = versions(base, cell["component"]), versions(cell, cell["component"])
-        changes = sum(1 for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        found = service_differences(
+            records[base["recordId"]], base, records[cell["recordId"]], {**cell, "service": service}
+        )
+        if not found:
+            continue
         kind = "aheadOfDefault" if cell["startedAt"] > base["startedAt"] else "behindDefault"
         cell["drift"].append(
-            {"kind": kind, "ring": base["ring"], "version": base["version"], "changes": changes}
+            {
+                "kind": kind,
+                "ring": base["ring"],
+                "version": base["version"],
+                "changes": len(found),
+                "differences": found,
+            }
         )
 
 
 def _cluster_drift(
-    cell: dict[str, Any], runs: Sequence[tuple[str, Mapping[str, Any], str | None]]
+    cell: dict[str, Any],
+    record: Mapping[str, Any],
+    runs: Sequence[tuple[str, Mapping[str, Any], Mapping[str, Any]]],
 ) -> None:
-    """Clusters that run an older record of the cell's group are behind."""
-    for name, other, version in runs:
-        if other["id"] != cell["recordId"] and other["startedAt"] < cell["startedAt"]:
-            cell["drift"].append(
-                {
-                    "kind": "clusterBehind",
-                    "cluster": name,
-                    "recordId": other["id"],
-                    "version": version,
-                }
-            )
+    """Clusters that run an older record of the cell's group with another output are behind
+    (``differences``: what that record deploys differently)."""
+    digest = (record.get("output") or {}).get("digest")
+    for name, other, item in runs:
+        if other["id"] == cell["recordId"] or other["startedAt"] >= cell["startedAt"]:
+            continue
+        if digest is not None and (other.get("output") or {}).get("digest") == digest:
+            continue  # a later run of the same output: the cluster runs what the cell shows
+        cell["drift"].append(
+            {
+                "kind": "clusterBehind",
+                "cluster": name,
+                "recordId": other["id"],
+                "version": item["version"],
+                "differences": service_differences(record, cell, other, item),
+            }
+        )
 
 
 def _page(
@@ -266,14 +265,14 @@ def matrix(
         cells = rows.setdefault((record["scope"], item["service"]), {})
         cell = _cell(record, item, clusters.about(record))
         _supersede(cell, record, clusters)
-        _cluster_drift(cell, runs.get(group_of(record, item["service"]), []))
+        _cluster_drift(cell, record, runs.get(group_of(record, item["service"]), []))
         if key not in cells or _better(cell, cells[key], defaults):
             cells[key] = cell
     if pivot == "environment":
         columns = _environment_columns(columns)
     else:
-        for cells in rows.values():
-            _ring_drift(cells, columns, records)
+        for (_, service), cells in rows.items():
+            _ring_drift(service, cells, columns, records)
     return {**_answer(pivot, columns, rows, clusters), "next": after}
 
 

@@ -24,9 +24,11 @@ __all__ = [
     "STATES",
     "author_name",
     "cluster_states",
+    "differences",
     "glance",
     "record_state",
     "record_type",
+    "service_differences",
     "services",
     "summary",
 ]
@@ -90,6 +92,53 @@ def _service(
         "image": image["image"] if image else None,
         "component": component or (image["component"] if image else None),
     }
+
+
+def _deployed(record: Mapping[str, Any], component: str | None) -> dict[tuple[str, str], str]:
+    """The images and component versions of ``component``'s subtree (all, when None), by
+    (kind, name)."""
+
+    def mine(path: str) -> bool:
+        return component is None or path == component or path.startswith(component + "/")
+
+    found = {
+        ("image", f"{i['component']}/{i['workload']}/{i['container']}"): str(i["image"])
+        for i in record.get("images") or []
+        if mine(i["component"])
+    }
+    for c in record.get("components") or []:
+        if mine(c["logicalPath"]):
+            chart, commit = (c.get("chart") or {}).get("version"), c.get("commit")
+            parts = (chart, c.get("version") if c.get("version") != chart else None, commit)
+            found[("component", c["logicalPath"])] = " ".join(str(p)[:12] for p in parts if p)
+    return found
+
+
+def differences(
+    a: Mapping[str, Any], b: Mapping[str, Any], component: str | None = None
+) -> list[dict[str, Any]]:
+    """What ``b`` deploys that ``a`` does not: each image and chart or component version (of
+    ``component``'s subtree, or all) that differs, as ``{kind, name, a, b}``."""
+    before, after = _deployed(a, component), _deployed(b, component)
+    return [
+        {"kind": kind, "name": name, "a": before.get((kind, name)), "b": after.get((kind, name))}
+        for kind, name in sorted(before.keys() | after.keys())
+        if before.get((kind, name)) != after.get((kind, name))
+    ]
+
+
+def service_differences(
+    a: Mapping[str, Any], a_item: Mapping[str, Any], b: Mapping[str, Any], b_item: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """``differences`` of one service (``services`` items) of two records: all the images and
+    versions of a record that is the service, else those of its component; its version too
+    when nothing else differs (a source or HLD commit)."""
+    scope = None if b.get("service") else b_item.get("component")
+    found = differences(a, b, scope)
+    if not found and a_item["version"] != b_item["version"]:
+        name = b_item["service"]
+        found = [{"kind": "version", "name": name, "a": a_item["version"], "b": b_item["version"]}]
+    return found
 
 
 def _last_per_object(events: Iterable[ClusterEvent]) -> list[ClusterEvent]:

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import NotFound
 from fabrikate.records.clusters import Clusters
-from fabrikate.records.overview import cluster_states, record_state, services, summary
+from fabrikate.records.overview import (
+    cluster_states,
+    record_state,
+    service_differences,
+    services,
+    summary,
+)
 from fabrikate.records.stores.facts import order_key
 
 if TYPE_CHECKING:
@@ -21,8 +27,9 @@ __all__ = ["cluster", "ring"]
 
 
 def ring(store: Store, name: str) -> dict[str, Any]:
-    """One ring: its branch, default flag, route check, services and versions against the
-    default ring's, and leftovers (rings deployed but no longer in the ring map)."""
+    """One ring: its branch, default flag, route check, services against the default ring's
+    (``differences``: the images and chart or component versions that differ, None without a
+    default ring record), and leftovers (rings deployed but no longer in the ring map)."""
     everything = store.latest()
     mine = [r for r in everything if r.get("ring") == name]
     ring_map = _ring_map(mine or everything)
@@ -42,6 +49,7 @@ def ring(store: Store, name: str) -> dict[str, Any]:
         events = clusters.about(record)
         for item in services(record):
             other = base.get(_service_key(record, item))
+            found = service_differences(*other, record, item) if other else None
             listed.append(
                 {
                     **item,
@@ -54,7 +62,8 @@ def ring(store: Store, name: str) -> dict[str, Any]:
                     "route": f'curl -sS -H "Ring: {name}" "$HOST/{item["service"]}"',
                     "defaultVersion": other[1]["version"] if other else None,
                     "defaultRecordId": other[0]["id"] if other else None,
-                    "sameAsDefault": other is not None and other[1]["version"] == item["version"],
+                    "sameAsDefault": other is not None and not found,
+                    "differences": found,
                 }
             )
     deployed = sorted({r.get("ring") or "" for r in everything} - {""})

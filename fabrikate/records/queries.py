@@ -29,7 +29,7 @@ from fabrikate.records.compare import (
     previous,
 )
 from fabrikate.records.filters import Filters, Page, cursor_after, read_cursor
-from fabrikate.records.journey import failing, journey, lead_time, reproduce
+from fabrikate.records.journey import failing, journey, journey_lead_time, reproduce
 from fabrikate.records.matrix import matrix
 from fabrikate.records.metrics import dora
 from fabrikate.records.overview import services, summary
@@ -161,13 +161,14 @@ def deployments(
 
 def deployment(store: Store, ref: str, *, ancestry: Ancestry | None = None) -> dict[str, Any]:
     """One record in full: its summary, journey (with the failing stage), events, marks,
-    the commands that reproduce it, its lead time and what changed since the previous one;
+    the commands that reproduce it, its lead time (from the source commit; None and why when
+    unknown) and what changed since the previous one;
     with ``ancestry``, the clusters past its manifest commit (``superseded``)."""
     record = get_record(store, ref)
     events = _events_of(store, record)
     stages = journey(record, events)
     stage = failing(stages)
-    lead = lead_time(record, events)
+    lead, unknown = journey_lead_time(record, events)
     past = Clusters(store.latest_events(), ancestry).superseding(record) if ancestry else []
     return {
         "record": record,
@@ -177,7 +178,8 @@ def deployment(store: Store, ref: str, *, ancestry: Ancestry | None = None) -> d
         "events": [e.to_data() for e in events],
         "marks": [_mark(m) for m in store.marks([record["id"]])],
         "reproduce": reproduce(record),
-        "leadTimeSeconds": lead.total_seconds() if lead else None,
+        "leadTimeSeconds": lead,
+        "leadTimeUnknown": unknown,
         "changes": changes(previous(store, record), record),
         "superseded": past,
     }

@@ -188,6 +188,17 @@ def age(iso: str | None, now: datetime | None = None) -> str:
     return f"{seconds}s"
 
 
+def _differences(found: Any, most: int = 3) -> str:
+    """What two records deploy differently, in words (the first ``most``)."""
+    listed = [d for d in found or [] if isinstance(d, Mapping)]
+    words = [
+        f"{d.get('kind')} {d.get('name')}: {_cell(d.get('a'))} -> {_cell(d.get('b'))}"
+        for d in listed[:most]
+    ]
+    more = f"; {len(listed) - most} more" if len(listed) > most else ""
+    return "; ".join(words) + more
+
+
 def _drift(drift: Any) -> str:
     """One drift marker of a matrix cell, in words."""
     if not isinstance(drift, Mapping):
@@ -195,11 +206,14 @@ def _drift(drift: Any) -> str:
     kind, version = drift.get("kind"), _cell(drift.get("version"))
     changes = drift.get("changes")
     by = f" by {changes} change{'' if changes == 1 else 's'}" if changes else ""
+    what = _differences(drift.get("differences"))
     if kind in ("aheadOfDefault", "behindDefault"):
         where = "ahead of" if kind == "aheadOfDefault" else "behind"
-        return f"{where} the default ring {_cell(drift.get('ring'))} ({version}){by}"
+        text = f"{where} the default ring {_cell(drift.get('ring'))} ({version}){by}"
+        return f"{text}: {what}" if what else text
     if kind == "clusterBehind":
-        return f"cluster {_cell(drift.get('cluster'))} is behind: it runs {version}"
+        text = f"cluster {_cell(drift.get('cluster'))} is behind: it runs {version}"
+        return f"{text} ({what})" if what else text
     if kind == "notReported":
         return f"cluster {_cell(drift.get('cluster'))} has not reported it"
     return _cell(kind)
@@ -285,6 +299,13 @@ def component_version(component: Mapping[str, Any]) -> str | None:
     return chart.get("version") or component.get("version") or (commit[:7] if commit else None)
 
 
+def _with_image(item: Mapping[str, Any]) -> str:
+    """A service's version, with its image when the version does not name it (a chart
+    version: an image tag change is a change too)."""
+    version, image = item["version"] or _NONE, item.get("image")
+    return version if not image or image.endswith(f":{version}") else f"{version} ({image})"
+
+
 def _subject(
     image: str | None, service: str | None, component: str | None
 ) -> Callable[[Mapping[str, Any]], str]:
@@ -298,7 +319,7 @@ def _subject(
         from fabrikate.records.overview import services
 
         return lambda r: _cell(
-            sorted({s["version"] or _NONE for s in services(r) if s["service"] == service})
+            sorted({_with_image(s) for s in services(r) if s["service"] == service})
         )
     name = component
     return lambda r: _cell(

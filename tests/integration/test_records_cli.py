@@ -166,7 +166,9 @@ def test_status_shows_what_each_cluster_reported(tmp_path: Path, shop: dict, mon
     api = next(row for row in rows if row.startswith("api "))
     assert api[header.index("prod/prod*") :].startswith("0.3.0 healthy ")
     assert api[header.index("prod/canary") :].startswith("0.1.0 failed ")
-    assert "! api prod/prod*: cluster west is behind: it runs 0.1.0" in rows
+    behind = next(row for row in rows if row.startswith("! api prod/prod*: cluster west"))
+    assert behind.startswith("! api prod/prod*: cluster west is behind: it runs 0.1.0 (")
+    assert "component api: 0.3.0 -> 0.1.0" in behind  # what the older record deploys
     header, *rows = fab("status", "--pivot", "cluster")[1].splitlines()
     assert header.split() == ["SERVICE", "prod/canary@canary-1", "prod/prod@east", "prod/prod@west"]
     api = next(row for row in rows if row.startswith("api "))
@@ -270,7 +272,8 @@ def test_log_says_who_changed_a_component_service_or_image(shop: dict, url: str)
         (None, "nginx:1.25"),
     ]
     service = json.loads(fab("records", "log", "--service", "web", "-o", "json")[1])["changes"]
-    assert [c["to"] for c in service] == ["0.2.0", "0.1.0"]
+    # a chart version names web; its image is told too (a new tag alone is a change)
+    assert [c["to"] for c in service] == ["0.2.0 (nginx:1.26)", "0.1.0 (nginx:1.25)"]
     code, out, _ = fab("records", "log", "--component", "nothing")
     assert code == 0 and out.splitlines()[1:] == ["no records"]
     code, _, err = fab("records", "log")

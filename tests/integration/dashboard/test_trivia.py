@@ -99,6 +99,13 @@ def _sync(web: TestClient, cluster: str, ring: str, *, failed: bool = False) -> 
     )
 
 
+def grid_drift(web: TestClient, ring: str) -> list[dict]:
+    """The drift markers of the backend's cell in ``ring``."""
+    grid = web.get("/api/v1/matrix").json()
+    backend = next(r for r in grid["rows"] if r["service"] == "backend")
+    return list(backend["cells"][f"prod/{ring}"]["drift"])
+
+
 def test_every_page_answers_the_seed_questions(trivia: TestClient) -> None:
     web = trivia
     _sync(web, "east", "master")
@@ -127,6 +134,12 @@ def test_every_page_answers_the_seed_questions(trivia: TestClient) -> None:
         "generated",
     ]
     assert "#57" in web.get(f"/deployments/{master[0]['id']}").text
+    # No source commit time (no image build stage here): the lead time is unknown, not "0s".
+    assert one["record"]["source"] is None or not one["record"]["source"].get("commitTime")
+    assert one["leadTimeSeconds"] is None
+    assert one["leadTimeUnknown"] == "the record has no source commit time"
+    page = web.get(f"/deployments/{master[0]['id']}").text
+    assert 'class="lead-time none"' in page and "lead time <strong" not in page
 
     # Did each cluster sync?
     east, west = web.get("/api/v1/clusters/east").json(), web.get("/api/v1/clusters/west").json()
@@ -146,6 +159,23 @@ def test_every_page_answers_the_seed_questions(trivia: TestClient) -> None:
         if ring != "master":
             assert items[0]["author"] == f"{ring.title()} Dev"
             assert f"{ring.title()} Dev" in web.get(f"/deployments?ring={ring}").text
+
+    # One chart version in every ring: the image tags are what differ, and say so.
+    for ring, tag in RINGS.items():
+        if ring == "master":
+            continue
+        listed = web.get(f"/api/v1/rings/{ring}").json()["services"]
+        backend = next(s for s in listed if s["service"] == "backend")
+        assert backend["version"] == backend["defaultVersion"]  # the chart's
+        assert backend["sameAsDefault"] is False
+        assert [(d["kind"], d["a"], d["b"]) for d in backend["differences"]] == [
+            ("image", "triviaacr.azurecr.io/api:1.2.0", f"triviaacr.azurecr.io/api:{tag}")
+        ]
+        frontend = next(s for s in listed if s["service"] == "frontend")
+        assert frontend["sameAsDefault"] is True and frontend["differences"] == []
+        assert "differs: image" in web.get(f"/rings/{ring}").text
+        drifts = [d for d in grid_drift(web, ring) if d["kind"] == "aheadOfDefault"]
+        assert [d["changes"] for d in drifts] == [1]
 
     # Promotion: what master would get from develop.
     diff = web.get("/api/v1/compare?a=ring:master&b=ring:develop&service=").json()

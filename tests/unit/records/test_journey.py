@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fabrikate.records.journey import failing, journey, lead_time, reproduce
+from fabrikate.records.journey import failing, journey, journey_lead_time, lead_time, reproduce
 from tests.unit.records.test_metrics import R3, event, record
 
 START = datetime.fromisoformat(R3["startedAt"])
@@ -71,6 +71,24 @@ def test_journey_stages_durations_and_the_failing_stage() -> None:
     assert west.duration_ms == 9 * 60 * 1000
     assert failing(stages) == west and generated.link == "https://ci/run/9"
     assert lead_time(rec, events) == finished + timedelta(minutes=5) - source_time
+    lead = (finished + timedelta(minutes=5) - source_time).total_seconds()
+    assert journey_lead_time(rec, events) == (lead, None)
+
+
+def test_the_page_lead_time_counts_from_the_source_commit_only() -> None:
+    rec = _full(R3)
+    finished = datetime.fromisoformat(rec["finishedAt"])
+    rec["source"] = {**rec["source"], "commitTime": None}  # examples/trivia's records
+    assert lead_time(rec, []) is not None  # DORA's figure falls back to the HLD commit
+    assert journey_lead_time(rec, []) == (None, "the record has no source commit time")
+    rec["source"] = None
+    assert journey_lead_time(rec, [])[0] is None
+    rec["source"] = {"commit": "a" * 40, "commitTime": rec["finishedAt"]}
+    assert journey_lead_time(rec, []) == (0.0, None)  # zero is a time, not unknown
+    later = (finished + timedelta(seconds=30)).isoformat()
+    rec["source"] = {"commit": "a" * 40, "commitTime": later}
+    lead, why = journey_lead_time(rec, [])
+    assert lead is None and why is not None and "after the change ran" in why
 
 
 def test_a_failed_generation_without_source_or_pr() -> None:
@@ -86,6 +104,9 @@ def test_a_failed_generation_without_source_or_pr() -> None:
     ]
     assert failing(stages).detail == "helm failed [component web]"
     assert lead_time(rec, []) is None
+    assert journey_lead_time(rec, []) == (None, "the record has no source commit time")
+    rec["source"] = {"commit": "a" * 40, "commitTime": START.isoformat()}
+    assert journey_lead_time(rec, []) == (None, "the change has not run yet")
 
 
 def test_reproduce_names_the_commit_environments_and_digest() -> None:

@@ -73,14 +73,99 @@ def test_cells_show_the_newest_succeeded_non_pr_record_and_its_state(store: Stor
 
 def test_drift_cluster_behind_and_ring_ahead_of_default(store: Store) -> None:
     api = _cells(matrix(store, Filters()), "api")
+    image = "hld/api/api/api"
     assert api["prod/main"]["drift"] == [
-        {"kind": "clusterBehind", "cluster": "west", "recordId": M1["id"], "version": "1.0.0"}
+        {
+            "kind": "clusterBehind",
+            "cluster": "west",
+            "recordId": M1["id"],
+            "version": "1.0.0",
+            "differences": [
+                {"kind": "image", "name": image, "a": _image("1.1.0"), "b": _image("1.0.0")}
+            ],
+        }
     ]
     # canary's image differs from main's (one image, and the Deployment object: not counted)
     assert api["prod/canary"]["drift"] == [
-        {"kind": "aheadOfDefault", "ring": "main", "version": "1.1.0", "changes": 1}
+        {
+            "kind": "aheadOfDefault",
+            "ring": "main",
+            "version": "1.1.0",
+            "changes": 1,
+            "differences": [
+                {"kind": "image", "name": image, "a": _image("1.1.0"), "b": _image("1.2.0")}
+            ],
+        }
     ]
     assert _cells(matrix(store, Filters()), "web")["prod/main"]["drift"] == []
+
+
+def _image(tag: str) -> str:
+    return f"acr.example.com/api:{tag}"
+
+
+def _helm_only(store: Store, main_tag: str, canary_tag: str, chart: str = "0.1.0") -> None:
+    """Records without a service name: each helm component is a service, its version the chart
+    version, whatever image it runs."""
+    for label, ring, tag, hours in (("hm", "main", main_tag, 0), ("hc", "canary", canary_tag, 1)):
+        store.add(make_record(label, ring=ring, tag=tag, chart=chart, at=T0 + hours * H, **RINGS))
+
+
+def test_an_image_change_under_the_same_chart_version_is_drift(
+    new_store: Callable[[], Store],
+) -> None:
+    store = new_store()
+    _helm_only(store, "1.0.0", "1.1.0")
+    canary = _cells(matrix(store, Filters()), "api")["prod/canary"]
+    assert (
+        canary["version"]
+        == "0.1.0"
+        == _cells(matrix(store, Filters()), "api")["prod/main"]["version"]
+    )
+    assert canary["drift"] == [
+        {
+            "kind": "aheadOfDefault",
+            "ring": "main",
+            "version": "0.1.0",
+            "changes": 1,
+            "differences": [
+                {
+                    "kind": "image",
+                    "name": "hld/api/api/api",
+                    "a": _image("1.0.0"),
+                    "b": _image("1.1.0"),
+                }
+            ],
+        }
+    ]
+
+
+def test_the_same_images_and_chart_are_no_drift_and_a_chart_change_is(
+    new_store: Callable[[], Store],
+) -> None:
+    same = new_store()
+    _helm_only(same, "1.0.0", "1.0.0")
+    assert _cells(matrix(same, Filters()), "api")["prod/canary"]["drift"] == []
+    charted = new_store()
+    _helm_only(charted, "1.0.0", "1.0.0")
+    charted.add(make_record("hc2", ring="canary", chart="0.2.0", at=T0 + 2 * H, **RINGS))
+    (drift,) = _cells(matrix(charted, Filters()), "api")["prod/canary"]["drift"]
+    assert drift["differences"] == [
+        {"kind": "component", "name": "hld/api", "a": "0.1.0", "b": "0.2.0"}
+    ]
+
+
+def test_a_cluster_on_an_older_record_of_the_same_output_is_not_behind(
+    new_store: Callable[[], Store],
+) -> None:
+    store = new_store()
+    old = make_record("o1", service="api", tag="1.0.0", at=T0, **RINGS)
+    again = make_record("o2", service="api", tag="1.0.0", at=T0 + H, changed=False, **RINGS)
+    for record in (old, again):
+        store.add(record)
+    store.add_events([event_for(old, "healthy", cluster="east")])
+    cell = _cells(matrix(store, Filters()), "api")["prod/main"]
+    assert cell["recordId"] == again["id"] and cell["drift"] == []
 
 
 def test_filters_narrow_rows_and_columns(store: Store) -> None:

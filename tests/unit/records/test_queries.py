@@ -252,6 +252,10 @@ def test_a_ring_against_the_default_ring_and_leftovers(rings: Store) -> None:
     listed = {s["service"]: s for s in answer["services"]}
     assert listed["api"]["version"] == "1.1.0" and listed["api"]["defaultVersion"] == "1.0.0"
     assert listed["api"]["sameAsDefault"] is False and listed["web"]["sameAsDefault"] is True
+    assert [(d["kind"], d["b"]) for d in listed["api"]["differences"]] == [
+        ("image", "acr.example.com/api:1.1.0")
+    ]
+    assert listed["web"]["differences"] == []
     assert listed["api"]["state"] == "committed" and listed["api"]["clusters"] == {}
     assert answer["leftovers"] == ["retired"]
     assert ring(rings, "main")["default"] is True

@@ -26,6 +26,20 @@ def test_age_is_the_largest_unit() -> None:
     assert age((NOW + timedelta(seconds=5)).isoformat(), NOW) == "0s"  # a clock a bit ahead
 
 
+def _chart_drift(images: int) -> dict:
+    found = [
+        {"kind": "image", "name": f"b/b/{n}", "a": f"{n}:1", "b": f"{n}:2"}
+        for n in "bcdefg"[:images]
+    ]
+    return {
+        "kind": "aheadOfDefault",
+        "ring": "master",
+        "version": "1.2.0",
+        "changes": images,
+        "differences": found,
+    }
+
+
 def test_the_matrix_has_a_column_per_ring_and_notes_its_drift() -> None:
     columns = [
         {"key": "prod|master|", "environment": "prod", "ring": "master", "default": True},
@@ -58,6 +72,18 @@ def test_the_matrix_has_a_column_per_ring_and_notes_its_drift() -> None:
     many = {"columns": columns, "rows": [{**rows[0], "service": f"s{i}"} for i in range(15)]}
     notes = [line for line in matrix_table(many, NOW).splitlines() if line.startswith("!")]
     assert len(notes) == 21 and notes[-1] == "! ... 10 more drift notes (-o json has them all)"
+    same = {**cell, "drift": [_chart_drift(4)]}  # one chart version: the images differ
+    notes = matrix_table(
+        {
+            "columns": columns,
+            "rows": [{"service": "b", "cells": {"prod|master|": cell, "prod|develop|east": same}}],
+        },
+        NOW,
+    ).splitlines()
+    assert notes[-2] == (
+        "! b prod/develop@east: ahead of the default ring master (1.2.0) by 4 changes: "
+        "image b/b/b: b:1 -> b:2; image b/b/c: c:1 -> c:2; image b/b/d: d:1 -> d:2; 1 more"
+    )
     empty = matrix_table({"columns": columns, "rows": []}, NOW).splitlines()
     assert empty == ["SERVICE  prod/master*  prod/develop@east  prod/qa", "no records"]
     assert matrix_table({"columns": [], "rows": []}).splitlines() == ["SERVICE", "no records"]
