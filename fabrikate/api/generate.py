@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from fabrikate.api.lock import tree_lock
 from fabrikate.api.render import render
 from fabrikate.api.results import GenerateResult, Validation
-from fabrikate.api.summary import summarize
 from fabrikate.api.uptodate import UpToDate
 from fabrikate.errors import Diagnostic, ValidationFailed
 from fabrikate.hld.layout import output_dir
@@ -81,8 +80,13 @@ def generate(
         files: dict[str, bytes] | None = None
 
         with recording(root, environments, settings, result.keep_record) as run:
+
+            def rendering(tree: Tree) -> None:
+                walked.append(tree)
+                run.rendering.set()  # the renders are under way: the record's work may start
+
             try:
-                files = _generate(result, settings, walked.append, progress)
+                files = _generate(result, settings, rendering, progress)
                 if validate:
                     assert kube_version is not None
                     result.validation = _validate(result, kube_version)
@@ -90,6 +94,8 @@ def generate(
                         raise ValidationFailed(result)  # recorded as failed, with the findings
             finally:
                 if run.recorded:
+                    from fabrikate.api.summary import summarize
+
                     tree = walked[0] if walked else None
                     run.summary = summarize(result, tree, files, settings)
         if stamped is not None and walked:

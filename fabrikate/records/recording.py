@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from fabrikate.errors import Diagnostic, FabrikateError, RecordsError
 from fabrikate.records.run import Run, Told
 from fabrikate.records.stores import open_store, records_off
-from fabrikate.records.stores.base import Store
 
 if TYPE_CHECKING:
+    from fabrikate.records.stores.base import Store
     from fabrikate.settings import Settings
 
 # Building and projecting records (yaml, git, the Spektate rows) is imported when a record is
@@ -61,13 +61,14 @@ def recording(
         raise
     finally:
         run.finished = datetime.now(UTC)
+        run.rendering.set()
         record_generation(run, store)
 
 
 def _prepare(run: Run, with_store: bool) -> None:
     """Collect on a thread, while the run renders, what its record takes from outside the run:
-    the HLD's git facts and ring map as the run starts, and (``with_store``) the open store.
-    ``record_generation`` waits for it, so no record is lost."""
+    the HLD's git facts and ring map as the run starts, then, once ``run.rendering`` is set,
+    (``with_store``) the open store. ``record_generation`` waits for it, so no record is lost."""
     import threading
     from concurrent.futures import Future
 
@@ -75,9 +76,13 @@ def _prepare(run: Run, with_store: bool) -> None:
 
     def collect() -> None:
         try:
-            from fabrikate.records import build, images, objects  # noqa: F401 (imported early)
+            from fabrikate.records import build
 
             facts = build.early_facts(run, os.environ)
+            run.rendering.wait()
+            # What building and writing the record imports, imported while the run renders.
+            from fabrikate.records import deployments, images, objects, summary  # noqa: F401
+
             store = open_store(run.settings.records) if with_store else None
             future.set_result((facts, store))
         except BaseException as exc:  # handed to record_generation, which decides

@@ -6,6 +6,7 @@ run.summary = RunSummary(...)
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -45,4 +46,8 @@ class Run:
     # What the record takes from outside the run (git facts, ring map, the open store),
     # collected on a thread while the run renders (``recording.prepare``).
     early: Future[Any] | None = field(default=None, repr=False)
+    # Set by the run once its renders are under way (and by ``recording`` when it ends): the
+    # collecting thread waits for it before its own imports and the store, which would
+    # otherwise hold the interpreter while the first ``helm template`` is being started.
+    rendering: threading.Event = field(default_factory=threading.Event, repr=False)
     told: Told | None = field(default=None, repr=False)
