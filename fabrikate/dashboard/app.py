@@ -5,8 +5,9 @@
 
 Every page ``/x`` has its twin ``/api/v1/x`` with the same parameters. Bad input (a filter, a
 cursor, an id, an event) is a 4xx with a JSON error (an HTML page for a browser's page), never
-a 500. The store is opened once, read-only unless an ingest secret or write token is given;
-one lock serialises its connection between the request threads.
+a 500. The store is opened once, read-only unless an ingest secret or write token is given.
+On PostgreSQL the request threads share a pool of ``STORE_CONNECTIONS`` connections and do not
+wait for each other; a store on one connection (SQLite) is taken in turns, under one lock.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["Dashboard", "create_app"]
 
 T = TypeVar("T")
+STORE_CONNECTIONS = 4  # PostgreSQL connections one dashboard process queries on at once
 
 # page name -> (path, the query parameters it documents in the OpenAPI schema)
 _FILTERS = queries.Filters.names()
@@ -62,13 +64,14 @@ _ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 class Dashboard:
-    """One process's state: settings, the store and its lock, the live feed."""
+    """One process's state: settings, the store (and its lock, for one connection), the
+    live feed."""
 
     def __init__(self, settings: DashboardSettings) -> None:
         from fabrikate.records import open_store
 
         self.settings = settings
-        store = open_store(settings.records, create=settings.writes)
+        store = open_store(settings.records, create=settings.writes, connections=STORE_CONNECTIONS)
         if store is None:
             raise InputError("the dashboard needs a records store (recording is off: 'none')")
         self.store: Store = store
@@ -85,11 +88,14 @@ class Dashboard:
         return store
 
     def _locked(self, function: Callable[[Store], T]) -> T:
+        if self.store.concurrent:
+            return function(self.store)
         with self.lock:
             return function(self.store)
 
     async def read(self, function: Callable[[Store], T]) -> T:
-        """``function(store)`` on a worker thread, with the store to itself."""
+        """``function(store)`` on a worker thread (with the store to itself, unless the store
+        takes threads at once)."""
         return await run_in_threadpool(self._locked, function)
 
     async def write(self, function: Callable[[Store], T]) -> T:

@@ -44,11 +44,15 @@ def records_off(url: str | None) -> bool:
     return resolve_url(url).strip().lower() == "none"
 
 
-def open_store(url: str | None = None, *, create: bool = True) -> Store | None:
+def open_store(
+    url: str | None = None, *, create: bool = True, connections: int = 1
+) -> Store | None:
     """Open the store ``url`` names (None for ``none``: recording is off).
 
     Without ``create`` (the commands that only read) the store is opened read-only: it is never
-    created, migrated or written, and one that does not exist is an error.
+    created, migrated or written, and one that does not exist is an error. ``connections``
+    above one gives PostgreSQL a pool of that many, for threads that query at once
+    (``Store.concurrent``); the other stores keep one.
     """
     if records_off(url):
         return None
@@ -61,7 +65,7 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store | None:
     if scheme in ("postgresql", "postgres"):
         from fabrikate.records.stores.postgresql import PostgresStore
 
-        return PostgresStore(url, create=create)
+        return PostgresStore(url, create=create, connections=connections)
     if scheme == "azuretable":
         from fabrikate.records.stores.azuretable import AzureTableStore
 

@@ -82,6 +82,11 @@ class Store(abc.ABC):
 
     url: str = ""
 
+    @property
+    def concurrent(self) -> bool:
+        """Whether threads may call the store at once (else they must take turns)."""
+        return False
+
     def __enter__(self) -> Store:
         return self
 

@@ -1,9 +1,13 @@
 """A shared store on PostgreSQL (psycopg 3, extra ``postgresql``).
 
     store = PostgresStore("postgresql://fab@db.example/records")
+    shared = PostgresStore(url, create=False, connections=4)   # threads query at once
 
 Records and deployment fields are JSONB; the correlation step holds a transaction-scoped
-advisory lock per scope, so parallel pipelines never merge into the same row blindly.
+advisory lock per scope, so parallel pipelines never merge into the same row blindly. With
+``connections`` above one, statements run on a pool (psycopg_pool) of that many connections,
+so threads sharing the store do not wait for each other; a transaction keeps its thread on one
+connection.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ __all__ = ["PostgresStore"]
 
 _SCHEMA_LOCK = 0x6661625F7265  # any constant: serialises CREATE TABLE IF NOT EXISTS races
 _CHANNEL = "fab_change"  # NOTIFY channel of every write
+_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
 
 class PostgresStore(SqlStore):
@@ -32,24 +37,74 @@ class PostgresStore(SqlStore):
     text_type = 'TEXT COLLATE "C"'
     record_text = "record::text"
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, connections: int = 1) -> None:
         with driver("PostgreSQL", "postgresql"):
             import psycopg
         self._psycopg = psycopg
         self.url = url
-        self.conn = self._connect()
+        self.conn: Any = self._connect()  # a failure to connect is told at once, by its cause
+        self._pool: Any = None
+        self._bound = threading.local()  # .conn: the connection of this thread's transaction
         self._listener: Any = None
         self._listen_lock = threading.Lock()
-        if not create:  # read-only: every statement of this session; no table is made
-            self.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            self.read_only = True
+        self.read_only = not create
+        if self.read_only:  # every statement of the session; no table is made
+            self.execute(_READ_ONLY)
             self.check_version()
+        else:
+            self.check_version()
+            if not self.current:
+                with self.conn.transaction():
+                    self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+                    self._migrate()
+        if connections > 1:
+            self._pool = self._open_pool(connections)
+
+    @property
+    def concurrent(self) -> bool:
+        """Whether threads may call the store at once (with a pool of connections)."""
+        return self._pool is not None
+
+    def _session(self, conn: Any) -> None:
+        """Set up a new connection: read-only for a read-only store."""
+        if self.read_only:
+            conn.execute(_READ_ONLY)
+
+    def _open_pool(self, size: int) -> Any:
+        """A pool of up to ``size`` connections set up as the first, which it replaces."""
+        with driver("PostgreSQL", "postgresql"):
+            from psycopg_pool import ConnectionPool
+        pool = ConnectionPool(
+            self.url,
+            min_size=1,
+            max_size=size,
+            kwargs={"autocommit": True, "connect_timeout": 15},
+            configure=self._session,
+            open=False,
+            name="fab-records",
+        )
+        try:
+            pool.open(wait=True, timeout=15)
+        except self._psycopg.Error as exc:
+            pool.close()
+            raise self._error(exc) from exc
+        self.conn.close()
+        self.conn = None
+        return pool
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """The connection of one statement: the open transaction's of this thread, else one
+        from the pool (without a pool: the one connection)."""
+        bound = getattr(self._bound, "conn", None)
+        if bound is not None or self._pool is None:
+            yield bound or self.conn
             return
-        self.check_version()
-        if not self.current:
-            with self.conn.transaction():
-                self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
-                self._migrate()
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except self._psycopg.Error as exc:  # the pool's timeout, or a connection it lost
+            raise self._error(exc) from exc
 
     def _migrate(self) -> None:
         """``migrate``; a version-1 table also gets byte-order ids and times (``text_type``),
@@ -73,14 +128,21 @@ class PostgresStore(SqlStore):
         """Close the connections."""
         if self._listener is not None:
             self._listener.close()
-        self.conn.close()
+        if self._pool is not None:
+            self._pool.close()
+        if self.conn is not None:
+            self.conn.close()
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[None]:
-        """A transaction."""
+        """A transaction, on one connection held by this thread until it ends."""
         try:
-            with self.conn.transaction():
-                yield
+            with self._connection() as conn, conn.transaction():
+                self._bound.conn = conn
+                try:
+                    yield
+                finally:
+                    self._bound.conn = None
         except self._psycopg.Error as exc:
             raise self._error(exc) from exc
 
@@ -99,7 +161,7 @@ class PostgresStore(SqlStore):
         if not rows:
             return 0
         try:
-            with self.conn.cursor() as cursor:
+            with self._connection() as conn, conn.cursor() as cursor:
                 cursor.executemany(sql.replace("?", "%s"), rows)
                 return int(cursor.rowcount)
         except self._psycopg.Error as exc:
@@ -157,20 +219,25 @@ class PostgresStore(SqlStore):
             self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (scope,))
             yield
 
-    def _run(self, sql: str, params: Sequence[Any]) -> Any:
+    def _run(self, sql: str, params: Sequence[Any], rows: bool) -> Any:
+        """The rows of one statement (``rows``), else how many rows it touched."""
         try:
-            return self.conn.execute(sql.replace("?", "%s"), tuple(params))
+            with self._connection() as conn:
+                cursor = conn.execute(sql.replace("?", "%s"), tuple(params))
+                if not rows:
+                    return int(cursor.rowcount)
+                return cursor.fetchall() if cursor.description else []
         except self._psycopg.Error as exc:
             raise self._error(exc) from exc
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement and return its rows."""
-        cursor = self._run(sql, params)
-        return cursor.fetchall() if cursor.description else []
+        found: list[tuple[Any, ...]] = self._run(sql, params, rows=True)
+        return found
 
     def execute_count(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write and return how many rows it touched."""
-        return int(self._run(sql, params).rowcount)
+        return int(self._run(sql, params, rows=False))
 
     def to_json(self, value: Any) -> Any:
         """JSONB parameter."""
