@@ -16,22 +16,22 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from fabrikate.records.events import ClusterEvent, Mark
-from fabrikate.records.journey import deployed_at, events_for, lead_time
 from fabrikate.records.stores.base import view
-from fabrikate.records.stores.dora import DORA_FIELDS, as_dora
+from fabrikate.records.stores.dora import DORA_FIELDS, DoraRow, dora_row, landings
 
 __all__ = [
     "DEFINITIONS",
     "DORA_FIELDS",
     "Figure",
-    "as_dora",
     "deployments",
     "dora",
     "dora_view",
     "failures",
+    "figures",
     "rollbacks",
 ]
 
@@ -62,7 +62,7 @@ _NAMES = {
 def dora_view(record: Mapping[str, Any]) -> dict[str, Any]:
     """The ``DORA_FIELDS`` of a record, nested as in the record: ``dora`` of the views equals
     ``dora`` of the records."""
-    return as_dora(view(record, DORA_FIELDS))
+    return view(record, DORA_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,73 +99,101 @@ class Figure:
         }
 
 
-def _group(record: Mapping[str, Any]) -> tuple[str, str, str, str]:
-    service = record.get("service") or ""
-    return (record["scope"], record["environment"], record.get("ring") or "", service)
+Group = tuple[str, str, str, str]  # scope, environment, ring, service
 
 
-def _digest(record: Mapping[str, Any]) -> str | None:
-    return (record.get("output") or {}).get("digest")
+def _group(row: DoraRow) -> Group:
+    return (row.scope, row.environment, row.ring or "", row.service or "")
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class _Walk:
+    """The deployments among rows, oldest first, with their groups, and the rollbacks among
+    them (by output digest): one pass, whatever the figures then need."""
+
+    def __init__(self, rows: Iterable[DoraRow]) -> None:
+        previous: dict[Group, str] = {}
+        seen: set[tuple[Group, str]] = set()
+        self.listed: list[DoraRow] = []
+        self.groups: list[Group] = []
+        self.rollbacks: dict[str, str] = {}  # id -> the earlier deployment it returned to
+        earlier: dict[tuple[Group, str], str] = {}
+        for row in sorted(rows, key=attrgetter("started_at")):
+            digest = row.digest
+            if row.outcome != "succeeded" or row.validation_only or not digest:
+                continue
+            group = _group(row)
+            last = previous.get(group)
+            previous[group] = digest
+            if last == digest or (last is None and row.unchanged):
+                continue
+            key = (group, digest)
+            if key in seen:
+                self.rollbacks[row.id] = earlier[key]
+            seen.add(key)
+            earlier[key] = row.id
+            self.listed.append(row)
+            self.groups.append(group)
+
+    def failed(self, marks: Sequence[Mark]) -> set[str]:
+        """The ids of the deployments that failed (``DEFINITIONS["changeFailureRate"]``)."""
+        rolled = set(self.rollbacks) | _marked(marks, "rollback")
+        failed = _marked(marks, "failed")
+        last: dict[Group, str] = {}
+        for row, group in zip(self.listed, self.groups, strict=True):
+            if row.event_failed:
+                failed.add(row.id)
+            if row.id in rolled and group in last:
+                failed.add(last[group])
+            last[group] = row.id
+        return failed & {row.id for row in self.listed}
+
+    def recoveries(self, starts: set[str], failed: set[str]) -> dict[str, float]:
+        """Seconds from each deployment of ``starts`` to the next one of its group that did
+        not fail, in the order of ``listed``."""
+        found = {}
+        recovery: dict[Group, DoraRow] = {}  # the next good one, by group
+        for row, group in zip(reversed(self.listed), reversed(self.groups), strict=True):
+            recovered = recovery.get(group)
+            if row.id in starts and recovered is not None:
+                start, end = _deployed_at(row), _deployed_at(recovered)
+                if start and end:
+                    found[row.id] = (end - start).total_seconds()
+            if row.id not in failed:
+                recovery[group] = row
+        return dict(reversed(found.items()))
+
+
+def _deployed_at(row: DoraRow) -> datetime | None:
+    """``journey.deployed_at`` of a deployment: its first applied or healthy event, else the
+    end of its generation."""
+    return _time(row.landed_at or row.finished_at)
+
+
+def _lead_time(row: DoraRow) -> float | None:
+    start, end = _time(row.change_time), _deployed_at(row)
+    return (end - start).total_seconds() if start and end else None
+
+
+def _rows(records: Iterable[Mapping[str, Any]], events: Iterable[ClusterEvent]) -> list[DoraRow]:
+    landed = landings(events)
+    return [dora_row(record, landed) for record in records]
 
 
 def deployments(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The records that deployed something, oldest first: succeeded, not a PR validation run,
     with an output digest that differs from the previous succeeded record of its group."""
-    previous: dict[tuple[str, str, str, str], str | None] = {}
-    found = []
-    for record in sorted(records, key=lambda r: r["startedAt"]):
-        digest = _digest(record)
-        if record["outcome"] != "succeeded" or record["ci"].get("validationOnly") or not digest:
-            continue
-        group = _group(record)
-        first = group not in previous
-        if (first and (record["output"].get("changed") is not False)) or (
-            not first and previous[group] != digest
-        ):
-            found.append(record)
-        previous[group] = digest
-    return found
+    by_id = {record["id"]: record for record in records}
+    return [by_id[row.id] for row in _Walk(_rows(by_id.values(), [])).listed]
 
 
 def rollbacks(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Deployments whose output digest equals an earlier deployment's of the same group: the
     id of each, mapped to the id of the earlier record it returned to."""
-    return _rollbacks(deployments(records))
-
-
-def _rollbacks(listed: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """``rollbacks`` of deployments already listed (oldest first)."""
-    seen: dict[tuple[tuple[str, str, str, str], str], str] = {}
-    found = {}
-    for record in listed:
-        key = (_group(record), _digest(record) or "")
-        if key in seen:
-            found[record["id"]] = seen[key]
-        seen[key] = record["id"]
-    return found
-
-
-class _Events:
-    """Events by the revision they name, so each record finds its own without a scan."""
-
-    def __init__(self, events: Iterable[ClusterEvent]) -> None:
-        self.all = list(events)
-        self.by_revision: dict[str, list[ClusterEvent]] = {}
-        for event in self.all:
-            self.by_revision.setdefault(event.revision or "", []).append(event)
-        self.found: dict[str, list[ClusterEvent]] = {}  # by manifest commit, once each
-
-    def about(self, record: Mapping[str, Any]) -> list[ClusterEvent]:
-        """The events about the record's manifest commit (``journey.events_for``)."""
-        commit = ((record.get("manifest") or {}).get("commit") or "").lower()
-        found = self.found.get(commit)
-        if found is None:
-            if len(commit) in (40, 64):  # a full commit: the revision itself
-                found = events_for(record, self.by_revision.get(commit, []))
-            else:  # a short one matches revisions by prefix
-                found = events_for(record, self.all)
-            self.found[commit] = found
-        return found
+    return _Walk(_rows(records, [])).rollbacks
 
 
 def _marked(marks: Iterable[Mark], *kinds: str) -> set[str]:
@@ -176,27 +204,7 @@ def failures(
     records: Iterable[Mapping[str, Any]], events: Sequence[ClusterEvent], marks: Sequence[Mark]
 ) -> set[str]:
     """The ids of the deployments that failed (``DEFINITIONS["changeFailureRate"]``)."""
-    return _failures(deployments(records), _Events(events), marks)
-
-
-def _failures(
-    listed: Sequence[Mapping[str, Any]], events: _Events, marks: Sequence[Mark]
-) -> set[str]:
-    """``failures`` among deployments already listed (oldest first)."""
-    rolled = set(_rollbacks(listed)) | _marked(marks, "rollback")
-    failed = _marked(marks, "failed")
-    failed |= {r["id"] for r in listed if any(e.state == "failed" for e in events.about(r))}
-    last: dict[tuple[str, str, str, str], str] = {}
-    for record in listed:
-        group = _group(record)
-        if record["id"] in rolled and group in last:
-            failed.add(last[group])
-        last[group] = record["id"]
-    return failed & {r["id"] for r in listed}
-
-
-def _in(record: Mapping[str, Any], since: datetime, until: datetime) -> bool:
-    return since <= datetime.fromisoformat(record["startedAt"]) < until
+    return _Walk(_rows(records, events)).failed(marks)
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -207,26 +215,6 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _recoveries(
-    listed: Sequence[Mapping[str, Any]], starts: set[str], failed: set[str], events: _Events
-) -> dict[str, float]:
-    """Seconds from each failed deployment of ``starts`` to the next one of its group that did
-    not fail."""
-    found = {}
-    recovery: dict[tuple[str, str, str, str], Mapping[str, Any]] = {}  # next good one, by group
-    for record in reversed(listed):
-        group = _group(record)
-        recovered = recovery.get(group)
-        if record["id"] in starts and recovered is not None:
-            start = deployed_at(record, events.about(record))
-            end = deployed_at(recovered, events.about(recovered))
-            if start and end:
-                found[record["id"]] = (end - start).total_seconds()
-        if record["id"] not in failed:
-            recovery[group] = record
-    return dict(reversed(found.items()))  # in the order of ``listed``
-
-
 def dora(
     records: Iterable[Mapping[str, Any]],
     events: Iterable[ClusterEvent],
@@ -234,18 +222,24 @@ def dora(
     since: datetime,
     until: datetime,
 ) -> list[Figure]:
-    """The five DORA figures over [since, until), from the given records (history included)."""
-    history, seen, noted = list(records), _Events(events), list(marks)
-    listed = deployments(history)
-    window = [r for r in listed if _in(r, since, until)]
-    ids = tuple(r["id"] for r in window)
-    failed_ever = _failures(listed, seen, noted)
+    """The five DORA figures over [since, until), from the given records (history included)
+    and the events about their manifest commits."""
+    return figures(_rows(records, events), marks, since, until)
+
+
+def figures(
+    rows: Iterable[DoraRow], marks: Iterable[Mark], since: datetime, until: datetime
+) -> list[Figure]:
+    """``dora`` of records read as ``DoraRow``s (``Store.dora_rows``)."""
+    walk, noted = _Walk(rows), list(marks)
+    window = [r for r in walk.listed if since <= datetime.fromisoformat(r.started_at) < until]
+    ids = tuple(r.id for r in window)
+    failed_ever = walk.failed(noted)
     failed = failed_ever & set(ids)
     days = (until - since).total_seconds() / 86400
-    leads = {r["id"]: lead_time(r, seen.about(r)) for r in window}
-    timed = {k: v.total_seconds() for k, v in leads.items() if v is not None}
-    recovered = _recoveries(listed, failed, failed_ever, seen)
-    rework = (set(_rollbacks(listed)) | _marked(noted, "rollback", "hotfix")) & set(ids)
+    leads = {r.id: lead for r in window if (lead := _lead_time(r)) is not None}
+    recovered = walk.recoveries(failed, failed_ever)
+    rework = (set(walk.rollbacks) | _marked(noted, "rollback", "hotfix")) & set(ids)
     return [
         Figure(
             "deploymentFrequency",
@@ -254,7 +248,7 @@ def dora(
             ids,
             {"count": len(window), "perWeek": len(window) / days * 7 if days > 0 else None},
         ),
-        Figure("leadTime", _median(list(timed.values())), "seconds", tuple(timed)),
+        Figure("leadTime", _median(list(leads.values())), "seconds", tuple(leads)),
         Figure("changeFailureRate", _ratio(len(failed), len(ids)), "ratio", _ordered(ids, failed)),
         Figure("recoveryTime", _median(list(recovered.values())), "seconds", tuple(recovered)),
         Figure("reworkRate", _ratio(len(rework), len(ids)), "ratio", _ordered(ids, rework)),

@@ -31,7 +31,7 @@ from fabrikate.records.compare import (
 from fabrikate.records.filters import Filters, Page, cursor_after, read_cursor
 from fabrikate.records.journey import failing, journey, journey_lead_time, reproduce
 from fabrikate.records.matrix import matrix
-from fabrikate.records.metrics import dora
+from fabrikate.records.metrics import figures
 from fabrikate.records.overview import services, summary
 from fabrikate.records.places import cluster, ring
 from fabrikate.records.stores.base import RecordQuery
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
     from fabrikate.records.gitinfo import Ancestry
     from fabrikate.records.stores.base import Store
+    from fabrikate.records.stores.dora import DoraRow
 
 __all__ = [
     "CLI_SPELLING",
@@ -334,46 +335,33 @@ def metrics(
     query = filters.query(
         since=history_from.isoformat(), until=until.isoformat(), limit=METRIC_RECORDS
     )
-    records = store.dora_views(query)
-    ids = [r["id"] for r in records]
-    by_revision: dict[str, list[ClusterEvent]] = {}
-    for event in store.record_events(query):
-        by_revision.setdefault(event.revision or "", []).append(event)
+    rows = store.dora_rows(query)
     marks: dict[str, list[Mark]] = {}
-    for start in range(0, len(ids), MARK_BATCH):
-        for mark in store.marks(ids[start : start + MARK_BATCH]):
+    for start in range(0, len(rows), MARK_BATCH):
+        for mark in store.marks([row.id for row in rows[start : start + MARK_BATCH]]):
             marks.setdefault(mark.record_id, []).append(mark)
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for record in records:
-        groups.setdefault(tuple(record.get(k) or "" for k in keys), []).append(record)
+    groups: dict[tuple[str, ...], list[DoraRow]] = {}
+    for row in rows:
+        groups.setdefault(tuple(getattr(row, k) or "" for k in keys), []).append(row)
     return {
         "since": since.isoformat(),
         "until": until.isoformat(),
         "by": list(keys),
-        "records": len(records),
-        "truncated": len(records) == METRIC_RECORDS,
+        "records": len(rows),
+        "truncated": len(rows) == METRIC_RECORDS,
         "groups": [
             {
                 **{k: dict(zip(keys, key, strict=True)).get(k) or None for k in GROUPINGS},
-                "figures": _figures(group, by_revision, marks, since, until),
+                "figures": [
+                    f.to_data()
+                    for f in figures(
+                        group, [m for r in group for m in marks.get(r.id, [])], since, until
+                    )
+                ],
             }
             for key, group in sorted(groups.items())
         ],
     }
-
-
-def _figures(
-    group: Sequence[dict[str, Any]],
-    by_revision: Mapping[str, list[ClusterEvent]],
-    marks: Mapping[str, list[Mark]],
-    since: datetime,
-    until: datetime,
-) -> list[dict[str, Any]]:
-    """The DORA figures of one group, given only the events about its records."""
-    commits = {(r.get("manifest") or {}).get("commit") for r in group}
-    events = [e for c in commits if c for e in by_revision.get(c, [])]
-    mine = [m for r in group for m in marks.get(r["id"], [])]
-    return [f.to_data() for f in dora(group, events, mine, since, until)]
 
 
 def health(store: Store) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from fabrikate.records import RecordsError, open_store
-from fabrikate.records.events import Mark
-from fabrikate.records.metrics import dora, dora_view
+from fabrikate.records.events import ClusterEvent, Mark
+from fabrikate.records.metrics import dora, dora_view, figures
 from fabrikate.records.overview import glance
 from fabrikate.records.stores.base import RecordQuery
 from fabrikate.records.stores.dora import DORA_COLUMNS
@@ -118,7 +118,7 @@ def test_read_only_open_reads_a_version_1_database_as_it_is(v1_url: str) -> None
 
 def test_writable_open_migrates_a_version_1_database_in_place(v1_url: str) -> None:
     with open_store(v1_url) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and store.version == 4
+        assert isinstance(store, SqlStore) and store.version == 5
         assert _ids(store.query(RecordQuery())) == _ids(_OLD[::-1])
         assert store.query(RecordQuery(image="nginx")) == [_OLD[2]]
         assert _ids(store.query(RecordQuery(ring="canary", service="api"))) == _ids(
@@ -131,7 +131,7 @@ def test_writable_open_migrates_a_version_1_database_in_place(v1_url: str) -> No
         assert _ids(store.latest(ring="canary")) == [newer["id"]]
         assert "fab_record_started" not in _indexes(store)
     with open_store(v1_url, create=False) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and store.version == 4
+        assert isinstance(store, SqlStore) and store.version == 5
         assert len(store.query(RecordQuery())) == 4
         assert store.change_count() == 4
 
@@ -178,7 +178,7 @@ def test_a_version_2_database_gains_glances(tmp_path: Path) -> None:
         assert store.latest() == expected  # made from the records
         assert len(store.query(RecordQuery(ring="canary"))) == 2
     with open_store(url) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and (store.version, store.glance_format) == (4, 1)
+        assert isinstance(store, SqlStore) and (store.version, store.glance_format) == (5, 1)
         assert store.latest() == expected
         assert store.execute("SELECT count(*) FROM fab_latest WHERE glance IS NULL") == [(0,)]
 
@@ -202,13 +202,57 @@ def test_a_version_3_database_gains_the_dora_columns(tmp_path: Path) -> None:
         assert isinstance(store, SqlStore)  # now make it what schema version 3 wrote
         store.execute("UPDATE fab_record SET " + ", ".join(f"{c} = NULL" for c in DORA_COLUMNS))
         store.execute("UPDATE fab_meta SET value = 3 WHERE name = 'schema'")
-    for create, version in ((False, 3), (True, 4), (False, 4)):
+    for create, version in ((False, 3), (True, 5), (False, 5)):
         with open_store(url, create=create) as store:  # type: ignore[union-attr]
             assert isinstance(store, SqlStore) and store.version == version
-            views = store.dora_views(RecordQuery())
-            assert [f.to_data() for f in dora(views, [], [], since, until)] == expected
-            assert [v["id"] for v in views] == _ids(sorted(records, key=_order, reverse=True))
-            assert views[0]["manifest"] == {"commit": "AB" * 20}  # as written
+            rows = store.dora_rows(RecordQuery())
+            assert [f.to_data() for f in figures(rows, [], since, until)] == expected
+            assert [r.id for r in rows] == _ids(sorted(records, key=_order, reverse=True))
+
+
+def test_a_version_4_database_gains_the_landings(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    made = [
+        _record(4 + n, output={"digest": f"d{n % 3}"}, manifest={"commit": f"{n:x}" * 40})
+        for n in range(1, 6)
+    ]
+    events = [
+        ClusterEvent.make(
+            source="flux",
+            cluster=f"c{n % 2}",
+            ring=None,
+            environment="prod",
+            kind="Kustomization",
+            namespace="flux-system",
+            name="apps",
+            revision=f"{n % 5 + 1:x}" * 40,
+            state=("applied", "healthy", "failed", "progressing")[n % 4],
+            reason=None,
+            message=None,
+            at=f"2025-01-{10 + n:02d}T00:00:00+00:00",
+        )
+        for n in range(12)
+    ]
+    since, until = datetime(2025, 1, 7, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    expected = [f.to_data() for f in dora(made, events, [], since, until)]
+    with open_store(url) as store:  # type: ignore[union-attr]
+        store.add_all(made)
+        store.add_events(events)
+        assert isinstance(store, SqlStore)  # now make it what schema version 4 wrote
+        store.execute("DROP TABLE fab_event_landing")
+        for column in ("landed_at", "event_failed"):
+            store.execute(f"ALTER TABLE fab_record DROP COLUMN {column}")
+        store.execute("UPDATE fab_meta SET value = 4 WHERE name = 'schema'")
+    for create, version in ((False, 4), (True, 5), (False, 5)):
+        with open_store(url, create=create) as store:  # type: ignore[union-attr]
+            assert isinstance(store, SqlStore) and store.version == version
+            rows = store.dora_rows(RecordQuery())
+            assert [f.to_data() for f in figures(rows, [], since, until)] == expected
+            assert sum(row.event_failed for row in rows) == 3  # revisions 1, 2 and 3
+    with open_store(url) as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore)
+        landed = store.execute("SELECT count(*) FROM fab_record WHERE landed_at IS NOT NULL")
+        assert landed == [(4,)]  # revision 3 never ran
 
 
 def _indexes(store: SqlStore) -> set[str]:
@@ -223,9 +267,9 @@ def test_a_newer_schema_is_refused_with_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     with open_store(url) as store:  # type: ignore[union-attr]
         assert isinstance(store, SqlStore)
-        store.execute("UPDATE fab_meta SET value = 5 WHERE name = 'schema'")
+        store.execute("UPDATE fab_meta SET value = 6 WHERE name = 'schema'")
     for create in (True, False):
-        with pytest.raises(RecordsError, match="schema version 5; this fab reads up to 4"):
+        with pytest.raises(RecordsError, match="schema version 6; this fab reads up to 5"):
             open_store(url, create=create)
 
 

@@ -16,6 +16,7 @@ from fabrikate.records import Store, open_store
 from fabrikate.records.events import ClusterEvent, Mark
 from fabrikate.records.overview import glance
 from fabrikate.records.stores.base import RecordQuery, view
+from fabrikate.records.stores.dora import DORA_FIELDS, dora_row, landings
 
 
 def _record(
@@ -374,18 +375,35 @@ def test_views_are_the_named_fields_of_the_records_a_query_matches(
     assert views[1]["service"] == "api" and views[1]["hld"] == {"commitTime": None}
 
 
-def test_record_events_are_those_about_the_records_a_query_matches(store: Store) -> None:
-    mine = _record(_day(2), manifest={"commit": "a" * 40})
-    other = _record(_day(3), env="dev", manifest={"commit": "b" * 40})
-    store.add_all([mine, other])
+def test_dora_rows_carry_the_landing_of_every_event_about_the_manifest_commit(
+    store: Store,
+) -> None:
+    before = _record(_day(1), manifest={"commit": "B" * 40})  # its events come first
+    mine = _record(_day(2), manifest={"commit": "a" * 40}, output={"digest": "d1"})
+    other = _record(_day(3), env="dev", manifest={"commit": "b" * 40}, finishedAt=_day(4))
+    short = _record(_day(4), manifest={"commit": "aaaaaa"})  # too short to name a revision
+    store.add_events([_event(_day(3), revision="b" * 40, cluster="west", state="failed")])
+    store.add_all([before, mine, other, short])
     early, late = _event(_day(1)), _event(_day(3), state="healthy")
-    elsewhere = _event(_day(4), revision="b" * 40, cluster="west")
-    store.add_events([early, late, elsewhere])
-    assert store.record_events(RecordQuery(environment="prod")) == [late, early]
-    assert store.record_events(RecordQuery(environment="prod", since=_day(2))) == [late]
-    assert store.record_events(RecordQuery()) == [elsewhere, late, early]
-    assert store.record_events(RecordQuery(limit=1)) == [elsewhere]  # of the newest record
-    assert store.record_events(RecordQuery(environment="nowhere")) == []
+    store.add_events([late, _event(_day(5), state="failed")])
+    store.add_events([early, late])  # again, and an earlier one: the landing moves back
+    rows = {row.id: row for row in store.dora_rows(RecordQuery())}
+    assert list(rows) == _ids([short, other, mine, before])
+    assert (rows[mine["id"]].landed_at, rows[mine["id"]].event_failed) == (_day(1), True)
+    assert (rows[before["id"]].landed_at, rows[before["id"]].event_failed) == (None, True)
+    assert rows[other["id"]] == rows[before["id"]]._replace(
+        id=other["id"], environment="dev", started_at=_day(3), finished_at=_day(4)
+    )
+    assert (rows[short["id"]].landed_at, rows[short["id"]].event_failed) == (None, False)
+    assert rows[mine["id"]].digest == "d1" and not rows[mine["id"]].unchanged
+    landed = landings(store.events())
+    expected = [dora_row(view(r, DORA_FIELDS), landed) for r in (other, before)]
+    assert store.dora_rows(RecordQuery(since=_day(1), until=_day(4), kind="manual", limit=2)) == [
+        expected[0],
+        rows[mine["id"]],
+    ]
+    assert store.dora_rows(RecordQuery(environment="dev")) == expected[:1]
+    assert store.dora_rows(RecordQuery(environment="nowhere")) == []
 
 
 def test_add_all_stores_what_add_stores(store: Store) -> None:

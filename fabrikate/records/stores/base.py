@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import AmbiguousRecord, RecordsError, UnknownRecord
-from fabrikate.records.stores.dora import DORA_FIELDS, as_dora
+from fabrikate.records.stores.dora import DORA_FIELDS, DoraRow, dora_row, landings
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -132,19 +132,11 @@ class Store(abc.ABC):
         reads them from the stored JSON."""
         return [view(record, paths) for record in self.query(q)]
 
-    def dora_views(self, q: RecordQuery) -> list[dict[str, Any]]:
-        """``query(q)`` as the DORA figures read it: ``as_dora`` of the ``DORA_FIELDS`` views."""
-        return [as_dora(found) for found in self.views(q, DORA_FIELDS)]
-
-    def record_events(self, q: RecordQuery) -> list[ClusterEvent]:
-        """The events about the records ``q`` matches (their revision is the manifest commit
-        of one of them), at or after ``q.since`` when given; newest first."""
-        commits = {
-            str(found["manifest"]["commit"]).lower()
-            for found in self.views(q, ("manifest.commit",))
-            if found["manifest"] and found["manifest"]["commit"]
-        }
-        return [e for e in self.events(since=q.since) if e.revision in commits]
+    def dora_rows(self, q: RecordQuery) -> list[DoraRow]:
+        """The records ``q`` matches as the DORA figures read them, newest first, each with
+        the ``Landing`` of every stored event about its manifest commit."""
+        landed = landings(self.events())
+        return [dora_row(found, landed) for found in self.views(q, DORA_FIELDS)]
 
     @abc.abstractmethod
     def latest(

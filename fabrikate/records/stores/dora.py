@@ -1,15 +1,29 @@
-"""The record fields the DORA figures read, and a store's plain columns holding them.
+"""What the DORA figures read of a record and of its cluster events, and how stores keep it.
 
-row = columns(record)             # the fab_record values of DORA_COLUMNS
-found = from_columns(names, row)  # the record's DORA view, as ``as_dora`` makes it
+row = columns(record)                     # the fab_record values of DORA_COLUMNS
+landed = landings(events)                 # per revision: first applied/healthy time, failed
+found = dora_row(view, landed)            # one record as the figures read it
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-__all__ = ["DORA_COLUMNS", "DORA_FIELDS", "as_dora", "columns", "from_columns"]
+if TYPE_CHECKING:
+    from fabrikate.records.events import ClusterEvent
+
+__all__ = [
+    "DORA_COLUMNS",
+    "DORA_FIELDS",
+    "LANDED_STATES",
+    "DoraRow",
+    "Landing",
+    "columns",
+    "dora_row",
+    "landings",
+    "manifest_commit",
+]
 
 # The record fields the figures read (dotted paths): a store may answer a metrics query with
 # only these, which is much less to decode than whole records.
@@ -28,11 +42,48 @@ DORA_COLUMNS = (
     "source_commit_time",
     "hld_commit_time",
 )
+LANDED_STATES = ("applied", "healthy")
 
 
-def as_dora(found: Mapping[str, Any]) -> dict[str, Any]:
-    """A view of the ``DORA_FIELDS`` (``Store.views``) as ``dora`` reads it."""
-    return {**found, "ci": found.get("ci") or {}, "hld": found.get("hld") or {}}
+class Landing(NamedTuple):
+    """What the events about one revision say: when it first ran, and whether it failed."""
+
+    at: str | None  # the earliest applied or healthy event's time
+    failed: bool  # some event about it is failed
+
+
+class DoraRow(NamedTuple):
+    """One record as the DORA figures read it, with the ``Landing`` of its manifest commit."""
+
+    id: str
+    scope: str
+    environment: str
+    ring: str | None
+    service: str | None
+    started_at: str
+    finished_at: str | None
+    outcome: str
+    validation_only: bool
+    digest: str | None
+    unchanged: bool  # output.changed is false
+    change_time: str | None  # source.commitTime, else hld.commitTime
+    landed_at: str | None
+    event_failed: bool
+
+
+def landings(events: Iterable[ClusterEvent]) -> dict[str, Landing]:
+    """The ``Landing`` of every revision the events name (as stored: the agents' full
+    SHAs, lower case)."""
+    found: dict[str, Landing] = {}
+    for event in events:
+        revision = event.revision
+        if not revision:
+            continue
+        at, failed = found.get(revision, (None, False))
+        if event.state in LANDED_STATES and (at is None or event.at < at):
+            at = event.at
+        found[revision] = Landing(at, failed or event.state == "failed")
+    return found
 
 
 def _part(record: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -54,23 +105,31 @@ def columns(record: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def from_columns(row: Sequence[Any]) -> dict[str, Any]:
-    """The DORA view of a record from its id, scope, environment, ring, service, startedAt,
-    outcome and ``DORA_COLUMNS``: what ``dora`` reads of ``as_dora`` of its ``DORA_FIELDS``."""
-    rid, scope, env, ring, service, started, outcome, finished, only, digest, same = row[:11]
-    manifest, source_time, hld_time = row[11:]
-    return {
-        "id": rid,
-        "scope": scope,
-        "environment": env,
-        "ring": ring,
-        "service": service,
-        "startedAt": started,
-        "finishedAt": finished,
-        "outcome": outcome,
-        "ci": {"validationOnly": only == "1"},
-        "output": {"digest": digest, "changed": same != "1"},
-        "manifest": {"commit": manifest},
-        "source": {"commitTime": source_time},
-        "hld": {"commitTime": hld_time},
-    }
+def manifest_commit(record: Mapping[str, Any]) -> str | None:
+    """The record's manifest commit as events name it (lower case), when it can name one."""
+    commit = str(_part(record, "manifest").get("commit") or "").lower()
+    return commit if len(commit) >= 7 else None
+
+
+def dora_row(record: Mapping[str, Any], landed: Mapping[str, Landing]) -> DoraRow:
+    """The ``DoraRow`` of a record (or of its ``DORA_FIELDS`` view), its manifest commit's
+    landing looked up in ``landed``."""
+    finished, only, digest, same, _, source_time, hld_time = columns(record)
+    commit = manifest_commit(record)
+    landing = landed.get(commit) if commit else None
+    return DoraRow(
+        record["id"],
+        record["scope"],
+        record["environment"],
+        record.get("ring"),
+        record.get("service"),
+        record["startedAt"],
+        finished,
+        record["outcome"],
+        only == "1",
+        digest,
+        same == "1",
+        source_time or hld_time or None,
+        landing.at if landing else None,
+        landing.failed if landing else False,
+    )

@@ -1,4 +1,4 @@
-"""The SQL schema of the SQLite and PostgreSQL stores, version 4, and what older ones lacked.
+"""The SQL schema of the SQLite and PostgreSQL stores, version 5, and what older ones lacked.
 
     for statement in tables(text="TEXT", json="TEXT"): execute(statement)
 
@@ -7,7 +7,10 @@ Version 2 adds the indexed facts of each record (``Facts``), the component names
 record per (scope, service, ring, environment), cluster events, marks and a change counter in
 ``fab_meta``. Version 3 keeps each latest record's glance (``overview.glance``) beside it, so
 the latest rows are read without decoding whole records. Version 4 keeps the fields the DORA
-figures read as plain columns (``dora.DORA_COLUMNS``). An older database gains the columns in
+figures read as plain columns (``dora.DORA_COLUMNS``). Version 5 keeps the ``Landing`` of each
+revision the events name (``fab_event_landing``) and copies it onto the records of that manifest
+commit (``LANDING_COLUMNS``), so the figures read neither the events nor a join; and an index
+by environment and time. An older database gains the columns in
 place and is backfilled from the JSON.
 """
 
@@ -24,15 +27,18 @@ __all__ = [
     "FACT_COLUMNS",
     "GLANCE",
     "INDEXES",
+    "LANDINGS",
+    "LANDING_COLUMNS",
     "OLD_INDEXES",
     "RECORD_COLUMNS",
     "VERSION",
     "tables",
 ]
 
-VERSION = 4
+VERSION = 5
 FACTS = 2  # the first version with fact columns, events, marks and the change counter
 DORA = 4  # the first version with the DORA columns
+LANDINGS = 5  # the first version with fab_event_landing
 
 # Columns of fab_record that version 2 added, all nullable text (backfilled on migration).
 FACT_COLUMNS = (
@@ -45,6 +51,8 @@ FACT_COLUMNS = (
     "manifest_commit",
     "images",
 )
+# Columns of fab_record (version 5): the landing of its manifest commit, as add_events keeps it.
+LANDING_COLUMNS = ("landed_at", "event_failed")  # event_failed: "1" once an event failed
 RECORD_COLUMNS = (
     "id",
     "row_key",
@@ -54,6 +62,7 @@ RECORD_COLUMNS = (
     "outcome",
     *FACT_COLUMNS,
     *DORA_COLUMNS,
+    *LANDING_COLUMNS,
     "record",
 )
 # In the order of ClusterEvent's fields.
@@ -98,6 +107,8 @@ def tables(*, text: str, json: str) -> list[str]:
         f"source {text} NOT NULL, kind {text} NOT NULL, namespace {text} NOT NULL, "
         f"name {text} NOT NULL, event_id {text} NOT NULL, at {text} NOT NULL, "
         "PRIMARY KEY (cluster, source, kind, namespace, name))",
+        f"CREATE TABLE IF NOT EXISTS fab_event_landing (revision {text} PRIMARY KEY, "
+        f"landed_at {text}, failed INTEGER NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS fab_mark (id {text} PRIMARY KEY, record_id {text} NOT NULL, "
         f"kind TEXT NOT NULL, note TEXT NOT NULL, marked_by TEXT, at {text} NOT NULL)",
         "CREATE TABLE IF NOT EXISTS fab_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
@@ -107,6 +118,7 @@ def tables(*, text: str, json: str) -> list[str]:
 INDEXES = (
     "fab_record_order ON fab_record (started_at, id)",  # newest first, keyset pages
     "fab_record_place ON fab_record (scope, environment, started_at, id)",
+    "fab_record_environment ON fab_record (environment, started_at, id)",
     "fab_record_ring ON fab_record (ring, started_at, id)",
     "fab_record_service ON fab_record (service, started_at, id)",
     "fab_record_kind ON fab_record (kind, started_at, id)",

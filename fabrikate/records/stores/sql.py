@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fabrikate.errors import RecordsError
 from fabrikate.records.stores import dora, schema
 from fabrikate.records.stores.base import RecordQuery, Row, Store
+from fabrikate.records.stores.dora import DoraRow
 from fabrikate.records.stores.facts import (
     Facts,
     glance,
@@ -39,6 +40,13 @@ __all__ = ["SqlStore", "now"]
 
 _BATCH = 500  # rows per statement when a list of ids goes into an IN (…)
 _V1_FILTERS = ("scope", "environment", "outcome", "since", "until", "before")
+_LANDED = "(" + ", ".join(f"'{state}'" for state in dora.LANDED_STATES) + ")"
+# Copies the landings onto the records of their manifest commits.
+_COPY_LANDINGS = (
+    "UPDATE fab_record SET landed_at = l.landed_at, event_failed = CASE WHEN l.failed = 1 "
+    "THEN '1' END FROM fab_event_landing l WHERE l.revision = fab_record.manifest_commit "
+    "AND length(l.revision) >= 7"
+)
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")  # of a view field
 
 
@@ -178,7 +186,7 @@ class SqlStore(Store):
         for statement in schema.tables(text=self.text_type, json=self.json_type):
             self.execute(statement)
         present = self.columns("fab_record")
-        for column in (*schema.FACT_COLUMNS, *schema.DORA_COLUMNS):
+        for column in (*schema.FACT_COLUMNS, *schema.DORA_COLUMNS, *schema.LANDING_COLUMNS):
             if column not in present:
                 self.execute(f"ALTER TABLE fab_record ADD COLUMN {column} {self.text_type}")
         if "glance" not in self.columns("fab_latest"):
@@ -186,6 +194,8 @@ class SqlStore(Store):
         self._backfill()
         if self.version < schema.DORA:
             self._backfill_dora()
+        if self.version < schema.LANDINGS:
+            self._backfill_landings()
         if self.glance_format != schema.GLANCE:
             self._rebuild_glances()
         for name in schema.OLD_INDEXES:
@@ -243,6 +253,18 @@ class SqlStore(Store):
                 [(*dora.columns(record), record["id"]) for record in records],
             )
 
+    def _backfill_landings(self) -> None:
+        """The landing of every revision the stored events name (a database before
+        version 5): what ``add_events`` keeps from then on."""
+        self.execute("DELETE FROM fab_event_landing")
+        self.execute(
+            "INSERT INTO fab_event_landing (revision, landed_at, failed) SELECT revision, "
+            f"min(CASE WHEN state IN {_LANDED} THEN at END), "
+            "max(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) "
+            "FROM fab_event WHERE revision IS NOT NULL AND revision <> '' GROUP BY revision"
+        )
+        self.execute(_COPY_LANDINGS)
+
     # native records
     @staticmethod
     def _facts(record: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -271,16 +293,33 @@ class SqlStore(Store):
             return
         columns = ", ".join(schema.RECORD_COLUMNS)
         with self.transaction():
+            landed = self._landings([dora.manifest_commit(record) or "" for record in records])
             self.execute_many(
                 f"INSERT INTO fab_record ({columns}) "
                 f"VALUES ({_placeholders(len(schema.RECORD_COLUMNS))})",
-                [self._values(record) for record in records],
+                [self._values(record, landed) for record in records],
             )
             self._index(records)
             self.changed()
 
-    def _values(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The ``fab_record`` row of one record."""
+    def _landings(self, commits: Sequence[str]) -> dict[str, dora.Landing]:
+        """The stored landings of ``commits`` (events that came before their records)."""
+        wanted = sorted(set(commits) - {""})
+        found: dict[str, dora.Landing] = {}
+        for chunk in _chunks(wanted):
+            rows = self.execute(
+                "SELECT revision, landed_at, failed FROM fab_event_landing WHERE revision IN "
+                f"({_placeholders(len(chunk))})",
+                chunk,
+            )
+            found.update((revision, dora.Landing(at, failed == 1)) for revision, at, failed in rows)
+        return found
+
+    def _values(
+        self, record: Mapping[str, Any], landed: Mapping[str, dora.Landing]
+    ) -> tuple[Any, ...]:
+        """The ``fab_record`` row of one record, with the landing of its manifest commit."""
+        landing = landed.get(dora.manifest_commit(record) or "")
         return (
             record["id"],
             record["rowKey"],
@@ -290,6 +329,8 @@ class SqlStore(Store):
             record["outcome"],
             *self._facts(record),
             *dora.columns(record),
+            landing.at if landing else None,
+            "1" if landing and landing.failed else None,
             self.to_json(record),
         )
 
@@ -440,14 +481,20 @@ class SqlStore(Store):
             found.append(view)
         return found
 
-    def dora_views(self, q: RecordQuery) -> list[dict[str, Any]]:
-        """``Store.dora_views`` from the DORA columns (version 4), not the JSON."""
-        if self.version < schema.DORA:
-            return super().dora_views(q)
-        names = ("id", "scope", "environment", "ring", "service", "started_at", "outcome")
+    def dora_rows(self, q: RecordQuery) -> list[DoraRow]:
+        """``Store.dora_rows`` from the DORA and landing columns (version 5): neither the JSON
+        nor the events are read."""
+        if self.version < schema.LANDINGS:
+            return super().dora_rows(q)
+        select = (
+            "id, scope, environment, ring, service, started_at, finished_at, outcome, "
+            "validation_only IS NOT NULL, output_digest, output_unchanged IS NOT NULL, "
+            "COALESCE(NULLIF(source_commit_time, ''), NULLIF(hld_commit_time, '')), "
+            "landed_at, event_failed IS NOT NULL FROM fab_record"
+        )
         sql, params = self.query_sql(q)
-        sql = sql.replace("SELECT record", f"SELECT {', '.join((*names, *schema.DORA_COLUMNS))}", 1)
-        return [dora.from_columns(row) for row in self.execute(sql, params)]
+        sql = sql.replace("SELECT record FROM fab_record", f"SELECT {select}", 1)
+        return list(map(DoraRow._make, self.execute(sql, params)))
 
     def view_sql(self, select: str, sql: str) -> str:
         """``sql`` (a ``query_sql``) selecting ``select`` instead of the record."""
@@ -461,22 +508,6 @@ class SqlStore(Store):
     @abc.abstractmethod
     def json_kind(self, name: str) -> str:
         """SQL for the JSON type of ``record``'s field ``name`` (``object`` for an object)."""
-
-    def record_events(self, q: RecordQuery) -> list[ClusterEvent]:
-        """The events about the records ``q`` matches, by their manifest commits' index."""
-        if self._old:
-            return []
-        where, params = self._where(q)
-        inner = "SELECT manifest_commit FROM fab_record"
-        if where:
-            inner += " WHERE " + " AND ".join(where)
-        if q.limit is not None:
-            inner += f" ORDER BY started_at DESC, id DESC LIMIT {int(q.limit)}"
-        sql = f"SELECT {', '.join(schema.EVENT_COLUMNS)} FROM fab_event WHERE revision IN ({inner})"
-        if q.since is not None:
-            sql += " AND at >= ?"
-            params.append(q.since)
-        return self._events(sql + " ORDER BY at DESC, id DESC", params)
 
     def _query_v1(self, q: RecordQuery) -> list[dict[str, Any]]:
         """A read-only version-1 database: its columns filter, the JSON does the rest."""
@@ -599,6 +630,7 @@ class SqlStore(Store):
     def add_events(self, events: Iterable[ClusterEvent]) -> int:
         """Store many events in one transaction; how many were new."""
         self._writable()
+        events = list(events)
         rows = [astuple(event) for event in events]
         if not rows:
             return 0
@@ -611,8 +643,22 @@ class SqlStore(Store):
             )
             if added:
                 self._latest_events(rows)
+                self._land(dora.landings(events))
                 self.changed()
         return added
+
+    def _land(self, landed: Mapping[str, dora.Landing]) -> None:
+        """Fold the landings of new events into the stored ones (idempotent: the earliest
+        time, and failed once any event failed), and copy them onto their records."""
+        self.execute_many(
+            "INSERT INTO fab_event_landing (revision, landed_at, failed) VALUES (?, ?, ?) "
+            "ON CONFLICT (revision) DO UPDATE SET landed_at = CASE WHEN "
+            "fab_event_landing.landed_at IS NULL OR excluded.landed_at < "
+            "fab_event_landing.landed_at THEN excluded.landed_at ELSE fab_event_landing.landed_at "
+            "END, failed = CASE WHEN excluded.failed = 1 THEN 1 ELSE fab_event_landing.failed END",
+            [(revision, at, int(failed)) for revision, (at, failed) in landed.items()],
+        )
+        self.execute_many(_COPY_LANDINGS + " AND l.revision = ?", [(r,) for r in landed])
 
     def _latest_events(self, rows: Iterable[tuple[Any, ...]]) -> None:
         self.execute_many(
