@@ -28,6 +28,8 @@ __all__ = ["generate"]
 
 if TYPE_CHECKING:
     from fabrikate.hld.resolve import Tree
+    from fabrikate.records.summary import Described
+    from fabrikate.render.tree import ComponentResult
     from fabrikate.support.progress import Progress
 
 # The rendering layers are imported by the functions that use them: a run whose inputs did not
@@ -78,6 +80,7 @@ def generate(
         result = GenerateResult(root, tuple(environments), dest)
         walked: list[Tree] = []
         files: dict[str, bytes] | None = None
+        described: dict[str, Described] = {}
 
         with recording(root, environments, settings, result.keep_record) as run:
 
@@ -86,7 +89,8 @@ def generate(
                 run.rendering.set()  # the renders are under way: the record's work may start
 
             try:
-                files = _generate(result, settings, rendering, progress)
+                describing = _describing(described) if run.recorded else None
+                files = _generate(result, settings, rendering, progress, describing)
                 if validate:
                     assert kube_version is not None
                     result.validation = _validate(result, kube_version)
@@ -97,7 +101,7 @@ def generate(
                     from fabrikate.api.summary import summarize
 
                     tree = walked[0] if walked else None
-                    run.summary = summarize(result, tree, files, settings)
+                    run.summary = summarize(result, tree, files, settings, described)
         if stamped is not None and walked:
             stamped.save(walked[0], result)
     return result
@@ -111,13 +115,25 @@ def _validate(result: GenerateResult, kube_version: str) -> Validation:
     return Validation(kube_version, count, problems)
 
 
+def _describing(into: dict[str, Described]) -> Callable[[ComponentResult], None]:
+    """Work out what the record says of each component as it is rendered, into ``into``."""
+    from fabrikate.records.build import describe
+
+    def rendered(component: ComponentResult) -> None:
+        into[component.id] = describe(component.id, component.file, component.documents)
+
+    return rendered
+
+
 def _generate(
     result: GenerateResult,
     settings: Settings,
     walked: Callable[[Tree], None],
     progress: Progress | None = None,
+    rendered: Callable[[ComponentResult], None] | None = None,
 ) -> dict[str, bytes]:
-    """Render into ``result`` and write its output; the bytes of every file written."""
+    """Render into ``result`` and write its output; the bytes of every file written
+    (``rendered``: see ``render``)."""
     from fabrikate.hld.layout import check_output_dir
     from fabrikate.output import write_tree
     from fabrikate.render.documents import join_documents
@@ -125,7 +141,7 @@ def _generate(
     started = time.perf_counter()
     root, dest = result.root, result.output
     check_output_dir(dest, root)  # the cheap checks first; the tree's folders after the walk
-    tree = render(result, settings, walked, progress)
+    tree = render(result, settings, walked, progress, rendered)
     mark = time.perf_counter()
     check_output_dir(dest, root, tree.components)
     files = {c.file: join_documents(c.documents).encode() for c in result.components}

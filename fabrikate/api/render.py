@@ -19,6 +19,7 @@ from fabrikate.support.cache import Cache
 
 if TYPE_CHECKING:
     from fabrikate.hld.resolve import Tree
+    from fabrikate.render.tree import ComponentResult
     from fabrikate.support.progress import Progress
 
 __all__ = ["render"]
@@ -29,10 +30,12 @@ def render(
     settings: Settings,
     walked: Callable[[Tree], None] | None = None,
     progress: Progress | None = None,
+    rendered: Callable[[ComponentResult], None] | None = None,
 ) -> Tree:
     """Walk and render the tree of ``result`` into it, without writing or recording anything
-    (``walked`` hears of the tree once it is walked, ``progress`` of each component rendered).
-    Every failure is collected, then raised at once."""
+    (``walked`` hears of the tree once it is walked, ``progress`` of each component rendered,
+    ``rendered`` of each whose documents are final as rendered, on its worker). Every
+    failure is collected, then raised at once."""
     from fabrikate.hld.resolve import duplicate_outputs, walk
     from fabrikate.render.renderer import Renderer
     from fabrikate.render.tree import TreeRender, inject_namespaces
@@ -44,7 +47,7 @@ def render(
     # the other workers read a finished helm's output meanwhile, so no core waits for Python.
     with Pool(2 * settings.jobs if settings.jobs > 1 else 1) as pool:
         renderer = Renderer(settings, cache)
-        renders = TreeRender(settings, renderer, pool, progress=progress)
+        renders = TreeRender(settings, renderer, pool, progress=progress, rendered=rendered)
         tree = walk(
             result.root,
             result.environments,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from fabrikate.errors import FabrikateError, InputError
 from fabrikate.hld import layout
-from fabrikate.records.summary import Checked, ComponentFacts, Rendered, RunSummary
+from fabrikate.records.summary import Checked, ComponentFacts, Described, Rendered, RunSummary
 from fabrikate.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,9 +28,10 @@ def summarize(
     tree: Tree | None,
     files: Mapping[str, bytes] | None,
     settings: Settings,
+    described: Mapping[str, Described] | None = None,
 ) -> RunSummary:
     """What the record of a run says about its tree: ``files`` are the bytes written (None
-    when nothing was)."""
+    when nothing was), ``described`` what the run worked out of its components' documents."""
     if files is not None:  # written: the components rendered (their order is the output's)
         nodes = [c.node for c in result.components]
     else:  # failed: every component the walk found (a render may have failed half-way)
@@ -40,7 +41,7 @@ def summarize(
     if files is not None:
         documents = tuple((c.id, tuple(c.documents)) for c in result.components)
         written = {c.id: c.file for c in result.components}
-        rendered = Rendered(result.output, dict(files), documents, written)
+        rendered = Rendered(result.output, dict(files), documents, written, dict(described or {}))
     checked = result.validation
     return RunSummary(
         components=tuple(_facts(node, refs) for node in nodes),

@@ -23,6 +23,7 @@ from fabrikate.hld.rings import read_rings, resolve_ring
 from fabrikate.records import ci
 from fabrikate.records.gitinfo import hld_info, repo_commit, repo_name
 from fabrikate.records.mask import mask_text, mask_tree, strip_credentials
+from fabrikate.records.summary import Described
 
 if TYPE_CHECKING:
     from fabrikate.records.run import Run
@@ -33,6 +34,7 @@ __all__ = [
     "SCHEMA",
     "SCHEMAS",
     "build_record",
+    "describe",
     "early_facts",
     "environments_name",
     "output_digest",
@@ -73,11 +75,24 @@ def _component(facts: ComponentFacts, hld_top: Path | None, git: str) -> dict[st
     }
 
 
-def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
-    """The output summary, the images and the objects, for a run that rendered."""
+def describe(component: str, file: str, documents: Sequence[str]) -> Described:
+    """What the record says of one component's documents, written to ``file``: their images,
+    objects and kinds."""
     from fabrikate.records.images import extract_images, parse_documents
     from fabrikate.records.objects import object_entries
 
+    parsed = parse_documents(documents)
+    return Described(
+        tuple(documents),
+        tuple(extract_images(component, parsed)),
+        tuple(object_entries(component, file, parsed)),
+        tuple(kind for kind in map(_kind, documents) if kind),
+    )
+
+
+def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The output summary, the images and the objects, for a run that rendered (each
+    component as the run described it, unless its documents changed since)."""
     rendered = run.summary.rendered if run.summary is not None else None
     if rendered is None or run.error is not None:
         return None, [], []
@@ -85,14 +100,12 @@ def _output(run: Run) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list
     images: list[dict[str, Any]] = []
     objects: list[dict[str, Any]] = []
     for component, documents in rendered.documents:
-        parsed = parse_documents(documents)
-        images.extend(extract_images(component, parsed))
-        file = rendered.component_files.get(component, "")
-        objects.extend(object_entries(component, file, parsed))
-        for text in documents:
-            kind = _kind(text)
-            if kind:
-                kinds[kind] += 1
+        found = rendered.described.get(component)
+        if found is None or found.documents != documents:
+            found = describe(component, rendered.component_files.get(component, ""), documents)
+        images.extend(found.images)
+        objects.extend(found.objects)
+        kinds.update(found.kinds)
     summary = {
         "path": _relative(rendered.output, run.root),
         "files": len(rendered.files),

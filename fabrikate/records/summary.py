@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fabrikate.errors import Diagnostic
 
-__all__ = ["Checked", "ComponentFacts", "Rendered", "RunSummary"]
+__all__ = ["Checked", "ComponentFacts", "Described", "Rendered", "RunSummary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,17 @@ class ComponentFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class Described:
+    """What a record says of one component's documents (``records.build.describe``), worked
+    out while the run renders; it stands for ``documents`` only."""
+
+    documents: tuple[str, ...]
+    images: tuple[dict[str, Any], ...] = ()
+    objects: tuple[dict[str, Any], ...] = ()
+    kinds: tuple[str, ...] = ()  # the kind of each document that names one
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
     """The output a successful run wrote: each file's bytes and each component's documents."""
 
@@ -45,6 +57,7 @@ class Rendered:
     files: Mapping[str, bytes] = field(default_factory=dict)
     documents: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (component id, documents)
     component_files: Mapping[str, str] = field(default_factory=dict)  # component id -> file
+    described: Mapping[str, Described] = field(default_factory=dict)  # by component id
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ inject_namespaces(results, renderer)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from fabrikate.support.parallel import Pool
 from fabrikate.support.progress import Event, Progress
 from fabrikate.support.text import plural
 
-__all__ = ["ComponentResult", "TreeRender", "inject_namespaces", "input_paths"]
+__all__ = ["ComponentResult", "TreeRender", "inject_namespaces", "injected", "input_paths"]
 
 
 @dataclass
@@ -63,6 +64,9 @@ class TreeRender:
     started: dict[str, Future[ComponentResult | Exception]] = field(default_factory=dict)
     served: set[str] = field(default_factory=set)  # needing no helm run, file read or hook
     progress: Progress | None = None
+    # Hears, on its worker, of each component whose documents are final once rendered (no
+    # namespace to inject), so that what a record says of them is worked out while helm runs.
+    rendered: Callable[[ComponentResult], None] | None = None
 
     def offer(self, node: ResolvedComponent) -> None:
         """Sort ``node`` as the walk places it: served by the cache, or a helm run started now.
@@ -105,6 +109,8 @@ class TreeRender:
                 self.tell(Event(node.id, "failed", str(exc)))
             raise
         result.seconds = time.perf_counter() - started
+        if self.rendered is not None and not injected(node):
+            self.rendered(result)
         if shown:
             count = plural(len(result.documents), "document")
             self.tell(Event(node.id, "done", count, cached=node.id in self.served))
@@ -147,19 +153,18 @@ def _pick(batch: dict[str, ComponentResult] | Exception, key: str) -> ComponentR
 
 def inject_namespaces(results: list[ComponentResult], renderer: Renderer) -> None:
     """Inject namespaces once every CRD of the tree is known (their scope decides)."""
-    targets = [
-        r
-        for r in results
-        if r.node.component.type == "helm"
-        and r.node.config.inject_namespace
-        and r.node.config.namespace
-    ]
+    targets = [r for r in results if injected(r.node)]
     if not targets:
         return
     scoped = cluster_scoped_kinds(doc for r in results for doc in r.documents)
     for item in targets:
         with component_context(item.id):
             item.documents = renderer.inject(item.documents, item.node.config.namespace, scoped)
+
+
+def injected(node: ResolvedComponent) -> bool:
+    """Whether ``node``'s documents get its namespace once the whole tree is rendered."""
+    return node.component.type == "helm" and node.config.injects
 
 
 def input_paths(tree: Tree) -> list[Path]:

@@ -296,6 +296,45 @@ def test_helm_component_records_chart_version(tree, db: str) -> None:
     assert record["tool"]["helm"]
 
 
+@pytest.mark.helm
+def test_what_the_record_says_of_each_component_matches_the_files_written(tree, db: str) -> None:
+    """Components are described as they render; one with a namespace injected afterwards is
+    described as written, injected namespace and all."""
+    from fabrikate.records.build import describe
+    from fabrikate.render.documents import split_documents
+
+    root = tree(
+        {
+            "component.yaml": """
+                name: app
+                subcomponents:
+                - {name: plain, type: helm, path: ./demo}
+                - {name: injected, type: helm, path: ./demo}
+                - {name: web, type: static, path: ./manifests}
+            """,
+            "config/prod.yaml": """
+                subcomponents:
+                  injected: {namespace: team, injectNamespace: true}
+            """,
+        }
+    )
+    shutil.copytree(CHARTS / "demo", root / "demo")
+    (root / "manifests").mkdir()
+    (root / "manifests" / "all.yaml").write_text(WORKLOADS)
+    result = fabrikate.generate(root, ["prod"])
+    [record] = _records(db)
+    images, objects = [], []
+    for component in result.components:
+        text = (result.output / component.file).read_text()
+        found = describe(component.id, component.file, split_documents(text))
+        images.extend(found.images)
+        objects.extend(found.objects)
+    assert record["images"] == images and record["objects"] == objects
+    namespaces = {(o["component"], o["kind"]): o["namespace"] for o in record["objects"]}
+    assert namespaces[("injected", "ConfigMap")] == "team"
+    assert namespaces[("plain", "ConfigMap")] is None
+
+
 def test_cli_list_show_diff_export(tree, db: str) -> None:
     root = _hld(tree)
     runner = CliRunner()

@@ -177,3 +177,36 @@ def test_store_urls(tmp_path) -> None:
         open_store("sqlite://relative.db")
     with pytest.raises(InputError, match="azuretable://TABLE"):
         open_store("azuretable://no-dashes")
+
+
+def test_a_component_is_described_anew_only_when_its_documents_changed(tmp_path) -> None:
+    from fabrikate.hld.rings import read_rings
+    from fabrikate.records.build import build_record, describe
+    from fabrikate.records.run import Run
+    from fabrikate.records.summary import Described, Rendered, RunSummary
+    from fabrikate.settings import Settings
+
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{image: a:1}]}\n"
+    moved = pod.replace("{name: p}", "{name: p, namespace: team}")
+    rendered = Rendered(
+        tmp_path / "generated",
+        documents=(("kept", (pod,)), ("changed", (moved,))),
+        component_files={"kept": "kept.yaml", "changed": "changed.yaml"},
+        described={  # as the run described them: "changed" got its namespace since
+            "kept": describe("kept", "kept.yaml", [pod]),
+            "changed": describe("changed", "changed.yaml", [pod]),
+        },
+    )
+    run = Run(tmp_path, ("prod",), Settings(records="none"), datetime.now(UTC))
+    run.summary = RunSummary(rendered=rendered)
+    early = {"hld": {}, "rings": read_rings(tmp_path)}
+    record = build_record(run, {}, early)
+    assert [(o["component"], o["namespace"]) for o in record["objects"]] == [
+        ("kept", None),
+        ("changed", "team"),
+    ]
+    # what the run worked out stands for the documents: it is not worked out again
+    stale = Described((pod,), images=({"component": "kept", "image": "stale:0"},))
+    kept = Rendered(tmp_path, documents=(("kept", (pod,)),), described={"kept": stale})
+    run.summary = RunSummary(rendered=kept)
+    assert [i["image"] for i in build_record(run, {}, early)["images"]] == ["stale:0"]
