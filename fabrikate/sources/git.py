@@ -86,6 +86,11 @@ class _GitFailed(Exception):
         self.stderr = stderr
 
 
+class _Missing(Exception):
+    """Files a checkout needs are not in the cache, and the run may not fetch them (the text
+    says which: ``folder apps/web at commit 1a2b3c4d5e6f``)."""
+
+
 @dataclass(frozen=True)
 class _Target:
     url: str  # without credentials
@@ -126,6 +131,8 @@ class GitFetcher:
                 f"{_last_line(exc.stderr)}",
                 component=request.component,
             ) from None
+        except _Missing as exc:
+            raise self.sources.missing(request, str(exc)) from None
         _note(dest, asked, sha)
         return Placed(sha, cached, True, sha)
 
@@ -404,8 +411,10 @@ class GitFetcher:
         """Copy the prepared checkout of ``sha`` to ``dest`` (its files linked, unless the
         component may change them), set its branch and origin."""
         paths = _sparse_paths(request.path)
+        offline = self.sources.offline(request)
         prepared, hooked = self.sources.once(
-            ("checkout", url, sha, paths), lambda: self._prepare(mirror, sha, paths, target)
+            ("checkout", url, sha, paths),
+            lambda: self._prepare(mirror, sha, paths, target, offline),
         )
         private = request.private or hooked or finish is not None
         with staging(dest) as temp:
@@ -432,14 +441,15 @@ class GitFetcher:
             swap_in(work, dest)
 
     def _prepare(
-        self, mirror: Path, sha: str, paths: tuple[str, ...], target: _Target
+        self, mirror: Path, sha: str, paths: tuple[str, ...], target: _Target, offline: bool
     ) -> tuple[Path, bool]:
         """A checkout of ``sha`` in the cache (sparse: ``paths`` and the folders they reach),
         built once and then copied; and whether the definitions in it have hooks.
 
         It takes the mirror's objects as they are (a few shallow packs): linking them is much
-        cheaper than a fetch from the mirror; the blobs it lacks then come from the remote.
-        A prepared checkout whose files changed since (through a linked copy) is built again.
+        cheaper than a fetch from the mirror; the blobs it lacks then come from the remote,
+        unless ``offline`` (then they are an error). A prepared checkout whose files changed
+        since (through a linked copy) is built again.
         """
         cache = self.sources.cache
         key = f"{mirror.name}-{sha[:20]}" + (f"-{digest(*paths)[:12]}" if paths else "")
@@ -456,31 +466,35 @@ class GitFetcher:
             with cache.building("checkouts") as temp:
                 git_dir = temp / ".git"
                 _init(git_dir, bare=False, sparse=bool(paths))
-                once = ("blobs", target.url, sha)
-                self.sources.once(once, lambda: self._prefetch(mirror, target, sha))
+                if not offline:
+                    once = ("blobs", target.url, sha)
+                    self.sources.once(once, lambda: self._prefetch(mirror, target, sha))
                 with cache.lock("git", mirror.name):
                     _link_objects(mirror, git_dir)  # commits and trees (all of it, unfiltered)
-                hooked = self._sparse_checkout(git_dir, sha, paths, target)
+                hooked = self._sparse_checkout(git_dir, sha, paths, target, offline)
                 (git_dir / _NOTE).write_text(f"{int(hooked)} {_fingerprint(temp)}\n")
                 os.rename(temp, prepared)
         return prepared, hooked
 
     def _sparse_checkout(
-        self, git_dir: Path, sha: str, paths: tuple[str, ...], target: _Target
+        self, git_dir: Path, sha: str, paths: tuple[str, ...], target: _Target, offline: bool
     ) -> bool:
         """Check ``sha`` out beside ``git_dir``, only ``paths`` and the folders they reach
-        (the blobs it lacks fetched from the mirror's remote); whether the definitions checked
-        out have hooks."""
+        (the blobs it lacks fetched from the mirror's remote, unless ``offline``: then they are
+        ``_Missing``); whether the definitions checked out have hooks."""
         work = git_dir.parent
-        # The mirror's remote: the checkout fetches the blobs it lacks from there.
+        # The mirror's remote: the checkout fetches the blobs it lacks from there (offline, it
+        # has none to ask).
         remote = {"remote.origin.url": target.url, "remote.origin.promisor": "true"}
-        config = {**_PACKED, **remote, "remote.origin.partialclonefilter": "blob:none"}
-        config.update(target.auth)
+        remote["remote.origin.partialclonefilter"] = "blob:none"
+        config = dict(_PACKED) if offline else {**_PACKED, **remote, **target.auth}
         wanted = set(paths)
         while True:
             if paths:
                 patterns = "".join(f"/{_literal(path)}/\n" for path in sorted(wanted))
                 (git_dir / "info" / "sparse-checkout").write_text(patterns)
+            if offline:
+                self._check_present(git_dir, sha, sorted(wanted))
             args = ["checkout", "-q", "--detach", sha] if wanted == set(paths) else ["read-tree"]
             if args[0] == "read-tree":
                 args += ["-mu", "HEAD"]
@@ -489,6 +503,20 @@ class GitFetcher:
             if reached <= wanted:
                 return _hooked(work)
             wanted |= reached
+
+    def _check_present(self, git_dir: Path, sha: str, folders: Sequence[str]) -> None:
+        """Raise ``_Missing`` if a file of ``sha`` in ``folders`` (everywhere, if none) has no
+        blob in ``git_dir``: a partial mirror has only the folders installs asked of it."""
+        out = self._run(["rev-list", "--objects", "--missing=print", f"{sha}^{{tree}}"], git_dir)
+        absent = {line[1:] for line in out.splitlines() if line.startswith("?")}
+        if not absent:
+            return
+        limit = ["--", *folders] if folders else []
+        for entry in self._run(["ls-tree", "-r", "-z", sha, *limit], git_dir).split("\0"):
+            info, _, path = entry.partition("\t")
+            fields = info.split()  # mode, type, object
+            if len(fields) == 3 and fields[2] in absent:
+                raise _Missing(f"{_folder_of(path, folders)} at commit {sha[:12]}")
 
     def remote_refs(self, request: Request) -> dict[str, str]:
         """The branches, tags (peeled) and HEAD of ``request.source``, by name (``fab
@@ -520,8 +548,11 @@ class GitFetcher:
         _init(into, bare=True, partial=False)
         shas = sorted(set(refs.values()))
         args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--depth", "1"]
+        request = Request("vendor", "git", url)
         try:
-            self._complete(mirror, self._target(Request("vendor", "git", url)), shas)
+            self._complete(
+                mirror, self._target(request), shas, offline=self.sources.offline(request)
+            )
             self._run([*args, "--", str(mirror), *(f"+{sha}:refs/fab/{sha}" for sha in shas)], into)
             for ref, sha in sorted(refs.items()):
                 if ref == "HEAD":
@@ -529,9 +560,12 @@ class GitFetcher:
                 else:
                     self._run(["update-ref", ref, sha], into)
         except _GitFailed as exc:
-            raise FetchError(
-                f"cannot copy {redact_url(url)} into the vendor folder: {_last_line(exc.stderr)}"
-            ) from None
+            why = _last_line(exc.stderr)
+        except _Missing as exc:
+            why = f"{exc} is not in the cache, and --offline was given"
+        else:
+            return
+        raise FetchError(f"cannot copy {redact_url(url)} into the vendor folder: {why}")
 
     def _prefetch(self, mirror: Path, target: _Target, sha: str) -> None:
         """Fetch the blobs of every folder planned of ``target`` at ``sha`` into the mirror,
@@ -545,14 +579,21 @@ class GitFetcher:
                 log.debug("prefetching blobs of %s failed: %s", target.url, exc)
 
     def _complete(
-        self, mirror: Path, target: _Target, shas: list[str], folders: Sequence[str] = ()
+        self,
+        mirror: Path,
+        target: _Target,
+        shas: list[str],
+        folders: Sequence[str] = (),
+        offline: bool = False,
     ) -> None:
         """Fetch the blobs of ``shas`` (in ``folders``, if given) that the partial mirror left
-        to its remote."""
+        to its remote (``_Missing`` if there are any and the run is ``offline``)."""
         limit = ["--", *folders] if folders else []
         with self.sources.cache.lock("git", mirror.name):
             out = self._run(["rev-list", "--objects", "--missing=print", *shas, *limit], mirror)
             absent = [line[1:] for line in out.splitlines() if line.startswith("?")]
+            if absent and offline:
+                raise _Missing("the whole of " + ", ".join(f"commit {sha[:12]}" for sha in shas))
             args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", _FILTER, "origin"]
             # As git's own lazy fetch: no "have" lines, or the server sends nothing it thinks
             # the commits bring along.
@@ -676,6 +717,16 @@ def _sparse_paths(path: str) -> tuple[str, ...]:
     if not parts or ".." in parts:
         return ()
     return ("/".join(parts),)
+
+
+def _folder_of(path: str, folders: Sequence[str]) -> str:
+    """How to name what holds the file ``path`` of a checkout of ``folders``: the folder asked
+    for that has it, else the file's own folder."""
+    found = [f for f in folders if path.startswith(f + "/")]
+    if found:
+        return f"folder {max(found, key=len)}"
+    parent = os.path.dirname(path)
+    return f"folder {parent}" if parent else f"file {path}"
 
 
 def _literal(path: str) -> str:

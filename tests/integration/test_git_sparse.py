@@ -1,5 +1,6 @@
 """Git sources from a big repository: partial mirrors, sparse checkouts widened to the sibling
-folders a component reaches, and copies of one checkout sharing their files unless hooked."""
+folders a component reaches, copies of one checkout sharing their files unless hooked, and
+--offline naming a folder the cache never got."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import fabrikate
 from fabrikate.cli.main import main
 from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache
+from tests.fixtures.servers import TOKEN, GitHttp
 from tests.fixtures.trees import git, make_repo, write_tree
 
 MONOREPO = {
@@ -144,3 +146,62 @@ def test_a_partial_mirror_is_vendored_whole(
     done = CliRunner().invoke(main, ["install", str(copy), "--from", str(vendor), "--locked"])
     assert done.exit_code == 0, done.output
     assert files(copy / "components" / "site") == files(root / "components" / "site")
+
+
+def test_offline_names_the_folder_a_cached_commit_lacks(
+    tmp_path: Path, git_http: GitHttp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"offline-{tmp_path.name}"
+    url = git_http.repo(name, MONOREPO)
+    bare = git_http.root / f"{name}.git"
+    for key in ("uploadpack.allowFilter", "uploadpack.allowAnySHA1InWant"):
+        git(bare, "config", key, "true")
+    sha = git(bare, "rev-parse", "HEAD")
+    monkeypatch.setenv("MONO_TOKEN", TOKEN)
+    root = tmp_path / "hld"
+
+    def components(*paths: str) -> None:
+        subs = "".join(
+            f'  - {{name: c{i}, method: git, source: "{url}", version: {sha}, path: "{path}"}}\n'
+            for i, path in enumerate(paths)
+        )
+        files = {"component.yaml": "name: root\nsubcomponents:\n" + subs}
+        write_tree(root, {**files, "access.yaml": f"{url}: MONO_TOKEN\n"})
+
+    components("apps/site")
+    runner = CliRunner()
+    done = runner.invoke(main, ["install", str(root)])
+    assert done.exit_code == 0, done.output
+    installed = files(root / "components" / "c0")
+    asked = [p for p in git_http.requests if f"/{name}.git/" in p]
+    assert asked  # the first install used the server
+
+    # The commit is cached, but only the folders the first install reached.
+    for path, missing in (("apps/other", "folder apps/other"), ("", "folder apps/hooked")):
+        components("apps/site", path)
+        done = runner.invoke(main, ["install", "--offline", str(root)])
+        assert done.exit_code == 1, done.output
+        errors = [line for line in done.output.splitlines() if "error" in line.lower()]
+        assert errors == [
+            f"fab: error: {missing} at commit {sha[:12]} of {url} is not in the cache, "
+            "and --offline was given [component c1]"
+        ]
+        assert not any(word in done.output for word in ("fatal", "promisor", "Traceback"))
+        assert [p for p in git_http.requests if f"/{name}.git/" in p] == asked  # no network
+        assert not (root / "components" / "c1").exists()  # nothing half-written
+        assert files(root / "components" / "c0") == installed
+        generated = runner.invoke(main, ["generate", "-C", str(root)])  # never fetches
+        assert generated.exit_code == 1, generated.output
+        assert generated.output.strip().endswith("(run 'fab install' first?) [component c1]")
+        assert len(generated.output.strip().splitlines()) == 1
+
+    components("apps/site")  # installed; vendoring copies whole commits, some never fetched
+    vendor = tmp_path / "vendor"
+    done = runner.invoke(main, ["vendor", str(vendor), "-C", str(root), "--offline"])
+    assert done.exit_code == 1, done.output
+    assert done.output.strip().splitlines()[-1] == (
+        f"fab: error: cannot copy {url} into the vendor folder: the whole of commit {sha[:12]} "
+        "is not in the cache, and --offline was given"
+    )
+    assert [p for p in git_http.requests if f"/{name}.git/" in p] == asked
+    assert not vendor.exists()

@@ -42,7 +42,7 @@ def test_vendor_then_install_with_every_server_stopped(
     site = build_chart_site(tmp_path / "site")
     monkeypatch.setenv("GIT_TOKEN", TOKEN)
     with (
-        serving(_git_handler(repos)) as git_url,
+        serving(_git_handler(repos, [])) as git_url,
         static_server(site) as charts_url,
         running_registry(tmp_path / "registry") as registry,
     ):
