@@ -425,11 +425,11 @@ class _Object:
 def _parse(component: str, text: str) -> _Object:
     import yaml
 
-    from fabrikate.support.yamlv2 import Loader
+    from fabrikate.support.yamlv2 import load_untrusted
 
     try:
-        data = yaml.load(text, Loader=Loader)
-    except yaml.YAMLError:
+        data, _ = load_untrusted(text)
+    except yaml.YAMLError:  # compared as text
         data = None
     return _Object(component, data, text)
 

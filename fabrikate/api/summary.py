@@ -120,11 +120,11 @@ def _chart(node: ResolvedComponent) -> dict[str, str] | None:
     import yaml
 
     from fabrikate.support.fsutil import read_regular
-    from fabrikate.support.yamlv2 import BASE_LOADER
+    from fabrikate.support.yamlv2 import load_untrusted
 
     try:  # a failed run is recorded too: its chart may be anything, a FIFO included
         text = read_regular(layout.chart_dir(node) / "Chart.yaml").decode("utf-8", "replace")
-        data = yaml.load(text, Loader=BASE_LOADER)
+        data, _ = load_untrusted(text)
     except (InputError, yaml.YAMLError):
         return None
     if not isinstance(data, dict):

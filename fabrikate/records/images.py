@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
+from fabrikate.support.yamlv2 import load_untrusted
+
 __all__ = ["CONTAINER_KEYS", "extract_images", "parse_documents", "parse_image"]
 
 CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_image(image: str) -> dict[str, str | None]:
@@ -67,13 +68,12 @@ def _document_images(component: str, doc: Any) -> Iterator[dict[str, Any]]:
 
 
 def parse_documents(documents: Iterable[str]) -> list[Any]:
-    """Each rendered document parsed (None for one that does not parse, or holds a value
-    PyYAML cannot make, such as the date ``2020-02-30``)."""
+    """Each rendered document parsed as Go reads it (None for one that does not parse)."""
     parsed = []
     for text in documents:
         try:
-            parsed.append(yaml.load(text, Loader=_Loader))
-        except (yaml.YAMLError, ValueError):
+            parsed.append(load_untrusted(text)[0])
+        except yaml.YAMLError:
             parsed.append(None)  # a record describes output; it does not validate it
     return parsed
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Iterable
-from typing import Any
 
 from fabrikate.errors import FabrikateError
 
@@ -103,9 +102,11 @@ def cluster_scoped_kinds(docs: Iterable[str]) -> frozenset[str]:
             continue
         import yaml
 
+        from fabrikate.support.yamlv2 import load_untrusted
+
         try:
-            data = yaml.load(doc, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except (yaml.YAMLError, ValueError):  # ValueError: a date such as 2020-02-30
+            data, _ = load_untrusted(doc)
+        except yaml.YAMLError:
             continue
         if isinstance(data, dict) and data.get("kind") == "CustomResourceDefinition":
             spec = data.get("spec") or {}
@@ -123,10 +124,13 @@ def inject_namespace(doc: str, namespace: str, cluster_scoped: Collection[str]) 
     """
     import yaml
 
+    from fabrikate.support.yamlv2 import BASE_LOADER, problem
+
     try:
-        root = yaml.compose(doc, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        root = yaml.compose(doc, Loader=BASE_LOADER)
     except yaml.YAMLError as exc:
-        raise FabrikateError(f"cannot inject namespace into an invalid document: {exc}") from exc
+        text = problem(exc)[0]
+        raise FabrikateError(f"cannot inject namespace into an invalid document: {text}") from exc
     if not isinstance(root, yaml.MappingNode):
         return doc
     fields = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
@@ -147,8 +151,10 @@ def inject_namespace(doc: str, namespace: str, cluster_scoped: Collection[str]) 
             colon = doc.index(":", at)
             return doc[: colon + 1] + " " + value + doc[colon + 1 :]
         return doc[: current.start_mark.index] + value + doc[current.end_mark.index :]
-    if metadata.flow_style or not metadata.value:
-        return _inject_roundtrip(doc, namespace)
+    if metadata.flow_style or not metadata.value:  # `{...}`: the entry goes first, after `{`
+        brace = doc.index("{", metadata.start_mark.index)
+        entry = f"namespace: {value}" + (", " if metadata.value else "")
+        return doc[: brace + 1] + entry + doc[brace + 1 :]
     anchor_key, anchor_value = entries.get("name", metadata.value[0])
     indent = anchor_key.start_mark.column
     if (
@@ -163,23 +169,13 @@ def inject_namespace(doc: str, namespace: str, cluster_scoped: Collection[str]) 
 
 
 def _quote(value: str) -> str:
-    """``value`` as a YAML scalar that reads back as the same string."""
+    """``value`` as a YAML scalar that every reader, Go's or PyYAML's, reads as the same string."""
     import yaml
 
-    plain = yaml.safe_load(value) if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value) else None
-    return value if plain == value else json.dumps(value)
+    from fabrikate.support.yamlv2 import Loader
 
-
-def _inject_roundtrip(doc: str, namespace: str) -> str:
-    """Fallback for flow-style or empty ``metadata``: a ruamel round trip."""
-    import io
-
-    from ruamel.yaml import YAML
-
-    rt = YAML()
-    rt.preserve_quotes = True
-    data: Any = rt.load(doc)
-    data["metadata"]["namespace"] = namespace
-    out = io.StringIO()
-    rt.dump(data, out)
-    return out.getvalue()
+    plain = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value) is not None and all(
+        reader("").resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
+        for reader in (yaml.SafeLoader, Loader)
+    )
+    return value if plain else json.dumps(value)

@@ -56,6 +56,8 @@ def validate_manifests(
     """Check every object of rendered ``(file, component id, documents)``; return problems."""
     import yaml
 
+    from fabrikate.support.yamlv2 import load_untrusted, problem
+
     parsed: list[tuple[str, str, int, dict[str, Any]]] = []
     problems: list[Diagnostic] = []
     for file, component, documents in files:
@@ -63,11 +65,11 @@ def validate_manifests(
         for doc in documents:
             line += 1  # the "---" separator
             try:
-                data = yaml.safe_load(doc)
+                data, _ = load_untrusted(doc)
             except yaml.YAMLError as exc:
-                problems.append(
-                    Diagnostic("error", f"invalid YAML: {exc}", Location(file, line), component)
-                )
+                text, offset = problem(exc)
+                where = Location(file, line + offset)
+                problems.append(Diagnostic("error", f"invalid YAML: {text}", where, component))
                 data = None
             if isinstance(data, dict):
                 parsed.append((file, component, line, data))

@@ -780,10 +780,12 @@ def _read_data(path: Path) -> object:
     """The YAML or JSON data of a small file, or None (a problem is the walk's to report)."""
     import yaml
 
+    from fabrikate.support.yamlv2 import load_untrusted
+
     try:
         if not path.is_file() or path.stat().st_size > 1 << 20:
             return None
-        return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return load_untrusted(path.read_text())[0]
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
 

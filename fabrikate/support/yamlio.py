@@ -37,7 +37,6 @@ __all__ = [
     "read_text",
 ]
 
-MAX_NODES = 5_000_000
 MAX_CACHED_BYTES = 4 * 1024 * 1024
 
 
@@ -87,7 +86,6 @@ def parse_yaml(text: str, file: str, *, strings: bool = False) -> tuple[Any, lis
 
 
 @functools.cache
-@functools.cache
 def _loader_version() -> str:
     """What the typing rules are: fab's version and a digest of the loaders' source (not its
     time, which a fresh install changes: a restored cache stays valid)."""
@@ -102,32 +100,20 @@ def _loader_version() -> str:
 def _parse_yaml(text: str, file: str, strings: bool) -> tuple[Any, list[tuple[str, int]]]:
     import yaml
 
-    from fabrikate.support.yamlv2 import Loader, StringLoader
+    from fabrikate.support.yamlv2 import AliasBomb, load_untrusted, problem
 
-    loader = (StringLoader if strings else Loader)(text)
     try:
-        data = loader.get_single_data()
+        return load_untrusted(text, strings=strings)
+    except AliasBomb as exc:
+        raise InputError(str(exc), location=Location(file)) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = _problem(exc)
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
-        raise InputError(f"invalid YAML: {problem}", location=Location(file, line, column)) from exc
+        where = Location(file, line, column)
+        raise InputError(f"invalid YAML: {problem(exc)[0]}", location=where) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", location=Location(file)) from exc
-    finally:
-        loader.dispose()
-    _check_size(data, file)
-    return data, loader.duplicates
-
-
-def _problem(exc: yaml.MarkedYAMLError) -> str:
-    """PyYAML's problem, with the context it started in when that is elsewhere."""
-    problem = exc.problem or exc.context or "syntax error"
-    context, where = exc.context_mark, exc.problem_mark
-    if exc.context and context and where and context.line != where.line:
-        problem += f" ({exc.context} at line {context.line + 1})"
-    return problem
 
 
 def parse_json(text: str, file: str) -> Any:
@@ -151,28 +137,6 @@ def parse_document(path: Path) -> tuple[Any, str, list[tuple[str, int]]]:
         return parse_json(text, str(path)), text, []
     data, duplicates = parse_yaml(text, str(path))
     return data, text, duplicates
-
-
-def _check_size(data: Any, file: str) -> None:
-    """Refuse documents whose aliases expand to more nodes than any real definition has."""
-    sizes: dict[int, int] = {}
-
-    def size(value: Any) -> int:
-        if not isinstance(value, dict | list):
-            return 1
-        key = id(value)
-        if key not in sizes:
-            sizes[key] = 0  # a recursive alias counts once
-            children = value.values() if isinstance(value, dict) else value
-            sizes[key] = 1 + sum(size(child) for child in children)
-            if sizes[key] > MAX_NODES:
-                raise InputError(
-                    f"document expands to more than {MAX_NODES} values (alias bomb?)",
-                    location=Location(file),
-                )
-        return sizes[key]
-
-    size(data)
 
 
 def compose(text: str) -> yaml.Node | None:

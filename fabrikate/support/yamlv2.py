@@ -3,8 +3,9 @@
 yaml.v2 follows YAML 1.1 in its own way: ``yes``/``y``/``on`` are booleans, ``0777`` is octal,
 ``1e3`` is a float, ``1:20`` and ``2001-12-14`` stay strings. ``Loader`` reproduces those rules
 on top of PyYAML's C parser; ``StringLoader`` reads every scalar but null as a string, as
-yaml.v2 did for Go string fields. Importing this module imports PyYAML; ``yamlio`` does it only
-when a YAML text has to be parsed.
+yaml.v2 did for Go string fields. ``load_untrusted`` is the one way to read YAML fab did not
+write (helm's output, a fetched file): as Go reads it, and any problem is a ``yaml.YAMLError``.
+Importing this module imports PyYAML; ``yamlio`` does it only when a YAML text has to be parsed.
 """
 
 from __future__ import annotations
@@ -14,9 +15,27 @@ from typing import Any, ClassVar
 
 import yaml
 
-__all__ = ["BASE_LOADER", "Loader", "StringLoader"]
+__all__ = [
+    "BASE_LOADER",
+    "MAX_NODES",
+    "AliasBomb",
+    "Loader",
+    "StringLoader",
+    "expands_beyond",
+    "load_untrusted",
+    "problem",
+]
 
 BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_NODES = 5_000_000
+
+
+class AliasBomb(yaml.YAMLError):
+    """A document whose aliases expand past ``MAX_NODES`` values."""
+
+    def __init__(self) -> None:
+        super().__init__(f"document expands to more than {MAX_NODES} values (alias bomb?)")
+
 
 _BOOL_TRUE = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}
 _BOOL_FALSE = {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"}
@@ -47,12 +66,28 @@ class Loader(BASE_LOADER):
         return super().construct_mapping(node, deep=deep)
 
 
+def _cannot(node: yaml.ScalarNode, tag: str) -> yaml.YAMLError:
+    """yaml.v2's error for a value its tag cannot make (``!!int x``, a 5,000-digit number)."""
+    return yaml.constructor.ConstructorError(
+        None, None, f"cannot decode {node.value[:40]!r} as a !!{tag}", node.start_mark
+    )
+
+
 def _construct_bool(loader: Loader, node: yaml.ScalarNode) -> bool:
+    if node.value not in _BOOL_TRUE | _BOOL_FALSE:
+        raise _cannot(node, "bool")
     return node.value in _BOOL_TRUE
 
 
 def _construct_int(loader: Loader, node: yaml.ScalarNode) -> int:
-    text = node.value.replace("_", "")
+    try:
+        return _int(node.value)
+    except ValueError:
+        raise _cannot(node, "int") from None
+
+
+def _int(value: str) -> int:
+    text = value.replace("_", "")
     sign = -1 if text.startswith("-") else 1
     digits = text.lstrip("+-")
     prefix = digits[:2].lower()
@@ -64,7 +99,14 @@ def _construct_int(loader: Loader, node: yaml.ScalarNode) -> int:
 
 
 def _construct_float(loader: Loader, node: yaml.ScalarNode) -> float:
-    text = node.value.replace("_", "").lower()
+    try:
+        return _float(node.value)
+    except ValueError:
+        raise _cannot(node, "float") from None
+
+
+def _float(value: str) -> float:
+    text = value.replace("_", "").lower()
     if text.endswith("inf"):
         return float("-inf") if text.startswith("-") else float("inf")
     if text.endswith("nan"):
@@ -111,3 +153,56 @@ StringLoader.yaml_implicit_resolvers.setdefault("<", []).append(
 )
 for _tag in ("bool", "int", "float", "timestamp"):
     StringLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", StringLoader.construct_yaml_str)
+
+
+def load_untrusted(text: str, *, strings: bool = False) -> tuple[Any, list[tuple[str, int]]]:
+    """One YAML document fab did not write, typed as Go's yaml.v2 (a date stays a string), with
+    the keys written twice and their lines. ``strings``: read with ``StringLoader``.
+
+    Anything it cannot read, aliases that expand past ``MAX_NODES`` values included, raises
+    ``yaml.YAMLError``; no other exception leaves it.
+    """
+    loader = (StringLoader if strings else Loader)(text)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    if "*" in text and expands_beyond(data, MAX_NODES):
+        raise AliasBomb
+    return data, loader.duplicates
+
+
+def problem(exc: yaml.YAMLError) -> tuple[str, int]:
+    """PyYAML's problem on one line (with the context it started in when that is elsewhere)
+    and the line it is on, counted from 0."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return " ".join(str(exc).split()), 0
+    text = exc.problem or exc.context or "syntax error"
+    context, where = exc.context_mark, exc.problem_mark
+    if exc.context and context and where and context.line != where.line:
+        text += f" ({exc.context} at line {context.line + 1})"
+    mark = where or context
+    return text, mark.line if mark else 0
+
+
+def expands_beyond(data: Any, limit: int) -> bool:
+    """Whether ``data`` counts more than ``limit`` values with every alias expanded."""
+    sizes: dict[int, int] = {}  # a container being counted is 0: a recursive alias counts once
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        value, counted = stack.pop()
+        if counted:
+            sizes[id(value)] = 1 + sum(sizes.get(id(c), 1) for c in _children(value))
+            if sizes[id(value)] > limit:
+                return True
+        elif isinstance(value, dict | list) and id(value) not in sizes:
+            sizes[id(value)] = 0
+            stack.append((value, True))
+            stack.extend((child, False) for child in _children(value))
+    return False
+
+
+def _children(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return list(value.values())
+    return value if isinstance(value, list) else []

@@ -53,20 +53,33 @@ def test_injection_skips_cluster_scoped_kinds_and_crd_defined_ones() -> None:
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
         "  name: gadgets.example.com\nspec:\n  scope: Cluster\n  names:\n    kind: Gadget\n"
     )
-    unmade = crd.replace("Gadget", "Widget") + "  created: 2020-02-30\n"  # no such date
-    scoped = cluster_scoped_kinds([crd, unmade])
-    assert "Widget" not in scoped
+    dated = crd.replace("Gadget", "Widget") + "  created: 2020-02-30\n"  # a string in Go
+    unmade = crd.replace("Gadget", "Sprocket") + "  size: !!int x\n"
+    scoped = cluster_scoped_kinds([crd, dated, unmade])
+    assert "Widget" in scoped and "Sprocket" not in scoped
     for kind in ("Namespace", "ClusterRole", "CustomResourceDefinition", "Gadget"):
         doc = f"kind: {kind}\nmetadata:\n  name: x\n"
         assert inject_namespace(doc, "n", scoped) == doc
 
 
 def test_injection_fills_a_null_namespace_and_handles_flow_metadata() -> None:
-    assert inject_namespace("kind: A\nmetadata:\n  namespace:\n  name: x\n", "n", ()) == (
-        "kind: A\nmetadata:\n  namespace: n\n  name: x\n"
+    assert inject_namespace("kind: A\nmetadata:\n  namespace:\n  name: x\n", "ns", ()) == (
+        "kind: A\nmetadata:\n  namespace: ns\n  name: x\n"
     )
-    flow = inject_namespace("kind: A\nmetadata: {name: x}\n", "n", ())
-    assert yaml.safe_load(flow) == {"kind": "A", "metadata": {"name": "x", "namespace": "n"}}
+    flow = inject_namespace("kind: A\nmetadata: {name: x}\n", "ns", ())
+    assert yaml.safe_load(flow) == {"kind": "A", "metadata": {"name": "x", "namespace": "ns"}}
+    empty = inject_namespace("kind: A\nmetadata: {}\n", "ns", ())
+    assert empty == "kind: A\nmetadata: {namespace: ns}\n"
+
+
+def test_injection_keeps_values_no_yaml_library_can_make_and_quotes_what_is_no_string() -> None:
+    doc = "kind: A\nmetadata: {name: x, labels: {d: 2020-02-30}}\ndata: {n: !!int x}\n"
+    assert inject_namespace(doc, "2020-02-30", ()) == doc.replace(
+        "{name: x,", '{namespace: "2020-02-30", name: x,'
+    )
+    for namespace in ("yes", "n", "0777", "1e3", "null"):  # "n" is false to Go's yaml.v2
+        block = inject_namespace("kind: A\nmetadata:\n  name: x\n", namespace, ())
+        assert block == f'kind: A\nmetadata:\n  name: x\n  namespace: "{namespace}"\n'
 
 
 names = st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)

@@ -87,3 +87,44 @@ def test_parsed_yaml_is_remembered_by_its_text(tmp_path, monkeypatch) -> None:
     for entry in Cache.default().entries(["parsed"]):
         entry.path.write_bytes(b"\x00garbage")  # a damaged entry is a miss
     assert parse_yaml(text, "f.yaml") == first
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("n: !!int x\n", "cannot decode 'x' as a !!int"),
+        ("n: !!float x\n", "cannot decode 'x' as a !!float"),
+        ("n: !!bool maybe\n", "cannot decode 'maybe' as a !!bool"),
+        (f"n: !!int {'9' * 5000}\n", "as a !!int"),  # past Python's digit limit for int()
+    ],
+)
+def test_a_value_its_tag_cannot_make_is_a_yaml_error_with_its_line(text: str, problem: str) -> None:
+    import yaml
+
+    from fabrikate.support.yamlv2 import load_untrusted
+    from fabrikate.support.yamlv2 import problem as describe
+
+    with pytest.raises(yaml.YAMLError) as info:
+        load_untrusted("a: 1\n" + text)
+    assert problem in describe(info.value)[0] and describe(info.value)[1] == 1
+    with pytest.raises(InputError, match=r"^c\.yaml:2:4: invalid YAML: cannot decode"):
+        parse_yaml("a: 1\n" + text, "c.yaml")
+
+
+def test_untrusted_yaml_keeps_what_go_reads_as_strings_and_refuses_alias_bombs() -> None:
+    import yaml
+
+    from fabrikate.support.yamlv2 import AliasBomb, expands_beyond, load_untrusted
+
+    data, _ = load_untrusted("date: 2020-02-30\nwhen: 2001-12-14T21:59:43Z\nset: !!timestamp x\n")
+    assert data == {"date": "2020-02-30", "when": "2001-12-14T21:59:43Z", "set": "x"}
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+    )
+    with pytest.raises(AliasBomb):
+        load_untrusted(bomb)
+    assert issubclass(AliasBomb, yaml.YAMLError)
+    shared: list[object] = ["x"] * 3
+    loop: list[object] = [shared, shared]
+    loop.append(loop)  # a recursive alias counts once
+    assert not expands_beyond(loop, 9) and expands_beyond(loop, 8)
