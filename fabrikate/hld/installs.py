@@ -22,7 +22,20 @@ from pathlib import Path
 from fabrikate.hld import layout
 from fabrikate.hld.model import Component
 
-__all__ = ["Note", "install_path", "read", "stale", "stamp_file", "write"]
+__all__ = [
+    "LINKS",
+    "Link",
+    "Note",
+    "changed_links",
+    "install_path",
+    "leak",
+    "read",
+    "read_links",
+    "stale",
+    "stamp_file",
+    "write",
+    "write_links",
+]
 
 _FORMAT = 2
 _MAX_BYTES = 65536
@@ -166,3 +179,114 @@ def _mismatch(
         have = _ref(method, note.version, note.branch)
         problem = f"is {have} but {asked} asks for {_ref(method, component.version, branch)}"
     return "error", f"{shown} {problem}: run fab install"
+
+
+# -- files a checkout shares with other copies of its commit (hard links) ----------------------
+
+LINKS = "fab-links"  # in a checkout's .git: its shared files as install left them
+
+
+@dataclass(frozen=True)
+class Link:
+    """One file of a checkout that is a hard link, as ``fab install`` placed it."""
+
+    path: str  # relative to the checkout, with /
+    inode: int
+    size: int
+    mtime_ns: int
+    blob: str  # git's object id of its content
+
+
+def write_links(dest: Path, links: list[Link]) -> None:
+    """Note the shared files of the checkout at ``dest`` (none: no note)."""
+    from fabrikate.support.fsutil import remove, write_file
+
+    path = dest / ".git" / LINKS
+    if not links:
+        remove(path)
+        return
+    rows = [[k.path, k.inode, k.size, k.mtime_ns, k.blob] for k in links]
+    write_file(path, json.dumps(rows, separators=(",", ":")) + "\n")
+
+
+def read_links(dest: Path) -> list[Link]:
+    """The shared files noted for the checkout at ``dest``; none when the note is missing or
+    damaged (an earlier fab wrote none)."""
+    try:
+        fd = os.open(dest / ".git" / LINKS, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return []
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            rows = json.loads(handle.read()) if stat.S_ISREG(os.fstat(fd).st_mode) else []
+            return [Link(str(p), int(i), int(s), int(m), str(b)) for p, i, s, m, b in rows]
+        except (ValueError, TypeError):
+            return []
+
+
+def changed_links(dest: Path) -> list[Path]:
+    """The shared files of the checkout at ``dest`` written in place since install: the same
+    file (inode) with other content. A ``touch`` changes no content: it is not one."""
+    changed = []
+    for link in read_links(dest):
+        path = dest / link.path
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue  # removed, or replaced: no longer shared
+        if info.st_ino != link.inode or (info.st_size, info.st_mtime_ns) == (
+            link.size,
+            link.mtime_ns,
+        ):
+            continue
+        if info.st_size != link.size or git_blob_id(path, len(link.blob)) != link.blob:
+            changed.append(path)
+    return changed
+
+
+def git_blob_id(path: Path, length: int = 40) -> str:
+    """git's object id of the file at ``path`` (SHA-1, or SHA-256 for 64-digit ids)."""
+    import hashlib
+
+    with path.open("rb") as handle:
+        data = handle.read()
+    digest = hashlib.sha256() if length == 64 else hashlib.sha1()  # git's own ids
+    digest.update(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def sharing(path: Path, root: Path) -> list[Path]:
+    """The other names of the file at ``path`` (its hard links) below ``root``."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return []
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            other = Path(folder) / name
+            try:
+                seen = os.lstat(other)
+            except OSError:
+                continue
+            if (seen.st_dev, seen.st_ino) == (info.st_dev, info.st_ino) and other != path:
+                found.append(other)
+    return sorted(found)
+
+
+def leak(dest: Path, root: Path) -> str | None:
+    """Why the checkout at ``dest`` cannot be rendered as it is: a file it shares with another
+    component's checkout was written in place, changing both (None when none was)."""
+    for path in changed_links(dest):
+        others = sharing(path, root)
+        if not others:
+            continue  # shared only with the cache, which notices and builds its copy again
+        shown, other = (os.path.relpath(p, root) for p in (path, others[0]))
+        return (
+            f"{shown} was written in place, and it is one file (a hard link) with {other}: the "
+            "edit changed both; run fab install to put the fetched files back (to change one "
+            "copy, replace the file instead of writing into it)"
+        )
+    return None

@@ -130,6 +130,9 @@ class _Walker:
         shown = os.path.relpath(dest, self.root)
         shown = str(dest) if shown.startswith("..") else shown
         problem = installs.stale(component, dest, shown)
+        if problem is None and found[1] == "git":
+            leaked = installs.leak(dest, self.root)
+            problem = None if leaked is None else ("error", leaked)
         if problem is None:
             return
         level, message = problem

@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -144,10 +145,24 @@ class GitFetcher:
             return False
         note = installs.read(dest, "git")
         fingerprint = _fingerprint(dest)
-        if (note is None or note.check != f"{sha} {fingerprint}") and self._installed(dest) != sha:
-            return False
+        if note is None or note.check != f"{sha} {fingerprint}":
+            if self._installed(dest) != sha:
+                return False
+            # git status found the same files (a touch): their new times are the ones to keep
+            installs.write_links(dest, _shared(dest, self._blobs(dest)))
         _note(dest, request, sha, fingerprint)
         return True
+
+    def _blobs(self, checkout: Path) -> dict[str, str]:
+        """Each file of ``checkout``'s index and the id of its content."""
+        out = self._run(["ls-files", "-s", "-z"], checkout / ".git", work_tree=checkout)
+        blobs = {}
+        for entry in out.split("\0"):
+            info, _, path = entry.partition("\t")
+            fields = info.split()  # mode, object, stage
+            if len(fields) == 3:
+                blobs[path] = fields[1]
+        return blobs
 
     def _target(self, request: Request) -> _Target:
         credentials = self.sources.credentials
@@ -438,6 +453,9 @@ class GitFetcher:
                 config.write("\tpromisor = true\n\tpartialclonefilter = blob:none\n")
             if finish is not None:
                 finish(work)
+            if not private:  # the inodes survive the swap: the note holds for ``dest``
+                blobs = self.sources.once(("blobs", str(prepared)), lambda: self._blobs(prepared))
+                installs.write_links(work, _shared(work, blobs))
             swap_in(work, dest)
 
     def _prepare(
@@ -819,6 +837,23 @@ def _link_file(source: str, dest: str) -> None:
         os.link(source, dest)
     except OSError:
         shutil.copy2(source, dest)
+
+
+def _shared(checkout: Path, blobs: Mapping[str, str]) -> list[installs.Link]:
+    """The files of ``checkout`` that are hard links (shared with other copies of its commit)."""
+    links = []
+    for folder, dirs, files in os.walk(checkout):
+        if folder == str(checkout):
+            dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            path = Path(folder) / name
+            info = os.lstat(path)
+            rel = path.relative_to(checkout).as_posix()
+            if info.st_nlink > 1 and stat.S_ISREG(info.st_mode) and rel in blobs:
+                links.append(
+                    installs.Link(rel, info.st_ino, info.st_size, info.st_mtime_ns, blobs[rel])
+                )
+    return links
 
 
 def _note(dest: Path, request: Request, sha: str, fingerprint: str | None = None) -> None:

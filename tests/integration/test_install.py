@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,52 @@ def test_git_branch_tag_and_commits_then_generate(tmp_path: Path, app_repo: dict
         assert "main-1" in manifest(root, name)
     out = fabrikate.generate(root, ["prod"], settings=settings())
     assert "main-3" in (out.output / "head" / "app.yaml").read_text()
+
+
+def test_an_edit_in_place_to_a_shared_file_fails_generate_naming_both_copies(
+    tmp_path: Path, app_repo: dict[str, str]
+) -> None:
+    url = app_repo["url"]
+    both = f'  - {{name: a, method: git, source: "{url}", version: v1}}\n'
+    root = hld(tmp_path / "hld", both + both.replace("name: a", "name: b"))
+    shared = {n: root / "components" / n / "manifests/cm.yaml" for n in ("a", "b")}
+
+    def generate() -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["generate", "-C", str(root)], catch_exceptions=False)
+        return result.exit_code, result.stderr
+
+    def rendered(name: str) -> str:
+        return (root / "generated/common" / name / "app.yaml").read_text()
+
+    assert fabrikate.install(root, settings()).ok
+    assert shared["a"].stat().st_ino == shared["b"].stat().st_ino
+    assert generate()[0] == 0
+    # A touch changes no content (nor does a plain re-install, nor a touch and a re-install).
+    os.utime(shared["a"], ns=(1, 1))
+    assert generate()[0] == 0
+    again = fabrikate.install(root, settings())
+    assert again.ok and again.changed == 0
+    assert fabrikate.install(root, settings()).changed == 0 and generate()[0] == 0
+    # Written in place through a: b's file is the same file, so generate refuses both.
+    with shared["a"].open("r+") as handle:
+        handle.write(handle.read().replace("main-1", "edit-1"))
+    code, err = generate()
+    lines = err.splitlines()
+    assert code == 1 and lines[-1] == "fab: error: 2 errors; nothing was written", err
+    for one, other in (("a", "b"), ("b", "a")):
+        assert (
+            f"components/{one}/manifests/cm.yaml was written in place, and it is one file (a hard"
+            f" link) with components/{other}/manifests/cm.yaml: the edit changed both; run fab"
+            " install to put the fetched files back"
+        ) in err
+    assert "main-1" in rendered("b")  # nothing written
+    # fab install puts the fetched files back; a file replaced (sed -i) breaks the link.
+    assert fabrikate.install(root, settings()).ok
+    assert generate()[0] == 0 and "main-1" in rendered("a")
+    subprocess.run(["sed", "-i", "s/main-1/sed-1/", str(shared["a"])], check=True)
+    code, err = generate()
+    assert code == 0, err
+    assert "sed-1" in rendered("a") and "main-1" in rendered("b")
 
 
 @pytest.mark.helm
