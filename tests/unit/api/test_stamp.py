@@ -85,11 +85,19 @@ def test_a_racy_edit_that_keeps_size_and_mtime_is_noticed(tree) -> None:
 
 
 def test_digests_are_dropped_once_files_are_old(tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock and the files' times are set, not waited for: a loaded machine cannot make the
+    files old before the stamp is saved."""
     root, dest, cache = tree
+    now = time.time_ns() // 1_000_000_000 * 1_000_000_000 + 500_000_000  # not a whole second
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(now - 1_000_000, now - 1_000_000))  # a millisecond old: racy
+    clock = [now]
+    monkeypatch.setattr(stamp.time, "time_ns", lambda: clock[0])
     stamped(root, dest, cache)
-    assert any(e[3] for e in stamp._load(cache, "k")["inputs"].values())
-    later = time.time_ns() + 10 * stamp.COARSE_NS
-    monkeypatch.setattr(stamp.time, "time_ns", lambda: later)
+    data = stamp._load(cache, "k")
+    assert all(e[3] for part in ("inputs", "output") for e in data[part].values() if e[1])
+    clock[0] = now + 10 * stamp.COARSE_NS
     assert stamp.check(cache, "k", root, dest, FACTS) == "p"  # contents compared, then dropped
     data = stamp._load(cache, "k")
     assert not any(e[3] for part in ("inputs", "output") for e in data[part].values())
