@@ -200,10 +200,25 @@ def _load(cache: Cache, key: str) -> dict[str, Any] | None:
     except (EOFError, ValueError, TypeError):
         return None
     keys = {"format", "facts", "at", "output_at", "inputs", "output", "payload"}
-    return (
-        data
-        if isinstance(data, dict) and data.keys() == keys and data["format"] == FORMAT
-        else None
+    if not (isinstance(data, dict) and data.keys() == keys and data["format"] == FORMAT):
+        return None
+    times = (data["at"], data["output_at"])
+    if not all(type(t) is int for t in times) or not all(
+        _is_entries(data[part]) for part in ("inputs", "output")
+    ):
+        return None  # the right keys, the wrong values: damaged all the same
+    return data
+
+
+def _is_entries(value: Any) -> bool:
+    """Whether ``value`` has the shape of ``Entries``."""
+    return isinstance(value, dict) and all(
+        isinstance(rel, str)
+        and type(entry) is tuple
+        and len(entry) == 4
+        and all(type(n) is int for n in entry[:3])
+        and (entry[3] is None or type(entry[3]) is bytes)
+        for rel, entry in value.items()
     )
 
 

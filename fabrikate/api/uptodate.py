@@ -52,7 +52,11 @@ class UpToDate:
         started = time.perf_counter()
         payload = stamp.check(Cache.of(self.settings), self.key, self.root, self.dest, self.facts)
         recorded = not records_off(self.settings.records)
-        if payload is None or (payload["record"] is None and recorded):
+        if not _payload(payload) or (payload["record"] is None and recorded):
+            return None
+        try:
+            diagnostics = [Diagnostic.from_data(d) for d in payload["diagnostics"]]
+        except (TypeError, ValueError):  # a damaged stamp: the run renders
             return None
         result = GenerateResult(
             self.root,
@@ -60,7 +64,7 @@ class UpToDate:
             self.dest,
             disabled=list(payload["disabled"]),
             files=WriteResult(self.dest, unchanged=list(payload["files"])),
-            diagnostics=[Diagnostic.from_data(d) for d in payload["diagnostics"]],
+            diagnostics=diagnostics,
             up_to_date=True,
         )
         result.timings["check"] = result.timings["total"] = time.perf_counter() - started
@@ -109,6 +113,16 @@ class UpToDate:
             self.facts,
             payload,
         )
+
+
+def _payload(payload: Any) -> bool:
+    """Whether a stamp's payload has the shape ``save`` gives it."""
+    return (
+        isinstance(payload, dict)
+        and all(isinstance(payload.get(k), list) for k in ("files", "disabled", "diagnostics"))
+        and all(isinstance(name, str) for k in ("files", "disabled") for name in payload[k])
+        and isinstance(payload.get("record"), dict | type(None))
+    )
 
 
 def _inside(path: str, folder: str) -> bool:

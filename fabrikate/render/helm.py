@@ -81,8 +81,9 @@ class HelmGenerator:
         number of its chart's files."""
         known = self.cache.get("timings", _timing_key(node)) if self.cache else None
         with contextlib.suppress(ValueError):
-            if known:
-                return float(known)
+            seconds = float(known or b"nan")
+            if 0 <= seconds < 86400:  # anything else is a damaged entry
+                return seconds
         try:
             chart = layout.checked_chart(node)
             real = os.path.realpath(chart.path)

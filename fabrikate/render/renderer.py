@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from fabrikate._version import __version__
 from fabrikate.errors import Diagnostic, FabrikateError
@@ -64,10 +65,9 @@ class Renderer:
         if self.cache is None:
             return None
         key = self.key(node, generator)
-        cached = self.cache.get("render", key) if key is not None else None
-        if cached is None:
+        entry = _entry(self.cache.get("render", key)) if key is not None else None
+        if entry is None:  # missing or damaged: rendered again
             return None
-        entry = json.loads(cached)
         diagnostics.extend(Diagnostic("warning", w, component=node.id) for w in entry["warnings"])
         with self._lock:
             self.hits += 1
@@ -106,9 +106,9 @@ class Renderer:
         if self.cache is None:
             return [inject_namespace(doc, namespace, scoped) for doc in documents]
         key = digest("inject", __version__, namespace, *sorted(scoped), *documents)
-        cached = self.cache.get("inject", key)
-        if cached is not None:
-            return json.loads(cached)
+        cached = _strings(_json(self.cache.get("inject", key)))
+        if cached is not None and len(cached) == len(documents):
+            return cached
         injected = [inject_namespace(doc, namespace, scoped) for doc in documents]
         self.cache.put("inject", key, json.dumps(injected).encode())
         return injected
@@ -123,3 +123,29 @@ class Renderer:
         if node.id not in self._keys:
             self._keys[node.id] = generator.key(node)
         return self._keys[node.id]
+
+
+def _json(blob: bytes | None) -> Any:
+    """The JSON value of a cache entry; None when there is none or it is not JSON."""
+    try:
+        return None if blob is None else json.loads(blob)
+    except ValueError:  # not UTF-8, or not JSON: a damaged entry is a miss
+        return None
+
+
+def _strings(value: Any) -> list[str] | None:
+    """``value`` if it is a list of strings, else None."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    return None
+
+
+def _entry(blob: bytes | None) -> dict[str, list[str]] | None:
+    """A render cache entry, its documents and warnings; None when it is not one."""
+    entry = _json(blob)
+    if not isinstance(entry, dict):
+        return None
+    documents, warnings = _strings(entry.get("documents")), _strings(entry.get("warnings"))
+    if documents is None or warnings is None:
+        return None
+    return {"documents": documents, "warnings": warnings}

@@ -44,7 +44,7 @@ from fabrikate.hld.model import COMPONENT_FILES
 from fabrikate.sources.base import Finish, Placed, Request, SourceRun, cause_of, staging, swap_in
 from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.support.cache import digest, slug, touch
-from fabrikate.support.fsutil import remove
+from fabrikate.support.fsutil import read_regular, remove
 from fabrikate.support.process import Command, run
 from fabrikate.support.redact import redact_url
 
@@ -232,7 +232,7 @@ class GitFetcher:
         """
         cache = self.sources.cache
         key = slug(target.url)
-        mirror = cache.folder("git") / key
+        mirror = mirror_path(self.sources, target.url)
         offline = self.sources.offline(requests[0])
         wanted = {request: _batch_ref(request) for request in requests}
         with cache.lock("git", key):
@@ -300,7 +300,7 @@ class GitFetcher:
         """The commit ``request`` names, and whether the cache answered without network."""
         cache = self.sources.cache
         key = slug(target.url)
-        mirror = cache.folder("git") / key
+        mirror = mirror_path(self.sources, target.url)
         version = request.version
         if version and mirror.is_dir():
             found = self._rev(mirror, version)
@@ -819,9 +819,12 @@ def _skip_note(folder: str, names: list[str]) -> list[str]:
 def _prepared(prepared: Path) -> bool | None:
     """Whether the definitions of a prepared checkout have hooks; None when it is missing, or
     its files changed since it was made (a linked copy was edited in place)."""
+    if any(p.is_symlink() for p in (prepared, prepared / ".git", prepared / ".git" / _NOTE)):
+        return None  # never followed out of the cache: built again in its place
     try:
-        hooked, fingerprint = (prepared / ".git" / _NOTE).read_text().split()
-    except (OSError, ValueError):
+        note = read_regular(prepared / ".git" / _NOTE, 4096)
+        hooked, fingerprint = note.decode().split()
+    except (InputError, ValueError):
         return None
     return hooked == "1" if fingerprint == _fingerprint(prepared) else None
 
@@ -876,8 +879,12 @@ def _origin(request: Request) -> str:
 
 
 def mirror_path(sources: SourceRun, url: str) -> Path:
-    """The cache's bare mirror of the git URL ``url`` (credentials removed)."""
-    return sources.cache.folder("git") / slug(url)
+    """The cache's bare mirror of the git URL ``url`` (credentials removed); a link found there
+    is removed, never followed out of the cache."""
+    mirror = sources.cache.folder("git") / slug(url)
+    if mirror.is_symlink():
+        remove(mirror)
+    return mirror
 
 
 def _fingerprint(dest: Path) -> str:

@@ -30,6 +30,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -114,6 +115,20 @@ class CacheEntry:
 
 def _seal(data: bytes) -> bytes:
     return _MAGIC + len(data).to_bytes(8, "big") + hashlib.sha256(data).digest() + data
+
+
+def _read_entry(path: Path) -> bytes | None:
+    """The bytes of the regular file ``path``; None when there is none, or a link, FIFO or
+    device is there (never followed, never waited for)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            return handle.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        except OSError:
+            return None
 
 
 def _unseal(blob: bytes) -> bytes | None:
@@ -276,9 +291,8 @@ class Cache:
             if data is not None:
                 return data
         path = self.path(kind, key)
-        try:
-            blob = path.read_bytes()
-        except OSError:
+        blob = _read_entry(path)
+        if blob is None:
             return None
         data = _unseal(blob)
         if data is None:
@@ -319,11 +333,12 @@ class Cache:
         holds it, naming ``what`` it protects."""
         # flock locks belong to the open file: another process, or another open of the same
         # file in this process, waits; the kernel drops them when the holder dies.
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC  # a link is not followed
         try:
-            fd = os.open(self.folder(kind) / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.folder(kind) / f"{key}.lock", flags, 0o644)
         except OSError as exc:
             _fall_back(self.location, exc)
-            fd = os.open(self.folder(kind) / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.folder(kind) / f"{key}.lock", flags, 0o644)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -10,6 +10,7 @@ or renders (flux-local's isolation).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,6 +105,7 @@ def _binary_key(binary: str) -> str:
 
 
 _SAMPLE = 64 * 1024
+_VERSION = re.compile(r"v?\d+\.\d+[\w.+-]{0,100}")  # what `helm version --short` prints
 
 
 def version(helm: str, cache: Cache | None) -> str:
@@ -116,9 +118,9 @@ def version(helm: str, cache: Cache | None) -> str:
     except OSError as exc:
         raise ProcessError(f"helm not found: {helm} (set FAB_HELM or put helm on PATH)") from exc
     if cache is not None:
-        known = cache.get("tools", key)
-        if known:
-            return known.decode()
+        known = (cache.get("tools", key) or b"").decode("utf-8", "replace")
+        if _VERSION.fullmatch(known):  # anything else is a damaged entry: asked again
+            return known
     done = run(Command((binary, "version", "--short"), timeout=60, what="helm version"))
     text = done.check().stdout.strip()
     if cache is not None:

@@ -12,7 +12,6 @@ read and a digest, and a run whose changed files are all JSON never imports PyYA
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import marshal
@@ -70,11 +69,9 @@ def parse_yaml(text: str, file: str, *, strings: bool = False) -> tuple[Any, lis
 
     cache = Cache.default()
     key = digest("yaml", _loader_version(), str(strings), text)
-    known = cache.get("parsed", key)
+    known = _cached(cache.get("parsed", key))
     if known is not None:
-        with contextlib.suppress(EOFError, ValueError, TypeError):  # damaged: parse again
-            data, duplicates = marshal.loads(known)
-            return data, [tuple(d) for d in duplicates]
+        return known
     data, duplicates = _parse_yaml(text, file, strings)
     try:
         blob = marshal.dumps((data, duplicates))
@@ -83,6 +80,47 @@ def parse_yaml(text: str, file: str, *, strings: bool = False) -> tuple[Any, lis
     if len(blob) <= MAX_CACHED_BYTES:
         cache.put("parsed", key, blob)
     return data, duplicates
+
+
+def _cached(blob: bytes | None) -> tuple[Any, list[tuple[str, int]]] | None:
+    """A parsed-YAML cache entry; None when there is none or it is not one (parsed again)."""
+    try:
+        data, duplicates = marshal.loads(blob) if blob is not None else (None, None)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if not isinstance(duplicates, list) or not _plain(data):
+        return None
+    if not all(
+        isinstance(d, tuple | list)
+        and len(d) == 2
+        and isinstance(d[0], str)
+        and isinstance(d[1], int)
+        for d in duplicates
+    ):
+        return None
+    return data, [(key, line) for key, line in duplicates]
+
+
+_SCALARS = (str, int, float, bool, bytes, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` holds only what a YAML loader makes (no code, no other objects)."""
+    pending, seen = [value], set()
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict | list | tuple | set | frozenset):
+            if id(item) in seen:
+                continue  # an alias
+            seen.add(id(item))
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            pending.extend(item)
+        elif not isinstance(item, _SCALARS):
+            return False
+    return True
 
 
 @functools.cache
