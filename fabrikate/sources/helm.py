@@ -222,6 +222,8 @@ class HelmFetcher:
         try:
             body = get(url, timeout=self.settings.timeout)
             tags = json.loads(body).get("tags") or []
+            if not isinstance(tags, list):
+                raise ValueError("tags is not a list")
         except (HttpFailure, ValueError, AttributeError) as exc:
             cause = exc.cause if isinstance(exc, HttpFailure) else "not a tag list"
             raise self._error(request, "", cause=f"cannot list tags: {cause}") from None
