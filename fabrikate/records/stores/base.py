@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import AmbiguousRecord, RecordsError, UnknownRecord
-from fabrikate.records.stores.dora import DORA_FIELDS, DoraRow, dora_row, landings
+from fabrikate.records.stores.dora import (
+    DORA_FIELDS,
+    DoraFacts,
+    DoraRow,
+    dora_facts,
+    dora_row,
+    landings,
+)
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -137,6 +144,12 @@ class Store(abc.ABC):
         the ``Landing`` of every stored event about its manifest commit."""
         landed = landings(self.events())
         return [dora_row(found, landed) for found in self.views(q, DORA_FIELDS)]
+
+    def dora_facts(self, q: RecordQuery, since: str) -> DoraFacts:
+        """``dora.dora_facts`` of the records ``q`` matches (the history a rollback is looked
+        for in included) and their marks: the deployments from ``since`` on."""
+        rows = self.dora_rows(q)
+        return dora_facts(rows, self.marks([row.id for row in rows]), since)
 
     @abc.abstractmethod
     def latest(
