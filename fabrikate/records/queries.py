@@ -160,12 +160,15 @@ def deployments(
 
 
 def deployment(store: Store, ref: str, *, ancestry: Ancestry | None = None) -> dict[str, Any]:
-    """One record in full: its summary, journey (with the failing stage), events, marks,
+    """One record in full: its summary, journey (with the failing stage), the newest ``EVENTS``
+    events (``eventsTotal``: how many there are), marks,
     the commands that reproduce it, its lead time (from the source commit; None and why when
     unknown) and what changed since the previous one;
     with ``ancestry``, the clusters past its manifest commit (``superseded``)."""
     record = get_record(store, ref)
     events = _events_of(store, record)
+    commit = _commit(record)
+    total = store.event_count(commit) if commit and len(events) == EVENTS else len(events)
     stages = journey(record, events)
     stage = failing(stages)
     lead, unknown = journey_lead_time(record, events)
@@ -176,6 +179,7 @@ def deployment(store: Store, ref: str, *, ancestry: Ancestry | None = None) -> d
         "journey": [s.to_data() for s in stages],
         "failing": stage.to_data() if stage else None,
         "events": [e.to_data() for e in events],
+        "eventsTotal": total,
         "marks": [_mark(m) for m in store.marks([record["id"]])],
         "reproduce": reproduce(record),
         "leadTimeSeconds": lead,
@@ -285,6 +289,7 @@ def environment_history(
     found, after, _ = _scan(store, query, _limit(limit), lambda _: True)
     if not found and cursor is None:
         raise NotFound(f"no records of environment {environment[:60]!r}")
+    events = _events_of_all(store, found)
     items = []
     for index, record in enumerate(found):
         group = (record["scope"], record.get("ring"), record.get("service"))
@@ -299,9 +304,8 @@ def environment_history(
             None,
         )
         old = old or previous(store, record)
-        items.append(
-            {**summary(record, _events_of(store, record)), "changes": changes(old, record)}
-        )
+        mine = events.get((_commit(record) or "").lower(), [])
+        items.append({**summary(record, mine), "changes": changes(old, record)})
     return Page(items, after)
 
 

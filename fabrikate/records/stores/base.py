@@ -191,6 +191,10 @@ class Store(abc.ABC):
         read for a page of records); ``before`` is a time (at < before) or a keyset (at, id)
         strictly after it in that order."""
 
+    def event_count(self, revision: str) -> int:
+        """How many stored events are about ``revision``."""
+        return len(self.events(revision=revision))
+
     @abc.abstractmethod
     def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:
         """The newest event per (cluster, source, kind, namespace, name), newest first."""

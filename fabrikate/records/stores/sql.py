@@ -744,6 +744,15 @@ class SqlStore(Store):
             sql += f" LIMIT {int(limit)}"
         return self._events(sql, params)
 
+    def event_count(self, revision: str) -> int:
+        """How many stored events are about ``revision``."""
+        if self._old:
+            return 0
+        rows = self.execute(
+            "SELECT count(*) FROM fab_event WHERE revision = ?", (revision.lower(),)
+        )
+        return int(rows[0][0])
+
     def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:
         """The newest event per (cluster, source, kind, namespace, name), newest first."""
         columns = ", ".join(f"e.{c}" for c in schema.EVENT_COLUMNS)
