@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 from fabrikate._version import __version__
 from fabrikate.records import open_store, queries
 from fabrikate.records.mask import mask_tree
-from tests.fixtures.record_data import event_for
-from tests.integration.dashboard.conftest import LEAKED, Seeded
+from tests.fixtures.record_data import event_for, make_record
+from tests.integration.dashboard.conftest import LEAKED, NOW, Seeded
 
 PAGES = [
     "/",
@@ -153,6 +153,18 @@ def test_deployment_page_says_how_many_events_it_leaves_out(
     data = web.get(f"/api/v1/deployments/{record['id']}").json()
     assert len(data["events"]) == 2 and data["eventsTotal"] == 3
     assert "showing the newest 2 of 3 events" in web.get(f"/deployments/{record['id']}").text
+
+
+def test_metrics_count_the_lead_times_they_cannot_tell(web: TestClient, seeded: Seeded) -> None:
+    record = make_record("api-5", at=NOW, service="api", ring="main", tag="1.3.0")
+    record["source"]["commitTime"] = None  # the HLD commit time is no stand-in
+    with open_store(seeded.url) as store:
+        store.add(record)
+    groups = web.get("/api/v1/metrics").json()["groups"]
+    main = next(g for g in groups if (g["environment"], g["ring"]) == ("prod", "main"))
+    lead = next(f for f in main["figures"] if f["key"] == "leadTime")
+    assert lead["unknown"] == 1 and record["id"] not in lead["records"]
+    assert "1 unknown" in web.get("/metrics").text
 
 
 def test_cluster_page_flags_stale_health(web: TestClient) -> None:
