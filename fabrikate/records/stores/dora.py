@@ -40,7 +40,7 @@ __all__ = [
 DORA_FIELDS = (
     *("id", "scope", "environment", "ring", "service", "startedAt", "finishedAt", "outcome"),
     *("ci.validationOnly", "output.digest", "output.changed", "manifest.commit"),
-    *("source.commitTime", "hld.commitTime"),
+    "source.commitTime",
 )
 # Columns of fab_record (schema version 4) with the fields no other column holds as written.
 DORA_COLUMNS = (
@@ -50,7 +50,7 @@ DORA_COLUMNS = (
     "output_unchanged",  # "1" when output.changed is false
     "manifest_commit_as_written",  # the fact column is lower case
     "source_commit_time",
-    "hld_commit_time",
+    "hld_commit_time",  # written since version 4; the lead time no longer reads it
 )
 LANDED_STATES = ("applied", "healthy")
 
