@@ -15,10 +15,12 @@ from fabrikate.records.events import MARK_KINDS, Mark
 from fabrikate.records.stores.base import RecordQuery, Store
 from fabrikate.records.view import parse_since
 
-__all__ = ["MAX_NOTE", "Pruned", "mark_record", "prune_records"]
+__all__ = ["MAX_NOTE", "PRUNE_PAGE", "Pruned", "mark_record", "prune_records"]
 
 
 MAX_NOTE = 2000  # characters of a mark's note: a reason, not a report
+PRUNE_PAGE = 1000  # records a prune reads at once to report on
+_PRUNED_FIELDS = ("id", "rowKey", "scope", "environment", "ring", "startedAt")
 
 
 def mark_record(
@@ -46,11 +48,10 @@ class Pruned:
 
     def to_data(self) -> dict[str, Any]:
         """Plain JSON data: the cut-off, and each record's id, row key, environment, ring, time."""
-        keys = ("id", "rowKey", "scope", "environment", "ring", "startedAt")
         return {
             "before": self.before,
             "dryRun": self.dry_run,
-            "removed": [{k: r.get(k) for k in keys} for r in self.records],
+            "removed": [{k: r.get(k) for k in _PRUNED_FIELDS} for r in self.records],
         }
 
 
@@ -59,10 +60,25 @@ def prune_records(
 ) -> Pruned:
     """Remove the records started before ``older_than`` (an age like 180d or an ISO date)."""
     before = parse_since(older_than, option="--older-than")
-    candidates = {r["id"]: r for r in store.query(RecordQuery(until=before))}
+    candidates = _candidates(store, before)
     ids = store.prune(
         before=before, keep_latest_per_environment=keep_latest_per_environment, dry_run=dry_run
     )
     removed = [candidates.get(i) or {"id": i} for i in ids]
     removed.sort(key=lambda r: (r.get("startedAt") or "", r["id"]))
     return Pruned(before=before, dry_run=dry_run, records=removed)
+
+
+def _candidates(store: Store, before: str) -> dict[str, dict[str, Any]]:
+    """The reported fields of every record started before ``before``, by id, read a keyset page
+    of ``PRUNE_PAGE`` at a time (never whole records)."""
+    found: dict[str, dict[str, Any]] = {}
+    after: tuple[str, str] | None = None
+    while True:
+        page = store.views(
+            RecordQuery(until=before, before=after, limit=PRUNE_PAGE), _PRUNED_FIELDS
+        )
+        found.update((view["id"], view) for view in page)
+        if len(page) < PRUNE_PAGE:
+            return found
+        after = (page[-1]["startedAt"], page[-1]["id"])

@@ -7,7 +7,7 @@
 Records from before ``since`` may be passed: they are the history a rollback is detected
 against, and are never counted. Deployments are grouped by (scope, environment, ring,
 service): a rollback, a failure's next deployment and a recovery are looked for within the
-group.
+group (``stores.dora``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,19 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 from fabrikate.records.events import ClusterEvent, Mark
 from fabrikate.records.stores.base import view
-from fabrikate.records.stores.dora import DORA_FIELDS, DoraRow, dora_row, landings
+from fabrikate.records.stores.dora import (
+    DORA_FIELDS,
+    Deployment,
+    DoraRow,
+    dora_facts,
+    dora_row,
+    landings,
+    walk,
+)
 
 __all__ = [
     "DEFINITIONS",
@@ -40,8 +47,9 @@ DEFINITIONS = {
     "validation runs) whose output digest differs from the previous one of the same scope, "
     "environment, ring and service.",
     "leadTime": "Median, over the window's deployments, of the time the change first ran (its "
-    "first applied or healthy cluster event, else the end of the generation) minus the commit "
-    "time of the change (the source commit, else the HLD commit).",
+    "first applied or healthy cluster event, else the end of the generation) minus the time of "
+    "its source commit; a deployment with no source commit time, or one after the change ran, "
+    "is counted as unknown.",
     "changeFailureRate": "Deployments that failed, divided by deployments: a deployment fails "
     "when it is marked failed, a cluster reports a failed event for its manifest commit, or the "
     "next deployment of its group is a rollback.",
@@ -99,85 +107,6 @@ class Figure:
         }
 
 
-Group = tuple[str, str, str, str]  # scope, environment, ring, service
-
-
-def _group(row: DoraRow) -> Group:
-    return (row.scope, row.environment, row.ring or "", row.service or "")
-
-
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-class _Walk:
-    """The deployments among rows, oldest first, with their groups, and the rollbacks among
-    them (by output digest): one pass, whatever the figures then need."""
-
-    def __init__(self, rows: Iterable[DoraRow]) -> None:
-        previous: dict[Group, str] = {}
-        seen: set[tuple[Group, str]] = set()
-        self.listed: list[DoraRow] = []
-        self.groups: list[Group] = []
-        self.rollbacks: dict[str, str] = {}  # id -> the earlier deployment it returned to
-        earlier: dict[tuple[Group, str], str] = {}
-        for row in sorted(rows, key=attrgetter("started_at")):
-            digest = row.digest
-            if row.outcome != "succeeded" or row.validation_only or not digest:
-                continue
-            group = _group(row)
-            last = previous.get(group)
-            previous[group] = digest
-            if last == digest or (last is None and row.unchanged):
-                continue
-            key = (group, digest)
-            if key in seen:
-                self.rollbacks[row.id] = earlier[key]
-            seen.add(key)
-            earlier[key] = row.id
-            self.listed.append(row)
-            self.groups.append(group)
-
-    def failed(self, marks: Sequence[Mark]) -> set[str]:
-        """The ids of the deployments that failed (``DEFINITIONS["changeFailureRate"]``)."""
-        rolled = set(self.rollbacks) | _marked(marks, "rollback")
-        failed = _marked(marks, "failed")
-        last: dict[Group, str] = {}
-        for row, group in zip(self.listed, self.groups, strict=True):
-            if row.event_failed:
-                failed.add(row.id)
-            if row.id in rolled and group in last:
-                failed.add(last[group])
-            last[group] = row.id
-        return failed & {row.id for row in self.listed}
-
-    def recoveries(self, starts: set[str], failed: set[str]) -> dict[str, float]:
-        """Seconds from each deployment of ``starts`` to the next one of its group that did
-        not fail, in the order of ``listed``."""
-        found = {}
-        recovery: dict[Group, DoraRow] = {}  # the next good one, by group
-        for row, group in zip(reversed(self.listed), reversed(self.groups), strict=True):
-            recovered = recovery.get(group)
-            if row.id in starts and recovered is not None:
-                start, end = _deployed_at(row), _deployed_at(recovered)
-                if start and end:
-                    found[row.id] = (end - start).total_seconds()
-            if row.id not in failed:
-                recovery[group] = row
-        return dict(reversed(found.items()))
-
-
-def _deployed_at(row: DoraRow) -> datetime | None:
-    """``journey.deployed_at`` of a deployment: its first applied or healthy event, else the
-    end of its generation."""
-    return _time(row.landed_at or row.finished_at)
-
-
-def _lead_time(row: DoraRow) -> float | None:
-    start, end = _time(row.change_time), _deployed_at(row)
-    return (end - start).total_seconds() if start and end else None
-
-
 def _rows(records: Iterable[Mapping[str, Any]], events: Iterable[ClusterEvent]) -> list[DoraRow]:
     landed = landings(events)
     return [dora_row(record, landed) for record in records]
@@ -187,24 +116,21 @@ def deployments(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]
     """The records that deployed something, oldest first: succeeded, not a PR validation run,
     with an output digest that differs from the previous succeeded record of its group."""
     by_id = {record["id"]: record for record in records}
-    return [by_id[row.id] for row in _Walk(_rows(by_id.values(), [])).listed]
+    return [by_id[found.id] for found in walk(_rows(by_id.values(), []), [])]
 
 
 def rollbacks(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Deployments whose output digest equals an earlier deployment's of the same group: the
     id of each, mapped to the id of the earlier record it returned to."""
-    return _Walk(_rows(records, [])).rollbacks
-
-
-def _marked(marks: Iterable[Mark], *kinds: str) -> set[str]:
-    return {mark.record_id for mark in marks if mark.kind in kinds}
+    found = walk(_rows(records, []), [])
+    return {d.id: d.returned_to for d in found if d.returned_to is not None}
 
 
 def failures(
     records: Iterable[Mapping[str, Any]], events: Sequence[ClusterEvent], marks: Sequence[Mark]
 ) -> set[str]:
     """The ids of the deployments that failed (``DEFINITIONS["changeFailureRate"]``)."""
-    return _Walk(_rows(records, events)).failed(marks)
+    return {found.id for found in walk(_rows(records, events), marks) if found.failed}
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -224,22 +150,44 @@ def dora(
 ) -> list[Figure]:
     """The five DORA figures over [since, until), from the given records (history included)
     and the events about their manifest commits."""
-    return figures(_rows(records, events), marks, since, until)
+    facts = dora_facts(_rows(records, events), marks, since.isoformat())
+    return figures(facts.deployments, since, until)
 
 
-def figures(
-    rows: Iterable[DoraRow], marks: Iterable[Mark], since: datetime, until: datetime
-) -> list[Figure]:
-    """``dora`` of records read as ``DoraRow``s (``Store.dora_rows``)."""
-    walk, noted = _Walk(rows), list(marks)
-    window = [r for r in walk.listed if since <= datetime.fromisoformat(r.started_at) < until]
-    ids = tuple(r.id for r in window)
-    failed_ever = walk.failed(noted)
-    failed = failed_ever & set(ids)
+def _runs(window: Sequence[Deployment]) -> tuple[dict[str, float], int, dict[str, float]]:
+    """Seconds from the source commit to the first run of each deployment that knows both (a
+    negative one is a wrong clock or input), how many are unknown, and the seconds from each
+    failed deployment to the next one of its group that did not fail."""
+    parse = datetime.fromisoformat
+    ran = [parse(row.deployed_at) if row.deployed_at else None for row in window]
+    leads = {}
+    for row, end in zip(window, ran, strict=True):
+        if end is not None and row.source_time:
+            lead = (end - parse(row.source_time)).total_seconds()
+            if lead >= 0:
+                leads[row.id] = lead
+    recovered = {}
+    recovery: dict[tuple[str, ...], datetime | None] = {}  # the next good one's run, by group
+    for row, end in zip(reversed(window), reversed(ran), strict=True):
+        group = (row.scope, row.environment, row.ring or "", row.service or "")
+        if row.failed:
+            if (good := recovery.get(group)) is not None and end is not None:
+                recovered[row.id] = (good - end).total_seconds()
+        else:
+            recovery[group] = end
+    return leads, len(window) - len(leads), dict(reversed(recovered.items()))
+
+
+def figures(deployed: Iterable[Deployment], since: datetime, until: datetime) -> list[Figure]:
+    """``dora`` of deployments (oldest first) as ``dora_facts`` or ``Store.dora_facts`` give
+    them; those outside [since, until) are not counted."""
+    parse = datetime.fromisoformat
+    window = [row for row in deployed if since <= parse(row.started_at) < until]
+    ids = tuple(row.id for row in window)
     days = (until - since).total_seconds() / 86400
-    leads = {r.id: lead for r in window if (lead := _lead_time(r)) is not None}
-    recovered = walk.recoveries(failed, failed_ever)
-    rework = (set(walk.rollbacks) | _marked(noted, "rollback", "hotfix")) & set(ids)
+    leads, unknown, recovered = _runs(window)
+    failed = _ordered(window, 8)
+    rework = _ordered(window, 9)
     return [
         Figure(
             "deploymentFrequency",
@@ -248,12 +196,15 @@ def figures(
             ids,
             {"count": len(window), "perWeek": len(window) / days * 7 if days > 0 else None},
         ),
-        Figure("leadTime", _median(list(leads.values())), "seconds", tuple(leads)),
-        Figure("changeFailureRate", _ratio(len(failed), len(ids)), "ratio", _ordered(ids, failed)),
+        Figure(
+            "leadTime", _median(list(leads.values())), "seconds", tuple(leads), {"unknown": unknown}
+        ),
+        Figure("changeFailureRate", _ratio(len(failed), len(ids)), "ratio", failed),
         Figure("recoveryTime", _median(list(recovered.values())), "seconds", tuple(recovered)),
-        Figure("reworkRate", _ratio(len(rework), len(ids)), "ratio", _ordered(ids, rework)),
+        Figure("reworkRate", _ratio(len(rework), len(ids)), "ratio", rework),
     ]
 
 
-def _ordered(ids: Sequence[str], chosen: set[str]) -> tuple[str, ...]:
-    return tuple(i for i in ids if i in chosen)
+def _ordered(window: Sequence[Deployment], flag: int) -> tuple[str, ...]:
+    """The ids of the deployments whose field number ``flag`` is true, in order."""
+    return tuple(row[0] for row in window if row[flag])

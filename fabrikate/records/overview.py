@@ -5,8 +5,9 @@
     row = summary(record, events)      # state, service, ring, author, pr, synced clusters, ...
 
 A record's state, worst first: ``failed`` (the generation, or a cluster's last event for its
-manifest commit) › ``healthy`` › ``applied`` (a cluster applied its manifest commit) ›
-``committed`` (the manifest commit is known) › ``generated``; a canceled run is ``canceled``.
+manifest commit) › ``healthy`` (on every cluster that reported its manifest commit) ›
+``applied`` (a cluster applied it) › ``committed`` (the manifest commit is known) ›
+``generated``; a canceled run is ``canceled``.
 """
 
 from __future__ import annotations
@@ -150,9 +151,24 @@ def _last_per_object(events: Iterable[ClusterEvent]) -> list[ClusterEvent]:
 
 
 def _state_of(record: Mapping[str, Any], mine: Sequence[ClusterEvent]) -> str:
+    """The record's state: failed when a cluster's last event says so, healthy only when every
+    cluster that reported its manifest commit is healthy, applied when one applied it."""
     outcome = record.get("outcome")
     if outcome in ("failed", "canceled"):
         return str(outcome)
+    states = {_cluster_state(found) for found in _by_cluster(mine).values()}
+    if "failed" in states:
+        return "failed"
+    if states == {"healthy"}:
+        return "healthy"
+    if states & {"applied", "healthy"}:  # healthy on some clusters only counts as applied
+        return "applied"
+    return "committed" if (record.get("manifest") or {}).get("commit") else "generated"
+
+
+def _cluster_state(mine: Sequence[ClusterEvent]) -> str | None:
+    """What one cluster's events about a record say: failed or healthy (by the last event of
+    each object), applied, or None (nothing ran yet)."""
     last = {event.state for event in _last_per_object(mine)}
     if "failed" in last:
         return "failed"
@@ -160,7 +176,14 @@ def _state_of(record: Mapping[str, Any], mine: Sequence[ClusterEvent]) -> str:
         return "healthy"
     if any(event.state in ("applied", "healthy") for event in mine):
         return "applied"
-    return "committed" if (record.get("manifest") or {}).get("commit") else "generated"
+    return None
+
+
+def _by_cluster(events: Iterable[ClusterEvent]) -> dict[str, list[ClusterEvent]]:
+    by_cluster: dict[str, list[ClusterEvent]] = {}
+    for event in events:
+        by_cluster.setdefault(event.cluster or "(unnamed)", []).append(event)
+    return by_cluster
 
 
 def record_state(record: Mapping[str, Any], events: Iterable[ClusterEvent] = ()) -> str:
@@ -170,10 +193,8 @@ def record_state(record: Mapping[str, Any], events: Iterable[ClusterEvent] = ())
 
 def cluster_states(record: Mapping[str, Any], events: Iterable[ClusterEvent]) -> dict[str, str]:
     """The state of ``record`` in each cluster that reported its manifest commit."""
-    by_cluster: dict[str, list[ClusterEvent]] = {}
-    for event in events_for(record, events):
-        by_cluster.setdefault(event.cluster or "(unnamed)", []).append(event)
-    return {name: _state_of(record, found) for name, found in sorted(by_cluster.items())}
+    found = _by_cluster(events_for(record, events))
+    return {name: _state_of(record, found[name]) for name in sorted(found)}
 
 
 def record_type(record: Mapping[str, Any]) -> str:

@@ -95,7 +95,9 @@ def _branch(records: Sequence[Mapping[str, Any]]) -> str | None:
 
 def cluster(store: Store, name: str) -> dict[str, Any]:
     """One cluster: the last event of each object, the revision it runs, the record of that
-    revision, and its health (the worst object state)."""
+    revision, and its health (the worst object state), stale when an object's last word is
+    about another revision or from before the cluster took this one (``staleObjects``), or a
+    newer record of its place waits (``newerRecord``)."""
     events = store.latest_events(cluster=name)
     if not events:
         raise NotFound(f"no events from cluster {name[:60]!r}")
@@ -105,14 +107,42 @@ def cluster(store: Store, name: str) -> dict[str, Any]:
     record = clusters.by_commit.get(revision or "")
     states = {e.state for e in events}
     state = next((s for s in ("failed", "progressing", "applied") if s in states), "healthy")
+    taken = min((e.at for e in events if revision and e.revision == revision), default=None)
+    stale = [
+        e
+        for e in events
+        if (e.revision and e.revision != revision) or (taken and not e.revision and e.at < taken)
+    ]
+    newer = _newer(store, record) if record else None
     return {
         "cluster": name,
         "objects": [
-            e.to_data() for e in sorted(events, key=lambda e: (e.kind, e.namespace or "", e.name))
+            {**e.to_data(), "stale": e in stale}
+            for e in sorted(events, key=lambda e: (e.kind, e.namespace or "", e.name))
         ],
         "revision": revision,
         "record": summary(record, events) if record else None,
         "records": [summary(r, events) for r in clusters.running(name)],
-        "health": {"state": state, "failing": [e.to_data() for e in events if e.state == "failed"]},
+        "health": {
+            "state": state,
+            "failing": [e.to_data() for e in events if e.state == "failed"],
+            "stale": bool(stale or newer),
+            "staleObjects": [f"{e.kind} {e.name}" for e in stale],
+            "newerRecord": {"id": newer["id"], "rowKey": newer["rowKey"]} if newer else None,
+        },
         "lastEventAt": max(e.at for e in events),
     }
+
+
+def _newer(store: Store, record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The latest record of the record's place (scope, service, ring, environment) when it is
+    newer than the record and has another manifest commit: what the cluster does not run yet."""
+    commit = (record.get("manifest") or {}).get("commit")
+    for found in store.latest(
+        scope=record["scope"], environment=record["environment"], ring=record.get("ring")
+    ):
+        same_place = (found.get("service") or "") == (record.get("service") or "")
+        other = (found.get("manifest") or {}).get("commit") != commit
+        if same_place and other and order_key(found) > order_key(record):
+            return found
+    return None

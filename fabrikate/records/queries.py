@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
     from fabrikate.records.gitinfo import Ancestry
     from fabrikate.records.stores.base import Store
-    from fabrikate.records.stores.dora import DoraRow
+    from fabrikate.records.stores.dora import Deployment
 
 __all__ = [
     "CLI_SPELLING",
@@ -68,7 +68,6 @@ MAX_LIMIT = 500  # rows of one page
 SCAN = 2000  # records one page may read past collapsed or filtered-out ones before it stops
 EVENTS = 500  # events read for one record or one cluster
 METRIC_RECORDS = 50_000  # records one metrics answer reads (the window and the one before)
-MARK_BATCH = 500  # record ids asked for marks at once
 GROUPINGS = ("environment", "ring", "service")  # what metrics may group by
 LOG_BATCH = 200  # records a version log reads first (then twice as many each time)
 LOG_READ = 20_000  # records one version log answer reads at most
@@ -161,12 +160,15 @@ def deployments(
 
 
 def deployment(store: Store, ref: str, *, ancestry: Ancestry | None = None) -> dict[str, Any]:
-    """One record in full: its summary, journey (with the failing stage), events, marks,
+    """One record in full: its summary, journey (with the failing stage), the newest ``EVENTS``
+    events (``eventsTotal``: how many there are), marks,
     the commands that reproduce it, its lead time (from the source commit; None and why when
     unknown) and what changed since the previous one;
     with ``ancestry``, the clusters past its manifest commit (``superseded``)."""
     record = get_record(store, ref)
     events = _events_of(store, record)
+    commit = _commit(record)
+    total = store.event_count(commit) if commit and len(events) == EVENTS else len(events)
     stages = journey(record, events)
     stage = failing(stages)
     lead, unknown = journey_lead_time(record, events)
@@ -177,6 +179,7 @@ def deployment(store: Store, ref: str, *, ancestry: Ancestry | None = None) -> d
         "journey": [s.to_data() for s in stages],
         "failing": stage.to_data() if stage else None,
         "events": [e.to_data() for e in events],
+        "eventsTotal": total,
         "marks": [_mark(m) for m in store.marks([record["id"]])],
         "reproduce": reproduce(record),
         "leadTimeSeconds": lead,
@@ -286,6 +289,7 @@ def environment_history(
     found, after, _ = _scan(store, query, _limit(limit), lambda _: True)
     if not found and cursor is None:
         raise NotFound(f"no records of environment {environment[:60]!r}")
+    events = _events_of_all(store, found)
     items = []
     for index, record in enumerate(found):
         group = (record["scope"], record.get("ring"), record.get("service"))
@@ -300,9 +304,8 @@ def environment_history(
             None,
         )
         old = old or previous(store, record)
-        items.append(
-            {**summary(record, _events_of(store, record)), "changes": changes(old, record)}
-        )
+        mine = events.get((_commit(record) or "").lower(), [])
+        items.append({**summary(record, mine), "changes": changes(old, record)})
     return Page(items, after)
 
 
@@ -335,29 +338,22 @@ def metrics(
     query = filters.query(
         since=history_from.isoformat(), until=until.isoformat(), limit=METRIC_RECORDS
     )
-    rows = store.dora_rows(query)
-    marks: dict[str, list[Mark]] = {}
-    for start in range(0, len(rows), MARK_BATCH):
-        for mark in store.marks([row.id for row in rows[start : start + MARK_BATCH]]):
-            marks.setdefault(mark.record_id, []).append(mark)
-    groups: dict[tuple[str, ...], list[DoraRow]] = {}
-    for row in rows:
-        groups.setdefault(tuple(getattr(row, k) or "" for k in keys), []).append(row)
+    facts = store.dora_facts(query, since.isoformat())
+    index = [GROUPINGS.index(k) for k in keys]
+    key_of = {place: tuple(place[i] or "" for i in index) for place in facts.places}
+    groups: dict[tuple[str, ...], list[Deployment]] = {key: [] for key in key_of.values()}
+    for row in facts.deployments:
+        groups[key_of[row[2:5]]].append(row)
     return {
         "since": since.isoformat(),
         "until": until.isoformat(),
         "by": list(keys),
-        "records": len(rows),
-        "truncated": len(rows) == METRIC_RECORDS,
+        "records": facts.records,
+        "truncated": facts.records == METRIC_RECORDS,
         "groups": [
             {
                 **{k: dict(zip(keys, key, strict=True)).get(k) or None for k in GROUPINGS},
-                "figures": [
-                    f.to_data()
-                    for f in figures(
-                        group, [m for r in group for m in marks.get(r.id, [])], since, until
-                    )
-                ],
+                "figures": [f.to_data() for f in figures(group, since, until)],
             }
             for key, group in sorted(groups.items())
         ],

@@ -7,6 +7,7 @@ from fabrikate.records import open_store
 from fabrikate.records.events import ClusterEvent
 from fabrikate.records.metrics import dora, figures
 from fabrikate.records.stores.base import RecordQuery
+from fabrikate.records.stores.dora import dora_facts
 from tests.fixtures.dora_data import WINDOW, history
 
 
@@ -25,5 +26,7 @@ def test_postgresql_landings_give_the_figures_of_the_raw_events(postgres_url: st
                 store.add_mark(mark)
             rows = store.dora_rows(RecordQuery(scope=f"s{seed}"))
             assert [row.id for row in rows] == [r["id"] for r in made.records]
-            marks = store.marks([row.id for row in rows])
-            assert figures(rows, marks, *WINDOW) == dora(made.records, events, made.marks, *WINDOW)
+            facts = store.dora_facts(RecordQuery(scope=f"s{seed}"), WINDOW[0].isoformat())
+            assert facts == dora_facts(rows, made.marks, WINDOW[0].isoformat())
+            expected = dora(made.records, events, made.marks, *WINDOW)
+            assert figures(facts.deployments, *WINDOW) == expected

@@ -16,6 +16,7 @@ from fabrikate.records import RecordsError, open_store
 from fabrikate.records.events import ClusterEvent, Mark
 from fabrikate.records.metrics import dora, dora_view, figures
 from fabrikate.records.overview import glance
+from fabrikate.records.stores import schema
 from fabrikate.records.stores.base import RecordQuery
 from fabrikate.records.stores.dora import DORA_COLUMNS
 from fabrikate.records.stores.sql import SqlStore
@@ -118,7 +119,7 @@ def test_read_only_open_reads_a_version_1_database_as_it_is(v1_url: str) -> None
 
 def test_writable_open_migrates_a_version_1_database_in_place(v1_url: str) -> None:
     with open_store(v1_url) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and store.version == 5
+        assert isinstance(store, SqlStore) and store.version == schema.VERSION
         assert _ids(store.query(RecordQuery())) == _ids(_OLD[::-1])
         assert store.query(RecordQuery(image="nginx")) == [_OLD[2]]
         assert _ids(store.query(RecordQuery(ring="canary", service="api"))) == _ids(
@@ -131,7 +132,7 @@ def test_writable_open_migrates_a_version_1_database_in_place(v1_url: str) -> No
         assert _ids(store.latest(ring="canary")) == [newer["id"]]
         assert "fab_record_started" not in _indexes(store)
     with open_store(v1_url, create=False) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and store.version == 5
+        assert isinstance(store, SqlStore) and store.version == schema.VERSION
         assert len(store.query(RecordQuery())) == 4
         assert store.change_count() == 4
 
@@ -178,7 +179,10 @@ def test_a_version_2_database_gains_glances(tmp_path: Path) -> None:
         assert store.latest() == expected  # made from the records
         assert len(store.query(RecordQuery(ring="canary"))) == 2
     with open_store(url) as store:  # type: ignore[union-attr]
-        assert isinstance(store, SqlStore) and (store.version, store.glance_format) == (5, 1)
+        assert isinstance(store, SqlStore) and (store.version, store.glance_format) == (
+            schema.VERSION,
+            1,
+        )
         assert store.latest() == expected
         assert store.execute("SELECT count(*) FROM fab_latest WHERE glance IS NULL") == [(0,)]
 
@@ -202,11 +206,12 @@ def test_a_version_3_database_gains_the_dora_columns(tmp_path: Path) -> None:
         assert isinstance(store, SqlStore)  # now make it what schema version 3 wrote
         store.execute("UPDATE fab_record SET " + ", ".join(f"{c} = NULL" for c in DORA_COLUMNS))
         store.execute("UPDATE fab_meta SET value = 3 WHERE name = 'schema'")
-    for create, version in ((False, 3), (True, 5), (False, 5)):
+    for create, version in ((False, 3), (True, schema.VERSION), (False, schema.VERSION)):
         with open_store(url, create=create) as store:  # type: ignore[union-attr]
             assert isinstance(store, SqlStore) and store.version == version
             rows = store.dora_rows(RecordQuery())
-            assert [f.to_data() for f in figures(rows, [], since, until)] == expected
+            facts = store.dora_facts(RecordQuery(), since.isoformat())
+            assert [f.to_data() for f in figures(facts.deployments, since, until)] == expected
             assert [r.id for r in rows] == _ids(sorted(records, key=_order, reverse=True))
 
 
@@ -240,19 +245,53 @@ def test_a_version_4_database_gains_the_landings(tmp_path: Path) -> None:
         store.add_events(events)
         assert isinstance(store, SqlStore)  # now make it what schema version 4 wrote
         store.execute("DROP TABLE fab_event_landing")
+        store.execute("DROP INDEX fab_record_dora")  # version 6
         for column in ("landed_at", "event_failed"):
             store.execute(f"ALTER TABLE fab_record DROP COLUMN {column}")
         store.execute("UPDATE fab_meta SET value = 4 WHERE name = 'schema'")
-    for create, version in ((False, 4), (True, 5), (False, 5)):
+    for create, version in ((False, 4), (True, schema.VERSION), (False, schema.VERSION)):
         with open_store(url, create=create) as store:  # type: ignore[union-attr]
             assert isinstance(store, SqlStore) and store.version == version
             rows = store.dora_rows(RecordQuery())
-            assert [f.to_data() for f in figures(rows, [], since, until)] == expected
+            facts = store.dora_facts(RecordQuery(), since.isoformat())
+            assert [f.to_data() for f in figures(facts.deployments, since, until)] == expected
             assert sum(row.event_failed for row in rows) == 3  # revisions 1, 2 and 3
     with open_store(url) as store:  # type: ignore[union-attr]
         assert isinstance(store, SqlStore)
         landed = store.execute("SELECT count(*) FROM fab_record WHERE landed_at IS NOT NULL")
         assert landed == [(4,)]  # revision 3 never ran
+
+
+def test_a_version_5_database_gains_the_index_that_covers_the_metrics(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    made = [_record(1 + n, ring=f"r{n % 2}", output={"digest": f"d{n % 3}"}) for n in range(9)]
+    since = datetime(2025, 1, 4, tzinfo=UTC)
+    q = RecordQuery(environment="prod", since="2025-01-02T00:00:00+00:00")
+    with open_store(url) as store:  # type: ignore[union-attr]
+        store.add_all(made)
+        store.add_mark(Mark(made[5]["id"], "hotfix"))
+        assert isinstance(store, SqlStore)  # now make it what schema version 5 wrote
+        store.execute("DROP INDEX fab_record_dora")
+        store.execute("UPDATE fab_meta SET value = 5 WHERE name = 'schema'")
+        expected = store.dora_facts(q, since.isoformat())
+    for create, version in ((False, 5), (True, 6), (False, 6)):
+        with open_store(url, create=create) as store:  # type: ignore[union-attr]
+            assert isinstance(store, SqlStore) and store.version == version
+            assert store.dora_facts(q, since.isoformat()) == expected
+            assert ("fab_record_dora" in _indexes(store)) is (version == 6)
+    assert [d.rework for d in expected.deployments] == [False, False, True, False, True, True]
+    assert expected.records == 8 and expected.places == {("prod", "r0", None), ("prod", "r1", None)}
+
+
+def test_the_metrics_of_an_environment_read_only_the_covering_index(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path / 'r.db'}") as store:  # type: ignore[union-attr]
+        assert isinstance(store, SqlStore)
+        _fill(store, 300)
+        store.execute("ANALYZE")
+        q = RecordQuery(environment="prod", since="2025-01-02", until="2025-01-20", limit=50_000)
+        sql, params = store.dora_rows_sql(q)
+        plan = " | ".join(row[-1] for row in store.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "COVERING INDEX fab_record_dora" in plan, plan
 
 
 def _indexes(store: SqlStore) -> set[str]:
@@ -267,9 +306,9 @@ def test_a_newer_schema_is_refused_with_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     with open_store(url) as store:  # type: ignore[union-attr]
         assert isinstance(store, SqlStore)
-        store.execute("UPDATE fab_meta SET value = 6 WHERE name = 'schema'")
+        store.execute("UPDATE fab_meta SET value = 7 WHERE name = 'schema'")
     for create in (True, False):
-        with pytest.raises(RecordsError, match="schema version 6; this fab reads up to 5"):
+        with pytest.raises(RecordsError, match="schema version 7; this fab reads up to 6"):
             open_store(url, create=create)
 
 

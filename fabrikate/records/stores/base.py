@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import AmbiguousRecord, RecordsError, UnknownRecord
-from fabrikate.records.stores.dora import DORA_FIELDS, DoraRow, dora_row, landings
+from fabrikate.records.stores.dora import (
+    DORA_FIELDS,
+    DoraFacts,
+    DoraRow,
+    dora_facts,
+    dora_row,
+    landings,
+)
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -138,6 +145,12 @@ class Store(abc.ABC):
         landed = landings(self.events())
         return [dora_row(found, landed) for found in self.views(q, DORA_FIELDS)]
 
+    def dora_facts(self, q: RecordQuery, since: str) -> DoraFacts:
+        """``dora.dora_facts`` of the records ``q`` matches (the history a rollback is looked
+        for in included) and their marks: the deployments from ``since`` on."""
+        rows = self.dora_rows(q)
+        return dora_facts(rows, self.marks([row.id for row in rows]), since)
+
     @abc.abstractmethod
     def latest(
         self, *, scope: str | None = None, environment: str | None = None, ring: str | None = None
@@ -177,6 +190,10 @@ class Store(abc.ABC):
         """Events, newest first (at, then id); ``revisions``: of any of these revisions (one
         read for a page of records); ``before`` is a time (at < before) or a keyset (at, id)
         strictly after it in that order."""
+
+    def event_count(self, revision: str) -> int:
+        """How many stored events are about ``revision``."""
+        return len(self.events(revision=revision))
 
     @abc.abstractmethod
     def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:

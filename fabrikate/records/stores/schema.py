@@ -1,4 +1,4 @@
-"""The SQL schema of the SQLite and PostgreSQL stores, version 5, and what older ones lacked.
+"""The SQL schema of the SQLite and PostgreSQL stores, version 6, and what older ones lacked.
 
     for statement in tables(text="TEXT", json="TEXT"): execute(statement)
 
@@ -10,8 +10,9 @@ the latest rows are read without decoding whole records. Version 4 keeps the fie
 figures read as plain columns (``dora.DORA_COLUMNS``). Version 5 keeps the ``Landing`` of each
 revision the events name (``fab_event_landing``) and copies it onto the records of that manifest
 commit (``LANDING_COLUMNS``), so the figures read neither the events nor a join; and an index
-by environment and time. An older database gains the columns in
-place and is backfilled from the JSON.
+by environment and time. Version 6 adds an index covering every column the figures read, so
+the metrics of an environment read no table row. An older database gains the columns and
+indexes in place and is backfilled from the JSON.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ __all__ = [
     "tables",
 ]
 
-VERSION = 5
+VERSION = 6
 FACTS = 2  # the first version with fact columns, events, marks and the change counter
 DORA = 4  # the first version with the DORA columns
 LANDINGS = 5  # the first version with fab_event_landing
@@ -119,6 +120,10 @@ INDEXES = (
     "fab_record_order ON fab_record (started_at, id)",  # newest first, keyset pages
     "fab_record_place ON fab_record (scope, environment, started_at, id)",
     "fab_record_environment ON fab_record (environment, started_at, id)",
+    # Covers the metrics of an environment (``SqlStore.dora_rows``): no table row is read.
+    "fab_record_dora ON fab_record (environment, started_at, id, scope, ring, service, outcome, "
+    "validation_only, output_digest, output_unchanged, finished_at, landed_at, "
+    "source_commit_time, event_failed)",
     "fab_record_ring ON fab_record (ring, started_at, id)",
     "fab_record_service ON fab_record (service, started_at, id)",
     "fab_record_kind ON fab_record (kind, started_at, id)",

@@ -18,12 +18,13 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import astuple
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from fabrikate.errors import RecordsError
 from fabrikate.records.stores import dora, schema
 from fabrikate.records.stores.base import RecordQuery, Row, Store
-from fabrikate.records.stores.dora import DoraRow
+from fabrikate.records.stores.dora import DoraFacts, DoraRow, dora_facts
 from fabrikate.records.stores.facts import (
     Facts,
     glance,
@@ -47,6 +48,11 @@ _COPY_LANDINGS = (
     "THEN '1' END FROM fab_event_landing l WHERE l.revision = fab_record.manifest_commit "
     "AND length(l.revision) >= 7"
 )
+_DORA_COLUMNS = (  # a DoraRow, from the columns of the fab_record_dora index
+    "id, scope, environment, ring, service, started_at, finished_at, outcome, "
+    "validation_only IS NOT NULL, output_digest, output_unchanged IS NOT NULL, "
+    "NULLIF(source_commit_time, ''), landed_at, event_failed IS NOT NULL"
+)
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")  # of a view field
 
 
@@ -66,6 +72,11 @@ def _prefix(column: str, prefix: str) -> tuple[str, list[Any]]:
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _BATCH):
         yield items[start : start + _BATCH]
+
+
+def _columns(select: str, sql: str) -> str:
+    """``sql`` (a ``query_sql``) selecting the columns ``select`` instead of the record."""
+    return sql.replace("SELECT record FROM fab_record", f"SELECT {select} FROM fab_record", 1)
 
 
 def _placeholders(count: int) -> str:
@@ -486,15 +497,24 @@ class SqlStore(Store):
         nor the events are read."""
         if self.version < schema.LANDINGS:
             return super().dora_rows(q)
-        select = (
-            "id, scope, environment, ring, service, started_at, finished_at, outcome, "
-            "validation_only IS NOT NULL, output_digest, output_unchanged IS NOT NULL, "
-            "COALESCE(NULLIF(source_commit_time, ''), NULLIF(hld_commit_time, '')), "
-            "landed_at, event_failed IS NOT NULL FROM fab_record"
-        )
+        return list(map(DoraRow._make, self.execute(*self.dora_rows_sql(q))))
+
+    def dora_rows_sql(self, q: RecordQuery) -> tuple[str, list[Any]]:
+        """The SELECT of ``dora_rows`` (version 5 and later)."""
         sql, params = self.query_sql(q)
-        sql = sql.replace("SELECT record FROM fab_record", f"SELECT {select}", 1)
-        return list(map(DoraRow._make, self.execute(sql, params)))
+        return _columns(_DORA_COLUMNS, sql), params
+
+    def dora_facts(self, q: RecordQuery, since: str) -> DoraFacts:
+        """``Store.dora_facts`` from ``dora_rows`` (read from one covering index) and one
+        statement for the marks of the records ``q`` matches."""
+        if self.version < schema.LANDINGS:
+            return super().dora_facts(q, since)
+        where, params = self._where(q)
+        # From the few marks to their records: no list of the many records' ids is made.
+        # Without q's limit: a mark of a record past it is looked up for no row.
+        condition = " AND ".join(["id = fab_mark.record_id", *where])
+        marks = self._marks(f" WHERE EXISTS (SELECT 1 FROM fab_record WHERE {condition})", params)
+        return dora_facts(self.dora_rows(q), marks, since)
 
     def view_sql(self, select: str, sql: str) -> str:
         """``sql`` (a ``query_sql``) selecting ``select`` instead of the record."""
@@ -724,6 +744,15 @@ class SqlStore(Store):
             sql += f" LIMIT {int(limit)}"
         return self._events(sql, params)
 
+    def event_count(self, revision: str) -> int:
+        """How many stored events are about ``revision``."""
+        if self._old:
+            return 0
+        rows = self.execute(
+            "SELECT count(*) FROM fab_event WHERE revision = ?", (revision.lower(),)
+        )
+        return int(rows[0][0])
+
     def latest_events(self, *, cluster: str | None = None) -> list[ClusterEvent]:
         """The newest event per (cluster, source, kind, namespace, name), newest first."""
         columns = ", ".join(f"e.{c}" for c in schema.EVENT_COLUMNS)
@@ -757,19 +786,21 @@ class SqlStore(Store):
 
     def marks(self, record_ids: Sequence[str] | None = None) -> list[Mark]:
         """The marks of ``record_ids`` (all when None), oldest first."""
+        if record_ids is None:
+            return self._marks("", [])
+        found = []
+        for chunk in _chunks(list(record_ids)):
+            found += self._marks(f" WHERE record_id IN ({_placeholders(len(chunk))})", chunk)
+        return sorted(found, key=attrgetter("at"))
+
+    def _marks(self, where: str, params: Sequence[Any]) -> list[Mark]:
+        """The marks ``where`` picks, oldest first."""
         from fabrikate.records.events import Mark
 
         if self._old:
             return []
-        sql = "SELECT record_id, kind, note, marked_by, at FROM fab_mark"
-        if record_ids is None:
-            rows = self.execute(sql)
-        else:
-            rows = []
-            for chunk in _chunks(list(record_ids)):
-                marks = _placeholders(len(chunk))
-                rows += self.execute(f"{sql} WHERE record_id IN ({marks})", chunk)
-        return [Mark(*row) for row in sorted(rows, key=lambda row: row[4])]
+        sql = f"SELECT record_id, kind, note, marked_by, at FROM fab_mark{where} ORDER BY at"
+        return [Mark(*row) for row in self.execute(sql, params)]
 
     def change_count(self) -> int:
         """The change counter (the number of records, in a version-1 database)."""

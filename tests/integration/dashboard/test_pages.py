@@ -3,14 +3,17 @@ Azurite, memory): the twin is the query layer's answer, the page shows it, filte
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html.parser import HTMLParser
 
+import pytest
 from starlette.testclient import TestClient
 
 from fabrikate._version import __version__
 from fabrikate.records import open_store, queries
 from fabrikate.records.mask import mask_tree
-from tests.integration.dashboard.conftest import LEAKED, Seeded
+from tests.fixtures.record_data import event_for, make_record
+from tests.integration.dashboard.conftest import LEAKED, NOW, Seeded
 
 PAGES = [
     "/",
@@ -135,6 +138,40 @@ def test_deployment_page_shows_the_journey_and_the_failing_stage(
     assert "broke checkout" in page  # the mark
     assert "Reproduce this render" in page and "git checkout" in page
     assert "Raw record" in page and seeded.ids["web-2"] in page
+
+
+def test_deployment_page_says_how_many_events_it_leaves_out(
+    web: TestClient, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = seeded.records["web-2"]
+    with open_store(seeded.url) as store:
+        for minutes in (10, 20):
+            store.add_event(
+                event_for(record, "healthy", cluster="east", after=timedelta(minutes=minutes))
+            )
+    monkeypatch.setattr(queries, "EVENTS", 2)
+    data = web.get(f"/api/v1/deployments/{record['id']}").json()
+    assert len(data["events"]) == 2 and data["eventsTotal"] == 3
+    assert "showing the newest 2 of 3 events" in web.get(f"/deployments/{record['id']}").text
+
+
+def test_metrics_count_the_lead_times_they_cannot_tell(web: TestClient, seeded: Seeded) -> None:
+    record = make_record("api-5", at=NOW, service="api", ring="main", tag="1.3.0")
+    record["source"]["commitTime"] = None  # the HLD commit time is no stand-in
+    with open_store(seeded.url) as store:
+        store.add(record)
+    groups = web.get("/api/v1/metrics").json()["groups"]
+    main = next(g for g in groups if (g["environment"], g["ring"]) == ("prod", "main"))
+    lead = next(f for f in main["figures"] if f["key"] == "leadTime")
+    assert lead["unknown"] == 1 and record["id"] not in lead["records"]
+    assert "1 unknown" in web.get("/metrics").text
+
+
+def test_cluster_page_flags_stale_health(web: TestClient) -> None:
+    health = web.get("/api/v1/clusters/west").json()["health"]
+    assert health["stale"] is True and health["staleObjects"] == ["Kustomization apps"]
+    page = web.get("/clusters/west").text
+    assert "Health may be stale" in page and "Kustomization apps" in page
 
 
 def test_compare_finds_rollbacks_and_object_changes(web: TestClient, seeded: Seeded) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from fabrikate.records.events import ClusterEvent
 from fabrikate.records.metrics import dora, figures
 from fabrikate.records.stores.base import RecordQuery, Store, view
-from fabrikate.records.stores.dora import DORA_FIELDS, dora_row, landings
+from fabrikate.records.stores.dora import DORA_FIELDS, dora_facts, dora_row, landings
 from tests.fixtures.dora_data import WINDOW, history
 
 
@@ -47,4 +47,8 @@ def test_stored_landings_give_the_figures_of_the_raw_events(
     landed = landings(made.events)
     assert rows == [dora_row(view(r, DORA_FIELDS), landed) for r in made.records]
     expected = dora(made.records, made.events, made.marks, *WINDOW)
-    assert figures(rows, store.marks(), *WINDOW) == expected
+    since = WINDOW[0].isoformat()
+    facts = store.dora_facts(RecordQuery(), since)
+    assert facts == dora_facts(rows, made.marks, since)
+    assert facts.records == len(made.records)
+    assert figures(facts.deployments, *WINDOW) == expected

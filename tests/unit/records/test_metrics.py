@@ -157,3 +157,16 @@ def test_the_dora_view_of_records_gives_the_same_figures() -> None:
     view = dora_view(R1)
     assert set(view) == {path.split(".")[0] for path in DORA_FIELDS}
     assert "images" not in view and view["output"] == {"digest": "sha256:B", "changed": None}
+
+
+def test_lead_time_counts_only_a_known_source_commit_before_the_change_ran() -> None:
+    known = record("b1", T0 + DAY, "X")
+    no_source = record("b2", T0 + 2 * DAY, "Y")
+    no_source["source"]["commitTime"] = None  # the HLD commit time is no stand-in
+    future = record("b3", T0 + 3 * DAY, "Z", source_age=-timedelta(hours=5))  # a wrong clock
+    figures = {f.key: f for f in dora([known, no_source, future], [], [], T0, T0 + 7 * DAY)}
+    lead = figures["leadTime"]
+    ran = datetime.fromisoformat(known["finishedAt"])
+    assert lead.value == (ran - datetime.fromisoformat(known["source"]["commitTime"])).seconds
+    assert lead.records == ("b1",) and lead.extra == {"unknown": 2}
+    assert "source commit" in lead.definition and "HLD" not in lead.definition

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fabrikate.records.overview import glance, record_state, record_type, services, summary
+from fabrikate.records.overview import (
+    cluster_states,
+    glance,
+    record_state,
+    record_type,
+    services,
+    summary,
+)
 from tests.fixtures.record_data import event_for, make_record
 
 
@@ -70,6 +77,18 @@ def test_state_rules_worst_first() -> None:
     assert record_state(rec, [other]) == "committed"  # another commit's event is not this one's
 
 
+def test_a_record_is_healthy_only_when_every_cluster_it_was_applied_to_is() -> None:
+    rec = make_record("r1")
+    east = event_for(rec, "healthy", cluster="east")
+    west = event_for(rec, "applied", cluster="west", after=timedelta(minutes=5))
+    assert record_state(rec, [east, west]) == "applied"
+    assert cluster_states(rec, [east, west]) == {"east": "healthy", "west": "applied"}
+    west_healthy = event_for(rec, "healthy", cluster="west", after=timedelta(minutes=6))
+    assert record_state(rec, [east, west, west_healthy]) == "healthy"
+    row = summary(rec, [east, west])
+    assert row["state"] == "applied" and row["clusters"] == {"east": "healthy", "west": "applied"}
+
+
 def test_types_pipeline_manual_and_pr() -> None:
     assert record_type(make_record("r1")) == "pipeline"
     assert record_type(make_record("r2", provider="local")) == "manual"
@@ -84,7 +103,8 @@ def test_summary_has_spektates_columns() -> None:
     ]
     row = summary(rec, events)
     assert row["id"] == rec["id"] and row["rowKey"] == rec["rowKey"]
-    assert (row["state"], row["service"], row["ring"]) == ("healthy", "api", "canary")
+    # Healthy on east only: west has not got there yet.
+    assert (row["state"], row["service"], row["ring"]) == ("applied", "api", "canary")
     assert row["author"] == "Ann Author"
     assert row["imageBuild"]["images"] == ["acr.example.com/api:1.2.0", "busybox:1.36"]
     assert row["imageBuild"]["sourceUrl"] == (

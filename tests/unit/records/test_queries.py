@@ -283,6 +283,32 @@ def test_a_cluster_page(history: tuple) -> None:
         cluster(store, "north")
 
 
+def test_a_cluster_page_flags_stale_health(history: tuple) -> None:
+    store, newest_first = history
+    running, old = newest_first[1], newest_first[4]
+    store.add_events(
+        [
+            event_for(old, "healthy", cluster="east", name="db"),  # db never took the new one
+            event_for(running, "healthy", cluster="east"),
+        ]
+    )
+    health = cluster(store, "east")["health"]
+    assert health["state"] == "healthy" and health["stale"] is True
+    assert health["staleObjects"] == ["Kustomization db"]
+    assert health["newerRecord"]["id"] == newest_first[0]["id"]  # not applied yet
+    objects = {o["name"]: o["stale"] for o in cluster(store, "east")["objects"]}
+    assert objects == {"apps": False, "db": True}
+    store.add_events(
+        [
+            event_for(newest_first[0], "healthy", cluster="east", name=name, after=2 * H)
+            for name in ("apps", "db")
+        ]
+    )
+    health = cluster(store, "east")["health"]
+    assert health["stale"] is False and health["staleObjects"] == []
+    assert health["newerRecord"] is None
+
+
 def test_metrics_per_group_with_definitions(rings: Store) -> None:
     window = Filters(since=(T0 - H).isoformat(), until=(T0 + 3 * H).isoformat())
     answer = metrics(rings, window, by=("environment", "ring", "service"))
