@@ -39,6 +39,7 @@ __all__ = [
 
 _FORMAT = 2
 _MAX_BYTES = 65536
+_MAX_LINKS_BYTES = 64 << 20
 _HEX = re.compile(r"[0-9a-f]{4,40}")
 
 
@@ -90,7 +91,7 @@ def write(dest: Path, method: str, note: Note) -> None:
         write_file(path, text)
 
 
-def _read_small(path: Path) -> str | None:
+def _read_small(path: Path, limit: int = _MAX_BYTES) -> str | None:
     """A small regular file's text; None when there is none, or something else is there (a
     link is never followed: a fetched tree may have put one)."""
     try:
@@ -100,7 +101,7 @@ def _read_small(path: Path) -> str | None:
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        return handle.read(_MAX_BYTES).decode("utf-8", "replace")
+        return handle.read(limit).decode("utf-8", "replace")
 
 
 def read(dest: Path, method: str) -> Note | None:
@@ -212,16 +213,12 @@ def write_links(dest: Path, links: list[Link]) -> None:
 def read_links(dest: Path) -> list[Link]:
     """The shared files noted for the checkout at ``dest``; none when the note is missing or
     damaged (an earlier fab wrote none)."""
+    text = _read_small(dest / ".git" / LINKS, _MAX_LINKS_BYTES)
     try:
-        fd = os.open(dest / ".git" / LINKS, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+        rows = json.loads(text) if text is not None else []
+        return [Link(str(p), int(i), int(s), int(m), str(b)) for p, i, s, m, b in rows]
+    except (ValueError, TypeError):
         return []
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            rows = json.loads(handle.read()) if stat.S_ISREG(os.fstat(fd).st_mode) else []
-            return [Link(str(p), int(i), int(s), int(m), str(b)) for p, i, s, m, b in rows]
-        except (ValueError, TypeError):
-            return []
 
 
 def changed_links(dest: Path) -> list[Path]:
@@ -239,12 +236,12 @@ def changed_links(dest: Path) -> list[Path]:
             link.mtime_ns,
         ):
             continue
-        if info.st_size != link.size or git_blob_id(path, len(link.blob)) != link.blob:
+        if info.st_size != link.size or _git_blob_id(path, len(link.blob)) != link.blob:
             changed.append(path)
     return changed
 
 
-def git_blob_id(path: Path, length: int = 40) -> str:
+def _git_blob_id(path: Path, length: int = 40) -> str:
     """git's object id of the file at ``path`` (SHA-1, or SHA-256 for 64-digit ids)."""
     import hashlib
 
@@ -256,7 +253,7 @@ def git_blob_id(path: Path, length: int = 40) -> str:
     return digest.hexdigest()
 
 
-def sharing(path: Path, root: Path) -> list[Path]:
+def _sharing(path: Path, root: Path) -> list[Path]:
     """The other names of the file at ``path`` (its hard links) below ``root``."""
     try:
         info = os.lstat(path)
@@ -280,7 +277,7 @@ def leak(dest: Path, root: Path) -> str | None:
     """Why the checkout at ``dest`` cannot be rendered as it is: a file it shares with another
     component's checkout was written in place, changing both (None when none was)."""
     for path in changed_links(dest):
-        others = sharing(path, root)
+        others = _sharing(path, root)
         if not others:
             continue  # shared only with the cache, which notices and builds its copy again
         shown, other = (os.path.relpath(p, root) for p in (path, others[0]))

@@ -343,7 +343,7 @@ def metrics(
     key_of = {place: tuple(place[i] or "" for i in index) for place in facts.places}
     groups: dict[tuple[str, ...], list[Deployment]] = {key: [] for key in key_of.values()}
     for row in facts.deployments:
-        groups[key_of[row[2:5]]].append(row)
+        groups[key_of[row[2:5]]].append(row)  # its (environment, ring, service)
     return {
         "since": since.isoformat(),
         "until": until.isoformat(),

@@ -6,8 +6,9 @@ found = dora_row(view, landed)            # one record as the figures read it
 facts = dora_facts(rows, marks, since)    # the deployments from ``since`` on, with their flags
 
 Deployments are grouped by (scope, environment, ring, service): a rollback and the failure it
-makes of the deployment before it are looked for within the group. A SQL store works out the
-same ``DoraFacts`` in one statement (``SqlStore.dora_facts``); this is the reference.
+makes of the deployment before it are looked for within the group. Every store walks its rows
+here; a SQL store reads them from one covering index and the marks in one statement
+(``SqlStore.dora_facts``).
 """
 
 from __future__ import annotations

@@ -31,6 +31,18 @@ def stamped(root: Path, dest: Path, cache: Cache, payload: object = "p") -> None
     assert stamp.save(cache, "k", before, root, dest, FACTS, payload)
 
 
+def fixed_clock(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A clock that moves only when told, every file under ``root`` a millisecond older than
+    it (racy): set, not waited for, so a loaded machine cannot age the files before a scan."""
+    now = time.time_ns() // 1_000_000_000 * 1_000_000_000 + 500_000_000  # not a whole second
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(now - 1_000_000, now - 1_000_000))
+    clock = [now]
+    monkeypatch.setattr(stamp.time, "time_ns", lambda: clock[0])
+    return clock
+
+
 def test_unchanged_tree_returns_the_payload(tree) -> None:
     root, dest, cache = tree
     stamped(root, dest, cache, {"files": ["app.yaml"]})
@@ -72,10 +84,11 @@ def test_other_outputs_and_git_internals_are_not_inputs(tree) -> None:
     assert stamp.check(cache, "k", root, dest, FACTS) is None
 
 
-def test_a_racy_edit_that_keeps_size_and_mtime_is_noticed(tree) -> None:
+def test_a_racy_edit_that_keeps_size_and_mtime_is_noticed(tree, monkeypatch) -> None:
     """An edit in the same timestamp tick as the scan keeps the mtime: contents decide."""
     root, dest, cache = tree
     config = root / "config" / "prod.yaml"
+    fixed_clock(root, monkeypatch)
     stamped(root, dest, cache)
     before = config.stat()
     config.write_text("config: {a: 2}\n")  # same size
@@ -85,15 +98,9 @@ def test_a_racy_edit_that_keeps_size_and_mtime_is_noticed(tree) -> None:
 
 
 def test_digests_are_dropped_once_files_are_old(tree, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The clock and the files' times are set, not waited for: a loaded machine cannot make the
-    files old before the stamp is saved."""
     root, dest, cache = tree
-    now = time.time_ns() // 1_000_000_000 * 1_000_000_000 + 500_000_000  # not a whole second
-    for path in root.rglob("*"):
-        if path.is_file():
-            os.utime(path, ns=(now - 1_000_000, now - 1_000_000))  # a millisecond old: racy
-    clock = [now]
-    monkeypatch.setattr(stamp.time, "time_ns", lambda: clock[0])
+    clock = fixed_clock(root, monkeypatch)
+    now = clock[0]
     stamped(root, dest, cache)
     data = stamp._load(cache, "k")
     assert all(e[3] for part in ("inputs", "output") for e in data[part].values() if e[1])

@@ -87,3 +87,41 @@ def test_where_installs_go_and_what_installs_nothing(tmp_path: Path) -> None:
     )
     assert installs.install_path(tmp_path, component(type="helm", path="./chart")) is None
     assert installs.install_path(tmp_path, component(source="./local")) is None
+
+
+def test_shared_files_changed_in_place_are_told_from_touched_and_replaced_ones(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+
+    root = tmp_path / "hld"
+    a, b = root / "components/a", root / "components/b"
+    for dest in (a, b):
+        (dest / ".git").mkdir(parents=True)
+    (a / "x.yaml").write_text("one: 1\n")
+    os.link(a / "x.yaml", b / "x.yaml")
+    blob = subprocess.run(
+        ["git", "hash-object", str(a / "x.yaml")], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    info = (a / "x.yaml").stat()
+    link = installs.Link("x.yaml", info.st_ino, info.st_size, info.st_mtime_ns, blob)
+    installs.write_links(a, [link])
+    assert installs.read_links(a) == [link]
+    os.utime(a / "x.yaml", ns=(1, 1))  # touched: the same content
+    assert installs.changed_links(a) == [] and installs.leak(a, root) is None
+    with (b / "x.yaml").open("r+") as handle:  # written in place through the other copy
+        handle.write("ONE")
+    assert installs.changed_links(a) == [a / "x.yaml"]
+    message = installs.leak(a, root)
+    assert message is not None and message.startswith(
+        "components/a/x.yaml was written in place, and it is one file (a hard link) with "
+        "components/b/x.yaml: the edit changed both; run fab install"
+    )
+    (b / "x.yaml").unlink()  # shared with nothing in the tree any more: the user's own edit
+    assert installs.changed_links(a) == [a / "x.yaml"] and installs.leak(a, root) is None
+    for damaged in (b"garbage\xff", b'{"a": 1}', b"[[1, 2]]", b'[["x", "i", 1, 2, "b"]]'):
+        (a / ".git" / installs.LINKS).write_bytes(damaged)
+        assert installs.read_links(a) == [] and installs.leak(a, root) is None
+    installs.write_links(a, [])
+    assert not (a / ".git" / installs.LINKS).exists()
