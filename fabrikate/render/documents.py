@@ -166,7 +166,11 @@ def _quote(value: str) -> str:
     """``value`` as a YAML scalar that reads back as the same string."""
     import yaml
 
-    plain = yaml.safe_load(value) if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value) else None
+    plain = (
+        yaml.load(value, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value)
+        else None
+    )
     return value if plain == value else json.dumps(value)
 
 
