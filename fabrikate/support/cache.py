@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from fabrikate.errors import FabrikateError
 from fabrikate.settings import Settings, variable
@@ -102,8 +102,7 @@ def touch(path: Path) -> None:
         os.utime(path)
 
 
-@dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(NamedTuple):
     """One cached item, for ``fab cache info`` and ``prune``."""
 
     kind: str
