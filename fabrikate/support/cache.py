@@ -33,7 +33,6 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -219,8 +218,7 @@ def drop_fallbacks() -> None:
             remove(temp.parent)
 
 
-@dataclass(frozen=True)
-class Cache:
+class Cache(NamedTuple):
     """The versioned cache folder at ``location`` (or, once it failed, a temporary one)."""
 
     location: Path
