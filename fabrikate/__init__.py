@@ -6,7 +6,9 @@
     for component in result.components:
         print(component.file, len(component.documents))
 
-Names are imported on first use, so ``import fabrikate`` (and ``fab --version``) stays fast.
+Names are imported on first use, so ``import fabrikate`` (and ``fab --version``) stays fast;
+PyYAML, once imported, compiles its pure-Python reader's pattern on first use
+(``support.lazy.defer_yaml_pattern``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fabrikate._version import __version__
-from fabrikate.support.lazy import lazy_exports
+from fabrikate.support.lazy import defer_yaml_pattern, lazy_exports
+
+defer_yaml_pattern()
 
 _EXPORTS = {
     "Component": "fabrikate.hld.model",

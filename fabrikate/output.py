@@ -52,13 +52,13 @@ class WriteResult:
         return bool(self.written or self.removed)
 
 
-@dataclass
 class _Present:
     """What the destination holds: every entry but folders by relative path (True for a
     regular file, False for a link or anything else), and the folders."""
 
-    files: dict[str, bool] = field(default_factory=dict)
-    folders: set[str] = field(default_factory=set)
+    def __init__(self) -> None:
+        self.files: dict[str, bool] = {}
+        self.folders: set[str] = set()
 
     def regular(self, rel: str) -> bool:
         return self.files.get(rel, False)

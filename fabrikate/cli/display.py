@@ -9,7 +9,6 @@ display.close()
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
 from fabrikate.support.progress import Event
@@ -53,7 +52,7 @@ class Display:
 
     def __call__(self, event: Event) -> None:
         # Names and sources come from definitions: no control character reaches the terminal.
-        event = replace(event, component=printable(event.component), detail=printable(event.detail))
+        event = event._replace(component=printable(event.component), detail=printable(event.detail))
         with self._lock:
             if event.state not in _FINISHED:
                 self.running[event.component] = event.detail

@@ -12,9 +12,9 @@ them; what Fabrikate's merge would have made of them is kept beside, to warn whe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fabrikate.errors import ConfigConflictError, Diagnostic, InputError, Location, MergeConflict
 from fabrikate.hld.layout import check_name
@@ -35,8 +35,7 @@ __all__ = [
 LAYER_KEYS = ("config", "namespace", "injectNamespace", "disabled", "subcomponents")
 
 
-@dataclass(frozen=True, slots=True)
-class Fabrikate:
+class Fabrikate(NamedTuple):
     """What Fabrikate's merge made of ``namespace``, ``injectNamespace`` and ``disabled``
     (spec §3.3), kept to warn where fab's fixed merge gives another result."""
 
@@ -191,8 +190,7 @@ def merge(higher: ConfigLayer, lower: ConfigLayer) -> ConfigLayer:
     set_in.update(higher.set_in)
     old = higher.fabrikate
     if not old.namespace:  # Fabrikate's fix-up: both travel from the first namespace (§3.3)
-        old = replace(
-            old,
+        old = old._replace(
             namespace=lower.fabrikate.namespace,
             inject_namespace=lower.fabrikate.inject_namespace,
         )

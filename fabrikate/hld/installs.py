@@ -16,8 +16,8 @@ import json
 import os
 import re
 import stat
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from fabrikate.hld import layout
 from fabrikate.hld.model import Component
@@ -43,8 +43,7 @@ _MAX_LINKS_BYTES = 64 << 20
 _HEX = re.compile(r"[0-9a-f]{4,40}")
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     """One installed source: what was asked for, and what was placed."""
 
     source: str = ""  # without credentials
@@ -84,7 +83,7 @@ def write(dest: Path, method: str, note: Note) -> None:
     """Note what was placed at ``dest`` (a link there is replaced, never followed)."""
     from fabrikate.support.fsutil import write_file
 
-    data = {"format": _FORMAT, **{k: v for k, v in asdict(note).items() if k != "legacy"}}
+    data = {"format": _FORMAT, **{k: v for k, v in note._asdict().items() if k != "legacy"}}
     text = json.dumps(data, sort_keys=True) + "\n"
     path = stamp_file(dest, method)
     if _read_small(path) != text:

@@ -24,9 +24,8 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from fabrikate.errors import InputError, Location
 from fabrikate.support.fsutil import MAX_FILE_BYTES, read_regular
@@ -358,8 +357,7 @@ def boundary_name(node: Node) -> str:
     return "its fetched definition" if node.remote else "the tree"
 
 
-@dataclass(frozen=True)
-class Chart:
+class Chart(NamedTuple):
     """A chart folder that passed its checks, and the folder its links must stay inside."""
 
     path: Path

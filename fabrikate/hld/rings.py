@@ -12,9 +12,8 @@ present: ``rings.yaml`` wins for a ring both name, and its default ring is the d
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fabrikate.errors import InputError, Location
 from fabrikate.support.yamlio import parse_yaml, read_text
@@ -24,8 +23,7 @@ __all__ = ["RING_FILES", "Ring", "RingMap", "read_rings", "resolve_ring"]
 RING_FILES = ("rings.yaml", "bedrock.yaml")
 
 
-@dataclass(frozen=True, slots=True)
-class Ring:
+class Ring(NamedTuple):
     """One declared ring: its name, the branch that deploys as it, and the default flag."""
 
     name: str
@@ -33,8 +31,7 @@ class Ring:
     default: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class RingMap:
+class RingMap(NamedTuple):
     """The declared rings, in file order; ``files`` are the ones they were read from."""
 
     rings: tuple[Ring, ...] = ()
@@ -76,7 +73,7 @@ def read_rings(root: Path) -> RingMap:
             message = f"more than one default ring: {', '.join(defaults)}"
             raise InputError(message, location=Location(name))
         if defaults:  # this file's default replaces the other's
-            found = {key: replace(ring, default=False) for key, ring in found.items()}
+            found = {key: ring._replace(default=False) for key, ring in found.items()}
         found.update((ring.name, ring) for ring in rings)
         files.insert(0, name)
     return RingMap(tuple(found.values()), tuple(files))

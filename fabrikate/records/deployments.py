@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 from fabrikate.errors import InputError, RecordsError
 from fabrikate.records.mask import strip_credentials
@@ -29,8 +29,7 @@ _KEEP_STAGE2 = ("commitId", "p1", "service", "sourceRepo")
 _KEEP_STAGE3 = ("commitId", "env", "hldRepo", "imageTag", "p1", "p2", "service", "sourceRepo")
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(NamedTuple):
     """The values one pipeline stage knows, by Bedrock flag."""
 
     p1: str | None = None
@@ -50,15 +49,14 @@ class Stage:
     def normalised(self) -> Stage:
         """Lowercase values, 7-character short SHAs, repository URLs without credentials."""
         values = {}
-        for item in fields(self):
-            value = getattr(self, item.name)
+        for name, value in self._asdict().items():
             if isinstance(value, str):
                 value = value.strip().lower() or None
-                if value and item.name.endswith("commit_id") and _SHA.match(value):
+                if value and name.endswith("commit_id") and _SHA.match(value):
                     value = value[:7]
-                if value and item.name == "repository":
+                if value and name == "repository":
                     value = strip_credentials(value)
-            values[item.name] = value
+            values[name] = value
         return Stage(**values)
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from fabrikate.records.images import parse_documents
 
@@ -70,8 +69,7 @@ def object_key(entry: Mapping[str, Any]) -> Key:
     return (entry["apiVersion"], entry["kind"], entry.get("namespace") or "", entry["name"])
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectDiff:
+class ObjectDiff(NamedTuple):
     """Objects of record B against record A; ``known`` is False when either record predates
     per-object digests (schema v1)."""
 
@@ -111,13 +109,12 @@ def compare_objects(a: Mapping[str, Any], b: Mapping[str, Any]) -> ObjectDiff:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class RecordDiff:
+class RecordDiff(NamedTuple):
     """Two records compared: component versions, images and objects."""
 
     components: tuple[dict[str, Any], ...] = ()  # {name, a, b}: what changed per component
     images: tuple[dict[str, Any], ...] = ()  # {container, a, b}: image changes per container
-    objects: ObjectDiff = field(default_factory=ObjectDiff)
+    objects: ObjectDiff = ObjectDiff()
     same_output: bool = False
 
     def to_data(self) -> dict[str, Any]:

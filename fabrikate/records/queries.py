@@ -13,7 +13,6 @@ records named by id, manifest commit or group.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -112,7 +111,7 @@ def _scan(
     skipped, read, before = 0, 0, query.before
     batch = limit + 1
     while True:
-        rows = store.query(replace(query, before=before, limit=batch))
+        rows = store.query(query._replace(before=before, limit=batch))
         for record in rows:
             if len(found) == limit:
                 return found, cursor_after(found[-1]), skipped
@@ -208,7 +207,7 @@ def version_log(
     settled: dict[str, dict[str, Any] | None] = {}
     before, batch = query.before, LOG_BATCH
     while True:
-        rows = store.query(replace(query, before=before, limit=batch))
+        rows = store.query(query._replace(before=before, limit=batch))
         records.extend(rows)
         done = len(rows) < batch
         before = order_key(rows[-1]) if rows else before
@@ -257,8 +256,7 @@ def _settle(
             service=subject.get("service"),
             component=subject.get("component"),
         )
-    group = replace(
-        base,
+    group = base._replace(
         scope=record["scope"],
         environment=record["environment"],
         ring=record.get("ring"),

@@ -1,4 +1,5 @@
-"""What a run tells the records: plain, frozen values, computed once by the run.
+"""What a run tells the records: plain, frozen values (named tuples: cheap to define), computed
+once by the run.
 
     summary = RunSummary(components=(ComponentFacts("app", "app", "helm"),), helm="v3.17.3")
     with recording(root, ["prod"], settings) as run:
@@ -12,17 +13,18 @@ comes from here (or from the record of an identical earlier run, ``Run.facts``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from fabrikate.errors import Diagnostic
 
 __all__ = ["Checked", "ComponentFacts", "Described", "Rendered", "RunSummary"]
 
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
-@dataclass(frozen=True, slots=True)
-class ComponentFacts:
+
+class ComponentFacts(NamedTuple):
     """One component of the run, as its definition asked for it."""
 
     id: str  # logical path plus name
@@ -38,8 +40,7 @@ class ComponentFacts:
     chart: Mapping[str, str] | None = None  # a helm chart's name and version (Chart.yaml)
 
 
-@dataclass(frozen=True, slots=True)
-class Described:
+class Described(NamedTuple):
     """What a record says of one component's documents (``records.build.describe``), worked
     out while the run renders; it stands for ``documents`` only."""
 
@@ -49,19 +50,17 @@ class Described:
     kinds: tuple[str, ...] = ()  # the kind of each document that names one
 
 
-@dataclass(frozen=True, slots=True)
-class Rendered:
+class Rendered(NamedTuple):
     """The output a successful run wrote: each file's bytes and each component's documents."""
 
     output: Path
-    files: Mapping[str, bytes] = field(default_factory=dict)
+    files: Mapping[str, bytes] = _EMPTY
     documents: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (component id, documents)
-    component_files: Mapping[str, str] = field(default_factory=dict)  # component id -> file
-    described: Mapping[str, Described] = field(default_factory=dict)  # by component id
+    component_files: Mapping[str, str] = _EMPTY  # component id -> file
+    described: Mapping[str, Described] = _EMPTY  # by component id
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
+class Checked(NamedTuple):
     """The offline check of the rendered objects (``--validate``)."""
 
     kube_version: str
@@ -74,8 +73,7 @@ class Checked:
         return tuple(p for p in self.problems if p.level == "error")
 
 
-@dataclass(frozen=True, slots=True)
-class RunSummary:
+class RunSummary(NamedTuple):
     """Everything a record says about the tree of one run."""
 
     components: tuple[ComponentFacts, ...] = ()

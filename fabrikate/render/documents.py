@@ -175,7 +175,8 @@ def _quote(value: str) -> str:
     from fabrikate.support.yamlv2 import Loader
 
     plain = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value) is not None and all(
-        reader("").resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
-        for reader in (yaml.SafeLoader, Loader)
+        resolver.resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
+        # PyYAML's own resolver, not a pure-Python SafeLoader: that would compile its reader pattern
+        for resolver in (yaml.resolver.Resolver(), Loader(""))
     )
     return value if plain else json.dumps(value)

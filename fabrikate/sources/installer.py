@@ -410,7 +410,7 @@ def _dependencies(dest: Path, fetched: list[list[Dependency]]) -> tuple[Dependen
         deps = tuple(fetched[-1])
         text = json.dumps([asdict(d) for d in deps], sort_keys=True) if deps else ""
         if note.dependencies != text:
-            installs.write(dest, "git", replace(note, dependencies=text))
+            installs.write(dest, "git", note._replace(dependencies=text))
         return deps
     try:
         listed = json.loads(note.dependencies) if note.dependencies else []

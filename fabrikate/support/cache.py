@@ -34,9 +34,8 @@ import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from fabrikate.errors import FabrikateError
 from fabrikate.settings import Settings, variable
@@ -103,8 +102,7 @@ def touch(path: Path) -> None:
         os.utime(path)
 
 
-@dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(NamedTuple):
     """One cached item, for ``fab cache info`` and ``prune``."""
 
     kind: str
@@ -235,8 +233,7 @@ def drop_fallbacks() -> None:
             remove(temp.parent)
 
 
-@dataclass(frozen=True)
-class Cache:
+class Cache(NamedTuple):
     """The versioned cache folder at ``location`` (or, once it failed, a temporary one)."""
 
     location: Path

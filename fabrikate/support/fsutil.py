@@ -64,10 +64,10 @@ def replace_dir(staged: Path, dest: Path) -> None:
     if (dest.exists() or dest.is_symlink()) and _exchange(staged, dest):
         remove(staged)  # it now holds the old tree
         return
-    import tempfile
-
     old = None
     if dest.exists() or dest.is_symlink():
+        import tempfile
+
         old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
         os.rename(dest, old / "x")
     try:
@@ -145,21 +145,22 @@ def write_bytes(
     complete temporary file before the rename, and when it raises nothing is replaced.
     """
     import contextlib
-    import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         mode = path.stat().st_mode & 0o7777 if path.exists() and not new else new_file_mode()
-    folder = staging or path.parent
-    fd, temp = tempfile.mkstemp(prefix=prefix or f".{path.name}.", suffix=".tmp", dir=folder)
+    fd, temp = _new_temp(staging or path.parent, prefix or f".{path.name}.")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if mode != _TEMP_MODE:
+                os.fchmod(fd, mode)
             if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        if mode != 0o600:  # mkstemp's own
-            os.chmod(temp, mode)
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         if finish is not None:
             finish(Path(temp))
         if new:
@@ -171,6 +172,22 @@ def write_bytes(
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+_TEMP_MODE = 0o600
+_TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _new_temp(folder: Path, prefix: str) -> tuple[int, str]:
+    """A new empty file ``<prefix><random>.tmp`` in ``folder``, mode 0600, open for writing:
+    ``tempfile.mkstemp``'s way, without importing tempfile (and random) on a run's path."""
+    for _ in range(100):
+        temp = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(temp, _TEMP_FLAGS, _TEMP_MODE), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:

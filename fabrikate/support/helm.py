@@ -13,8 +13,8 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from fabrikate.errors import FabrikateError, ProcessError
 from fabrikate.settings import Settings
@@ -24,8 +24,7 @@ from fabrikate.support.process import Command, Completed, run
 __all__ = ["Helm", "version"]
 
 
-@dataclass(frozen=True)
-class Helm:
+class Helm(NamedTuple):
     """A helm binary, the folder of fab's helm homes, and the timeout of each command."""
 
     binary: str

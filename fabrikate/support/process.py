@@ -16,6 +16,7 @@ import shlex
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from fabrikate.errors import Interrupted, ProcessError, TimedOut, ToolNotFound
 from fabrikate.support.interrupts import check_interrupted, kill_group, track, untrack
@@ -52,8 +53,7 @@ class Command:
         return mask(text, self.secrets)
 
 
-@dataclass(frozen=True)
-class Completed:
+class Completed(NamedTuple):
     """What a finished command returned."""
 
     command: Command

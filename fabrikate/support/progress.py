@@ -11,13 +11,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Event", "Progress"]
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """A progress report: a component started (``state`` is the verb, e.g. ``fetching``), or
     went ``done``, ``unchanged`` or ``failed``."""
 

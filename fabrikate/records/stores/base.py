@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fabrikate.errors import AmbiguousRecord, RecordsError, UnknownRecord
 from fabrikate.records.stores.dora import (
@@ -50,8 +50,7 @@ BEDROCK_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class RecordQuery:
+class RecordQuery(NamedTuple):
     """Which records to read: every field optional, all given ones must match (AND)."""
 
     scope: str | None = None

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fabrikate.records.stores.base import RecordQuery
 
@@ -54,8 +53,7 @@ def _kind(record: Mapping[str, Any]) -> str:
     return "manual" if ci.get("provider") in (None, "", "local") else "pipeline"
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """The indexed facts of one record (commits and authors lower case)."""
 
     ring: str | None

@@ -17,6 +17,8 @@ indexes in place and is backfilled from the JSON.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fabrikate.records.stores.dora import DORA_COLUMNS
 from fabrikate.records.stores.facts import GLANCE  # the glances' shape: opens rebuild others
 
@@ -84,14 +86,16 @@ EVENT_COLUMNS = (
 )
 
 
-def tables(*, text: str, json: str) -> list[str]:
+def tables(*, text: str, json: str, added: Sequence[str] = ()) -> list[str]:
     """CREATE TABLE statements; ``text`` is the type of compared text (a byte-order
-    collation), ``json`` that of JSON documents. ``fab_record`` is made in its version-1 shape:
-    the migration adds the fact columns to new and old databases alike."""
+    collation), ``json`` that of JSON documents. ``fab_record`` is made in its version-1 shape
+    and then ``added`` text columns, in the order the migration would add them to an old one
+    (a new database gets them at once: every ALTER TABLE reparses the whole schema)."""
+    extra = "".join(f", {column} {text}" for column in added)
     return [
         f"CREATE TABLE IF NOT EXISTS fab_record (id {text} PRIMARY KEY, row_key TEXT NOT NULL, "
         f"scope {text} NOT NULL, environment {text} NOT NULL, started_at {text} NOT NULL, "
-        f"outcome TEXT NOT NULL, record {json} NOT NULL)",
+        f"outcome TEXT NOT NULL, record {json} NOT NULL{extra})",
         "CREATE TABLE IF NOT EXISTS fab_deployment (scope TEXT NOT NULL, "
         f"row_key TEXT NOT NULL, fields {json} NOT NULL, version INTEGER NOT NULL, "
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (scope, row_key))",

@@ -194,10 +194,14 @@ class SqlStore(Store):
         self.check_version()
         if self.current:
             return
-        for statement in schema.tables(text=self.text_type, json=self.json_type):
+        added = (*schema.FACT_COLUMNS, *schema.DORA_COLUMNS, *schema.LANDING_COLUMNS)
+        new = not self.columns("fab_record")
+        for statement in schema.tables(
+            text=self.text_type, json=self.json_type, added=added if new else ()
+        ):
             self.execute(statement)
         present = self.columns("fab_record")
-        for column in (*schema.FACT_COLUMNS, *schema.DORA_COLUMNS, *schema.LANDING_COLUMNS):
+        for column in added:
             if column not in present:
                 self.execute(f"ALTER TABLE fab_record ADD COLUMN {column} {self.text_type}")
         if "glance" not in self.columns("fab_latest"):

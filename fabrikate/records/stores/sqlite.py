@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -114,6 +113,8 @@ class SqliteStore(SqlStore):
                 busy = (exc.sqlite_errorname or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
                 if not busy or attempt == _ATTEMPTS - 1 or self._in_transaction:
                     raise RecordsError(f"records database {self.path}: {exc}") from exc
+                import random  # only a locked database needs it
+
                 time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
             except sqlite3.Error as exc:
                 raise RecordsError(f"records database {self.path}: {exc}") from exc
