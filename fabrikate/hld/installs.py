@@ -186,8 +186,7 @@ def _mismatch(
 LINKS = "fab-links"  # in a checkout's .git: its shared files as install left them
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """One file of a checkout that is a hard link, as ``fab install`` placed it."""
 
     path: str  # relative to the checkout, with /
