@@ -78,6 +78,7 @@ def render(
                 result.components.append(outcome)
                 result.diagnostics.extend(outcome.diagnostics)
         result.cache_hits, result.cache_misses = renderer.hits, renderer.misses
+        renderer.remember()
         result.timings["render"] = time.perf_counter() - mark
         raise_all(
             errors + strict_errors(result.diagnostics, settings), "errors; nothing was written"

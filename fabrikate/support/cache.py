@@ -10,9 +10,9 @@
 The folder is ``FAB_CACHE_DIR``, else the user cache dir (platformdirs), always with a version
 subfolder. Kinds: ``git`` (bare mirrors), ``checkouts`` (one tree per commit), ``charts``
 (pulled chart archives), ``helm`` (fab's own helm homes), ``definitions`` (``fab find``), and the
-small entries ``render``, ``inject``, ``parsed``, ``tools``, ``stamps`` and ``timings`` (how long
-each helm render took, to start the longest first; ``validated``, left by older versions, is
-only pruned). The folders are private to the user: rendered manifests may hold secrets.
+small entries ``render``, ``inject``, ``parsed``, ``tools``, ``stamps`` and ``timings`` (one entry:
+how long each helm render took, to start the longest first; ``validated``, left by older
+versions, is only pruned). The folders are private to the user: rendered manifests may hold secrets.
 
 A cache file is untrusted input. Small entries are written atomically and sealed with their
 length and digest; a damaged one is a miss (logged at debug level, then rewritten). Any fault of
