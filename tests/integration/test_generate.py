@@ -11,6 +11,7 @@ import yaml
 
 import fabrikate
 from fabrikate.errors import FabrikateError, InputError, ProcessError
+from fabrikate.output import MANIFEST
 
 CHARTS = Path(__file__).resolve().parent.parent / "data" / "charts"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "trivia"
@@ -181,6 +182,38 @@ def test_helm_failure_names_component_and_chart_and_keeps_output(tree) -> None:
     assert "helm template failed for chart" in message and "broken" in message
     assert "[component demo]" in message
     assert (first.output / "demo.yaml").read_bytes() == before
+
+
+def test_a_failed_first_run_leaves_no_output_folder(tree) -> None:
+    root = chart_tree(
+        tree,
+        {
+            "component.yaml": """
+                name: app
+                subcomponents:
+                - {name: good, type: helm, method: local, path: ./charts/demo}
+                - {name: files, type: static, path: ./manifests}
+                - {name: bad, type: helm, method: local, path: ./charts/broken}
+            """,
+            "manifests/a.yaml": "kind: A\n",
+        },
+    )
+    out = root / "out" / "deep" / "prod"
+    with pytest.raises(ProcessError, match=r"\[component bad\]"):
+        fabrikate.generate(root, ["prod"], output=out)
+    assert not (root / "out").exists()  # nor the folders above it, nor a staging folder
+    definition = root / "component.yaml"
+    definition.write_text(definition.read_text().replace("charts/broken", "charts/demo"))
+    fabrikate.generate(root, ["prod"], output=out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["prod"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        MANIFEST,
+        "app.yaml",
+        "bad.yaml",
+        "files.yaml",
+        "good.yaml",
+    ]
+    assert (out / "files.yaml").read_text() == "---\nkind: A\n"
 
 
 def test_missing_chart_is_a_clear_error(tree) -> None:
