@@ -117,9 +117,12 @@ def _validate(result: GenerateResult, kube_version: str) -> Validation:
 
 def _describing(into: dict[str, Described]) -> Callable[[ComponentResult], None]:
     """Work out what the record says of each component as it is rendered, into ``into``."""
-    from fabrikate.records.build import describe
 
     def rendered(component: ComponentResult) -> None:
+        # Imported here, on a worker: the record's thread imports it as the run starts, and
+        # the walk must not wait for that.
+        from fabrikate.records.build import describe
+
         into[component.id] = describe(component.id, component.file, component.documents)
 
     return rendered
