@@ -216,6 +216,21 @@ def test_a_failed_first_run_leaves_no_output_folder(tree) -> None:
     assert (out / "files.yaml").read_text() == "---\nkind: A\n"
 
 
+def test_the_cache_is_trimmed_by_runs_that_found_it_filled(tree, tmp_path: Path, helm: str) -> None:
+    from fabrikate.settings import Settings
+    from fabrikate.support.cache import Cache
+
+    root = chart_tree(tree)
+    settings = Settings(helm=helm, cache_dir=str(tmp_path / "cache"), render_cache_bytes=1)
+    cache = Cache.of(settings)
+    fabrikate.generate(root, [], settings=settings)
+    assert [e.kind for e in cache.entries(["render"])] == ["render"]  # it held nothing before
+    (root / "config").mkdir()
+    (root / "config" / "common.yaml").write_text("subcomponents:\n  demo:\n    config: {a: 1}\n")
+    fabrikate.generate(root, [], settings=settings)
+    assert cache.entries(["render"]) == []  # over the bound: trimmed
+
+
 def test_missing_chart_is_a_clear_error(tree) -> None:
     root = tree(
         {
