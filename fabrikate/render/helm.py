@@ -247,8 +247,7 @@ def _check_manifests(text: str, chart: Path) -> None:
         problem, line = "a NUL byte", text.count("\n", 0, text.index("\0")) + 1
     else:
         try:
-            for _ in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-                pass  # events only: the syntax check, at a third of the cost of composing
+            _parse(text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem, line = f"invalid YAML ({exc.problem})", (mark.line + 1 if mark else 1)
@@ -261,6 +260,19 @@ def _check_manifests(text: str, chart: Path) -> None:
         raise ProcessError(
             f"helm template printed {problem} for chart {chart}, line {line}: {bad[:80]!r}"
         )
+
+
+def _parse(text: str) -> None:
+    """Parse a YAML stream for its syntax alone: with libyaml, all in C (no event objects,
+    a sixth of the cost of iterating its events), else PyYAML's events."""
+    import yaml
+
+    parser = getattr(yaml, "CParser", None)
+    if parser is not None:
+        parser(text).raw_parse()
+        return
+    for _ in yaml.parse(text, Loader=yaml.SafeLoader):
+        pass
 
 
 def _helm_message(stderr: str) -> str:

@@ -103,3 +103,27 @@ def test_a_damaged_timings_entry_is_a_guess(chart: Chart, entry: str) -> None:
     assert Renderer(settings, cache).cost(node) == guess
     cache.put("timings", TIMINGS_KEY, f'{{"{_timing_id(node)}": 7.5}}'.encode())
     assert Renderer(settings, cache).cost(node) == 7.5
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: 1\n---\nb: [1, 2\nc: 3\n", "line 4: 'c: 3'"),  # where libyaml gives up
+        ("a: 1\nb: {unclosed\n", "line 2: 'b: {unclosed'"),  # at the end: the last line
+        ("a: 1\n\tb: 2\n", "invalid YAML"),
+        ("a: 1\x00\n", "a NUL byte for chart c, line 1"),
+    ],
+)
+def test_helm_output_that_is_not_yaml_names_its_line(text: str, problem: str) -> None:
+    from fabrikate.errors import ProcessError
+    from fabrikate.render.helm import _check_manifests
+
+    with pytest.raises(ProcessError, match="helm template printed") as info:
+        _check_manifests(text, Path("c"))
+    assert problem in str(info.value)
+
+
+def test_helm_output_that_is_yaml_passes() -> None:
+    from fabrikate.render.helm import _check_manifests
+
+    _check_manifests("---\n# Source: c/templates/a.yaml\na: 1\n---\nb: [1, 2]\n", Path("c"))
