@@ -267,9 +267,10 @@ def _parse(text: str) -> None:
     a sixth of the cost of iterating its events), else PyYAML's events."""
     import yaml
 
-    parser = getattr(yaml, "CParser", None)
-    if parser is not None:
-        parser(text).raw_parse()
+    if yaml.__with_libyaml__:
+        from yaml._yaml import CParser
+
+        CParser(text).raw_parse()
         return
     for _ in yaml.parse(text, Loader=yaml.SafeLoader):
         pass
