@@ -72,10 +72,65 @@ def parse_documents(documents: Iterable[str]) -> list[Any]:
     parsed = []
     for text in documents:
         try:
-            parsed.append(yaml.load(text, Loader=_Loader))
+            parsed.append(_load(text))
         except (yaml.YAMLError, ValueError):
             parsed.append(None)  # a record describes output; it does not validate it
     return parsed
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ = _TAG + "str", _TAG + "map", _TAG + "seq"
+_FANCY_KEYS = (_TAG + "merge", _TAG + "value")  # ``<<`` and ``=``: PyYAML's to flatten
+
+
+class _Unusual(Exception):
+    """A document the quick build leaves to PyYAML (merge keys, unhashable keys, cycles)."""
+
+
+def _load(text: str) -> Any:
+    """``yaml.load(text, SafeLoader)``, the same objects made faster: libyaml composes the
+    nodes and the plain strings, maps and lists are built here (PyYAML's constructor costs
+    more than the parse); every other tag is PyYAML's."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return _build(node, loader, {}) if node is not None else None
+    except (_Unusual, RecursionError):
+        return yaml.load(text, Loader=_Loader)
+    finally:
+        loader.dispose()
+
+
+def _build(node: yaml.Node, loader: Any, made: dict[int, list[Any]]) -> Any:
+    """The object of ``node``; ``made`` holds those of nodes met before (an alias is the same
+    object, as PyYAML makes it; an empty entry is one under construction: a cycle)."""
+    known = made.get(id(node))
+    if known is not None:
+        if not known:
+            raise _Unusual
+        return known[0]
+    tag = node.tag
+    if tag == _STR and isinstance(node, yaml.ScalarNode):
+        return node.value
+    value: Any
+    if tag == _MAP and isinstance(node, yaml.MappingNode):
+        made[id(node)] = []
+        value = {}
+        for key_node, value_node in node.value:
+            if key_node.tag in _FANCY_KEYS:
+                raise _Unusual
+            key = _build(key_node, loader, made)
+            try:
+                value[key] = _build(value_node, loader, made)
+            except TypeError:  # an unhashable key: PyYAML says so
+                raise _Unusual from None
+    elif tag == _SEQ and isinstance(node, yaml.SequenceNode):
+        made[id(node)] = []
+        value = [_build(item, loader, made) for item in node.value]
+    else:
+        value = loader.construct_object(node, deep=True)
+    made[id(node)] = [value]
+    return value
 
 
 def extract_images(component: str, documents: Iterable[Any]) -> list[dict[str, Any]]:
