@@ -49,6 +49,7 @@ class HelmGenerator:
         self.helm = Helm.of(settings, cache)
         self.cache = cache if remember else None  # remembers helm's version by its binary
         self._charts: dict[str, str] = {}  # chart folder -> digest of its files
+        self._checked: dict[str, layout.Chart] = {}  # component -> its chart, checked to render
         self._sizes: dict[str, int] = {}  # chart folder -> how many files it has
         self._version: str | None = None
         self._lock = threading.Lock()
@@ -67,7 +68,7 @@ class HelmGenerator:
             "helm-template",
             __version__,
             self.version(),
-            self.chart_digest(layout.checked_chart(node)),
+            self.chart_digest(self._checked.get(node.id) or layout.checked_chart(node)),
             values,
             node.namespace,
             node.name,
@@ -77,7 +78,7 @@ class HelmGenerator:
 
     def documents(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
         """``helm template`` of the chart, once its files passed the layout's checks."""
-        chart = layout.checked_chart(node)
+        chart = self._checked[node.id] = layout.checked_chart(node)
         self._ask_version()
         # The chart's digest is taken now, from the files helm is about to read (its checks
         # first: helm follows links), so an entry written after the run is keyed by them.
