@@ -10,7 +10,8 @@ exactly the bytes fab would write becomes fab's; in the default ``generated/<env
 (which Fabrikate and earlier fab versions owned entirely) every file fab writes is taken over.
 
 The new tree is built in a staging folder beside the destination and swapped in only when it
-is complete, so a failed or killed run leaves the previous output byte-for-byte intact. Files
+is complete, so a failed or killed run leaves the previous output byte-for-byte intact (a
+destination that does not exist yet is staged while the tree renders: ``Stage``). Files
 that stay (unchanged ones and files fab does not own) are hard-linked into the staging folder,
 keeping their inode and mtime; a run that changes one existing file only renames that file into
 place, which is as atomic; a run that changes nothing does not touch the destination at all.
@@ -18,15 +19,17 @@ place, which is as atomic; a run that changes nothing does not touch the destina
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from fabrikate.errors import FabrikateError, OutputConflict
 
-__all__ = ["MANIFEST", "WriteResult", "write_tree"]
+__all__ = ["MANIFEST", "Stage", "WriteResult", "write_tree"]
 
 MANIFEST = ".fabrikate-output"
 _HEADER = (
@@ -132,10 +135,123 @@ def recover(dest: Path) -> None:
             remove(stale)
 
 
-def write_tree(dest: Path, files: Mapping[str, bytes], *, take_over: bool = False) -> WriteResult:
+class Stage:
+    """The staging folder of an output folder that does not exist yet, filled while the tree
+    renders: with nothing there to compare, keep or take over, each file can be written as its
+    component is rendered (``add``, from any thread), and ``write_tree`` only completes it.
+    Until ``open`` (and after any failure to write) it takes nothing."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.path: Path | None = None
+        self.added: dict[str, bytes] = {}
+        self._made: list[Path] = []  # folders above dest made for it, removed with it
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        """Start staging (the caller holds the tree lock, and ``dest`` does not exist)."""
+        try:
+            recover(self.dest)
+            missing = [p for p in (self.dest.parent, *self.dest.parent.parents) if not p.exists()]
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            self._made = missing
+            self.path = _new_stage(self.dest)
+        except OSError:
+            self.discard()  # write_tree writes it all, and reports what fails
+
+    def add(self, rel: str, data: bytes) -> None:
+        """Write one file of the output into the staging folder, if it is open."""
+        folder = self.path
+        if folder is None:
+            return
+        try:
+            _write_in(folder, rel, data)
+        except OSError:
+            self.discard()
+            return
+        with self._lock:
+            self.added[rel] = data
+
+    def ready(self) -> bool:
+        """Whether the staging folder can become ``dest``: open, whole, and ``dest`` still
+        missing."""
+        return self.path is not None and not (self.dest.exists() or self.dest.is_symlink())
+
+    def finish(self, files: Mapping[str, bytes]) -> WriteResult:
+        """Complete the staging folder with ``files`` and the manifest, and put it in place."""
+        from fabrikate.support.fsutil import remove, replace_dir
+        from fabrikate.support.interrupts import check_interrupted
+
+        assert self.path is not None
+        stage, self.path = self.path, None
+        try:
+            with self._lock:
+                added = dict(self.added)
+            for rel in set(added) - set(files):
+                os.unlink(stage / rel)
+            for rel in sorted(files):
+                if added.get(rel) != files[rel]:
+                    _write_in(stage, rel, files[rel])
+            (stage / MANIFEST).write_text(manifest_text(files), encoding="utf-8")
+            check_interrupted()
+            replace_dir(stage, self.dest)
+        except OSError as exc:
+            remove(stage)
+            raise FabrikateError(
+                f"cannot write output to {self.dest}: {exc.strerror or exc}"
+            ) from exc
+        except BaseException:
+            remove(stage)
+            raise
+        self._made = []
+        return WriteResult(self.dest, written=sorted(files))
+
+    def discard(self) -> None:
+        """Drop the staging folder (and the folders made for it), if there is one."""
+        from fabrikate.support.fsutil import remove
+
+        stage, self.path = self.path, None
+        if stage is not None:
+            remove(stage)
+        for folder in self._made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        self._made = []
+
+
+def _write_in(stage: Path, rel: str, data: bytes) -> None:
+    """Write one file below ``stage``, making its folders there: never ``stage`` itself, which
+    a discarded stage no longer has."""
+    folder = stage
+    for part in PurePosixPath(rel).parts[:-1]:
+        folder = folder / part
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+    with open(stage / rel, "wb") as handle:
+        handle.write(data)
+
+
+def _new_stage(dest: Path) -> Path:
+    """A new staging folder beside ``dest`` (``recover`` drops those a killed run left)."""
+    # Not mkdtemp: its 0700 would become the output folder's mode; mkdir follows the umask.
+    stage = dest.parent / f".{dest.name}.fab-new-{os.getpid()}-{os.urandom(4).hex()}"
+    stage.mkdir()
+    return stage
+
+
+def write_tree(
+    dest: Path, files: Mapping[str, bytes], *, take_over: bool = False, stage: Stage | None = None
+) -> WriteResult:
     """Make ``dest`` hold ``files`` (relative POSIX paths to contents) and every file fab does
     not own, atomically. ``take_over``: a folder without a manifest was all fab's (the default
-    output folder); its files at the paths of ``files`` are replaced."""
+    output folder); its files at the paths of ``files`` are replaced. ``stage``: the output
+    staged while rendering, used when it still can be."""
+    if stage is not None:
+        if stage.ready():
+            return stage.finish(files)
+        stage.discard()
     result = WriteResult(dest)
     try:
         recover(dest)
@@ -236,9 +352,7 @@ def _swap(
     stage: Path | None = None
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        # Not mkdtemp: its 0700 would become the output folder's mode; mkdir follows the umask.
-        stage = dest.parent / f".{dest.name}.fab-new-{os.getpid()}-{os.urandom(4).hex()}"
-        stage.mkdir()
+        stage = _new_stage(dest)
         if dest.is_dir():
             os.chmod(stage, stat.S_IMODE(os.stat(dest).st_mode))
         for folder in sorted(folders):

@@ -117,9 +117,12 @@ def _validate(result: GenerateResult, kube_version: str) -> Validation:
 
 def _describing(into: dict[str, Described]) -> Callable[[ComponentResult], None]:
     """Work out what the record says of each component as it is rendered, into ``into``."""
-    from fabrikate.records.build import describe
 
     def rendered(component: ComponentResult) -> None:
+        # Imported here, on a worker: the record's thread imports it as the run starts, and
+        # the walk must not wait for that.
+        from fabrikate.records.build import describe
+
         into[component.id] = describe(component.id, component.file, component.documents)
 
     return rendered
@@ -135,22 +138,60 @@ def _generate(
     """Render into ``result`` and write its output; the bytes of every file written
     (``rendered``: see ``render``)."""
     from fabrikate.hld.layout import check_output_dir
-    from fabrikate.output import write_tree
+    from fabrikate.output import Stage, write_tree
     from fabrikate.render.documents import join_documents
 
     started = time.perf_counter()
     root, dest = result.root, result.output
     check_output_dir(dest, root)  # the cheap checks first; the tree's folders after the walk
-    tree = render(result, settings, walked, progress, rendered)
-    mark = time.perf_counter()
-    check_output_dir(dest, root, tree.components)
-    files = {c.file: join_documents(c.documents).encode() for c in result.components}
-    take_over = os.path.realpath(dest) == os.path.realpath(output_dir(root, result.environments))
-    result.files = write_tree(dest, files, take_over=take_over)
+    stage = Stage(dest)
+
+    def staging(tree: Tree) -> None:
+        walked(tree)
+        if _stages(dest, root, tree):
+            stage.open()
+
+    def done(component: ComponentResult) -> None:
+        if rendered is not None:
+            rendered(component)
+        if stage.path is not None:
+            stage.add(component.file, join_documents(component.documents).encode())
+
+    try:
+        tree = render(result, settings, staging, progress, done)
+        mark = time.perf_counter()
+        if stage.path is None:  # else checked once the walk ended, as the stage opened
+            check_output_dir(dest, root, tree.components)
+        files = {c.file: join_documents(c.documents).encode() for c in result.components}
+        take_over = os.path.realpath(dest) == os.path.realpath(
+            output_dir(root, result.environments)
+        )
+        result.files = write_tree(dest, files, take_over=take_over, stage=stage)
+    finally:
+        stage.discard()  # a run that failed; nothing once the stage became the output
     result.diagnostics.extend(_ownership_warnings(result.files))
     result.timings["write"] = time.perf_counter() - mark
     result.timings["total"] = time.perf_counter() - started
     return files
+
+
+def _stages(dest: Path, root: Path, tree: Tree) -> bool:
+    """Whether the output is written as the tree renders (``Stage``): into a folder that
+    does not exist yet, away from every folder of the walked tree, with no generate hook
+    that might change either and no error that fails the run anyway."""
+    from fabrikate.errors import FabrikateError
+    from fabrikate.hld.hooks import has_generate_hooks
+    from fabrikate.hld.layout import check_output_dir
+
+    if os.path.lexists(dest) or any(d.level == "error" for d in tree.diagnostics):
+        return False
+    if any(has_generate_hooks(node) for node in tree.components):
+        return False
+    try:
+        check_output_dir(dest, root, tree.components)
+    except FabrikateError:  # reported once the tree is rendered, as ever
+        return False
+    return True
 
 
 def _ownership_warnings(files: WriteResult) -> list[Diagnostic]:

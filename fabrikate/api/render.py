@@ -78,6 +78,7 @@ def render(
                 result.components.append(outcome)
                 result.diagnostics.extend(outcome.diagnostics)
         result.cache_hits, result.cache_misses = renderer.hits, renderer.misses
+        renderer.remember()
         result.timings["render"] = time.perf_counter() - mark
         raise_all(
             errors + strict_errors(result.diagnostics, settings), "errors; nothing was written"
@@ -85,7 +86,8 @@ def render(
         mark = time.perf_counter()
         inject_namespaces(result.components, renderer)
         result.timings["inject"] = time.perf_counter() - mark
-    if cache is not None and renderer.misses:
+    # A cache that had no render entry holds little but this run's: the next run trims it.
+    if cache is not None and renderer.misses and not renderer.empty:
         kinds = ["render", "inject", "parsed", "timings"]
         cache.trim(kinds, settings.render_cache_bytes, every=600)
     return tree

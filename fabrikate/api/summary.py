@@ -37,6 +37,7 @@ def summarize(
     else:  # failed: every component the walk found (a render may have failed half-way)
         nodes = list(tree.components) if tree is not None else []
     refs = _references(nodes)
+    charts: dict[bytes, dict[str, str] | None] = {}
     rendered = None
     if files is not None:
         documents = tuple((c.id, tuple(c.documents)) for c in result.components)
@@ -44,7 +45,7 @@ def summarize(
         rendered = Rendered(result.output, dict(files), documents, written, dict(described or {}))
     checked = result.validation
     return RunSummary(
-        components=tuple(_facts(node, refs) for node in nodes),
+        components=tuple(_facts(node, refs, charts) for node in nodes),
         rendered=rendered,
         helm=_helm_version(settings),
         validation=(
@@ -76,7 +77,12 @@ def _references(nodes: Sequence[ResolvedComponent]) -> dict[str, Component]:
     return refs
 
 
-def _facts(node: ResolvedComponent, refs: Mapping[str, Component]) -> ComponentFacts:
+def _facts(
+    node: ResolvedComponent,
+    refs: Mapping[str, Component],
+    charts: dict[bytes, dict[str, str] | None],
+) -> ComponentFacts:
+    """The record's facts of one component (``charts``: each ``Chart.yaml`` read, by its bytes)."""
     ref = node.component if node.inline else refs.get(node.logical_path, node.component)
     return ComponentFacts(
         id=node.id,
@@ -89,7 +95,7 @@ def _facts(node: ResolvedComponent, refs: Mapping[str, Component]) -> ComponentF
         version=ref.version or None,
         branch=ref.branch or None,
         clone=_clone(node, ref),
-        chart=_chart(node) if node.component.type == "helm" else None,
+        chart=_chart(node, charts) if node.component.type == "helm" else None,
     )
 
 
@@ -115,17 +121,32 @@ def _clone(node: ResolvedComponent, ref: Component) -> Path | None:
     return place(node.physical_path, ref.name)
 
 
-def _chart(node: ResolvedComponent) -> dict[str, str] | None:
-    """The chart's name and version from its ``Chart.yaml``; None when it cannot be read."""
-    import yaml
-
+def _chart(
+    node: ResolvedComponent, known: dict[bytes, dict[str, str] | None]
+) -> dict[str, str] | None:
+    """The chart's name and version from its ``Chart.yaml``; None when it cannot be read. Each
+    distinct file is parsed once (``known``): many components share a chart."""
     from fabrikate.support.fsutil import read_regular
-    from fabrikate.support.yamlv2 import load_untrusted
 
     try:  # a failed run is recorded too: its chart may be anything, a FIFO included
-        text = read_regular(layout.chart_dir(node) / "Chart.yaml").decode("utf-8", "replace")
-        data, _ = load_untrusted(text)
-    except (InputError, yaml.YAMLError):
+        raw = read_regular(layout.chart_dir(node) / "Chart.yaml")
+    except InputError:
+        return None
+    if raw not in known:
+        known[raw] = _chart_facts(raw)
+    found = known[raw]
+    return dict(found) if found is not None else None
+
+
+def _chart_facts(raw: bytes) -> dict[str, str] | None:
+    """The name and version a ``Chart.yaml`` holds; None when it is not a mapping."""
+    import yaml
+
+    from fabrikate.support.yamlv2 import load_untrusted
+
+    try:
+        data, _ = load_untrusted(raw.decode("utf-8", "replace"))
+    except yaml.YAMLError:
         return None
     if not isinstance(data, dict):
         return None

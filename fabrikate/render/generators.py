@@ -40,6 +40,10 @@ class Generator(Protocol):
         """Hear how long making ``node``'s documents took (for the next run's ``cost``)."""
         ...
 
+    def remember(self) -> None:
+        """Keep what ``took`` heard, once the run's renders are done."""
+        ...
+
 
 def generators(settings: Settings, cache: Cache | None) -> dict[str, Generator]:
     """The generator of each component type for one run (``cache``: the render cache)."""

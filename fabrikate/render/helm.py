@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import threading
@@ -31,6 +32,10 @@ __all__ = ["HELM_FLAGS", "HELM_OUTPUT_FORMAT", "HelmGenerator", "helm_documents"
 HELM_FLAGS = ("--include-crds",)
 # Part of the render cache key: a change to how helm's output is read changes it.
 HELM_OUTPUT_FORMAT = "helm3-trimmed"
+# The one ``timings`` entry: how long each component's render took last time it ran, by
+# component (``_timing_id``), for every tree using the cache; the newest are kept.
+TIMINGS_KEY = digest("helm-times")
+TIMINGS_KEPT = 5000
 
 
 class HelmGenerator:
@@ -44,9 +49,13 @@ class HelmGenerator:
         self.helm = Helm.of(settings, cache)
         self.cache = cache if remember else None  # remembers helm's version by its binary
         self._charts: dict[str, str] = {}  # chart folder -> digest of its files
+        self._checked: dict[str, layout.Chart] = {}  # component -> its chart, checked to render
         self._sizes: dict[str, int] = {}  # chart folder -> how many files it has
         self._version: str | None = None
         self._lock = threading.Lock()
+        self._last: dict[str, float] | None = None  # the timings entry, read once
+        self._took: dict[str, float] = {}  # this run's render times
+        self._times_lock = threading.Lock()
         self._asked = False
         # At most ``jobs`` helm processes at once: a render reads the output of its helm while
         # the next helm already runs (the pool has more workers than jobs, see api/render.py).
@@ -59,7 +68,7 @@ class HelmGenerator:
             "helm-template",
             __version__,
             self.version(),
-            self.chart_digest(layout.checked_chart(node)),
+            self.chart_digest(self._checked.get(node.id) or layout.checked_chart(node)),
             values,
             node.namespace,
             node.name,
@@ -69,7 +78,7 @@ class HelmGenerator:
 
     def documents(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
         """``helm template`` of the chart, once its files passed the layout's checks."""
-        chart = layout.checked_chart(node)
+        chart = self._checked[node.id] = layout.checked_chart(node)
         self._ask_version()
         # The chart's digest is taken now, from the files helm is about to read (its checks
         # first: helm follows links), so an entry written after the run is keyed by them.
@@ -79,11 +88,9 @@ class HelmGenerator:
     def cost(self, node: ResolvedComponent) -> float:
         """The seconds ``node`` took last time (kept in the cache), else a guess from the
         number of its chart's files."""
-        known = self.cache.get("timings", _timing_key(node)) if self.cache else None
-        with contextlib.suppress(ValueError):
-            seconds = float(known or b"nan")
-            if 0 <= seconds < 86400:  # anything else is a damaged entry
-                return seconds
+        known = self._last_times().get(_timing_id(node))
+        if known is not None:
+            return known
         try:
             chart = layout.checked_chart(node)
             real = os.path.realpath(chart.path)
@@ -94,9 +101,27 @@ class HelmGenerator:
         return 0.03 + 0.002 * self._sizes[real]  # helm's start, then a little per file
 
     def took(self, node: ResolvedComponent, seconds: float) -> None:
-        """Remember how long ``helm template`` of ``node`` took, for the next run's order."""
-        if self.cache is not None:
-            self.cache.put("timings", _timing_key(node), f"{seconds:.4f}".encode())
+        """Hear how long ``helm template`` of ``node`` took, for the next run's order."""
+        with self._times_lock:
+            self._took[_timing_id(node)] = round(seconds, 4)
+
+    def remember(self) -> None:
+        """Keep the render times heard in the one ``timings`` entry, with the older times of
+        the components this run did not render."""
+        if self.cache is None or not self._took:
+            return
+        with self._times_lock:
+            times = {k: v for k, v in self._last_times().items() if k not in self._took}
+            times.update(self._took)
+        kept = dict(list(times.items())[-TIMINGS_KEPT:])
+        self.cache.put("timings", TIMINGS_KEY, json.dumps(kept, separators=(",", ":")).encode())
+
+    def _last_times(self) -> dict[str, float]:
+        """The times the ``timings`` entry holds (read once per run)."""
+        if self._last is None:
+            entry = self.cache.get("timings", TIMINGS_KEY) if self.cache is not None else None
+            self._last = _read_times(entry)
+        return self._last
 
     def chart_digest(self, chart: layout.Chart) -> str:
         """A digest of every file of a chart, computed once per run and chart folder (however
@@ -133,9 +158,26 @@ class HelmGenerator:
             return self._version
 
 
-def _timing_key(node: ResolvedComponent) -> str:
-    """The timing entry of a component: its logical path and chart (no absolute path)."""
-    return digest("helm-time", node.id, node.component.path)
+def _timing_id(node: ResolvedComponent) -> str:
+    """A component's name in the timings entry: its logical path and chart (no absolute
+    path), hashed short."""
+    return digest("helm-time", node.id, node.component.path)[:16]
+
+
+def _read_times(entry: bytes | None) -> dict[str, float]:
+    """The times of a ``timings`` entry, which is untrusted: anything but finite seconds by
+    name is left out."""
+    try:
+        data = json.loads(entry) if entry else {}
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        name: float(seconds)
+        for name, seconds in data.items()
+        if type(seconds) in (int, float) and math.isfinite(seconds) and seconds >= 0
+    }
 
 
 def helm_template(
@@ -201,15 +243,12 @@ def _check_manifests(text: str, chart: Path) -> None:
     """helm's stdout is untrusted tool output: it must be YAML documents, with no NUL byte."""
     import yaml
 
-    from fabrikate.support.yamlv2 import BASE_LOADER
-
     problem, line = "", 0
     if "\0" in text:
         problem, line = "a NUL byte", text.count("\n", 0, text.index("\0")) + 1
     else:
         try:
-            for _ in yaml.parse(text, Loader=BASE_LOADER):
-                pass  # events only: the syntax check, at a third of the cost of composing
+            _parse(text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem, line = f"invalid YAML ({exc.problem})", (mark.line + 1 if mark else 1)
@@ -222,6 +261,20 @@ def _check_manifests(text: str, chart: Path) -> None:
         raise ProcessError(
             f"helm template printed {problem} for chart {chart}, line {line}: {bad[:80]!r}"
         )
+
+
+def _parse(text: str) -> None:
+    """Parse a YAML stream for its syntax alone: with libyaml, all in C (no event objects,
+    a sixth of the cost of iterating its events), else PyYAML's events."""
+    import yaml
+
+    if yaml.__with_libyaml__:
+        from yaml._yaml import CParser
+
+        CParser(text).raw_parse()
+        return
+    for _ in yaml.parse(text, Loader=yaml.SafeLoader):
+        pass
 
 
 def _helm_message(stderr: str) -> str:

@@ -118,6 +118,11 @@ class Renderer:
         generator = self.by_type.get(node.component.type)
         return generator.cost(node) if generator is not None else 0.0
 
+    def remember(self) -> None:
+        """Keep what the generators learnt of this run (how long each render took)."""
+        for generator in self.by_type.values():
+            generator.remember()
+
     def key(self, node: ResolvedComponent, generator: Generator) -> str | None:
         """The render cache key of a component (None: never cached), computed once per run."""
         if node.id not in self._keys:

@@ -78,3 +78,6 @@ class StaticGenerator:
 
     def took(self, node: ResolvedComponent, seconds: float) -> None:
         """Nothing to remember."""
+
+    def remember(self) -> None:
+        """Nothing heard."""

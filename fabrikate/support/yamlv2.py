@@ -56,6 +56,8 @@ class Loader(BASE_LOADER):
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """Build a mapping, noting keys that appear twice (the last one wins, as in yaml.v2)."""
+        if not isinstance(node, yaml.MappingNode):  # ``!!map scalar``: PyYAML's own error
+            return super().construct_mapping(node, deep=deep)
         seen: set[Any] = set()
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
@@ -164,12 +166,68 @@ def load_untrusted(text: str, *, strings: bool = False) -> tuple[Any, list[tuple
     """
     loader = (StringLoader if strings else Loader)(text)
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        try:
+            data = _build(node, loader, {}) if node is not None else None
+        except _Unusual:
+            loader.duplicates.clear()
+            data = loader.construct_document(node)
+    except RecursionError:
+        raise yaml.YAMLError("the document is nested too deeply") from None
     finally:
         loader.dispose()
     if "*" in text and expands_beyond(data, MAX_NODES):
         raise AliasBomb
     return data, loader.duplicates
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ = _TAG + "str", _TAG + "map", _TAG + "seq"
+_FANCY_KEYS = (_TAG + "merge", _TAG + "value")  # ``<<`` and ``=``: PyYAML's to flatten
+
+
+class _Unusual(Exception):
+    """A document the quick build leaves to the loader's constructor (merge keys, unhashable
+    keys, cycles)."""
+
+
+def _build(node: yaml.Node, loader: Loader, made: dict[int, list[Any]]) -> Any:
+    """The object of ``node``, as ``loader``'s constructor makes it but faster: plain strings,
+    maps and lists are built here (PyYAML's constructor costs more than libyaml's parse), every
+    other tag by ``loader``. ``made`` holds the objects of nodes met before (an alias is the same
+    object; an empty entry is one under construction: a cycle)."""
+    known = made.get(id(node))
+    if known is not None:
+        if not known:
+            raise _Unusual
+        return known[0]
+    tag = node.tag
+    if tag == _STR and isinstance(node, yaml.ScalarNode):
+        return node.value
+    value: Any
+    if tag == _MAP and isinstance(node, yaml.MappingNode):
+        made[id(node)] = []
+        value = {}
+        seen: set[str] = set()  # as Loader.construct_mapping counts them: by the key's text
+        for key_node, value_node in node.value:
+            if key_node.tag in _FANCY_KEYS:
+                raise _Unusual
+            key = _build(key_node, loader, made)
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    loader.duplicates.append((key_node.value, key_node.start_mark.line + 1))
+                seen.add(key_node.value)
+            try:
+                value[key] = _build(value_node, loader, made)
+            except TypeError:  # an unhashable key: the constructor says so
+                raise _Unusual from None
+    elif tag == _SEQ and isinstance(node, yaml.SequenceNode):
+        made[id(node)] = []
+        value = [_build(item, loader, made) for item in node.value]
+    else:
+        value = loader.construct_object(node, deep=True)
+    made[id(node)] = [value]
+    return value
 
 
 def problem(exc: yaml.YAMLError) -> tuple[str, int]:

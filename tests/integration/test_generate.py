@@ -11,6 +11,7 @@ import yaml
 
 import fabrikate
 from fabrikate.errors import FabrikateError, InputError, ProcessError
+from fabrikate.output import MANIFEST
 
 CHARTS = Path(__file__).resolve().parent.parent / "data" / "charts"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "trivia"
@@ -181,6 +182,53 @@ def test_helm_failure_names_component_and_chart_and_keeps_output(tree) -> None:
     assert "helm template failed for chart" in message and "broken" in message
     assert "[component demo]" in message
     assert (first.output / "demo.yaml").read_bytes() == before
+
+
+def test_a_failed_first_run_leaves_no_output_folder(tree) -> None:
+    root = chart_tree(
+        tree,
+        {
+            "component.yaml": """
+                name: app
+                subcomponents:
+                - {name: good, type: helm, method: local, path: ./charts/demo}
+                - {name: files, type: static, path: ./manifests}
+                - {name: bad, type: helm, method: local, path: ./charts/broken}
+            """,
+            "manifests/a.yaml": "kind: A\n",
+        },
+    )
+    out = root / "out" / "deep" / "prod"
+    with pytest.raises(ProcessError, match=r"\[component bad\]"):
+        fabrikate.generate(root, ["prod"], output=out)
+    assert not (root / "out").exists()  # nor the folders above it, nor a staging folder
+    definition = root / "component.yaml"
+    definition.write_text(definition.read_text().replace("charts/broken", "charts/demo"))
+    fabrikate.generate(root, ["prod"], output=out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["prod"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        MANIFEST,
+        "app.yaml",
+        "bad.yaml",
+        "files.yaml",
+        "good.yaml",
+    ]
+    assert (out / "files.yaml").read_text() == "---\nkind: A\n"
+
+
+def test_the_cache_is_trimmed_by_runs_that_found_it_filled(tree, tmp_path: Path, helm: str) -> None:
+    from fabrikate.settings import Settings
+    from fabrikate.support.cache import Cache
+
+    root = chart_tree(tree)
+    settings = Settings(helm=helm, cache_dir=str(tmp_path / "cache"), render_cache_bytes=1)
+    cache = Cache.of(settings)
+    fabrikate.generate(root, [], settings=settings)
+    [first] = cache.entries(["render"])  # kept: the cache held nothing before
+    (root / "config").mkdir()
+    (root / "config" / "common.yaml").write_text("subcomponents:\n  demo:\n    config: {a: 1}\n")
+    fabrikate.generate(root, [], settings=settings)
+    assert not first.path.exists()  # over the bound: trimmed (the new entry may come after)
 
 
 def test_missing_chart_is_a_clear_error(tree) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from fabrikate.errors import FabrikateError, OutputConflict
 from fabrikate.hld.layout import output_dir
-from fabrikate.output import MANIFEST, write_tree
+from fabrikate.output import MANIFEST, Stage, write_tree
 
 
 def test_output_dir_layout(tmp_path: Path) -> None:
@@ -181,3 +181,51 @@ def test_manifest_entries_outside_the_folder_are_ignored(tmp_path: Path) -> None
     write_tree(dest, {"b.yaml": b"b"})
     assert (tmp_path / "victim.yaml").read_text() == "keep\n"
     assert sorted(p.name for p in dest.iterdir()) == [MANIFEST, "b.yaml"]
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_a_staged_output_is_the_folder_write_tree_makes(tmp_path: Path) -> None:
+    files = {"a.yaml": b"a", "sub/b.yaml": b"b", "sub/deep/c.yaml": b"c"}
+    write_tree(tmp_path / "plain" / "prod", files)
+    stage = Stage(tmp_path / "staged" / "prod")
+    stage.add("a.yaml", b"before the stage opened: written at the end")
+    stage.open()
+    stage.add("sub/b.yaml", b"b")
+    stage.add("sub/deep/c.yaml", b"an older version")
+    stage.add("gone.yaml", b"no longer in the output")
+    assert _tree(stage.path) == {  # type: ignore[arg-type]
+        "sub/b.yaml": b"b",
+        "sub/deep/c.yaml": b"an older version",
+        "gone.yaml": b"no longer in the output",
+    }
+    result = write_tree(tmp_path / "staged" / "prod", files, stage=stage)
+    assert result.written == sorted(files) and not result.unchanged and not result.removed
+    assert _tree(tmp_path / "staged" / "prod") == _tree(tmp_path / "plain" / "prod")
+    assert sorted(p.name for p in (tmp_path / "staged").iterdir()) == ["prod"]
+
+
+def test_a_discarded_stage_leaves_nothing_and_takes_no_more(tmp_path: Path) -> None:
+    stage = Stage(tmp_path / "made" / "for" / "prod")
+    stage.open()
+    stage.add("sub/a.yaml", b"a")
+    stage.discard()
+    stage.add("sub/b.yaml", b"b")
+    assert list(tmp_path.iterdir()) == []  # the folders made for it went too
+
+
+def test_a_stage_is_not_used_once_the_folder_exists(tmp_path: Path) -> None:
+    dest = tmp_path / "prod"
+    stage = Stage(dest)
+    stage.open()
+    stage.add("a.yaml", b"staged")
+    dest.mkdir()
+    (dest / "a.yaml").write_bytes(b"not fab's")
+    with pytest.raises(OutputConflict):
+        write_tree(dest, {"a.yaml": b"fab's"}, stage=stage)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prod"]
+    assert (dest / "a.yaml").read_bytes() == b"not fab's"
