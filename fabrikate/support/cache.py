@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from fabrikate.errors import FabrikateError
 from fabrikate.settings import Settings, variable
-from fabrikate.support.fsutil import remove
+from fabrikate.support.fsutil import remove, write_bytes
 
 __all__ = [
     "CACHE_VERSION",
@@ -316,15 +316,10 @@ class Cache(NamedTuple):
 
     def write(self, kind: str, key: str, data: bytes) -> None:
         """Write the small entry ``key`` of ``kind`` now."""
-        sealed = _seal(data)
         try:
-            try:
-                _replace(self.path(kind, key), sealed)
-            except FileNotFoundError:  # the first entry of its kind or folder
-                self.folder(kind)
-                path = self.path(kind, key)  # the folder may have fallen back
-                path.parent.mkdir(exist_ok=True)
-                _replace(path, sealed)
+            self.folder(kind)
+            path = self.path(kind, key)  # the folder may have fallen back
+            write_bytes(path, _seal(data), durable=False, prefix=".tmp-", mode=0o600)
         except OSError as exc:
             if self.root == self.location:
                 _fall_back(self.location, exc)
@@ -426,26 +421,6 @@ class Cache(NamedTuple):
                 remove(entry.path)
                 removed += 1
         return removed
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Put ``data`` at ``path`` atomically, through a temporary file beside it that only this
-    thread of this process names so (lighter than ``write_bytes``: an entry is always 0600 and
-    never synced)."""
-    temp = f"{path.parent}/.tmp-{os.getpid()}-{threading.get_ident()}-{path.name}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            rest = memoryview(data)
-            while rest:
-                rest = rest[os.write(fd, rest) :]
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 def _last_used(path: Path) -> float:
