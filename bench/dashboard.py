@@ -33,6 +33,7 @@ from pathlib import Path
 from statistics import median, quantiles
 from typing import Any
 
+from fabrikate.dashboard.app import settle_heap
 from fabrikate.records import open_store
 from fabrikate.records.events import ClusterEvent
 from fabrikate.records.queries import (
@@ -203,8 +204,8 @@ def events_for(record: dict[str, Any], rng: random.Random) -> list[ClusterEvent]
     return out
 
 
-def fill(url: str, count: int) -> tuple[list[dict[str, Any]], float]:
-    """Write ``count`` records and their events; the records (for picking ids) and seconds."""
+def fill(url: str, count: int) -> tuple[list[str], float]:
+    """Write ``count`` records and their events; their ids (for picking) and seconds."""
     rng = random.Random(14)
     made = []
     started = time.perf_counter()
@@ -216,7 +217,7 @@ def fill(url: str, count: int) -> tuple[list[dict[str, Any]], float]:
                 events += events_for(records[-1], rng)
             store.add_all(records)
             store.add_events(events)
-            made += [{"id": r["id"], "environment": r["environment"]} for r in records]
+            made += [r["id"] for r in records]
             if (start + FILL_BATCH) % 10_000 == 0:
                 print(f"  {start + FILL_BATCH:,} records", file=sys.stderr, flush=True)
         if url.startswith("postgresql"):  # as autovacuum would, but not while measuring
@@ -255,16 +256,14 @@ def deep_cursor(store: Any, filters: Filters) -> str | None:
     return cursor
 
 
-def measure(
-    url: str, made: list[dict[str, Any]], repeat: int
-) -> dict[str, tuple[float, float, float]]:
+def measure(url: str, ids: list[str], repeat: int) -> dict[str, tuple[float, float, float]]:
     """p50/p95 of each query on the filled store."""
     rng = random.Random(17)
     prod = Filters.from_params({"environment": "prod"})
     window_end = Filters(environment="prod", until=END.isoformat())  # the data's last 30 days
     with open_store(url, create=False) as store:
         cursor = deep_cursor(store, prod)
-        ids = [m["id"] for m in made]
+        settle_heap()  # as `fab dashboard` does once started
         cases: dict[str, Callable[[], object]] = {
             "matrix": lambda: matrix(store, Filters(), limit=MATRIX_PAGE),
             "list first page": lambda: deployments(store, prod, limit=50),

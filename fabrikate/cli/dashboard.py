@@ -86,9 +86,10 @@ def dashboard(ctx: click.Context, url: str | None, **values: Any) -> None:
     settings = _settings(url, **values)
     import uvicorn
 
-    from fabrikate.dashboard.app import create_app
+    from fabrikate.dashboard.app import create_app, settle_heap
 
     app = create_app(settings)
+    settle_heap()
     click.echo(f"fab: dashboard on http://{settings.host}:{settings.port}/", err=True)
     if not _loopback(settings.host) and settings.auth_token is None and not settings.trusted_proxy:
         click.echo(

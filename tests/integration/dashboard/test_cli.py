@@ -47,6 +47,19 @@ def test_a_missing_extra_names_what_to_install() -> None:
     )
 
 
+def test_the_server_freezes_its_start_up_heap_before_serving(sqlite_seeded: Seeded) -> None:
+    # uvicorn.run stands in to look: what start-up made is out of the collector's sight by then
+    proc = _fab(
+        "dashboard",
+        "--records",
+        sqlite_seeded.url,
+        prelude="import gc, uvicorn; uvicorn.run = lambda app, **_: print(gc.get_freeze_count()); ",
+    )
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert int(out) > 10_000  # modules, templates and the app, not a handful
+
+
 def _wait_up(base: str, proc: subprocess.Popen[str]) -> None:
     for _ in range(600):
         if proc.poll() is not None:
