@@ -33,7 +33,6 @@ from pathlib import Path
 from statistics import median, quantiles
 from typing import Any
 
-from fabrikate.dashboard.app import settle_heap
 from fabrikate.records import open_store
 from fabrikate.records.events import ClusterEvent
 from fabrikate.records.queries import (
@@ -44,6 +43,7 @@ from fabrikate.records.queries import (
     matrix,
     metrics,
 )
+from fabrikate.support.heap import settle
 
 SERVICES, RINGS, ENVIRONMENTS, CLUSTERS = 500, 5, 3, 4
 AUTHORS = 25
@@ -263,7 +263,7 @@ def measure(url: str, ids: list[str], repeat: int) -> dict[str, tuple[float, flo
     window_end = Filters(environment="prod", until=END.isoformat())  # the data's last 30 days
     with open_store(url, create=False) as store:
         cursor = deep_cursor(store, prod)
-        settle_heap()  # as `fab dashboard` does once started
+        settle()  # as `fab dashboard` does once started
         cases: dict[str, Callable[[], object]] = {
             "matrix": lambda: matrix(store, Filters(), limit=MATRIX_PAGE),
             "list first page": lambda: deployments(store, prod, limit=50),

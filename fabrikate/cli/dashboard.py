@@ -86,10 +86,11 @@ def dashboard(ctx: click.Context, url: str | None, **values: Any) -> None:
     settings = _settings(url, **values)
     import uvicorn
 
-    from fabrikate.dashboard.app import create_app, settle_heap
+    from fabrikate.dashboard.app import create_app
+    from fabrikate.support.heap import settle
 
     app = create_app(settings)
-    settle_heap()
+    settle()  # what start-up made lives as long as the server
     click.echo(f"fab: dashboard on http://{settings.host}:{settings.port}/", err=True)
     if not _loopback(settings.host) and settings.auth_token is None and not settings.trusted_proxy:
         click.echo(

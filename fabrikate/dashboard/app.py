@@ -321,13 +321,3 @@ def create_app(settings: DashboardSettings) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("fabrikate.dashboard", "static")]), name="static")
     app.add_middleware(Guard, settings=settings)
     return app
-
-
-def settle_heap() -> None:
-    """Freeze what start-up made (modules, templates, the app) out of the garbage collector's
-    sight: it lives as long as the server, and the later collections, walking only what requests
-    make, no longer double a query's p95 (the matrix at 100,000 records: p95 131 -> 62 ms)."""
-    import gc
-
-    gc.collect()
-    gc.freeze()

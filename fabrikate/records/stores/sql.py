@@ -33,6 +33,7 @@ from fabrikate.records.stores.facts import (
     matches,
     prunable,
 )
+from fabrikate.support.heap import settle
 
 if TYPE_CHECKING:
     from fabrikate.records.events import ClusterEvent, Mark
@@ -593,6 +594,8 @@ class SqlStore(Store):
             cache.update((ident, self.from_json(text)) for ident, text in rows)
         if any(ident not in cache for ident in missing):
             return None
+        if missing:  # the cache lives as long as the store: keep collections from walking it
+            settle()
         return [cache[ident] for ident in ids]
 
     def get(self, ref: str) -> dict[str, Any]:

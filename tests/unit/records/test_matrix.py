@@ -242,3 +242,22 @@ def test_a_latest_table_of_glances_answers_the_same() -> None:
         assert matrix(store, Filters(), pivot=pivot) == matrix(whole, Filters(), pivot=pivot)
     answer = compare(store, "ring:main", "ring:canary", service="api")
     assert answer["objects"]["known"] is True and answer["b"]["recordId"] == C1["id"]
+
+
+def test_a_sql_stores_decoded_latest_rows_are_kept_out_of_collections(tmp_path: Any) -> None:
+    import gc
+
+    from fabrikate.records.stores import open_store
+
+    opened = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+    assert opened is not None
+    with opened:
+        for record in (M1, M2, C1, W1):
+            opened.add(record)
+        gc.unfreeze()
+        matrix(opened, Filters())
+        frozen = gc.get_freeze_count()
+        gc.unfreeze()
+        matrix(opened, Filters())  # every glance cached: nothing new to settle
+        again = gc.get_freeze_count()
+    assert frozen > 0 and again == 0
