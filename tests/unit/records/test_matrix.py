@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -244,7 +245,7 @@ def test_a_latest_table_of_glances_answers_the_same() -> None:
     assert answer["objects"]["known"] is True and answer["b"]["recordId"] == C1["id"]
 
 
-def test_a_sql_stores_decoded_latest_rows_are_kept_out_of_collections(tmp_path: Any) -> None:
+def test_a_sql_stores_decoded_latest_rows_are_kept_out_of_collections(tmp_path: Path) -> None:
     import gc
 
     from fabrikate.records.stores import open_store
