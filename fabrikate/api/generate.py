@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fabrikate.api.describing import complete, describer
 from fabrikate.api.lock import tree_lock
 from fabrikate.api.render import render
 from fabrikate.api.results import GenerateResult, Validation
@@ -22,7 +23,7 @@ from fabrikate.errors import Diagnostic, ValidationFailed
 from fabrikate.hld.layout import output_dir
 from fabrikate.output import MANIFEST, WriteResult
 from fabrikate.settings import Settings
-from fabrikate.support.cache import held_writes
+from fabrikate.support.cache import Cache, held_writes
 
 __all__ = ["generate"]
 
@@ -88,8 +89,9 @@ def generate(
                 walked.append(tree)
                 run.rendering.set()  # the renders are under way: the record's work may start
 
+            cache = Cache.of(settings) if settings.render_cache else None
             try:
-                describing = _describing(described) if run.recorded else None
+                describing = describer(described, cache) if run.recorded else None
                 files = _generate(result, settings, rendering, progress, describing)
                 if validate:
                     assert kube_version is not None
@@ -101,6 +103,8 @@ def generate(
                     from fabrikate.api.summary import summarize
 
                     tree = walked[0] if walked else None
+                    if files is not None:
+                        complete(described, result.components, cache)
                     run.summary = summarize(result, tree, files, settings, described)
         if stamped is not None and walked:
             stamped.save(walked[0], result)
@@ -113,19 +117,6 @@ def _validate(result: GenerateResult, kube_version: str) -> Validation:
     files = [(str(result.output / c.file), c.id, c.documents) for c in result.components]
     problems, count = validate_manifests(files, kube_version)
     return Validation(kube_version, count, problems)
-
-
-def _describing(into: dict[str, Described]) -> Callable[[ComponentResult], None]:
-    """Work out what the record says of each component as it is rendered, into ``into``."""
-
-    def rendered(component: ComponentResult) -> None:
-        # Imported here, on a worker: the record's thread imports it as the run starts, and
-        # the walk must not wait for that.
-        from fabrikate.records.build import describe
-
-        into[component.id] = describe(component.id, component.file, component.documents)
-
-    return rendered
 
 
 def _generate(

@@ -88,6 +88,6 @@ def render(
         result.timings["inject"] = time.perf_counter() - mark
     # A cache that had no render entry holds little but this run's: the next run trims it.
     if cache is not None and renderer.misses and not renderer.empty:
-        kinds = ["render", "inject", "parsed", "timings"]
+        kinds = ["render", "inject", "described", "parsed", "timings"]
         cache.trim(kinds, settings.render_cache_bytes, every=600)
     return tree

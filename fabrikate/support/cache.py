@@ -59,7 +59,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("fabrikate")
 
 CACHE_VERSION = "v1"
-SMALL_KINDS = ("render", "inject", "parsed", "validated", "tools", "stamps", "timings")
+SMALL_KINDS = (
+    "render",
+    "inject",
+    "described",
+    "parsed",
+    "validated",
+    "tools",
+    "stamps",
+    "timings",
+)
 LARGE_KINDS = ("git", "checkouts", "charts", "definitions")
 README = "This folder is fab's cache (fabrikate-gitops); it is safe to delete. See `fab cache`.\n"
 # A small entry: magic, the data's length (8 bytes) and SHA-256 (32 bytes), then the data.

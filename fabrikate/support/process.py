@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +46,8 @@ class Command:
     input: bytes | None = field(default=None, repr=False)  # written to stdin (else: none)
 
     def __str__(self) -> str:
+        import shlex  # only for messages: not imported by every run
+
         text = shlex.join(self.argv)
         if self.cwd:
             text += f" (in {self.cwd})"

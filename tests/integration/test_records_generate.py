@@ -517,3 +517,78 @@ def test_hld_facts_outside_git_and_before_the_first_commit(tmp_path: Path) -> No
     git(tmp_path, "init", "-q")
     facts = hld_info(tmp_path, (), "main")
     assert (facts["commit"], facts["branch"], facts["dirty"]) == (None, None, True)
+
+
+def _helm_hld(tree) -> Path:
+    root = tree(
+        {
+            "component.yaml": """
+                name: app
+                subcomponents:
+                - {name: plain, type: helm, path: ./demo}
+                - {name: injected, type: helm, path: ./demo}
+            """,
+            "config/prod.yaml": """
+                subcomponents:
+                  injected: {namespace: team, injectNamespace: true}
+            """,
+        }
+    )
+    shutil.copytree(CHARTS / "demo", root / "demo")
+    return root
+
+
+@pytest.mark.helm
+def test_a_run_the_render_cache_serves_describes_its_components_from_the_cache(
+    tree, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fabrikate.records import images
+
+    root = _helm_hld(tree)
+    fabrikate.generate(root, ["prod"])
+
+    def unexpected(documents: object) -> None:
+        raise AssertionError("the documents were parsed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(images, "parse_documents", unexpected)
+        served = fabrikate.generate(root, ["prod"])
+    assert served.cache_hits == 2
+    first, second = _records(db)
+    assert second["images"] == first["images"] and second["objects"] == first["objects"]
+    namespaces = {(o["component"], o["kind"]): o["namespace"] for o in second["objects"]}
+    assert namespaces[("injected", "ConfigMap")] == "team"  # described as written
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize(
+    "entry",
+    [
+        b"not json",
+        b"[]",
+        json.dumps({"images": [], "objects": [], "kinds": "ConfigMap"}).encode(),
+        json.dumps({"images": [{"image": 1}], "objects": [], "kinds": []}).encode(),
+        json.dumps({"images": [], "objects": [{"kind": "ConfigMap"}], "kinds": []}).encode(),
+    ],
+)
+def test_a_description_entry_of_the_wrong_shape_or_component_is_a_miss(
+    tree, db: str, entry: bytes
+) -> None:
+    from fabrikate.api import describing
+    from fabrikate.settings import Settings
+    from fabrikate.support.cache import Cache
+
+    root = _helm_hld(tree)
+    first = fabrikate.generate(root, ["prod"])
+    cache = Cache.of(Settings.from_env())
+    plain, injected = (c for c in first.components if c.id != "app")
+    sound = cache.get(describing.KIND, describing._key(plain))
+    assert sound is not None and describing._cached(plain, cache) is not None
+    cache.put(describing.KIND, describing._key(plain), entry)
+    # a sound entry, of another component: its objects would name the wrong one
+    cache.put(describing.KIND, describing._key(injected), sound)
+    assert describing._cached(plain, cache) is None
+    assert describing._cached(injected, cache) is None
+    fabrikate.generate(root, ["prod"])
+    before, after = _records(db)
+    assert after["images"] == before["images"] and after["objects"] == before["objects"]
