@@ -303,24 +303,7 @@ def test_what_the_record_says_of_each_component_matches_the_files_written(tree, 
     from fabrikate.records.build import describe
     from fabrikate.render.documents import split_documents
 
-    root = tree(
-        {
-            "component.yaml": """
-                name: app
-                subcomponents:
-                - {name: plain, type: helm, path: ./demo}
-                - {name: injected, type: helm, path: ./demo}
-                - {name: web, type: static, path: ./manifests}
-            """,
-            "config/prod.yaml": """
-                subcomponents:
-                  injected: {namespace: team, injectNamespace: true}
-            """,
-        }
-    )
-    shutil.copytree(CHARTS / "demo", root / "demo")
-    (root / "manifests").mkdir()
-    (root / "manifests" / "all.yaml").write_text(WORKLOADS)
+    root = _helm_hld(tree)
     result = fabrikate.generate(root, ["prod"])
     [record] = _records(db)
     images, objects = [], []
@@ -520,6 +503,7 @@ def test_hld_facts_outside_git_and_before_the_first_commit(tmp_path: Path) -> No
 
 
 def _helm_hld(tree) -> Path:
+    """A chart rendered twice, once with its namespace injected, and a static component."""
     root = tree(
         {
             "component.yaml": """
@@ -527,6 +511,7 @@ def _helm_hld(tree) -> Path:
                 subcomponents:
                 - {name: plain, type: helm, path: ./demo}
                 - {name: injected, type: helm, path: ./demo}
+                - {name: web, type: static, path: ./manifests}
             """,
             "config/prod.yaml": """
                 subcomponents:
@@ -535,6 +520,8 @@ def _helm_hld(tree) -> Path:
         }
     )
     shutil.copytree(CHARTS / "demo", root / "demo")
+    (root / "manifests").mkdir()
+    (root / "manifests" / "all.yaml").write_text(WORKLOADS)
     return root
 
 
@@ -581,7 +568,7 @@ def test_a_description_entry_of_the_wrong_shape_or_component_is_a_miss(
     root = _helm_hld(tree)
     first = fabrikate.generate(root, ["prod"])
     cache = Cache.of(Settings.from_env())
-    plain, injected = (c for c in first.components if c.id != "app")
+    plain, injected = (c for c in first.components if c.id in ("plain", "injected"))
     sound = cache.get(describing.KIND, describing._key(plain))
     assert sound is not None and describing._cached(plain, cache) is not None
     cache.put(describing.KIND, describing._key(plain), entry)
