@@ -139,14 +139,13 @@ def _chart(
 
 
 def _chart_facts(raw: bytes) -> dict[str, str] | None:
-    """The name and version a ``Chart.yaml`` holds; None when it is not a mapping."""
-    import yaml
-
-    from fabrikate.support.yamlv2 import load_untrusted
+    """The name and version a ``Chart.yaml`` holds; None when it is not a mapping. It is read
+    through the parsed-YAML cache: a run that parses nothing else does not import PyYAML."""
+    from fabrikate.support.yamlio import parse_yaml
 
     try:
-        data, _ = load_untrusted(raw.decode("utf-8", "replace"))
-    except yaml.YAMLError:
+        data, _ = parse_yaml(raw.decode("utf-8", "replace"), "Chart.yaml")
+    except InputError:
         return None
     if not isinstance(data, dict):
         return None

@@ -14,10 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import yaml
-
-from fabrikate.support.yamlv2 import load_untrusted
-
 __all__ = ["CONTAINER_KEYS", "extract_images", "parse_documents", "parse_image"]
 
 CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")
@@ -69,6 +65,10 @@ def _document_images(component: str, doc: Any) -> Iterator[dict[str, Any]]:
 
 def parse_documents(documents: Iterable[str]) -> list[Any]:
     """Each rendered document parsed as Go reads it (None for one that does not parse)."""
+    import yaml  # only when a document is parsed: a run whose descriptions are cached never is
+
+    from fabrikate.support.yamlv2 import load_untrusted
+
     parsed = []
     for text in documents:
         try:

@@ -14,8 +14,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING
 
 from fabrikate.errors import FabrikateError
+
+if TYPE_CHECKING:
+    from fabrikate.support.cache import Cache
 
 __all__ = [
     "CLUSTER_SCOPED",
@@ -94,27 +98,54 @@ def join_documents(docs: Iterable[str]) -> str:
     return "".join(f"---\n{doc}" for doc in docs)
 
 
-def cluster_scoped_kinds(docs: Iterable[str]) -> frozenset[str]:
-    """The built-in cluster-scoped kinds plus those of cluster-scoped CRDs among ``docs``."""
+def cluster_scoped_kinds(docs: Iterable[str], cache: Cache | None = None) -> frozenset[str]:
+    """The built-in cluster-scoped kinds plus those of cluster-scoped CRDs among ``docs``
+    (each CRD's scope remembered in ``cache`` by its text)."""
     kinds = set(CLUSTER_SCOPED)
     for doc in docs:
-        if "CustomResourceDefinition" not in doc:
-            continue
-        import yaml
-
-        from fabrikate.support.yamlv2 import load_untrusted
-
-        try:
-            data, _ = load_untrusted(doc)
-        except yaml.YAMLError:
-            continue
-        if isinstance(data, dict) and data.get("kind") == "CustomResourceDefinition":
-            spec = data.get("spec") or {}
-            if isinstance(spec, dict) and spec.get("scope") == "Cluster":
-                kind = (spec.get("names") or {}).get("kind")
-                if isinstance(kind, str):
-                    kinds.add(kind)
+        if "CustomResourceDefinition" in doc:
+            kind = _cluster_kind(doc, cache)
+            if kind:
+                kinds.add(kind)
     return frozenset(kinds)
+
+
+# What a cache entry of ``_cluster_kind`` may hold (the cache is untrusted): a kind, or nothing.
+_KIND = re.compile(r"[A-Za-z][-A-Za-z0-9_.]{0,252}")
+
+
+def _cluster_kind(doc: str, cache: Cache | None) -> str | None:
+    """The kind ``doc`` defines when it is a cluster-scoped CRD, else None."""
+    from fabrikate._version import __version__
+    from fabrikate.support.cache import digest
+
+    key = digest("crd-scope", __version__, doc)
+    known = cache.get("inject", key) if cache is not None else None
+    if known is not None and (not known or _KIND.fullmatch(known.decode("ascii", "replace"))):
+        return known.decode("ascii") or None
+    kind = _parsed_cluster_kind(doc)
+    if cache is not None and (kind is None or _KIND.fullmatch(kind)):
+        cache.put("inject", key, (kind or "").encode())
+    return kind
+
+
+def _parsed_cluster_kind(doc: str) -> str | None:
+    import yaml
+
+    from fabrikate.support.yamlv2 import load_untrusted
+
+    try:
+        data, _ = load_untrusted(doc)
+    except yaml.YAMLError:
+        return None
+    if isinstance(data, dict) and data.get("kind") == "CustomResourceDefinition":
+        spec = data.get("spec") or {}
+        if isinstance(spec, dict) and spec.get("scope") == "Cluster":
+            names = spec.get("names")
+            kind = names.get("kind") if isinstance(names, dict) else None
+            if isinstance(kind, str):
+                return kind
+    return None
 
 
 def inject_namespace(doc: str, namespace: str, cluster_scoped: Collection[str]) -> str:

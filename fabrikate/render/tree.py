@@ -156,7 +156,7 @@ def inject_namespaces(results: list[ComponentResult], renderer: Renderer) -> Non
     targets = [r for r in results if injected(r.node)]
     if not targets:
         return
-    scoped = cluster_scoped_kinds(doc for r in results for doc in r.documents)
+    scoped = cluster_scoped_kinds((doc for r in results for doc in r.documents), renderer.cache)
     for item in targets:
         with component_context(item.id):
             item.documents = renderer.inject(item.documents, item.node.config.namespace, scoped)

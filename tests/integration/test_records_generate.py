@@ -548,6 +548,30 @@ def test_a_run_the_render_cache_serves_describes_its_components_from_the_cache(
 
 
 @pytest.mark.helm
+def test_a_forced_run_over_cached_renders_imports_no_yaml_parser(tree, db: str) -> None:
+    """Chart facts, CRD scopes and record descriptions all come from the cache."""
+    root = _helm_hld(tree)
+    (root / "manifests" / "crd.yaml").write_text(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+        "  name: gadgets.example.com\nspec:\n  scope: Cluster\n  names:\n    kind: Gadget\n"
+        "---\napiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n"
+    )
+    code = (
+        "import sys; sys.argv = ['fab', '-q', 'generate', '--force', '-C', sys.argv[1], 'prod']\n"
+        "from fabrikate.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print('yaml' in sys.modules)"
+    )
+    run = [sys.executable, "-c", code, str(root)]
+    loaded = [subprocess.run(run, capture_output=True, text=True, check=True) for _ in range(2)]
+    assert [out.stdout.strip() for out in loaded] == ["True", "False"]
+    first, second = _records(db)
+    assert second["objects"] == first["objects"] and second["images"] == first["images"]
+    namespaces = {(o["component"], o["kind"]): o["namespace"] for o in second["objects"]}
+    assert namespaces[("injected", "ConfigMap")] == "team"
+
+
+@pytest.mark.helm
 @pytest.mark.parametrize(
     "entry",
     [

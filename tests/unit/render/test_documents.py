@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fabrikate._version import __version__
 from fabrikate.render.documents import (
     CLUSTER_SCOPED,
     cluster_scoped_kinds,
@@ -13,6 +17,7 @@ from fabrikate.render.documents import (
     join_documents,
     split_documents,
 )
+from fabrikate.support.cache import Cache, digest
 
 HELM_OUTPUT = (
     "---\n# Source: demo/templates/sa.yaml\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n"
@@ -60,6 +65,35 @@ def test_injection_skips_cluster_scoped_kinds_and_crd_defined_ones() -> None:
     for kind in ("Namespace", "ClusterRole", "CustomResourceDefinition", "Gadget"):
         doc = f"kind: {kind}\nmetadata:\n  name: x\n"
         assert inject_namespace(doc, "n", scoped) == doc
+
+
+CRD = (
+    "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+    "  name: gadgets.example.com\nspec:\n  scope: Cluster\n  names:\n    kind: Gadget\n"
+)
+
+
+def test_a_crd_scope_is_remembered_and_served_without_parsing(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    namespaced = CRD.replace("Cluster", "Namespaced").replace("Gadget", "Bolt")
+    assert "Gadget" in cluster_scoped_kinds([CRD, namespaced], cache)
+    assert [cache.get("inject", _key(d)) for d in (CRD, namespaced)] == [b"Gadget", b""]
+    cache.put("inject", _key(CRD), b"")  # a served entry is believed: change it and see
+    cache.put("inject", _key(namespaced), b"Bolt")
+    assert cluster_scoped_kinds([CRD, namespaced], cache) - CLUSTER_SCOPED == {"Bolt"}
+
+
+@pytest.mark.parametrize("poison", [b"Ga dget\n", b"\xff\xfe", b"x" * 300, b"-lead"])
+def test_a_crd_scope_entry_that_is_no_kind_is_parsed_again(tmp_path: Path, poison: bytes) -> None:
+    cache = Cache(tmp_path / "cache")
+    cache.put("inject", _key(CRD), poison)
+    assert cluster_scoped_kinds([CRD], cache) - CLUSTER_SCOPED == {"Gadget"}
+    assert cache.get("inject", _key(CRD)) == b"Gadget"
+
+
+def _key(doc: str) -> str:
+    """The cache key of a CRD's scope."""
+    return digest("crd-scope", __version__, doc)
 
 
 def test_injection_fills_a_null_namespace_and_handles_flow_metadata() -> None:
