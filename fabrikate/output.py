@@ -127,11 +127,11 @@ def manifest_text(files: Iterable[str]) -> str:
 def recover(dest: Path) -> None:
     """Undo what an earlier, killed run left half done, and drop its staging folders (the
     caller holds the tree lock, so no other run is writing them)."""
-    from fabrikate.support.fsutil import recover_dir, remove
+    from fabrikate.support.fsutil import leftovers, recover_dir, remove
 
     recover_dir(dest)
     if dest.parent.is_dir():
-        for stale in dest.parent.glob(f".{dest.name}.fab-new-*"):
+        for stale in leftovers(dest, "fab-new"):
             remove(stale)
 
 

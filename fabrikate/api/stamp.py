@@ -127,6 +127,7 @@ def facts(settings: Mapping[str, Any]) -> tuple[Any, ...]:
     """What else decides the output: fab's own files, Python and its packages, the helm
     binary, ``HELM_*`` variables and the output-relevant settings."""
     from fabrikate._version import __version__
+    from fabrikate.support.fsutil import which
 
     own = sorted(
         (entry.path, entry.stat().st_mtime_ns, entry.stat().st_size)
@@ -137,7 +138,7 @@ def facts(settings: Mapping[str, Any]) -> tuple[Any, ...]:
     site = sys.modules.get("site")
     packages = [_mtime(p) for p in site.getsitepackages()] if site else []
     helm = str(settings.get("helm", "helm"))
-    helm_path = helm if os.sep in helm else _which(helm)
+    helm_path = helm if os.sep in helm else which(helm)
     helm_stat = _mtime(helm_path) if helm_path else None
     helm_env = sorted((k, v) for k, v in os.environ.items() if k.startswith("HELM_"))
     return (
@@ -166,14 +167,6 @@ def _mtime(path: str) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return info.st_mtime_ns, info.st_size, info.st_ino
-
-
-def _which(name: str) -> str | None:
-    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
-        candidate = os.path.join(folder or ".", name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def check(cache: Cache, key: str, root: Path, dest: Path, known: tuple[Any, ...]) -> Any:

@@ -16,11 +16,13 @@ from fabrikate.errors import InputError, Location
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "leftovers",
     "new_file_mode",
     "read_regular",
     "recover_dir",
     "remove",
     "replace_dir",
+    "which",
     "write_bytes",
     "write_file",
 ]
@@ -85,11 +87,33 @@ def recover_dir(dest: Path) -> None:
     """Put back a ``dest`` that a killed ``replace_dir`` had moved aside, and drop the leftovers."""
     if not dest.parent.is_dir():
         return
-    for aside in dest.parent.glob(f".{dest.name}.old-*"):
+    for aside in leftovers(dest, "old"):
         kept = aside / "x"
         if not (dest.exists() or dest.is_symlink()) and (kept.exists() or kept.is_symlink()):
             os.rename(kept, dest)
         remove(aside)
+
+
+def leftovers(dest: Path, tag: str) -> list[Path]:
+    """The ``.<name>.<tag>-*`` siblings of ``dest`` (matched by prefix: no glob, so a name
+    holding ``[`` or ``*`` matches only itself)."""
+    prefix = f".{dest.name}.{tag}-"
+    with os.scandir(dest.parent) as found:
+        return [dest.parent / e.name for e in found if e.name.startswith(prefix)]
+
+
+def which(name: str) -> str | None:
+    """The executable ``name`` names: itself when it holds a folder, else the first on ``PATH``
+    (``shutil.which`` on POSIX, without importing shutil and the compression modules it loads)."""
+    places = (
+        [name]
+        if os.sep in name
+        else [
+            os.path.join(folder or ".", name)
+            for folder in os.environ.get("PATH", os.defpath).split(os.pathsep)
+        ]
+    )
+    return next((p for p in places if os.path.isfile(p) and os.access(p, os.X_OK)), None)
 
 
 def remove(path: Path) -> None:

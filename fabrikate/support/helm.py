@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -19,6 +18,7 @@ from typing import NamedTuple
 from fabrikate.errors import FabrikateError, ProcessError
 from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache, digest
+from fabrikate.support.fsutil import which
 from fabrikate.support.process import Command, Completed, run
 
 __all__ = ["Helm", "version"]
@@ -111,7 +111,7 @@ def version(helm: str, cache: Cache | None) -> str:
     """`helm version --short`, remembered in the cache by the binary's size and the digest of
     its first and last 64 KiB: not by its path or time, which differ on a fresh CI runner with
     the cache restored."""
-    binary = shutil.which(helm) or helm
+    binary = which(helm) or helm
     try:
         key = _binary_key(binary)
     except OSError as exc:
