@@ -45,13 +45,18 @@ class Generator(Protocol):
         ...
 
 
-def generators(settings: Settings, cache: Cache | None) -> dict[str, Generator]:
-    """The generator of each component type for one run (``cache``: the render cache)."""
+def generators(
+    settings: Settings, cache: Cache | None, *, versioned: bool = False
+) -> dict[str, Generator]:
+    """The generator of each component type for one run (``cache``: the render cache;
+    ``versioned``: the run's record will ask helm's version)."""
     from fabrikate.render.helm import HelmGenerator
     from fabrikate.render.static import StaticGenerator
 
     # Without a render cache, helm's homes are still in fab's cache folder.
     return {
-        "helm": HelmGenerator(settings, cache or Cache.of(settings), remember=cache is not None),
+        "helm": HelmGenerator(
+            settings, cache or Cache.of(settings), remember=cache is not None, versioned=versioned
+        ),
         "static": StaticGenerator(),
     }

@@ -9,6 +9,7 @@ prints it (the one place helm 3 and 4 are made alike).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import math
 import os
@@ -25,7 +26,8 @@ from fabrikate.render.documents import split_documents
 from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache, digest
 from fabrikate.support.fsutil import read_regular
-from fabrikate.support.helm import Helm, version
+from fabrikate.support.helm import Helm, identity, version
+from fabrikate.support.parallel import Slots
 
 __all__ = ["HELM_FLAGS", "HELM_OUTPUT_FORMAT", "HelmGenerator", "helm_documents", "helm_template"]
 
@@ -42,24 +44,29 @@ class HelmGenerator:
     """``type: helm``: ``helm template`` of the component's chart, with fab's helm homes.
 
     Its cache key covers everything that can change the output: the chart's files, the merged
-    values, namespace, release name, helm's version and flags, and fab's version.
+    values, namespace, release name, helm's binary and flags, and fab's version. helm's
+    version, which only the record needs (``versioned``), is asked once on a core no
+    ``helm template`` waits for.
     """
 
-    def __init__(self, settings: Settings, cache: Cache, *, remember: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, cache: Cache, *, remember: bool = True, versioned: bool = False
+    ) -> None:
         self.helm = Helm.of(settings, cache)
-        self.cache = cache if remember else None  # remembers helm's version by its binary
+        self.cache = cache if remember else None  # the render times
+        self._tools = cache  # remembers helm's version by its binary
         self._charts: dict[str, str] = {}  # chart folder -> digest of its files
         self._checked: dict[str, layout.Chart] = {}  # component -> its chart, checked to render
         self._sizes: dict[str, int] = {}  # chart folder -> how many files it has
-        self._version: str | None = None
+        self._identity: str | None = None
         self._lock = threading.Lock()
         self._last: dict[str, float] | None = None  # the timings entry, read once
         self._took: dict[str, float] = {}  # this run's render times
         self._times_lock = threading.Lock()
-        self._asked = False
+        self._asked = not versioned
         # At most ``jobs`` helm processes at once: a render reads the output of its helm while
         # the next helm already runs (the pool has more workers than jobs, see api/render.py).
-        self._slots = threading.BoundedSemaphore(max(1, settings.jobs))
+        self._slots = Slots(settings.jobs)
 
     def key(self, node: ResolvedComponent) -> str | None:
         """The digest of the chart's files (each checked first) and of everything else."""
@@ -67,7 +74,7 @@ class HelmGenerator:
         return digest(
             "helm-template",
             __version__,
-            self.version(),
+            self.identity(),
             self.chart_digest(self._checked.get(node.id) or layout.checked_chart(node)),
             values,
             node.namespace,
@@ -137,25 +144,29 @@ class HelmGenerator:
         return found
 
     def _ask_version(self) -> None:
-        """Ask helm its version on a thread, beside the first ``helm template``: the cache
-        key needs it once the template is done."""
-        if self._asked or self._version is not None:
-            return
-        self._asked = True
+        """Ask helm its version for the record, once, on a thread that waits for a slot no
+        ``helm template`` waits for (the record asks again if it is not done by then)."""
+        with self._lock:
+            if self._asked:
+                return
+            self._asked = True
 
         def ask() -> None:
-            # A failure (or an interrupt) is met again, and reported, by ``key``.
-            with contextlib.suppress(Exception, Interrupted):
-                self.version()
+            # A failure (or an interrupt) is met again, and reported, by the record.
+            with contextlib.suppress(Exception, Interrupted), self._slots.spare():
+                version(self.helm.binary, self._tools)
 
-        threading.Thread(target=ask, name="fab-helm-version", daemon=True).start()
+        context = contextvars.copy_context()  # the run's held cache writes
+        threading.Thread(
+            target=context.run, args=(ask,), name="fab-helm-version", daemon=True
+        ).start()
 
-    def version(self) -> str:
-        """``helm version --short`` of the configured binary, remembered by the binary's stat."""
+    def identity(self) -> str:
+        """What the configured helm is, for the key (``support.helm.identity``), found once."""
         with self._lock:
-            if self._version is None:
-                self._version = version(self.helm.binary, self.cache)
-            return self._version
+            if self._identity is None:
+                self._identity = identity(self.helm.binary)
+            return self._identity
 
 
 def _timing_id(node: ResolvedComponent) -> str:

@@ -5,12 +5,14 @@ or renders (flux-local's isolation).
     helm = Helm.of(settings, cache)
     done = helm.run(["template", "--values", "-", "--", "app", "charts/app"], what="helm template")
     print(version(settings.helm, cache))
+    key = identity(settings.helm)     # what the binary is, for cache keys: no process started
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -21,7 +23,7 @@ from fabrikate.support.cache import Cache, digest
 from fabrikate.support.fsutil import which
 from fabrikate.support.process import Command, Completed, run
 
-__all__ = ["Helm", "version"]
+__all__ = ["Helm", "identity", "version"]
 
 
 class Helm(NamedTuple):
@@ -85,9 +87,19 @@ class Helm(NamedTuple):
         return {k: v.strip('"') for k, v in pairs}
 
 
-def _binary_key(binary: str) -> str:
+def _binary(helm: str) -> tuple[str, str | None]:
+    """The program ``helm`` names, and its cache key (None for a script)."""
+    binary = which(helm) or helm
+    try:
+        return binary, _binary_key(binary)
+    except OSError as exc:
+        raise ProcessError(f"helm not found: {helm} (set FAB_HELM or put helm on PATH)") from exc
+
+
+def _binary_key(binary: str) -> str | None:
     """A cache key for the program at ``binary`` that survives copying it elsewhere (or, for
-    one that cannot be read, its path, size and time)."""
+    one that cannot be read, its path, size and time); None for a script (``#!``), such as a
+    version manager's shim, whose helm can change while the script stays the same."""
     try:
         handle = open(binary, "rb")  # noqa: SIM115 (closed below)
     except PermissionError:
@@ -98,6 +110,8 @@ def _binary_key(binary: str) -> str:
     with handle:
         size = os.fstat(handle.fileno()).st_size
         head = handle.read(_SAMPLE)
+        if head.startswith(b"#!"):
+            return None
         handle.seek(max(0, size - _SAMPLE))
         tail = handle.read(_SAMPLE)
     return digest("helm-version", str(size), head, tail)
@@ -105,23 +119,34 @@ def _binary_key(binary: str) -> str:
 
 _SAMPLE = 64 * 1024
 _VERSION = re.compile(r"v?\d+\.\d+[\w.+-]{0,100}")  # what `helm version --short` prints
+# One asks at a time, so a second caller finds the first one's answer in the cache.
+_ASKING = threading.Lock()
+
+
+def identity(helm: str) -> str:
+    """What the helm ``helm`` names is, for cache keys: its binary's key, read without running
+    it; for a script, the version it reports now."""
+    binary, key = _binary(helm)
+    return key if key is not None else digest("helm-script", _ask(binary))
 
 
 def version(helm: str, cache: Cache | None) -> str:
     """`helm version --short`, remembered in the cache by the binary's size and the digest of
     its first and last 64 KiB: not by its path or time, which differ on a fresh CI runner with
-    the cache restored."""
-    binary = which(helm) or helm
-    try:
-        key = _binary_key(binary)
-    except OSError as exc:
-        raise ProcessError(f"helm not found: {helm} (set FAB_HELM or put helm on PATH)") from exc
-    if cache is not None:
+    the cache restored. A script's answer is never remembered."""
+    binary, key = _binary(helm)
+    if cache is None or key is None:
+        return _ask(binary)
+    with _ASKING:
         known = (cache.get("tools", key) or b"").decode("utf-8", "replace")
         if _VERSION.fullmatch(known):  # anything else is a damaged entry: asked again
             return known
-    done = run(Command((binary, "version", "--short"), timeout=60, what="helm version"))
-    text = done.check().stdout.strip()
-    if cache is not None:
+        text = _ask(binary)
         cache.put("tools", key, text.encode())
-    return text
+        return text
+
+
+def _ask(binary: str) -> str:
+    """`helm version --short` of ``binary``, asked now."""
+    done = run(Command((binary, "version", "--short"), timeout=60, what="helm version"))
+    return done.check().stdout.strip()

@@ -102,6 +102,7 @@ def test_a_damaged_cache_file_is_a_miss(
 ) -> None:
     cache = tmp_path / "cache"
     monkeypatch.setenv("FAB_CACHE_DIR", str(cache))
+    monkeypatch.setenv("FAB_RECORDS", f"sqlite:///{tmp_path / 'records.db'}")  # helm's version
     root = tree(tmp_path)
     assert fab("install", str(root))[0] == 0
     assert fab("generate", "-C", str(root))[0] == 0

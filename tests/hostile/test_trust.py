@@ -204,6 +204,7 @@ def test_damaged_cache_entries_are_misses_and_are_rewritten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FAB_RECORDS", f"sqlite:///{tmp_path / 'records.db'}")  # helm's version
     root = helm_tree(tmp_path / "hld")
     assert fab("generate", "-C", str(root))[0] == 0
     expected = files(root / "generated")

@@ -68,3 +68,98 @@ def test_a_remembered_version_survives_moving_the_binary(tmp_path: Path, helm: s
     (moved.parent / "other").write_bytes(moved.read_bytes()[:-1] + b"\0x")  # another binary
     with pytest.raises(FabrikateError):
         version(str(moved.parent / "other"), cache)
+
+
+def test_a_shims_version_is_asked_each_time_and_never_remembered(tmp_path: Path) -> None:
+    """A version manager's shim (asdf, mise) stays the same file while its helm changes."""
+    import os
+
+    from fabrikate.support.helm import identity
+
+    answer = tmp_path / "answer"
+    shim = tmp_path / "helm"
+    shim.write_text(f'#!/bin/sh\ncat "{answer}"\n')
+    os.chmod(shim, 0o755)
+    cache = Cache(tmp_path / "cache")
+    answer.write_text("v3.17.3\n")
+    first = identity(str(shim))
+    assert version(str(shim), cache) == "v3.17.3"
+    answer.write_text("v4.3.1\n")
+    assert version(str(shim), cache) == "v4.3.1"
+    assert identity(str(shim)) != first
+    assert not [e for e in cache.entries() if e.kind == "tools"]
+
+
+def test_a_binarys_identity_is_read_not_run(tmp_path: Path, helm: str) -> None:
+    """The render key's helm: the same for a copy elsewhere, another for another binary."""
+    import shutil
+
+    from fabrikate.support.helm import identity
+
+    copy = tmp_path / "copy" / "helm"
+    copy.parent.mkdir()
+    shutil.copyfile(helm, copy)  # not executable: running it would fail
+    assert identity(str(copy)) == identity(helm)
+    other = tmp_path / "other"
+    other.write_bytes(copy.read_bytes()[:-1] + b"\0x")
+    assert identity(str(other)) != identity(helm)
+    with pytest.raises(FabrikateError, match="helm not found"):
+        identity(str(tmp_path / "none"))
+
+
+def test_the_render_key_follows_the_helm_binary(tmp_path: Path, helm: str) -> None:
+    import shutil
+
+    from fabrikate.hld.resolve import walk
+    from tests.fixtures.trees import write_tree
+
+    chart = {
+        "Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+        "templates/a.yaml": "a: 1\n",
+    }
+    root = write_tree(
+        tmp_path / "hld",
+        {
+            "component.yaml": "name: c\ntype: helm\npath: c\n",
+            **{f"c/{k}": v for k, v in chart.items()},
+        },
+    )
+    node = walk(root, ()).components[0]
+    other = tmp_path / "other"
+    other.write_bytes(Path(helm).read_bytes()[:-1] + b"\0x")  # never run: read for its key
+    cache = Cache(tmp_path / "cache")
+    shutil.copyfile(helm, tmp_path / "copy")
+    keys = [
+        HelmGenerator(Settings(helm=binary), cache).key(node)
+        for binary in (helm, str(tmp_path / "copy"), str(other))
+    ]
+    assert keys[0] == keys[1] != keys[2]
+    assert not [e for e in cache.entries() if e.kind == "tools"]
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_helms_version_is_asked_only_for_a_record(
+    tmp_path: Path, helm: str, versioned: bool
+) -> None:
+    import threading
+
+    from fabrikate.hld.resolve import walk
+    from tests.fixtures.trees import write_tree
+
+    root = write_tree(
+        tmp_path / "hld",
+        {
+            "component.yaml": "name: c\ntype: helm\npath: c\n",
+            "c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+            "c/templates/a.yaml": "a: 1\n",
+        },
+    )
+    node = walk(root, ()).components[0]
+    cache = Cache(tmp_path / "cache")
+    generator = HelmGenerator(Settings(helm=helm), cache, versioned=versioned)
+    assert generator.documents(node, []) == ["# Source: c/templates/a.yaml\na: 1\n"]
+    for thread in threading.enumerate():
+        if thread.name == "fab-helm-version":
+            thread.join(60)
+    tools = [e for e in cache.entries() if e.kind == "tools"]
+    assert len(tools) == (1 if versioned else 0)
