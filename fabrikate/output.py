@@ -146,6 +146,7 @@ class Stage:
         self.path: Path | None = None
         self.added: dict[str, bytes] = {}
         self._made: list[Path] = []  # folders above dest made for it, removed with it
+        self._folders: set[str] = set()  # folders made in the staging folder
         self._lock = threading.Lock()
 
     def open(self) -> None:
@@ -165,7 +166,7 @@ class Stage:
         if folder is None:
             return
         try:
-            _write_in(folder, rel, data)
+            _write_in(folder, rel, data, self._folders)
         except OSError:
             self.discard()
             return
@@ -191,7 +192,7 @@ class Stage:
                 os.unlink(stage / rel)
             for rel in sorted(files):
                 if added.get(rel) != files[rel]:
-                    _write_in(stage, rel, files[rel])
+                    _write_in(stage, rel, files[rel], self._folders)
             (stage / MANIFEST).write_text(manifest_text(files), encoding="utf-8")
             check_interrupted()
             replace_dir(stage, self.dest)
@@ -221,16 +222,26 @@ class Stage:
         self._made = []
 
 
-def _write_in(stage: Path, rel: str, data: bytes) -> None:
-    """Write one file below ``stage``, making its folders there: never ``stage`` itself, which
-    a discarded stage no longer has."""
-    folder = stage
+def _write_in(stage: Path, rel: str, data: bytes, made: set[str]) -> None:
+    """Write one file below ``stage``, making its folders there (``made``: those made so far):
+    never ``stage`` itself, which a discarded stage no longer has."""
+    folder = ""
     for part in PurePosixPath(rel).parts[:-1]:
-        folder = folder / part
-        with contextlib.suppress(FileExistsError):
-            folder.mkdir()
-    with open(stage / rel, "wb") as handle:
-        handle.write(data)
+        folder = f"{folder}/{part}"
+        if folder not in made:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(f"{stage}{folder}")
+            made.add(folder)
+    from fabrikate.support.fsutil import write_all
+
+    fd = os.open(stage / rel, _FILE_FLAGS, 0o666)  # the umask applies, as with open()
+    try:
+        write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def _new_stage(dest: Path) -> Path:

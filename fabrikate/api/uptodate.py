@@ -19,6 +19,7 @@ from fabrikate.errors import Diagnostic
 from fabrikate.output import WriteResult
 from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache, digest
+from fabrikate.support.fsutil import absolute
 
 if TYPE_CHECKING:
     from fabrikate.hld.resolve import Tree
@@ -92,10 +93,11 @@ class UpToDate:
         if result.files is None or any(has_generate_hooks(n) for n in tree.components):
             return
         # Plain paths are enough: a link to a folder inside the tree makes the scan refuse one.
-        root, dest = os.path.abspath(self.root), os.path.abspath(self.dest)
+        cwd = os.getcwd()
+        root, dest = absolute(self.root, cwd), absolute(self.dest, cwd)
         outside = (os.path.join(root, "generated"), dest)
         for path in input_paths(tree):
-            where = os.path.abspath(path)
+            where = absolute(path, cwd)
             if not _inside(where, root) or any(_inside(where, o) for o in outside):
                 return
         payload = {

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from fabrikate.errors import InputError, Location
-from fabrikate.support.fsutil import MAX_FILE_BYTES, read_regular
+from fabrikate.support.fsutil import MAX_FILE_BYTES, absolute, read_regular
 
 __all__ = [
     "COMPONENTS",
@@ -199,9 +199,9 @@ def check_output_dir(dest: Path, root: Path, nodes: Sequence[Node] = ()) -> None
     # The folders holding the output, as file identities: one stat per input folder then
     # tells whether it is one of them (links included), far cheaper than a realpath each.
     around = {_identity(p) for p in (real, *_ancestors(real))} - {None}
-    plain = os.path.abspath(dest)
+    plain, cwd = os.path.abspath(dest), os.getcwd()
     for folder, what in [*_read_folders(root, "the root"), *_inputs(nodes)]:
-        if _identity(str(folder)) in around or _inside(plain, os.path.abspath(folder)):
+        if _identity(str(folder)) in around or _inside(plain, absolute(folder, cwd)):
             raise InputError(
                 f"the output folder {dest} lies inside {folder} ({what}), which fab reads"
             )
@@ -254,10 +254,11 @@ def escape(path: Path, boundary: Path) -> str | None:
 
     The answer names the first link on the way that leads out, when a link is the cause.
     """
-    plain, top = os.path.abspath(path), os.path.abspath(boundary)
-    lexical = f"{os.sep}..{os.sep}" not in f"{os.sep}{os.fspath(path)}{os.sep}"  # abspath folds ..
-    if lexical and _inside(plain, top) and not _links_below(top, plain):
+    cwd = os.getcwd()
+    top = absolute(boundary, cwd)
+    if _walks_inside(top, os.path.join(cwd, path)):
         return None  # the common case, decided with a few lstat calls: no link on the way
+    plain = os.path.abspath(path)
     limit = os.path.realpath(boundary)
     real = os.path.realpath(path)
     if _inside(real, limit):
@@ -272,15 +273,25 @@ def escape(path: Path, boundary: Path) -> str | None:
     return f"{real} is outside {limit}"
 
 
-def _links_below(top: str, plain: str) -> bool:
-    """Whether any path from just below ``top`` down to ``plain`` is a symbolic link."""
-    current = top
-    for part in plain[len(top) :].split(os.sep):
-        if part:
-            current = os.path.join(current, part)
-            if os.path.islink(current):
-                return True
-    return False
+def _walks_inside(top: str, raw: str) -> bool:
+    """Whether the absolute path ``raw`` (``..`` and all) goes from ``top`` down to a path
+    inside it through no symbolic link: then resolving its links is reading it lexically
+    (each ``..`` steps back over a folder known not to be a link)."""
+    if raw != top and not raw.startswith(top.rstrip(os.sep) + os.sep):
+        return False
+    below: list[str] = []
+    for part in raw[len(top) :].split(os.sep):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not below:
+                return False  # above ``top``: the full check decides
+            below.pop()
+            continue
+        below.append(part)
+        if os.path.islink(os.path.join(top, *below)):
+            return False
+    return True
 
 
 def confine(path: Path, boundary: Path | None, what: str, where: str = "the tree") -> Path:

@@ -58,6 +58,7 @@ class HelmGenerator:
         self._charts: dict[str, str] = {}  # chart folder -> digest of its files
         self._checked: dict[str, layout.Chart] = {}  # component -> its chart, checked to render
         self._sizes: dict[str, int] = {}  # chart folder -> how many files it has
+        self._reals: dict[str, str] = {}  # chart path as written -> its folder, links resolved
         self._identity: str | None = None
         self._lock = threading.Lock()
         self._last: dict[str, float] | None = None  # the timings entry, read once
@@ -98,13 +99,15 @@ class HelmGenerator:
         known = self._last_times().get(_timing_id(node))
         if known is not None:
             return known
-        try:
-            chart = layout.checked_chart(node)
-            real = os.path.realpath(chart.path)
-            if real not in self._sizes:
-                self._sizes[real] = len(layout.chart_files(chart))
-        except FabrikateError:  # rendering reports it
-            return 0.0
+        real = self._reals.get(str(layout.chart_dir(node)))
+        if real is None or real not in self._sizes:  # a guess needs no check: rendering checks
+            try:
+                chart = layout.checked_chart(node)
+                real = self._real(chart.path)
+                if real not in self._sizes:
+                    self._sizes[real] = len(layout.chart_files(chart))
+            except FabrikateError:  # rendering reports it
+                return 0.0
         return 0.03 + 0.002 * self._sizes[real]  # helm's start, then a little per file
 
     def took(self, node: ResolvedComponent, seconds: float) -> None:
@@ -133,7 +136,7 @@ class HelmGenerator:
     def chart_digest(self, chart: layout.Chart) -> str:
         """A digest of every file of a chart, computed once per run and chart folder (however
         many paths lead to it: ``a/../charts/x`` and ``b/../charts/x``)."""
-        real = os.path.realpath(chart.path)
+        real = self._real(chart.path)
         found = self._charts.get(real)
         if found is None:
             parts: list[bytes | str] = []
@@ -142,6 +145,15 @@ class HelmGenerator:
                 parts.append(read_regular(path))
             found = self._charts[real] = digest(*parts)
         return found
+
+    def _real(self, path: Path) -> str:
+        """``path`` with its links resolved, once per run and path as written (the run reads
+        each chart as it was when first seen, as its digest)."""
+        written = str(path)
+        real = self._reals.get(written)
+        if real is None:
+            real = self._reals[written] = os.path.realpath(written)
+        return real
 
     def _ask_version(self) -> None:
         """Ask helm its version for the record, once, on a thread that waits for a slot no

@@ -76,6 +76,8 @@ _MAGIC = b"fab\x01"
 _HEADER = len(_MAGIC) + 8 + 32
 # Caches that failed, by configured folder: the private temporary folder used instead.
 _FALLBACK: dict[Path, Path] = {}
+# The entry folders this process made or found, so that a write needs no check of its folder.
+_MADE: set[str] = set()
 _FALLBACK_LOCK = threading.Lock()
 
 
@@ -326,9 +328,22 @@ class Cache(NamedTuple):
     def write(self, kind: str, key: str, data: bytes) -> None:
         """Write the small entry ``key`` of ``kind`` now."""
         try:
-            self.folder(kind)
-            path = self.path(kind, key)  # the folder may have fallen back
-            write_bytes(path, _seal(data), durable=False, prefix=".tmp-", mode=0o600)
+            path = self.path(kind, key)
+            made = str(path.parent) in _MADE
+            if not made:
+                self.folder(kind)
+                path = self.path(kind, key)  # the folder may have fallen back
+            try:
+                write_bytes(
+                    path, _seal(data), durable=False, prefix=".tmp-", mode=0o600, parents=not made
+                )
+            except FileNotFoundError:
+                if not made:
+                    raise
+                _MADE.discard(str(path.parent))  # removed meanwhile (a prune): made again
+                self.write(kind, key, data)
+                return
+            _MADE.add(str(path.parent))
         except OSError as exc:
             if self.root == self.location:
                 _fall_back(self.location, exc)

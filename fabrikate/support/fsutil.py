@@ -7,6 +7,7 @@ data = read_regular(path)  # a regular file of at most MAX_FILE_BYTES, or an Inp
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import stat
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from fabrikate.errors import InputError, Location
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "absolute",
     "leftovers",
     "new_file_mode",
     "read_regular",
@@ -23,6 +25,7 @@ __all__ = [
     "remove",
     "replace_dir",
     "which",
+    "write_all",
     "write_bytes",
     "write_file",
 ]
@@ -155,6 +158,7 @@ def write_bytes(
     prefix: str | None = None,
     finish: Callable[[Path], None] | None = None,
     mode: int | None = None,
+    parents: bool = True,
 ) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
 
@@ -167,18 +171,18 @@ def write_bytes(
     on the same filesystem), named ``prefix...`` (default ``.<name>.``), renamed over ``path``.
     ``durable`` syncs it to disk first (a cache entry need not be); ``finish`` runs on the
     complete temporary file before the rename, and when it raises nothing is replaced.
+    ``parents=False``: the caller knows the folder exists (else ``FileNotFoundError``).
     """
     import contextlib
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         mode = path.stat().st_mode & 0o7777 if path.exists() and not new else new_file_mode()
     fd, temp = _new_temp(staging or path.parent, prefix or f".{path.name}.")
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
             if mode != _TEMP_MODE:
                 os.fchmod(fd, mode)
             if durable:
@@ -198,19 +202,38 @@ def write_bytes(
         raise
 
 
+def absolute(path: str | os.PathLike[str], cwd: str) -> str:
+    """``os.path.abspath(path)`` with the working folder ``cwd`` asked once by the caller,
+    not once per path."""
+    return os.path.normpath(os.path.join(cwd, path))
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the open file ``fd``."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 _TEMP_MODE = 0o600
 _TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+# A temporary name: this process's random part and a count, so a name costs no system call;
+# a name taken (a forked process counts alike) is tried again with a fresh random part.
+_TEMP_RANDOM, _TEMP_COUNT = os.urandom(6).hex(), itertools.count()
+
+
 def _new_temp(folder: Path, prefix: str) -> tuple[int, str]:
-    """A new empty file ``<prefix><random>.tmp`` in ``folder``, mode 0600, open for writing:
+    """A new empty file ``<prefix><unique>.tmp`` in ``folder``, mode 0600, open for writing:
     ``tempfile.mkstemp``'s way, without importing tempfile (and random) on a run's path."""
+    name = f"{_TEMP_RANDOM}-{next(_TEMP_COUNT)}"
     for _ in range(100):
-        temp = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}.tmp")
+        temp = os.path.join(folder, f"{prefix}{name}.tmp")
         try:
             return os.open(temp, _TEMP_FLAGS, _TEMP_MODE), temp
         except FileExistsError:
-            continue
+            name = os.urandom(6).hex()
     raise FileExistsError(f"no free temporary name in {folder}")
 
 

@@ -103,6 +103,7 @@ def run(command: Command) -> Completed:
             stdin=subprocess.DEVNULL if command.input is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            bufsize=0,  # communicate reads the pipes whole: no buffer, no isatty or seek calls
             start_new_session=True,
         )
     except FileNotFoundError as exc:

@@ -28,6 +28,27 @@ def test_escape_names_the_link_that_leads_out(tmp_path: Path) -> None:
     assert layout.escape(tree / ".." / "outside", tree) == f"{outside} is outside {tree}"
 
 
+def test_escape_reads_dot_dot_after_a_link_where_the_link_leads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``group/../charts`` is ``charts`` only when ``group`` is no link (POSIX resolves the
+    link first); the check reads a relative path from the working folder."""
+    tree, outside = tmp_path / "tree", tmp_path / "outside"
+    (tree / "group").mkdir(parents=True)
+    (tree / "charts" / "c").mkdir(parents=True)
+    (outside / "deep").mkdir(parents=True)
+    (outside / "charts" / "c").mkdir(parents=True)
+    os.symlink(outside / "deep", tree / "linked")
+    assert layout.escape(tree / "group" / ".." / "charts" / "c", tree) is None
+    assert layout.escape(tree / "linked" / ".." / "charts" / "c", tree) == (
+        f"{outside / 'charts' / 'c'} is outside {tree}"
+    )
+    assert layout.escape(tree / "group" / ".." / ".." / "tree" / "charts", tree) is None
+    monkeypatch.chdir(tree)
+    assert layout.escape(Path("group/../charts/c"), Path(".")) is None
+    assert layout.escape(Path("linked/../charts/c"), Path(".")) is not None
+
+
 def test_own_folder_refuses_links_and_files_on_the_way(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     assert layout.own_folder(tmp_path / "components" / "x", tmp_path)  # missing is fine
