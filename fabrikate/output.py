@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from fabrikate.errors import FabrikateError, OutputConflict
+from fabrikate.support.fsutil import write_all
 
 __all__ = ["MANIFEST", "Stage", "WriteResult", "write_tree"]
 
@@ -232,8 +233,6 @@ def _write_in(stage: Path, rel: str, data: bytes, made: set[str]) -> None:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(f"{stage}{folder}")
             made.add(folder)
-    from fabrikate.support.fsutil import write_all
-
     fd = os.open(stage / rel, _FILE_FLAGS, 0o666)  # the umask applies, as with open()
     try:
         write_all(fd, data)

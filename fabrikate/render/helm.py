@@ -100,7 +100,7 @@ class HelmGenerator:
         if known is not None:
             return known
         real = self._reals.get(str(layout.chart_dir(node)))
-        if real is None or real not in self._sizes:  # a guess needs no check: rendering checks
+        if real not in self._sizes:  # a guess needs no check of a known chart: rendering checks
             try:
                 chart = layout.checked_chart(node)
                 real = self._real(chart.path)

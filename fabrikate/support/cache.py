@@ -327,22 +327,19 @@ class Cache(NamedTuple):
 
     def write(self, kind: str, key: str, data: bytes) -> None:
         """Write the small entry ``key`` of ``kind`` now."""
+        blob = _seal(data)
         try:
             path = self.path(kind, key)
-            made = str(path.parent) in _MADE
-            if not made:
-                self.folder(kind)
-                path = self.path(kind, key)  # the folder may have fallen back
-            try:
-                write_bytes(
-                    path, _seal(data), durable=False, prefix=".tmp-", mode=0o600, parents=not made
-                )
-            except FileNotFoundError:
-                if not made:
-                    raise
-                _MADE.discard(str(path.parent))  # removed meanwhile (a prune): made again
-                self.write(kind, key, data)
-                return
+            if str(path.parent) in _MADE:
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile: made again
+                    write_bytes(
+                        path, blob, durable=False, prefix=".tmp-", mode=0o600, parents=False
+                    )
+                    return
+                _MADE.discard(str(path.parent))
+            self.folder(kind)
+            path = self.path(kind, key)  # the folder may have fallen back
+            write_bytes(path, blob, durable=False, prefix=".tmp-", mode=0o600)
             _MADE.add(str(path.parent))
         except OSError as exc:
             if self.root == self.location:

@@ -123,3 +123,14 @@ def test_held_writes_belong_to_the_code_that_holds_them(tmp_path: Path) -> None:
         assert cache.path("render", "direct").is_file()
     assert cache.get("render", "held") == b"kept"
     assert cache.path("render", "held").is_file()
+
+
+def test_an_entry_folder_removed_during_a_run_is_made_again(tmp_path: Path) -> None:
+    import shutil
+
+    cache = Cache(tmp_path / "cache")
+    cache.put("render", "ab" + "0" * 62, b"first")
+    shutil.rmtree(cache.root / "render")  # a prune from another process, say
+    cache.put("render", "ab" + "1" * 62, b"second")
+    assert cache.get("render", "ab" + "1" * 62) == b"second"
+    assert cache.root == cache.location  # no fallback to a temporary cache
