@@ -92,9 +92,7 @@ def generate(
             cache = Cache.of(settings) if settings.render_cache else None
             try:
                 describing = describer(described, cache) if run.recorded else None
-                files = _generate(
-                    result, settings, rendering, progress, describing, versioned=run.recorded
-                )
+                files = _generate(result, settings, rendering, progress, describing)
                 if validate:
                     assert kube_version is not None
                     result.validation = _validate(result, kube_version)
@@ -127,11 +125,9 @@ def _generate(
     walked: Callable[[Tree], None],
     progress: Progress | None = None,
     rendered: Callable[[ComponentResult], None] | None = None,
-    *,
-    versioned: bool = False,
 ) -> dict[str, bytes]:
     """Render into ``result`` and write its output; the bytes of every file written
-    (``rendered``, ``versioned``: see ``render``)."""
+    (``rendered``: see ``render``)."""
     from fabrikate.hld.layout import check_output_dir
     from fabrikate.output import Stage, write_tree
     from fabrikate.render.documents import join_documents
@@ -153,7 +149,7 @@ def _generate(
             stage.add(component.file, join_documents(component.documents).encode())
 
     try:
-        tree = render(result, settings, staging, progress, done, versioned=versioned)
+        tree = render(result, settings, staging, progress, done)
         mark = time.perf_counter()
         if stage.path is None:  # else checked once the walk ended, as the stage opened
             check_output_dir(dest, root, tree.components)

@@ -31,14 +31,11 @@ def render(
     walked: Callable[[Tree], None] | None = None,
     progress: Progress | None = None,
     rendered: Callable[[ComponentResult], None] | None = None,
-    *,
-    versioned: bool = False,
 ) -> Tree:
     """Walk and render the tree of ``result`` into it, without writing or recording anything
     (``walked`` hears of the tree once it is walked, ``progress`` of each component rendered,
-    ``rendered`` of each whose documents are final as rendered, on its worker; ``versioned``:
-    helm's version will be asked, for a record, so it is asked early on a spare core). Every
-    failure is collected, then raised at once."""
+    ``rendered`` of each whose documents are final as rendered, on its worker). Every failure
+    is collected, then raised at once."""
     from fabrikate.hld.resolve import duplicate_outputs, walk
     from fabrikate.render.renderer import Renderer
     from fabrikate.render.tree import TreeRender, inject_namespaces
@@ -49,7 +46,7 @@ def render(
     # Twice the workers of ``jobs``: the helm generator runs at most ``jobs`` helm processes, and
     # the other workers read a finished helm's output meanwhile, so no core waits for Python.
     with Pool(2 * settings.jobs if settings.jobs > 1 else 1) as pool:
-        renderer = Renderer(settings, cache, versioned=versioned)
+        renderer = Renderer(settings, cache)
         renders = TreeRender(settings, renderer, pool, progress=progress, rendered=rendered)
         tree = walk(
             result.root,

@@ -45,18 +45,13 @@ class Generator(Protocol):
         ...
 
 
-def generators(
-    settings: Settings, cache: Cache | None, *, versioned: bool = False
-) -> dict[str, Generator]:
-    """The generator of each component type for one run (``cache``: the render cache;
-    ``versioned``: the run's record will ask helm's version)."""
+def generators(settings: Settings, cache: Cache | None) -> dict[str, Generator]:
+    """The generator of each component type for one run (``cache``: the render cache)."""
     from fabrikate.render.helm import HelmGenerator
     from fabrikate.render.static import StaticGenerator
 
     # Without a render cache, helm's homes are still in fab's cache folder.
     return {
-        "helm": HelmGenerator(
-            settings, cache or Cache.of(settings), remember=cache is not None, versioned=versioned
-        ),
+        "helm": HelmGenerator(settings, cache or Cache.of(settings), remember=cache is not None),
         "static": StaticGenerator(),
     }

@@ -9,7 +9,6 @@ prints it (the one place helm 3 and 4 are made alike).
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import json
 import math
 import os
@@ -19,15 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from fabrikate._version import __version__
-from fabrikate.errors import Diagnostic, FabrikateError, Interrupted, ProcessError
+from fabrikate.errors import Diagnostic, FabrikateError, ProcessError
 from fabrikate.hld import layout
 from fabrikate.hld.resolve import ResolvedComponent
 from fabrikate.render.documents import split_documents
 from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache, digest
 from fabrikate.support.fsutil import read_regular
-from fabrikate.support.helm import Helm, identity, version
-from fabrikate.support.parallel import Slots
+from fabrikate.support.helm import Helm, identity
 
 __all__ = ["HELM_FLAGS", "HELM_OUTPUT_FORMAT", "HelmGenerator", "helm_documents", "helm_template"]
 
@@ -44,17 +42,12 @@ class HelmGenerator:
     """``type: helm``: ``helm template`` of the component's chart, with fab's helm homes.
 
     Its cache key covers everything that can change the output: the chart's files, the merged
-    values, namespace, release name, helm's binary and flags, and fab's version. helm's
-    version, which only the record needs (``versioned``), is asked once on a core no
-    ``helm template`` waits for.
+    values, namespace, release name, helm's binary and flags, and fab's version.
     """
 
-    def __init__(
-        self, settings: Settings, cache: Cache, *, remember: bool = True, versioned: bool = False
-    ) -> None:
+    def __init__(self, settings: Settings, cache: Cache, *, remember: bool = True) -> None:
         self.helm = Helm.of(settings, cache)
         self.cache = cache if remember else None  # the render times
-        self._tools = cache  # remembers helm's version by its binary
         self._charts: dict[str, str] = {}  # chart folder -> digest of its files
         self._checked: dict[str, layout.Chart] = {}  # component -> its chart, checked to render
         self._sizes: dict[str, int] = {}  # chart folder -> how many files it has
@@ -64,10 +57,9 @@ class HelmGenerator:
         self._last: dict[str, float] | None = None  # the timings entry, read once
         self._took: dict[str, float] = {}  # this run's render times
         self._times_lock = threading.Lock()
-        self._asked = not versioned
         # At most ``jobs`` helm processes at once: a render reads the output of its helm while
         # the next helm already runs (the pool has more workers than jobs, see api/render.py).
-        self._slots = Slots(settings.jobs)
+        self._slots = threading.BoundedSemaphore(max(1, settings.jobs))
 
     def key(self, node: ResolvedComponent) -> str | None:
         """The digest of the chart's files (each checked first) and of everything else."""
@@ -87,7 +79,6 @@ class HelmGenerator:
     def documents(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
         """``helm template`` of the chart, once its files passed the layout's checks."""
         chart = self._checked[node.id] = layout.checked_chart(node)
-        self._ask_version()
         # The chart's digest is taken now, from the files helm is about to read (its checks
         # first: helm follows links), so an entry written after the run is keyed by them.
         self.chart_digest(chart)
@@ -154,24 +145,6 @@ class HelmGenerator:
         if real is None:
             real = self._reals[written] = os.path.realpath(written)
         return real
-
-    def _ask_version(self) -> None:
-        """Ask helm its version for the record, once, on a thread that waits for a slot no
-        ``helm template`` waits for (the record asks again if it is not done by then)."""
-        with self._lock:
-            if self._asked:
-                return
-            self._asked = True
-
-        def ask() -> None:
-            # A failure (or an interrupt) is met again, and reported, by the record.
-            with contextlib.suppress(Exception, Interrupted), self._slots.spare():
-                version(self.helm.binary, self._tools)
-
-        context = contextvars.copy_context()  # the run's held cache writes
-        threading.Thread(
-            target=context.run, args=(ask,), name="fab-helm-version", daemon=True
-        ).start()
 
     def identity(self) -> str:
         """What the configured helm is, for the key (``support.helm.identity``), found once."""

@@ -32,7 +32,6 @@ class Renderer:
 
     settings: Settings
     cache: Cache | None = None
-    versioned: bool = False  # the run's record will ask helm's version
     hits: int = 0
     misses: int = 0
     _keys: dict[str, str | None] = field(default_factory=dict)
@@ -41,7 +40,7 @@ class Renderer:
     empty: bool = field(init=False)  # the render cache has no entry: nothing is looked up
 
     def __post_init__(self) -> None:
-        self.by_type = generators(self.settings, self.cache, versioned=self.versioned)
+        self.by_type = generators(self.settings, self.cache)
         self.empty = self.cache is None or not self.cache.has_kind("render")
 
     def ready(self, node: ResolvedComponent) -> bool:

@@ -8,12 +8,6 @@
         ...
         pool.wait()
 
-    slots = Slots(2)
-    with slots:                         # at most two holders at once
-        ...
-    with slots.spare():                 # only a slot nobody waits for
-        ...
-
 Results come back in input order, so nothing downstream depends on timing. Each call runs in
 the context (``contextvars``) of the code that submitted it. An interrupt (SIGINT, SIGTERM)
 cancels queued work and kills running commands before it propagates.
@@ -25,15 +19,14 @@ import contextvars
 import heapq
 import itertools
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
 from fabrikate.support.interrupts import check_interrupted, stop_all
 
-__all__ = ["Pool", "Slots", "first_failure", "run_parallel"]
+__all__ = ["Pool", "first_failure", "run_parallel"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -111,44 +104,6 @@ class Pool:
             if exc is not None:
                 self._cancel_queued()
             self._executor.shutdown(wait=True, cancel_futures=exc is not None)
-
-
-class Slots:
-    """At most ``count`` holders at once (``with slots:``, like a semaphore). ``spare()``
-    takes a slot only once a holder has left one free and nobody waits for it, so work that
-    nothing waits on never delays work that something does."""
-
-    def __init__(self, count: int) -> None:
-        self._free = max(1, count)
-        self._waiting = 0
-        self._given_back = False
-        self._changed = threading.Condition()
-
-    def __enter__(self) -> None:
-        with self._changed:
-            self._waiting += 1
-            while not self._free:
-                self._changed.wait()
-            self._waiting -= 1
-            self._free -= 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._changed:
-            self._free += 1
-            self._given_back = True
-            self._changed.notify_all()
-
-    @contextmanager
-    def spare(self) -> Iterator[None]:
-        """Hold a slot that was given back, once no ``with`` waits for one."""
-        with self._changed:
-            while not (self._given_back and self._free and not self._waiting):
-                self._changed.wait()
-            self._free -= 1
-        try:
-            yield
-        finally:
-            self.__exit__()
 
 
 def run_parallel(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R | Exception]:

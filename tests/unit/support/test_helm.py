@@ -156,13 +156,9 @@ def test_the_render_key_follows_the_helm_binary(tmp_path: Path, helm: str) -> No
     assert not [e for e in cache.entries() if e.kind == "tools"]
 
 
-@pytest.mark.parametrize("versioned", [False, True])
-def test_helms_version_is_asked_only_for_a_record(
-    tmp_path: Path, helm: str, versioned: bool
-) -> None:
-    import threading
-
-    from fabrikate.hld.resolve import walk
+@pytest.mark.parametrize("records", ["none", "sqlite"])
+def test_helms_version_is_asked_only_for_a_record(tmp_path: Path, helm: str, records: str) -> None:
+    from fabrikate.api.generate import generate
     from tests.fixtures.trees import write_tree
 
     root = write_tree(
@@ -173,12 +169,9 @@ def test_helms_version_is_asked_only_for_a_record(
             "c/templates/a.yaml": "a: 1\n",
         },
     )
-    node = walk(root, ()).components[0]
-    cache = Cache(tmp_path / "cache")
-    generator = HelmGenerator(Settings(helm=helm), cache, versioned=versioned)
-    assert generator.documents(node, []) == ["# Source: c/templates/a.yaml\na: 1\n"]
-    for thread in threading.enumerate():
-        if thread.name == "fab-helm-version":
-            thread.join(60)
-    tools = [e for e in cache.entries() if e.kind == "tools"]
-    assert len(tools) == (1 if versioned else 0)
+    store = "none" if records == "none" else f"sqlite:///{tmp_path / 'records.db'}"
+    settings = Settings(helm=helm, cache_dir=str(tmp_path / "cache"), records=store)
+    result = generate(root, ["prod"], settings=settings)
+    assert result.components[0].documents == ["# Source: c/templates/a.yaml\na: 1\n"]
+    tools = [e for e in Cache.of(settings).entries() if e.kind == "tools"]
+    assert len(tools) == (0 if records == "none" else 1)

@@ -70,32 +70,3 @@ def test_queued_calls_start_costliest_first() -> None:
         assert all_started.wait(10)
         second.set()
     assert started == ["long", "mid", "tie", "short", "none"]
-
-
-def test_slots_bound_holders_and_spare_takes_only_a_slot_nobody_waits_for() -> None:
-    from fabrikate.support.parallel import Slots
-
-    slots = Slots(1)
-    order: list[str] = []
-
-    def spare() -> None:
-        with slots.spare():
-            order.append("spare")
-
-    def waiter() -> None:
-        with slots:
-            order.append("waiter")
-
-    early = threading.Thread(target=spare)
-    early.start()
-    early.join(0.2)
-    assert early.is_alive() and not order  # no slot was given back yet
-    with slots:
-        late = threading.Thread(target=waiter)
-        late.start()
-        while not slots._waiting:  # the waiter waits for the slot held here
-            time.sleep(0.001)
-        order.append("holder")
-    late.join(10)
-    early.join(10)
-    assert order == ["holder", "waiter", "spare"]
