@@ -270,6 +270,7 @@ class HttpFailure(Exception):
         self.cause = cause
         self.detail = detail
         self.status = status
+        self.challenge = ""  # a 401's WWW-Authenticate, for a token exchange
 
 
 class MergeConflict(Exception):

@@ -28,6 +28,7 @@ from fabrikate.sources.mirrors import Mirrors, Rewrite
 from fabrikate.support.cache import Cache
 from fabrikate.support.fsutil import replace_dir
 from fabrikate.support.redact import redact_url
+from fabrikate.support.text import cause_of
 
 __all__ = [
     "Fetcher",
@@ -282,13 +283,6 @@ def staging(dest: Path) -> Iterator[Path]:
         yield temp
     finally:
         shutil.rmtree(temp, ignore_errors=True)
-
-
-def cause_of(stderr: str, causes: Sequence[tuple[str, str]]) -> str:
-    """What to tell the user about a failed tool: the cause of the first ``(needle, cause)``
-    whose needle the tool's stderr contains (case-insensitive), or ''."""
-    lowered = stderr.lower()
-    return next((cause for needle, cause in causes if needle in lowered), "")
 
 
 def swap_in(new: Path, dest: Path) -> None:

@@ -35,12 +35,12 @@ from fabrikate.sources.credentials import basic_auth, check_source
 from fabrikate.sources.lockfile import Dependency
 from fabrikate.sources.mirrors import is_stable
 from fabrikate.sources.retired import INCUBATOR, STABLE, moved_to
-from fabrikate.sources.web import Tls, get
 from fabrikate.support.cache import slug, touch
 from fabrikate.support.fsutil import remove
 from fabrikate.support.helm import Helm
 from fabrikate.support.redact import redact_url
 from fabrikate.support.suggest import close_matches
+from fabrikate.support.web import Tls, get
 from fabrikate.support.yamlio import parse_yaml, read_text
 
 __all__ = ["HelmFetcher", "archive_file", "pick_version"]

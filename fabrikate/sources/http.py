@@ -17,9 +17,9 @@ from fabrikate.errors import FetchError, HttpFailure
 from fabrikate.hld import installs
 from fabrikate.sources.base import Finish, Placed, Request, SourceRun
 from fabrikate.sources.credentials import basic_auth, check_source
-from fabrikate.sources.web import get
 from fabrikate.support.fsutil import write_bytes
 from fabrikate.support.redact import redact_url
+from fabrikate.support.web import get
 
 __all__ = ["HttpFetcher"]
 

@@ -1,6 +1,8 @@
-"""fab's own HTTP client: how chart indexes, chart archives and static files are downloaded.
+"""fab's own HTTP client: how chart indexes, chart archives, static files and remote render
+cache entries travel.
 
     body = get("https://charts.example.com/index.yaml", header=auth, timeout=30, tls=Tls())
+    reply = send("PUT", url, header=auth, data=blob, timeout=5, limit=64 * 1024)
 
 Credentials travel in an ``Authorization`` header of this process's own request, never in a
 command line, and the header is not sent on after a redirect. TLS options (a CA file, a client
@@ -14,13 +16,15 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 
 from fabrikate.errors import HttpFailure
-from fabrikate.sources.base import cause_of
+from fabrikate.support.text import cause_of
 
-__all__ = ["MAX_DOWNLOAD_BYTES", "Tls", "get"]
+__all__ = ["MAX_DOWNLOAD_BYTES", "Reply", "Tls", "get", "send"]
 
 log = logging.getLogger("fabrikate")
 
@@ -60,6 +64,15 @@ class Tls:
         return context
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A 2xx answer: its status, headers and (bounded) body."""
+
+    status: int
+    headers: Message = field(repr=False)
+    body: bytes
+
+
 def get(
     url: str,
     *,
@@ -76,16 +89,40 @@ def get(
     """
     if url.lower().startswith("file://"):
         return _read_local(url, limit) if local else _refuse_local(url)
-    request = urllib.request.Request(url, headers={"User-Agent": "fabrikate"})
+    return send("GET", url, header=header, timeout=timeout, tls=tls, limit=limit).body
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    header: str = "",
+    headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
+    timeout: float | None,
+    tls: Tls | None = None,
+    limit: int = MAX_DOWNLOAD_BYTES,
+) -> Reply:
+    """The 2xx answer to ``method`` on the http(s) ``url``, its body read up to ``limit``
+    bytes; any other outcome raises ``HttpFailure`` (a 401's challenge in ``challenge``).
+    ``header`` is the Authorization, never sent on after a redirect."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise HttpFailure("not an http(s) URL", f"{url.split(':', 1)[0]}: is not http(s)")
+    request = urllib.request.Request(url, data=data, method=method)
+    for name, value in {"User-Agent": "fabrikate", **(headers or {})}.items():
+        request.add_header(name, value)
     if header:
         request.add_unredirected_header("Authorization", header)
     try:
         context = (tls or Tls()).context()
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             body = response.read(limit + 1)
+            status, answered = response.status, response.headers
     except urllib.error.HTTPError as exc:
         cause = _STATUS.get(exc.code, f"http {exc.code}")
-        raise HttpFailure(cause, f"http {exc.code} {exc.reason}", exc.code) from None
+        failure = HttpFailure(cause, f"http {exc.code} {exc.reason}", exc.code)
+        failure.challenge = (exc.headers or Message()).get("WWW-Authenticate", "")[:4096]
+        raise failure from None
     except urllib.error.URLError as exc:
         reason = str(exc.reason)
         cause = cause_of(reason, _CAUSES)
@@ -96,7 +133,7 @@ def get(
         raise HttpFailure(cause, str(exc) or type(exc).__name__) from None
     if len(body) > limit:
         raise HttpFailure("too large", f"larger than {limit} bytes")
-    return body
+    return Reply(status, answered, body)
 
 
 def _read_local(url: str, limit: int) -> bytes:
