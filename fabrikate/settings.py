@@ -6,14 +6,19 @@ settings = Settings.from_env(jobs=4)
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from fabrikate.errors import InputError
 
-__all__ = ["HOOK_POLICIES", "Settings", "default_jobs", "variable"]
+__all__ = ["HOOK_POLICIES", "Secret", "Settings", "default_jobs", "variable"]
 
 HOOK_POLICIES = ("all", "local", "none")
+# oci://host[:port]/repository: the repository as the OCI distribution spec names one.
+_REMOTE = re.compile(
+    r"oci://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+)
 
 
 def default_jobs() -> int:
@@ -22,6 +27,19 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover (not Linux)
         return os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A token or shared secret that never prints: ``str()`` and ``repr()`` are masked."""
+
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
 
 
 def _fab(name: str) -> Any:
@@ -51,6 +69,12 @@ class Settings:
     record_required: bool = False  # a failed record write fails the generation
     # OCI registries spoken to over plain http (FAB_PLAIN_HTTP_REGISTRIES, comma-separated).
     plain_http_registries: tuple[str, ...] = ()
+    # The shared render cache on an OCI registry (FAB_REMOTE_CACHE, oci://host/repository), the
+    # secret its entries are signed with, the registry's user:password, and whether to push.
+    remote_cache: str | None = None
+    remote_cache_key: Secret | None = None
+    remote_cache_token: Secret | None = None
+    remote_cache_push: bool = False
     mirrors: str | None = None  # the mirror map file (FAB_MIRRORS; 'none': no file); None: look
     builtin_mirrors: bool = True  # the built-in rules for retired chart hosts
     vendor: str | None = None  # install from this vendor folder (fab vendor), with no network
@@ -86,6 +110,7 @@ class Settings:
             values["plain_http_registries"] = tuple(plain)
         if variable("MIRRORS"):
             values["mirrors"] = variable("MIRRORS")
+        values.update(_remote_cache())
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("timeout") == 0:  # from --timeout or FAB_TIMEOUT: no limit
             values["timeout"] = None
@@ -108,3 +133,28 @@ def _seconds(text: str) -> float:
     if not value >= 0:
         raise InputError(f"FAB_TIMEOUT={text!r}: want a number of seconds (0: no limit)")
     return value
+
+
+def _remote_cache() -> dict[str, object]:
+    """The ``FAB_REMOTE_CACHE*`` settings; a remote cache without its key is an error."""
+    url = variable("REMOTE_CACHE").strip()
+    if not url:
+        return {}
+    key, token = variable("REMOTE_CACHE_KEY").strip(), variable("REMOTE_CACHE_TOKEN").strip()
+    if not key:
+        raise InputError(
+            "FAB_REMOTE_CACHE needs FAB_REMOTE_CACHE_KEY, the shared secret its entries are"
+            " signed with"
+        )
+    if "@" in url:
+        raise InputError(
+            "FAB_REMOTE_CACHE holds user info: credentials go in FAB_REMOTE_CACHE_TOKEN"
+        )
+    if not _REMOTE.fullmatch(url.rstrip("/")):
+        raise InputError(f"FAB_REMOTE_CACHE={url!r}: want oci://<host>/<repository>")
+    return {
+        "remote_cache": url.rstrip("/"),
+        "remote_cache_key": Secret(key),
+        "remote_cache_token": Secret(token) if token else None,
+        "remote_cache_push": variable("REMOTE_CACHE_PUSH").strip() == "1",
+    }

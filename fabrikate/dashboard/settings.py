@@ -9,30 +9,17 @@ masked, so a settings object can be logged.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from fabrikate.errors import InputError
-from fabrikate.settings import variable
+from fabrikate.settings import Secret, variable
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "DashboardSettings", "Secret", "read_secret"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4040
 _MAX_SECRET_FILE = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A token or shared secret that never prints: ``str()`` and ``repr()`` are masked."""
-
-    value: str = field(repr=False)
-
-    def __str__(self) -> str:
-        return "***"
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
 
 
 def read_secret(name: str, file: Path | None, env: str) -> Secret | None:
