@@ -15,7 +15,7 @@ from fabrikate.api.load import strict_errors
 from fabrikate.api.results import GenerateResult
 from fabrikate.errors import FabrikateError, raise_all
 from fabrikate.settings import Settings
-from fabrikate.support.cache import Cache
+from fabrikate.support.cache import Cache, at_end
 
 if TYPE_CHECKING:
     from fabrikate.hld.resolve import Tree
@@ -43,10 +43,15 @@ def render(
 
     started = time.perf_counter()
     cache = Cache.of(settings) if settings.render_cache else None
+    remote = None
+    if cache is not None and settings.remote_cache:
+        from fabrikate.support.remotecache import RemoteCache
+
+        remote = RemoteCache.of(settings)
     # Twice the workers of ``jobs``: the helm generator runs at most ``jobs`` helm processes, and
     # the other workers read a finished helm's output meanwhile, so no core waits for Python.
     with Pool(2 * settings.jobs if settings.jobs > 1 else 1) as pool:
-        renderer = Renderer(settings, cache)
+        renderer = Renderer(settings, cache, remote)
         renders = TreeRender(settings, renderer, pool, progress=progress, rendered=rendered)
         tree = walk(
             result.root,
@@ -78,6 +83,8 @@ def render(
                 result.components.append(outcome)
                 result.diagnostics.extend(outcome.diagnostics)
         result.cache_hits, result.cache_misses = renderer.hits, renderer.misses
+        if remote is not None:  # pushes finish where the run's cache writes do
+            at_end(remote.wait)
         renderer.remember()
         result.timings["render"] = time.perf_counter() - mark
         raise_all(

@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fabrikate._version import __version__
 from fabrikate.errors import Diagnostic, FabrikateError
@@ -19,6 +19,9 @@ from fabrikate.render.generators import Generator, generators
 from fabrikate.settings import Settings
 from fabrikate.support.cache import Cache, digest
 
+if TYPE_CHECKING:
+    from fabrikate.support.remotecache import RemoteCache
+
 __all__ = ["Renderer"]
 
 
@@ -27,11 +30,13 @@ class Renderer:
     """Renders the components of one run with the generator of each one's type, reusing
     cached output whose inputs did not change (``Generator.key``).
 
-    Containers produce nothing; generators whose key is None are never cached.
+    Containers produce nothing; generators whose key is None are never cached. A helm render
+    the local cache misses is looked up in the ``remote`` cache, and pushed there once made.
     """
 
     settings: Settings
     cache: Cache | None = None
+    remote: RemoteCache | None = None
     hits: int = 0
     misses: int = 0
     _keys: dict[str, str | None] = field(default_factory=dict)
@@ -41,7 +46,9 @@ class Renderer:
 
     def __post_init__(self) -> None:
         self.by_type = generators(self.settings, self.cache)
-        self.empty = self.cache is None or not self.cache.has_kind("render")
+        self.empty = self.cache is None or (
+            self.remote is None and not self.cache.has_kind("render")
+        )
 
     def ready(self, node: ResolvedComponent) -> bool:
         """Whether ``cached`` would serve the component (checked without reading the entry)."""
@@ -65,13 +72,26 @@ class Renderer:
         if self.cache is None:
             return None
         key = self.key(node, generator)
-        entry = _entry(self.cache.get("render", key)) if key is not None else None
+        if key is None:
+            return None
+        entry = _entry(self.cache.get("render", key))
+        if entry is None and self.remote is not None and node.component.type == "helm":
+            entry = self.pulled(key)
         if entry is None:  # missing or damaged: rendered again
             return None
         diagnostics.extend(Diagnostic("warning", w, component=node.id) for w in entry["warnings"])
         with self._lock:
             self.hits += 1
         return entry["documents"]
+
+    def pulled(self, key: str) -> dict[str, list[str]] | None:
+        """The entry ``key`` of the remote cache, kept in the local one."""
+        assert self.remote is not None and self.cache is not None
+        blob = self.remote.pull(key)
+        entry = _entry(blob)
+        if blob is not None and entry is not None:
+            self.cache.put("render", key, blob)
+        return entry
 
     def render(self, node: ResolvedComponent, diagnostics: list[Diagnostic]) -> list[str]:
         """The documents of one component."""
@@ -96,7 +116,10 @@ class Renderer:
         if key is None:
             return documents
         entry = {"documents": documents, "warnings": [d.message for d in found]}
-        self.cache.put("render", key, json.dumps(entry).encode())
+        blob = json.dumps(entry).encode()
+        self.cache.put("render", key, blob)
+        if self.remote is not None and node.component.type == "helm":
+            self.remote.push(key, blob)
         with self._lock:
             self.misses += 1
         return documents

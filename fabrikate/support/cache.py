@@ -33,7 +33,7 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -46,6 +46,7 @@ __all__ = [
     "Cache",
     "CacheEntry",
     "HeldWrites",
+    "at_end",
     "cache_root",
     "digest",
     "held_writes",
@@ -162,6 +163,7 @@ class HeldWrites:
         self.lock = threading.Lock()
         self.queue: SimpleQueue[tuple[Cache, str, str] | None] | None = None
         self.thread: threading.Thread | None = None
+        self.ends: list[Callable[[], None]] = []
 
     def hold(self, cache: Cache, kind: str, key: str, data: bytes) -> None:
         """Keep one entry, and have it written."""
@@ -196,6 +198,8 @@ class HeldWrites:
         if thread is not None and pending is not None:
             pending.put(None)
             thread.join()
+        for end in self.ends:
+            end()
 
 
 # The run holding its writes in this context, if any: each call of ``generate`` has its own,
@@ -215,6 +219,17 @@ def held_writes() -> Iterator[HeldWrites]:
     finally:
         _HELD.reset(token)
         held.wait()
+
+
+def at_end(end: Callable[[], None]) -> None:
+    """Have ``end`` called where the held writes are waited for (now, outside
+    ``held_writes``)."""
+    held = _HELD.get()
+    if held is None:
+        end()
+    else:
+        with held.lock:
+            held.ends.append(end)
 
 
 def _fall_back(configured: Path, exc: OSError) -> Path:

@@ -1,0 +1,217 @@
+"""The shared render cache on an OCI registry (FAB_REMOTE_CACHE): two runners with separate
+cache folders share helm renders through Debian's docker-registry, with the real helm."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import HELM
+from tests.fixtures.servers import Registry
+from tests.fixtures.trees import copy_chart, write_tree
+
+pytestmark = pytest.mark.helm
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = "k3y-Sh4red-0nly-by-runners-7f1c"
+WARNING = "remote cache"
+
+
+def counting_helm(folder: Path) -> tuple[str, Path]:
+    """A helm wrapper that counts its ``template`` calls in a file; (its path, the file)."""
+    count = folder / "templates-run"
+    wrapper = folder / "helm"
+    folder.mkdir(parents=True, exist_ok=True)
+    wrapper.write_text(
+        f'#!/bin/sh\n[ "$1" = template ] && echo x >> "{count}"\nexec "{HELM}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return str(wrapper), count
+
+
+def calls(count: Path) -> int:
+    """How many times the wrapper ran ``helm template``."""
+    return len(count.read_text().splitlines()) if count.exists() else 0
+
+
+def hld(root: Path) -> Path:
+    """A small tree of two helm components over one local chart, and a static one."""
+    write_tree(
+        root,
+        {
+            "component.yaml": """
+                name: app
+                subcomponents:
+                - {name: one, type: helm, method: local, path: ./charts/demo}
+                - {name: two, type: helm, method: local, path: ./charts/demo}
+            """,
+            "config/common.yaml": """
+                subcomponents:
+                  two:
+                    config:
+                      replicas: 3
+            """,
+        },
+    )
+    copy_chart(root, "demo")
+    return root
+
+
+def output(root: Path) -> dict[str, bytes]:
+    out = root / "generated" / "common"
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.yaml"))}
+
+
+def fab(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``fab generate`` (or ``args``) in its own process with ``env`` added."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fabrikate", *(args or ("generate",))],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+class Runner:
+    """One CI runner: its own checkout of the tree and its own cache folder."""
+
+    def __init__(self, folder: Path, helm: str, env: dict[str, str]) -> None:
+        self.root = hld(folder / "hld")
+        self.env = {"FAB_CACHE_DIR": str(folder / "cache"), "FAB_HELM": helm, **env}
+
+    def generate(self, **env: str) -> subprocess.CompletedProcess[str]:
+        return fab(self.root, {**self.env, **env})
+
+
+@pytest.fixture
+def remote(oci_registry: Registry) -> dict[str, str]:
+    """The settings of a fresh repository on the session's registry."""
+    return {
+        "FAB_REMOTE_CACHE": f"{oci_registry.url}/fab-cache/{uuid.uuid4().hex[:12]}",
+        "FAB_REMOTE_CACHE_KEY": KEY,
+        "FAB_PLAIN_HTTP_REGISTRIES": oci_registry.host,
+    }
+
+
+def warnings(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if WARNING in line]
+
+
+def test_a_second_runner_renders_nothing_with_helm(tmp_path: Path, remote: dict) -> None:
+    helm, count = counting_helm(tmp_path / "bin")
+    a = Runner(tmp_path / "a", helm, {**remote, "FAB_REMOTE_CACHE_PUSH": "1"})
+    done = a.generate()
+    assert done.returncode == 0, done.stderr
+    assert warnings(done.stderr) == []
+    assert calls(count) == 2
+    b = Runner(tmp_path / "b", helm, remote)
+    done = b.generate()
+    assert done.returncode == 0, done.stderr
+    assert warnings(done.stderr) == []
+    assert calls(count) == 2  # B ran no helm template
+    assert output(b.root) == output(a.root)
+    assert len(output(b.root)) == 3
+    # B kept what it pulled: a third run, with no remote, is served by its local cache.
+    assert b.generate(FAB_REMOTE_CACHE="").returncode == 0
+    assert calls(count) == 2
+
+
+def test_pull_only_pushes_nothing(tmp_path: Path, remote: dict) -> None:
+    helm, count = counting_helm(tmp_path / "bin")
+    a = Runner(tmp_path / "a", helm, remote)  # FAB_REMOTE_CACHE_PUSH unset: pull only
+    assert a.generate().returncode == 0
+    b = Runner(tmp_path / "b", helm, remote)
+    done = b.generate()
+    assert done.returncode == 0, done.stderr
+    assert calls(count) == 4  # nothing was pushed for B to pull
+    assert output(b.root) == output(a.root)
+
+
+def test_an_entry_signed_with_another_key_is_ignored(tmp_path: Path, remote: dict) -> None:
+    helm, count = counting_helm(tmp_path / "bin")
+    other = {**remote, "FAB_REMOTE_CACHE_KEY": "another-key", "FAB_REMOTE_CACHE_PUSH": "1"}
+    assert Runner(tmp_path / "a", helm, other).generate().returncode == 0
+    assert calls(count) == 2
+    b = Runner(tmp_path / "b", helm, remote)
+    done = b.generate()
+    assert done.returncode == 0, done.stderr
+    assert calls(count) == 4  # B rendered both itself
+    assert len(warnings(done.stderr)) == 1, done.stderr
+    assert "not signed with FAB_REMOTE_CACHE_KEY" in done.stderr
+    local = Runner(tmp_path / "c", HELM, {})
+    assert local.generate().returncode == 0
+    assert output(b.root) == output(local.root)
+
+
+@pytest.mark.parametrize("down", ["nothing listening", "a refusing registry"])
+def test_a_remote_that_fails_gives_one_warning(
+    tmp_path: Path, remote: dict, down: str, http_site: object
+) -> None:
+    from tests.fixtures.servers import free_port
+
+    host = f"127.0.0.1:{free_port()}"
+    if down == "a refusing registry":  # a plain web server: every /v2/ path is a 404 page
+        host = http_site.url.removeprefix("http://")  # type: ignore[attr-defined]
+    settings = {
+        **remote,
+        "FAB_REMOTE_CACHE": f"oci://{host}/fab-cache",
+        "FAB_PLAIN_HTTP_REGISTRIES": host,
+        "FAB_REMOTE_CACHE_PUSH": "1",
+    }
+    helm, count = counting_helm(tmp_path / "bin")
+    runner = Runner(tmp_path / "a", helm, settings)
+    done = runner.generate()
+    assert done.returncode == 0, done.stderr
+    assert calls(count) == 2
+    assert len(warnings(done.stderr)) == 1, done.stderr
+    assert "rendering locally" in done.stderr
+    local = Runner(tmp_path / "c", HELM, {})
+    assert local.generate().returncode == 0
+    assert output(runner.root) == output(local.root)
+
+
+def test_no_key_is_one_error_line(tmp_path: Path, remote: dict) -> None:
+    settings = {k: v for k, v in remote.items() if k != "FAB_REMOTE_CACHE_KEY"}
+    runner = Runner(tmp_path / "a", HELM, settings)
+    done = runner.generate()
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "fab: error: FAB_REMOTE_CACHE needs FAB_REMOTE_CACHE_KEY, the shared secret its entries are"
+        " signed with"
+    ]
+    assert not (runner.root / "generated").exists()
+
+
+def test_the_key_and_token_never_leak(tmp_path: Path, remote: dict) -> None:
+    token = "leakcheck-user:Pa55-leakcheck-9d2e"
+    settings = {**remote, "FAB_REMOTE_CACHE_TOKEN": token, "FAB_REMOTE_CACHE_PUSH": "1"}
+    data = tmp_path / "data"
+    data.mkdir()
+    store = {"FAB_RECORDS": f"sqlite:///{data}/records.db"}
+    a = Runner(tmp_path / "a", HELM, {**settings, **store})
+    runs = [a.generate(), fab(a.root, {**a.env, **store}, "cache", "info")]
+    b = Runner(tmp_path / "b", HELM, {**settings, **store})
+    runs += [b.generate(), fab(b.root, {**b.env, **store}, "records", "list")]
+    assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
+    secrets = (KEY, token, token.split(":")[1])
+    for run in runs:
+        for secret in secrets:
+            assert secret not in run.stdout + run.stderr
+    files = [p for folder in (tmp_path / "a", tmp_path / "b", data) for p in folder.rglob("*")]
+    assert any(p.suffix == ".db" for p in files)  # the record store was written
+    for path in files:
+        if path.is_file() and not path.is_symlink():
+            content = path.read_bytes()
+            for secret in secrets:
+                assert secret.encode() not in content, path
+    shutil.rmtree(data)
