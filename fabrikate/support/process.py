@@ -30,6 +30,8 @@ log = logging.getLogger("fabrikate")
 # Variables that make git act on another repository than the one we name (pre-commit's
 # no_git_env): fab may itself run inside a git hook.
 _GIT_LEAKS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
+# fab's own secrets, which no tool it runs (nor a helm plugin or git hook) needs.
+_LEAKS = (*_GIT_LEAKS, "FAB_REMOTE_CACHE_KEY", "FAB_REMOTE_CACHE_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def _last_lines(text: str, limit: int = 6) -> str:
 def _environment(command: Command) -> dict[str, str]:
     if command.replace_env:
         return dict(command.env)
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_LEAKS}
+    env = {k: v for k, v in os.environ.items() if k not in _LEAKS}
     env.update(command.env)
     return env
 
