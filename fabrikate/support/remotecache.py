@@ -182,7 +182,8 @@ class RemoteCache:
         """The absolute URL of an upload ``location``, refused unless on the registry."""
         url = urljoin(f"{self.base}/v2/{self.name}/blobs/uploads/", location)
         if not location or not url.startswith(f"{self.base}/"):
-            raise HttpFailure("the upload was sent elsewhere", "an upload location off the host")
+            why = "an upload location off the registry"
+            raise HttpFailure(why, why)
         return url
 
     def wait(self) -> None:
@@ -259,7 +260,8 @@ class RemoteCache:
         if parts.scheme != "https" and (
             parts.scheme != "http" or parts.hostname != registry.hostname
         ):
-            raise HttpFailure("a token realm that is neither https nor on the registry", "")
+            why = "a token realm that is neither https nor on the registry"
+            raise HttpFailure(why, why)
         query = urlencode({k: params[k] for k in ("service", "scope") if k in params})
         url = f"{realm}{'&' if '?' in realm else '?'}{query}" if query else realm
         reply = send("GET", url, header=self.basic, timeout=self.timeout, limit=_SMALL)
@@ -271,7 +273,7 @@ class RemoteCache:
             answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else ""
         )
         if not isinstance(token, str) or not _TOKEN.fullmatch(token):
-            raise HttpFailure("the token realm gave no token", "")
+            raise HttpFailure("the token realm gave no token", "no token")
         self.secrets.append(token)
         return token
 

@@ -3,108 +3,33 @@ cache folders share helm renders through Debian's docker-registry, with the real
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import HELM
+from tests.fixtures.runners import (
+    RUNNER_KEY,
+    Runner,
+    calls,
+    counting_helm,
+    fab,
+    output,
+    remote_settings,
+    warnings,
+)
 from tests.fixtures.servers import Registry
-from tests.fixtures.trees import copy_chart, write_tree
 
 pytestmark = pytest.mark.helm
 
-REPO = Path(__file__).resolve().parents[2]
-KEY = "k3y-Sh4red-0nly-by-runners-7f1c"
-WARNING = "remote cache"
-
-
-def counting_helm(folder: Path) -> tuple[str, Path]:
-    """A helm wrapper that counts its ``template`` calls in a file; (its path, the file)."""
-    count = folder / "templates-run"
-    wrapper = folder / "helm"
-    folder.mkdir(parents=True, exist_ok=True)
-    wrapper.write_text(
-        f'#!/bin/sh\n[ "$1" = template ] && echo x >> "{count}"\nexec "{HELM}" "$@"\n'
-    )
-    wrapper.chmod(0o755)
-    return str(wrapper), count
-
-
-def calls(count: Path) -> int:
-    """How many times the wrapper ran ``helm template``."""
-    return len(count.read_text().splitlines()) if count.exists() else 0
-
-
-def hld(root: Path) -> Path:
-    """A small tree of two helm components over one local chart, and a static one."""
-    write_tree(
-        root,
-        {
-            "component.yaml": """
-                name: app
-                subcomponents:
-                - {name: one, type: helm, method: local, path: ./charts/demo}
-                - {name: two, type: helm, method: local, path: ./charts/demo}
-            """,
-            "config/common.yaml": """
-                subcomponents:
-                  two:
-                    config:
-                      replicas: 3
-            """,
-        },
-    )
-    copy_chart(root, "demo")
-    return root
-
-
-def output(root: Path) -> dict[str, bytes]:
-    out = root / "generated" / "common"
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.yaml"))}
-
-
-def fab(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """``fab generate`` (or ``args``) in its own process with ``env`` added."""
-    done = subprocess.run(
-        [sys.executable, "-m", "fabrikate", *(args or ("generate",))],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(REPO), **env},
-    )
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
-
-
-class Runner:
-    """One CI runner: its own checkout of the tree and its own cache folder."""
-
-    def __init__(self, folder: Path, helm: str, env: dict[str, str]) -> None:
-        self.root = hld(folder / "hld")
-        self.env = {"FAB_CACHE_DIR": str(folder / "cache"), "FAB_HELM": helm, **env}
-
-    def generate(self, **env: str) -> subprocess.CompletedProcess[str]:
-        return fab(self.root, {**self.env, **env})
+KEY = RUNNER_KEY
 
 
 @pytest.fixture
 def remote(oci_registry: Registry) -> dict[str, str]:
     """The settings of a fresh repository on the session's registry."""
-    return {
-        "FAB_REMOTE_CACHE": f"{oci_registry.url}/fab-cache/{uuid.uuid4().hex[:12]}",
-        "FAB_REMOTE_CACHE_KEY": KEY,
-        "FAB_PLAIN_HTTP_REGISTRIES": oci_registry.host,
-    }
-
-
-def warnings(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if WARNING in line]
+    return remote_settings(oci_registry.host)
 
 
 def test_a_second_runner_renders_nothing_with_helm(tmp_path: Path, remote: dict) -> None:
@@ -198,7 +123,11 @@ def test_the_key_and_token_never_leak(tmp_path: Path, remote: dict) -> None:
     data = tmp_path / "data"
     data.mkdir()
     store = {"FAB_RECORDS": f"sqlite:///{data}/records.db"}
-    a = Runner(tmp_path / "a", HELM, {**settings, **store})
+    helm = tmp_path / "a" / "helm"  # it keeps the environment helm is given
+    helm.parent.mkdir()
+    helm.write_text(f'#!/bin/sh\nenv >> "{tmp_path}/a/helm-env"\nexec "{HELM}" "$@"\n')
+    helm.chmod(0o755)
+    a = Runner(tmp_path / "a", str(helm), {**settings, **store})
     runs = [a.generate(), fab(a.root, {**a.env, **store}, "cache", "info")]
     b = Runner(tmp_path / "b", HELM, {**settings, **store})
     runs += [b.generate(), fab(b.root, {**b.env, **store}, "records", "list")]
@@ -209,6 +138,7 @@ def test_the_key_and_token_never_leak(tmp_path: Path, remote: dict) -> None:
             assert secret not in run.stdout + run.stderr
     files = [p for folder in (tmp_path / "a", tmp_path / "b", data) for p in folder.rglob("*")]
     assert any(p.suffix == ".db" for p in files)  # the record store was written
+    assert "FAB_REMOTE_CACHE=" in (tmp_path / "a" / "helm-env").read_text()
     for path in files:
         if path.is_file() and not path.is_symlink():
             content = path.read_bytes()
