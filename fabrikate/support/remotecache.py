@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from fabrikate.errors import HttpFailure
 from fabrikate.settings import Settings
-from fabrikate.support.redact import mask, mask_text
+from fabrikate.support.redact import mask, mask_text, printable
 from fabrikate.support.web import Reply, send
 
 if TYPE_CHECKING:
@@ -81,7 +81,8 @@ class RemoteCache:
         self.usable: bool | None = None  # None: not asked yet
         self.warned: set[str] = set()
         self.warn_lock = threading.Lock()
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # held while the registry is first asked
+        self.queue_lock = threading.Lock()
         self.queue: SimpleQueue[tuple[str, bytes] | None] | None = None
         self.thread: threading.Thread | None = None
         self.config_pushed = False
@@ -134,7 +135,7 @@ class RemoteCache:
         """Have the entry ``key`` pushed on the push thread (when pushing is on)."""
         if not self.pushing or not _KEY.fullmatch(key) or len(data) > _MAX_ENTRY:
             return
-        with self.lock:
+        with self.queue_lock:
             if self.queue is None:
                 from queue import SimpleQueue
 
@@ -170,13 +171,21 @@ class RemoteCache:
             self.give_up("cannot push to", exc)
 
     def blob(self, data: bytes) -> dict[str, Any]:
-        """Upload ``data`` as a blob (a monolithic POST then PUT); its descriptor."""
+        """Upload ``data`` as a blob (a monolithic POST then PUT) unless the registry has it;
+        its descriptor."""
         blob_digest = _sha256(data)
+        descriptor = {"digest": blob_digest, "size": len(data)}
+        try:
+            self.call("HEAD", f"blobs/{blob_digest}")
+            return descriptor
+        except HttpFailure as exc:
+            if exc.status != 404:
+                raise
         started = self.call("POST", "blobs/uploads/", {"Content-Length": "0"}, b"")
         where = self.same_host(started.headers.get("Location", ""))
         where += ("&" if "?" in where else "?") + urlencode({"digest": blob_digest})
         self.call("PUT", where, {"Content-Type": "application/octet-stream"}, data)
-        return {"digest": blob_digest, "size": len(data)}
+        return descriptor
 
     def same_host(self, location: str) -> str:
         """The absolute URL of an upload ``location``, refused unless on the registry."""
@@ -188,7 +197,7 @@ class RemoteCache:
 
     def wait(self) -> None:
         """Wait, a bounded time, for the pushes under way."""
-        with self.lock:
+        with self.queue_lock:
             thread, pending = self.thread, self.queue
         if thread is None or pending is None:
             return
@@ -280,7 +289,7 @@ class RemoteCache:
     def give_up(self, doing: str, exc: HttpFailure) -> None:
         """Stop using the registry for this run, after one warning."""
         self.usable = False
-        why = mask(mask_text(exc.cause or exc.detail), self.secrets)
+        why = printable(mask(mask_text(exc.cause or exc.detail), self.secrets))
         self.warn("failed", f"remote cache {self.shown}: {doing} it ({why}): rendering locally")
 
     def warn(self, kind: str, message: str) -> None:
