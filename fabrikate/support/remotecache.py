@@ -22,12 +22,14 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from fabrikate.errors import HttpFailure
+from fabrikate.errors import HttpFailure, Interrupted
 from fabrikate.settings import Settings
+from fabrikate.support.interrupts import check_interrupted
 from fabrikate.support.redact import mask, mask_text, printable
 from fabrikate.support.web import Reply, send
 
@@ -47,6 +49,7 @@ _SMALL = 64 * 1024  # a manifest, a token answer, an upload's answer
 _MAX_ENTRY = 64 * 1024 * 1024
 _TIMEOUT = 5.0  # seconds per request: a slow remote must cost less than rendering
 _PUSH_WAIT = 30.0  # seconds the end of a run waits for pushes still under way
+_PUSHERS = 4  # threads pushing: each entry is four requests, mostly waiting on the network
 _KEY = re.compile(r"[0-9a-f]{64}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
@@ -84,7 +87,7 @@ class RemoteCache:
         self.lock = threading.Lock()  # held while the registry is first asked
         self.queue_lock = threading.Lock()
         self.queue: SimpleQueue[tuple[str, bytes] | None] | None = None
-        self.thread: threading.Thread | None = None
+        self.threads: list[threading.Thread] = []
         self.config_pushed = False
 
     @classmethod
@@ -140,10 +143,12 @@ class RemoteCache:
                 from queue import SimpleQueue
 
                 self.queue = SimpleQueue()
-                self.thread = threading.Thread(
-                    target=self._pushes, args=(self.queue,), name="fab-remote-cache", daemon=True
-                )
-                self.thread.start()
+                for _ in range(_PUSHERS):
+                    thread = threading.Thread(
+                        target=self._pushes, args=(self.queue,), name="fab-remote", daemon=True
+                    )
+                    thread.start()
+                    self.threads.append(thread)
             self.queue.put((key, data))
 
     def _pushes(self, pending: SimpleQueue[tuple[str, bytes] | None]) -> None:
@@ -154,8 +159,8 @@ class RemoteCache:
     def upload(self, key: str, data: bytes) -> None:
         """Push one entry now: its blob, then its signed manifest tagged ``key``."""
         try:
-            if not self.config_pushed:
-                self.blob(_CONFIG)
+            if not self.config_pushed:  # pushed once a run, unless the registry has it
+                self.blob(_CONFIG, check=True)
                 self.config_pushed = True
             layer = self.blob(data)
             manifest = {
@@ -168,16 +173,17 @@ class RemoteCache:
             body = json.dumps(manifest).encode()
             self.call("PUT", f"manifests/{key}", {"Content-Type": MANIFEST_TYPE}, body)
         except HttpFailure as exc:
-            self.give_up("cannot push to", exc)
+            self.give_up("cannot push to", exc, then="not pushing")
 
-    def blob(self, data: bytes) -> dict[str, Any]:
-        """Upload ``data`` as a blob (a monolithic POST then PUT) unless the registry has it;
-        its descriptor."""
+    def blob(self, data: bytes, *, check: bool = False) -> dict[str, Any]:
+        """Upload ``data`` as a blob (a monolithic POST then PUT), with ``check`` only if the
+        registry does not have it; its descriptor."""
         blob_digest = _sha256(data)
         descriptor = {"digest": blob_digest, "size": len(data)}
         try:
-            self.call("HEAD", f"blobs/{blob_digest}")
-            return descriptor
+            if check:
+                self.call("HEAD", f"blobs/{blob_digest}")
+                return descriptor
         except HttpFailure as exc:
             if exc.status != 404:
                 raise
@@ -198,12 +204,19 @@ class RemoteCache:
     def wait(self) -> None:
         """Wait, a bounded time, for the pushes under way."""
         with self.queue_lock:
-            thread, pending = self.thread, self.queue
-        if thread is None or pending is None:
+            threads, pending = list(self.threads), self.queue
+        if pending is None:
             return
-        pending.put(None)
-        thread.join(_PUSH_WAIT)
-        if thread.is_alive():
+        for _ in threads:
+            pending.put(None)
+        try:
+            check_interrupted()
+        except Interrupted:  # a stopped run leaves its pushes unfinished
+            return
+        deadline = time.monotonic() + _PUSH_WAIT
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in threads):
             self.warn("failed", f"remote cache {self.shown}: pushes left unfinished")
 
     # -- talking to the registry ---------------------------------------------------------------
@@ -286,11 +299,11 @@ class RemoteCache:
         self.secrets.append(token)
         return token
 
-    def give_up(self, doing: str, exc: HttpFailure) -> None:
+    def give_up(self, doing: str, exc: HttpFailure, then: str = "rendering locally") -> None:
         """Stop using the registry for this run, after one warning."""
         self.usable = False
         why = printable(mask(mask_text(exc.cause or exc.detail), self.secrets))
-        self.warn("failed", f"remote cache {self.shown}: {doing} it ({why}): rendering locally")
+        self.warn("failed", f"remote cache {self.shown}: {doing} it ({why}): {then}")
 
     def warn(self, kind: str, message: str) -> None:
         """Log ``message`` unless a warning of ``kind`` was given this run."""
