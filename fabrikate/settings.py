@@ -152,9 +152,12 @@ def _remote_cache() -> dict[str, object]:
         )
     if not _REMOTE.fullmatch(url.rstrip("/")):
         raise InputError(f"FAB_REMOTE_CACHE={url!r}: want oci://<host>/<repository>")
+    push = variable("REMOTE_CACHE_PUSH").strip()
+    if push not in ("", "0", "1"):
+        raise InputError(f"FAB_REMOTE_CACHE_PUSH={push!r}: want 1 (push) or 0 (read only)")
     return {
         "remote_cache": url.rstrip("/"),
         "remote_cache_key": Secret(key),
         "remote_cache_token": Secret(token) if token else None,
-        "remote_cache_push": variable("REMOTE_CACHE_PUSH").strip() == "1",
+        "remote_cache_push": push == "1",
     }

@@ -49,12 +49,26 @@ def repository(settings: dict[str, str]) -> str:
     return "http://" + settings["FAB_REMOTE_CACHE"].removeprefix("oci://").replace("/", "/v2/", 1)
 
 
-def test_a_tampered_blob_is_ignored(tmp_path: Path, oci_registry: Registry) -> None:
+def _changed(path: str, body: bytes) -> bytes:
+    return body.replace(b"nginx", b"evil1") if "/blobs/sha256:" in path else body
+
+
+def _longer(path: str, body: bytes) -> bytes:
+    return body + b"evil1" * 100 if "/blobs/sha256:" in path else body
+
+
+def _huge_manifest(path: str, body: bytes) -> bytes:
+    return body + b" " * (1 << 20) + b"evil1" if "/manifests/" in path else body
+
+
+@pytest.mark.parametrize(
+    ("lie", "said"),
+    [(_changed, "not signed"), (_longer, "too large"), (_huge_manifest, "too large")],
+)
+def test_a_lying_registry_is_ignored(
+    tmp_path: Path, oci_registry: Registry, lie: object, said: str
+) -> None:
     a, settings, count = pushed(tmp_path, oci_registry.host)
-
-    def lie(path: str, body: bytes) -> bytes:
-        return body.replace(b"nginx", b"evil1") if "/blobs/sha256:" in path else body
-
     upstream = f"http://{oci_registry.host}"
     with registry_front(Front(upstream, tamper=lie)) as front:
         moved = settings["FAB_REMOTE_CACHE"].replace(oci_registry.host, front.host)
@@ -62,11 +76,12 @@ def test_a_tampered_blob_is_ignored(tmp_path: Path, oci_registry: Registry) -> N
         b = Runner(tmp_path / "b", a.env["FAB_HELM"], env)
         done = b.generate()
     assert done.returncode == 0, done.stderr
-    assert any("/blobs/sha256:" in path for _, path, _ in front.seen)  # the lie was served
+    assert any("/manifests/" in path for _, path, _ in front.seen)  # the lie was served
     assert calls(count) == 4
-    assert len(warnings(done.stderr)) == 1 and "not signed" in done.stderr, done.stderr
+    assert len(warnings(done.stderr)) == 1 and said in done.stderr, done.stderr
     assert output(b.root) == output(a.root)
     assert b"evil1" not in b"".join(output(b.root).values())
+    assert b"evil1" not in b"".join(p.read_bytes() for p in b.cache.rglob("*") if p.is_file())
 
 
 def test_a_manifest_moved_to_another_key_is_ignored(tmp_path: Path, oci_registry: Registry) -> None:

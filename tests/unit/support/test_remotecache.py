@@ -60,6 +60,13 @@ def test_a_bad_remote_is_one_error(monkeypatch: pytest.MonkeyPatch, url: str, er
     assert "pw" not in str(caught.value)
 
 
+@pytest.mark.parametrize("push", ["true", "yes", "2"])
+def test_push_is_1_or_0(monkeypatch: pytest.MonkeyPatch, push: str) -> None:
+    with pytest.raises(InputError, match="want 1 .push. or 0"):
+        remote(monkeypatch, REMOTE_CACHE="oci://h/c", REMOTE_CACHE_KEY="k", REMOTE_CACHE_PUSH=push)
+    assert not remote(monkeypatch, REMOTE_CACHE_PUSH="0").remote_cache_push
+
+
 def test_plain_http_only_for_listed_hosts() -> None:
     key = Secret("k")
     listed = Settings(
