@@ -19,7 +19,7 @@ from tests.fixtures.runners import (
     remote_settings,
     warnings,
 )
-from tests.fixtures.servers import Registry
+from tests.fixtures.servers import Registry, running_registry
 
 pytestmark = pytest.mark.helm
 
@@ -146,3 +146,21 @@ def test_the_key_and_token_never_leak(tmp_path: Path, remote: dict) -> None:
             for secret in secrets:
                 assert secret.encode() not in content, path
     shutil.rmtree(data)
+
+
+def test_a_registry_with_basic_auth(tmp_path: Path) -> None:
+    with running_registry(tmp_path / "registry", users={"ci": "pa55-w0rd"}) as registry:
+        settings = remote_settings(registry.host)
+        helm, count = counting_helm(tmp_path / "bin")
+        token = {"FAB_REMOTE_CACHE_TOKEN": "ci:pa55-w0rd"}
+        a = Runner(tmp_path / "a", helm, {**settings, **token, "FAB_REMOTE_CACHE_PUSH": "1"})
+        pushed = a.generate()
+        anonymous = Runner(tmp_path / "b", helm, settings).generate()
+        b = Runner(tmp_path / "c", helm, {**settings, **token})
+        pulled = b.generate()
+    assert pushed.returncode == 0 and warnings(pushed.stderr) == [], pushed.stderr
+    assert anonymous.returncode == 0
+    assert len(warnings(anonymous.stderr)) == 1 and "authentication required" in anonymous.stderr
+    assert pulled.returncode == 0 and warnings(pulled.stderr) == [], pulled.stderr
+    assert calls(count) == 4  # A and the anonymous runner rendered; C pulled
+    assert output(b.root) == output(a.root)
