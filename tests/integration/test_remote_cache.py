@@ -19,7 +19,7 @@ from tests.fixtures.runners import (
     remote_settings,
     warnings,
 )
-from tests.fixtures.servers import Registry, running_registry
+from tests.fixtures.servers import Registry, running_registry, token_issuer
 
 pytestmark = pytest.mark.helm
 
@@ -164,3 +164,26 @@ def test_a_registry_with_basic_auth(tmp_path: Path) -> None:
     assert pulled.returncode == 0 and warnings(pulled.stderr) == [], pulled.stderr
     assert calls(count) == 4  # A and the anonymous runner rendered; C pulled
     assert output(b.root) == output(a.root)
+
+
+def test_a_registry_with_token_auth(tmp_path: Path) -> None:
+    with (
+        token_issuer(tmp_path / "issuer", "ci:t0ken-pw") as issuer,
+        running_registry(tmp_path / "registry", issuer=issuer) as registry,
+    ):
+        settings = {**remote_settings(registry.host), "FAB_REMOTE_CACHE_TOKEN": "ci:t0ken-pw"}
+        helm, count = counting_helm(tmp_path / "bin")
+        a = Runner(tmp_path / "a", helm, {**settings, "FAB_REMOTE_CACHE_PUSH": "1"})
+        pushed = a.generate()
+        b = Runner(tmp_path / "b", helm, settings)
+        pulled = b.generate()
+        wrong = {**settings, "FAB_REMOTE_CACHE_TOKEN": "ci:wrong"}
+        refused = Runner(tmp_path / "c", helm, wrong).generate()
+    assert pushed.returncode == 0 and warnings(pushed.stderr) == [], pushed.stderr
+    assert pulled.returncode == 0 and warnings(pulled.stderr) == [], pulled.stderr
+    assert calls(count) == 2 + 2  # A and the refused runner rendered; B pulled
+    assert output(b.root) == output(a.root)
+    assert refused.returncode == 0 and len(warnings(refused.stderr)) == 1, refused.stderr
+    scopes = [path for path, _ in issuer.asked if "scope=" in path]
+    assert any("pull%2Cpush" in path for path in scopes)  # A asked to push
+    assert all(auth.startswith("Basic ") for _, auth in issuer.asked)
