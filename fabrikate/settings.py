@@ -16,7 +16,7 @@ __all__ = ["HOOK_POLICIES", "Secret", "Settings", "default_jobs", "variable"]
 
 HOOK_POLICIES = ("all", "local", "none")
 # oci://host[:port]/repository: the repository as the OCI distribution spec names one.
-_REMOTE = re.compile(
+_REMOTE = (
     r"oci://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*"
 )
 
@@ -150,7 +150,7 @@ def _remote_cache() -> dict[str, object]:
         raise InputError(
             "FAB_REMOTE_CACHE holds user info: credentials go in FAB_REMOTE_CACHE_TOKEN"
         )
-    if not _REMOTE.fullmatch(url.rstrip("/")):
+    if not re.fullmatch(_REMOTE, url.rstrip("/")):
         raise InputError(f"FAB_REMOTE_CACHE={url!r}: want oci://<host>/<repository>")
     push = variable("REMOTE_CACHE_PUSH").strip()
     if push not in ("", "0", "1"):
