@@ -48,6 +48,7 @@ _CONFIG = b"{}"
 _SMALL = 64 * 1024  # a manifest, a token answer, an upload's answer
 _MAX_ENTRY = 64 * 1024 * 1024
 _TIMEOUT = 5.0  # seconds per request: a slow remote must cost less than rendering
+_WHOLE = 4  # timeouts an answer may take in all (a server may trickle it)
 _PUSH_WAIT = 30.0  # seconds the end of a run waits for pushes still under way
 _PUSHERS = 4  # threads pushing: each entry is four requests, mostly waiting on the network
 _KEY = re.compile(r"[0-9a-f]{64}")
@@ -271,6 +272,7 @@ class RemoteCache:
             data=data,
             timeout=self.timeout,
             limit=limit,
+            total=_WHOLE * self.timeout,
         )
 
     def exchange(self, challenge: str) -> str:
@@ -286,7 +288,9 @@ class RemoteCache:
             raise HttpFailure(why, why)
         query = urlencode({k: params[k] for k in ("service", "scope") if k in params})
         url = f"{realm}{'&' if '?' in realm else '?'}{query}" if query else realm
-        reply = send("GET", url, header=self.basic, timeout=self.timeout, limit=_SMALL)
+        reply = send(
+            "GET", url, header=self.basic, timeout=self.timeout, limit=_SMALL, total=self.timeout
+        )
         try:
             answer = json.loads(reply.body)
         except ValueError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,9 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fabrikate.errors import HttpFailure
 from fabrikate.support.text import cause_of
+
+if TYPE_CHECKING:
+    import http.client
 
 __all__ = ["MAX_DOWNLOAD_BYTES", "Reply", "Tls", "get", "send"]
 
@@ -102,10 +107,12 @@ def send(
     timeout: float | None,
     tls: Tls | None = None,
     limit: int = MAX_DOWNLOAD_BYTES,
+    total: float | None = None,
 ) -> Reply:
     """The 2xx answer to ``method`` on the http(s) ``url``, its body read up to ``limit``
-    bytes; any other outcome raises ``HttpFailure`` (a 401's challenge in ``challenge``).
-    ``header`` is the Authorization, never sent on after a redirect."""
+    bytes (within ``total`` seconds, when given: ``timeout`` bounds each wait, and a server
+    may trickle); any other outcome raises ``HttpFailure`` (a 401's challenge in
+    ``challenge``). ``header`` is the Authorization, never sent on after a redirect."""
     if not url.lower().startswith(("http://", "https://")):
         raise HttpFailure("not an http(s) URL", f"{url.split(':', 1)[0]}: is not http(s)")
     request = urllib.request.Request(url, data=data, method=method)
@@ -115,8 +122,9 @@ def send(
         request.add_unredirected_header("Authorization", header)
     try:
         context = (tls or Tls()).context()
+        until = None if total is None else time.monotonic() + total
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
-            body = response.read(limit + 1)
+            body = response.read(limit + 1) if until is None else _read(response, limit, until)
             status, answered = response.status, response.headers
     except urllib.error.HTTPError as exc:
         cause = _STATUS.get(exc.code, f"http {exc.code}")
@@ -134,6 +142,21 @@ def send(
     if len(body) > limit:
         raise HttpFailure("too large", f"larger than {limit} bytes")
     return Reply(status, answered, body)
+
+
+def _read(response: http.client.HTTPResponse, limit: int, until: float) -> bytes:
+    """Up to ``limit + 1`` bytes of ``response``, a TimeoutError once ``until`` passed."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        if time.monotonic() > until:
+            raise TimeoutError("timed out")
+        chunk = response.read1(min(64 * 1024, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _read_local(url: str, limit: int) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -128,6 +129,41 @@ def test_a_silent_registry_times_out_once(tmp_path: Path) -> None:
         helm, count = counting_helm(tmp_path / "bin")
         runner = Runner(tmp_path / "a", helm, {**remote_settings(host, push=True)})
         done = runner.generate()
+    assert done.returncode == 0, done.stderr
+    assert calls(count) == 2
+    assert len(warnings(done.stderr)) == 1 and "timed out" in done.stderr, done.stderr
+    assert output(runner.root) == local_output(tmp_path / "c")
+
+
+def test_a_trickling_registry_is_given_up(tmp_path: Path) -> None:
+    stop = threading.Event()
+
+    def trickle(server: socket.socket) -> None:  # headers at once, then a byte a second
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                while not stop.wait(0.5):
+                    try:
+                        conn.sendall(b" ")
+                    except OSError:
+                        break
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        thread = threading.Thread(target=trickle, args=(server,), daemon=True)
+        thread.start()
+        host = f"127.0.0.1:{server.getsockname()[1]}"
+        helm, count = counting_helm(tmp_path / "bin")
+        runner = Runner(tmp_path / "a", helm, remote_settings(host, push=True))
+        try:
+            done = runner.generate(FAB_TIMEOUT="3")  # each wait 3 s at most, the answer 12 s
+        finally:
+            stop.set()
     assert done.returncode == 0, done.stderr
     assert calls(count) == 2
     assert len(warnings(done.stderr)) == 1 and "timed out" in done.stderr, done.stderr
