@@ -152,6 +152,8 @@ def _remote_cache() -> dict[str, object]:
         )
     if not re.fullmatch(_REMOTE, url.rstrip("/")):
         raise InputError(f"FAB_REMOTE_CACHE={url!r}: want oci://<host>/<repository>")
+    if token and ":" not in token:  # never echoed: it is a secret
+        raise InputError("FAB_REMOTE_CACHE_TOKEN: want user:password")
     push = variable("REMOTE_CACHE_PUSH").strip()
     if push not in ("", "0", "1"):
         raise InputError(f"FAB_REMOTE_CACHE_PUSH={push!r}: want 1 (push) or 0 (read only)")

@@ -60,6 +60,13 @@ def test_a_bad_remote_is_one_error(monkeypatch: pytest.MonkeyPatch, url: str, er
     assert "pw" not in str(caught.value)
 
 
+def test_the_token_is_user_and_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"REMOTE_CACHE": "oci://h/c", "REMOTE_CACHE_KEY": "k", "REMOTE_CACHE_TOKEN": "t0k3n"}
+    with pytest.raises(InputError, match="want user:password") as caught:
+        remote(monkeypatch, **env)
+    assert "t0k3n" not in str(caught.value)
+
+
 @pytest.mark.parametrize("push", ["true", "yes", "2"])
 def test_push_is_1_or_0(monkeypatch: pytest.MonkeyPatch, push: str) -> None:
     with pytest.raises(InputError, match="want 1 .push. or 0"):
