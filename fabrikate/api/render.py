@@ -44,7 +44,7 @@ def render(
     started = time.perf_counter()
     cache = Cache.of(settings) if settings.render_cache else None
     remote = None
-    if cache is not None and settings.remote_cache:
+    if cache is not None and settings.remote_cache and not settings.offline:
         from fabrikate.support.remotecache import RemoteCache
 
         remote = RemoteCache.of(settings)

@@ -4,6 +4,7 @@ cache folders share helm renders through Debian's docker-registry, with the real
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from tests.fixtures.runners import (
     calls,
     counting_helm,
     fab,
+    hld,
     output,
     remote_settings,
     warnings,
@@ -188,3 +190,28 @@ def test_a_registry_with_token_auth(tmp_path: Path) -> None:
     scopes = [path for path, _ in issuer.asked if "scope=" in path]
     assert any("pull%2Cpush" in path for path in scopes)  # A asked to push
     assert all(auth.startswith("Basic ") for _, auth in issuer.asked)
+
+
+def test_an_offline_run_never_asks_the_remote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fabrikate import generate
+    from fabrikate.settings import Secret, Settings
+    from fabrikate.support.remotecache import RemoteCache
+
+    asked: list[str] = []
+    monkeypatch.setattr(RemoteCache, "ready", lambda self: bool(asked.append("ready")))
+    root = hld(tmp_path / "hld")
+    settings = Settings(
+        remote_cache="oci://127.0.0.1:9/c",
+        remote_cache_key=Secret("k"),
+        offline=True,
+        cache_dir=str(tmp_path / "cache"),
+        helm=HELM,
+        records="none",
+    )
+    generate(root, settings=settings)
+    assert asked == []
+    online = replace(settings, offline=False, cache_dir=str(tmp_path / "other"))
+    generate(root, settings=online, output=tmp_path / "out")
+    assert asked  # the same run online asks the remote
