@@ -203,16 +203,22 @@ def cache_info(output_format: str) -> None:
     """Print where the cache is and what it holds."""
     from fabrikate.support.cache import Cache
 
-    store = Cache.of(make_settings())
+    settings = make_settings()
+    store = Cache.of(settings)
     entries = store.entries()
+    remote = None  # the shared render cache: its URL and mode, never its key or token
+    if settings.remote_cache:
+        remote = {"url": settings.remote_cache, "push": settings.remote_cache_push}
     kinds = {}
     for kind in sorted({e.kind for e in entries}):
         mine = [e for e in entries if e.kind == kind]
         kinds[kind] = {"entries": len(mine), "bytes": sum(e.size for e in mine)}
     if output_format != "text":
-        echo_data({"root": str(store.root), "kinds": kinds}, output_format)
+        echo_data({"root": str(store.root), "kinds": kinds, "remote": remote}, output_format)
         return
     click.echo(f"cache: {store.root}")
+    if remote is not None:
+        click.echo(f"remote: {remote['url']} ({'push' if remote['push'] else 'pull only'})")
     for kind, found in kinds.items():
         click.echo(
             f"{kind}: {plural(found['entries'], 'entry', 'entries')}, {found['bytes'] / 1e6:.1f} MB"

@@ -3,9 +3,11 @@ cache folders share helm renders through Debian's docker-registry, with the real
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -133,6 +135,12 @@ def test_the_key_and_token_never_leak(tmp_path: Path, remote: dict) -> None:
     helm.chmod(0o755)
     a = Runner(tmp_path / "a", str(helm), {**settings, **store})
     runs = [a.generate(), fab(a.root, {**a.env, **store}, "cache", "info")]
+    assert f"remote: {settings['FAB_REMOTE_CACHE']} (push)" in runs[1].stdout
+    runs.append(fab(a.root, {**a.env, **store}, "cache", "info", "-o", "json"))
+    assert json.loads(runs[2].stdout)["remote"] == {
+        "url": settings["FAB_REMOTE_CACHE"],
+        "push": True,
+    }
     b = Runner(tmp_path / "b", HELM, {**settings, **store})
     runs += [b.generate(), fab(b.root, {**b.env, **store}, "records", "list")]
     assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
@@ -187,8 +195,8 @@ def test_a_registry_with_token_auth(tmp_path: Path) -> None:
     assert calls(count) == 2 + 2  # A and the refused runner rendered; B pulled
     assert output(b.root) == output(a.root)
     assert refused.returncode == 0 and len(warnings(refused.stderr)) == 1, refused.stderr
-    scopes = [path for path, _ in issuer.asked if "scope=" in path]
-    assert any("pull%2Cpush" in path for path in scopes)  # A asked to push
+    scopes = [unquote(path).partition("scope=")[2] for path, _ in issuer.asked]
+    assert any(scope.endswith((":pull,push", ":push,pull")) for scope in scopes)  # A pushed
     assert all(auth.startswith("Basic ") for _, auth in issuer.asked)
 
 
