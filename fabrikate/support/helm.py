@@ -97,7 +97,8 @@ def go_runtime() -> dict[str, str]:
     """Go's collector setting for helm, unless the environment sets its own ``GOGC``."""
     # Go collects first at a 4 MB heap, and helm allocates past that several times as it
     # starts: collecting at five times the live heap instead of twice cut the CPU of bench/'s
-    # helm calls by a fifth, at the same peak memory for its charts.
+    # helm calls by a fifth, at the same peak memory for its charts (README: a big chart's
+    # peak grows, which GOGC or GOMEMLIMIT of the user's own bound).
     return {} if "GOGC" in os.environ else {"GOGC": GOGC}
 
 
