@@ -39,6 +39,7 @@ class Renderer:
     remote: RemoteCache | None = None
     hits: int = 0
     misses: int = 0
+    from_cache: set[str] = field(default_factory=set)  # components served by a cache entry
     _keys: dict[str, str | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     by_type: dict[str, Generator] = field(init=False)
@@ -82,6 +83,7 @@ class Renderer:
         diagnostics.extend(Diagnostic("warning", w, component=node.id) for w in entry["warnings"])
         with self._lock:
             self.hits += 1
+            self.from_cache.add(node.id)
         return entry["documents"]
 
     def pulled(self, key: str) -> dict[str, list[str]] | None:

@@ -113,7 +113,8 @@ class TreeRender:
             self.rendered(result)
         if shown:
             count = plural(len(result.documents), "document")
-            self.tell(Event(node.id, "done", count, cached=node.id in self.served))
+            cached = node.id in self.served or node.id in self.renderer.from_cache
+            self.tell(Event(node.id, "done", count, cached=cached))
         return result
 
     def tell(self, event: Event) -> None:

@@ -44,10 +44,12 @@ def test_a_second_runner_renders_nothing_with_helm(tmp_path: Path, remote: dict)
     assert warnings(done.stderr) == []
     assert calls(count) == 9
     b = Runner(tmp_path / "b", helm, remote, charts=9)
-    done = b.generate()
+    done = fab(b.root, b.env, "generate", "--progress", "plain")
     assert done.returncode == 0, done.stderr
     assert warnings(done.stderr) == []
     assert calls(count) == 9  # B ran no helm template
+    shown = [line for line in done.stderr.splitlines() if line.startswith("fab: done c")]
+    assert len(shown) == 9 and all(line.endswith("(cache)") for line in shown), done.stderr
     assert output(b.root) == output(a.root)
     assert len(output(b.root)) == 11
     # B kept what it pulled: a third run, with no remote, is served by its local cache.
