@@ -91,6 +91,10 @@ class Settings:
     source_repo: str | None = _fab("SOURCE_REPO")
     source_commit_time: str | None = _fab("SOURCE_COMMIT_TIME")
 
+    def __post_init__(self) -> None:
+        if self.remote_cache:  # made in code or from FAB_* alike
+            _check_remote(self.remote_cache, self.remote_cache_key, self.remote_cache_token)
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Settings from ``FAB_*`` variables, then the given overrides (None means "unset")."""
@@ -136,12 +140,26 @@ def _seconds(text: str) -> float:
 
 
 def _remote_cache() -> dict[str, object]:
-    """The ``FAB_REMOTE_CACHE*`` settings; a remote cache without its key is an error."""
+    """The ``FAB_REMOTE_CACHE*`` settings (checked by ``Settings`` itself)."""
     url = variable("REMOTE_CACHE").strip()
     if not url:
         return {}
     key, token = variable("REMOTE_CACHE_KEY").strip(), variable("REMOTE_CACHE_TOKEN").strip()
-    if not key:
+    push = variable("REMOTE_CACHE_PUSH").strip()
+    if push not in ("", "0", "1"):
+        raise InputError(f"FAB_REMOTE_CACHE_PUSH={push!r}: want 1 (push) or 0 (read only)")
+    return {
+        "remote_cache": url.rstrip("/"),
+        "remote_cache_key": Secret(key) if key else None,
+        "remote_cache_token": Secret(token) if token else None,
+        "remote_cache_push": push == "1",
+    }
+
+
+def _check_remote(url: str, key: Secret | None, token: Secret | None) -> None:
+    """Refuse a remote cache without its key, with user info, not ``oci://host/repository``,
+    or with a token that is not ``user:password``."""
+    if key is None or not key.value:
         raise InputError(
             "FAB_REMOTE_CACHE needs FAB_REMOTE_CACHE_KEY, the shared secret its entries are"
             " signed with"
@@ -152,14 +170,5 @@ def _remote_cache() -> dict[str, object]:
         )
     if not re.fullmatch(_REMOTE, url.rstrip("/")):
         raise InputError(f"FAB_REMOTE_CACHE={url!r}: want oci://<host>/<repository>")
-    if token and ":" not in token:  # never echoed: it is a secret
+    if token is not None and ":" not in token.value:  # never echoed: it is a secret
         raise InputError("FAB_REMOTE_CACHE_TOKEN: want user:password")
-    push = variable("REMOTE_CACHE_PUSH").strip()
-    if push not in ("", "0", "1"):
-        raise InputError(f"FAB_REMOTE_CACHE_PUSH={push!r}: want 1 (push) or 0 (read only)")
-    return {
-        "remote_cache": url.rstrip("/"),
-        "remote_cache_key": Secret(key),
-        "remote_cache_token": Secret(token) if token else None,
-        "remote_cache_push": push == "1",
-    }

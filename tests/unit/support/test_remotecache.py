@@ -60,6 +60,18 @@ def test_a_bad_remote_is_one_error(monkeypatch: pytest.MonkeyPatch, url: str, er
     assert "pw" not in str(caught.value)
 
 
+def test_settings_made_in_code_are_checked_alike() -> None:
+    with pytest.raises(InputError, match="needs FAB_REMOTE_CACHE_KEY"):
+        Settings(remote_cache="oci://h/c")
+    with pytest.raises(InputError, match="want oci://"):
+        Settings(remote_cache="https://h/c", remote_cache_key=Secret("k"))
+    with pytest.raises(InputError, match="want user:password"):
+        Settings(
+            remote_cache="oci://h/c", remote_cache_key=Secret("k"), remote_cache_token=Secret("t")
+        )
+    assert Settings(remote_cache="oci://h/c", remote_cache_key=Secret("k")).remote_cache
+
+
 def test_the_token_is_user_and_password(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {"REMOTE_CACHE": "oci://h/c", "REMOTE_CACHE_KEY": "k", "REMOTE_CACHE_TOKEN": "t0k3n"}
     with pytest.raises(InputError, match="want user:password") as caught:
