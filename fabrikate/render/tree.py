@@ -113,8 +113,7 @@ class TreeRender:
             self.rendered(result)
         if shown:
             count = plural(len(result.documents), "document")
-            cached = node.id in self.served or node.id in self.renderer.from_cache
-            self.tell(Event(node.id, "done", count, cached=cached))
+            self.tell(Event(node.id, "done", count, cached=node.id in self.renderer.from_cache))
         return result
 
     def tell(self, event: Event) -> None:

@@ -53,9 +53,13 @@ def test_a_second_runner_renders_nothing_with_helm(tmp_path: Path, remote: dict)
     assert output(b.root) == output(a.root)
     assert len(output(b.root)) == 11
     # B kept what it pulled: a third run, with no remote, is served by its local cache.
-    again = fab(b.root, {**b.env, "FAB_REMOTE_CACHE": ""}, "generate", "--force")
+    again = fab(
+        b.root, {**b.env, "FAB_REMOTE_CACHE": ""}, "generate", "--force", "--progress", "plain"
+    )
     assert again.returncode == 0, again.stderr
     assert calls(count) == 9
+    shown = [line for line in again.stderr.splitlines() if line.startswith("fab: done c")]
+    assert len(shown) == 9 and all(line.endswith("(cache)") for line in shown), again.stderr
 
 
 def test_pull_only_pushes_nothing(tmp_path: Path, remote: dict) -> None:
